@@ -1,0 +1,120 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+
+/**
+ * Layers, lowest first (docs/architecture.md). Each may import only from the layers listed for
+ * it; anything else is a lint error.
+ */
+const layers = {
+  core: [],
+  transport: ['core'],
+  framing: ['core', 'transport'],
+  protocols: ['core', 'transport', 'framing'],
+  bundle: ['core'],
+  job: ['core', 'transport', 'framing', 'protocols', 'bundle'],
+  sim: ['core', 'transport', 'framing', 'protocols', 'bundle'],
+  worker: ['core', 'bundle', 'job'],
+  store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker'],
+  demo: ['core', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store'],
+  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols'],
+  cli: ['core', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport'],
+};
+const all = Object.keys(layers);
+
+const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
+  files: [`src/${layer}/**/*.{ts,tsx}`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: all
+              .filter((l) => l !== layer && !allowed.includes(l))
+              .flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]),
+            message: `The ${layer} layer may import only from: ${allowed.join(', ') || 'itself'} (see docs/architecture.md).`,
+          },
+          ...(layer === 'ui' || layer === 'demo'
+            ? []
+            : [
+                {
+                  group: ['react', 'react-dom', 'react-dom/*'],
+                  message: 'React belongs to src/ui only.',
+                },
+              ]),
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/*.d.ts',
+      'dist/**',
+      'node_modules/**',
+      'test-results/**',
+      'playwright-report/**',
+      'public/**',
+      'bench/results/**',
+      'coverage/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        project: ['./tsconfig.json', './tsconfig.node.json', './tsconfig.pure.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [
+        createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.mjs'] }),
+      ],
+    },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts', 'src/main.tsx'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { project: false, projectService: false },
+      globals: globals.node,
+    },
+  },
+  ...layerRules,
+);

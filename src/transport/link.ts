@@ -1,0 +1,57 @@
+/**
+ * The boundary between the transports and everything above them, for serial-like links.
+ * Pure: no DOM types. `webserial.ts` implements it over the W3C Web Serial API; the simulators
+ * implement it in memory; the Node simulator server bridges it to TCP and ptys.
+ */
+import type { ByteQueue } from '../core/byte-queue.ts';
+import type { TransportError } from '../core/errors.ts';
+
+/** Modem control lines, as in the Web Serial `SerialOutputSignals` dictionary. */
+export interface SerialSignals {
+  dataTerminalReady?: boolean;
+  requestToSend?: boolean;
+  break?: boolean;
+}
+
+/** What is known about the port without talking to the device. */
+export interface PortInfo {
+  /** Human-readable label for logs and the UI ("USB serial 303a:1001", "Virtual ESP32-S3"). */
+  label: string;
+  usbVendorId?: number;
+  usbProductId?: number;
+}
+
+export type Parity = 'none' | 'even' | 'odd';
+
+export interface LinkOptions {
+  baudRate: number;
+  parity?: Parity;
+}
+
+/** An open serial link: bytes in, bytes out, control lines, speed. */
+export interface SerialLink {
+  readonly info: PortInfo;
+  /** The current line speed in bits per second. */
+  readonly baudRate: number;
+  /** Received bytes, waiting to be read. Ends with a TransportError when the device is lost. */
+  readonly input: ByteQueue;
+  /** Sends bytes; resolves when the transport has accepted them. */
+  write(data: Uint8Array): Promise<void>;
+  setSignals(signals: SerialSignals): Promise<void>;
+  /** Changes the line speed (Web Serial: close and reopen the port). Buffered input is dropped. */
+  setBaudRate(baudRate: number): Promise<void>;
+  /** Closes the link; idempotent. */
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+  /** Called once if the device disappears while open. Returns an unsubscribe function. */
+  onLost(listener: (error: TransportError) => void): () => void;
+}
+
+/**
+ * A port that can be (re)opened: what the engine holds on to across a reset that makes a
+ * USB-native board disappear and come back.
+ */
+export interface SerialPortHandle {
+  readonly info: PortInfo;
+  open(options: LinkOptions): Promise<SerialLink>;
+}
