@@ -1,0 +1,105 @@
+/**
+ * The contract every bootloader protocol offers the flash engine (src/job). A protocol folder
+ * (src/protocols/esp, src/protocols/stm32, src/protocols/dfu…) exports one `ProtocolDriver`;
+ * the engine knows nothing else about it. Adding a protocol means a transport adapter (if new),
+ * a protocol folder with a driver, and a simulator — nothing in the engine changes.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+
+/** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
+export type ProtocolId = 'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse';
+
+/** What the board says about itself once connected. Shown in the technician's device panel. */
+export interface DeviceIdentity {
+  protocol: ProtocolId;
+  /** Machine id of the chip, as used in bundle targets: "esp32s3", "stm32f4"… */
+  chip: string;
+  /** Human name: "ESP32-S3 (revision v0.2)". */
+  name: string;
+  revision?: string;
+  /** MAC address or unique id, when the bootloader can tell. */
+  uniqueId?: string;
+  /** Flash size in bytes, when known. */
+  flashSize?: number;
+  bootloaderVersion?: string;
+  /** Extra facts for the details panel: label → value. */
+  details?: Record<string, string>;
+}
+
+/** What the board reports of the firmware it runs now (for rollback checks), when readable. */
+export interface InstalledFirmware {
+  project?: string;
+  version?: string;
+  /** Anti-rollback counter the firmware was built with (ESP `secure_version`). */
+  securityVersion?: number;
+}
+
+/** One contiguous image to place in flash. */
+export interface FlashRegion {
+  /** Image name from the bundle, for progress and logs. */
+  name: string;
+  address: number;
+  data: Uint8Array;
+}
+
+export type WritePhase = 'erase' | 'write' | 'verify';
+
+export interface WriteProgress {
+  phase: WritePhase;
+  region: string;
+  /** Image bytes (uncompressed) confirmed written so far in this region. */
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes sent over the link so far in this region (compressed, framed). */
+  wireBytes?: number;
+}
+
+export interface SessionOptions {
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal | undefined;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal | undefined;
+  onProgress?: (p: WriteProgress) => void;
+  /**
+   * Number of image bytes already confirmed on the board from an earlier attempt; the driver
+   * resumes at the first block boundary at or below it.
+   */
+  resumeFrom?: number;
+}
+
+/** An open, synchronised conversation with one board's bootloader. */
+export interface FlashSession {
+  readonly identity: DeviceIdentity;
+  /** Reads what the board runs now, when the protocol allows it; `undefined` otherwise. */
+  readInstalledFirmware?(signal?: AbortSignal): Promise<InstalledFirmware | undefined>;
+  /**
+   * Writes one region. On failure it throws; the error's `confirmedBytes` property (when
+   * present, see `ResumableError`) tells the engine where a retry may resume.
+   */
+  write(region: FlashRegion, options: WriteOptions): Promise<void>;
+  /** Compares the region on the board with `region.data` (read-back, MD5 or CRC). */
+  verify(region: FlashRegion, options: WriteOptions): Promise<void>;
+  /** Brings the link back to a known state after a timeout or garbled reply. */
+  resync(signal?: AbortSignal): Promise<void>;
+  /** Starts the new firmware. */
+  reset(): Promise<void>;
+  /** Releases the link; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Marks an error that happened mid-write, carrying how far the board is known to be good. */
+export interface ResumableError {
+  confirmedBytes: number;
+}
+
+export function confirmedBytesOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'confirmedBytes' in err) {
+    const n = (err as ResumableError).confirmedBytes;
+    return typeof n === 'number' ? n : undefined;
+  }
+  return undefined;
+}
