@@ -11,17 +11,18 @@ import globals from 'globals';
  */
 const layers = {
   core: [],
+  formats: ['core'],
   transport: ['core'],
   framing: ['core', 'transport'],
-  protocols: ['core', 'transport', 'framing'],
-  bundle: ['core'],
-  job: ['core', 'transport', 'framing', 'protocols', 'bundle'],
-  sim: ['core', 'transport', 'framing', 'protocols', 'bundle'],
+  protocols: ['core', 'transport', 'framing', 'formats'],
+  bundle: ['core', 'formats'],
+  job: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
+  sim: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
   worker: ['core', 'bundle', 'job'],
   store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker'],
-  demo: ['core', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store'],
+  demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store'],
   ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols'],
-  cli: ['core', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport'],
+  cli: ['core', 'formats', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport'],
 };
 const all = Object.keys(layers);
 

@@ -55,3 +55,15 @@ export interface SerialPortHandle {
   readonly info: PortInfo;
   open(options: LinkOptions): Promise<SerialLink>;
 }
+
+/** Finds a port again after its device re-enumerated (USB-native boards after a reset). */
+export interface PortWatcher {
+  /**
+   * Resolves with the port once a device with the same USB identity as `previous` is connected
+   * again (Web Serial `connect` event, or already present). Rejects with TimeoutError.
+   */
+  waitForReturn(
+    previous: SerialPortHandle,
+    options: { timeoutMs: number; signal?: AbortSignal | undefined },
+  ): Promise<SerialPortHandle>;
+}
