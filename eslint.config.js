@@ -18,7 +18,7 @@ const layers = {
   bundle: ['core', 'formats'],
   job: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
   sim: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
-  worker: ['core', 'bundle', 'job'],
+  worker: ['core', 'protocols', 'bundle', 'job'],
   store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker'],
   demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store'],
   ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols'],

@@ -1,0 +1,284 @@
+/**
+ * Trust roots in the style of TUF's root.json (The Update Framework specification v1.0,
+ * §4.3 "root.json" and §5.3 "Update the root role"): a versioned, expiring list of ed25519
+ * release keys with a signature threshold, carried in a DSSE envelope of type
+ * `application/vnd.webflash.root+json` and signed by its own keys.
+ *
+ * The app pins one root at build time (`pinned-root.ts`). A bundle may carry newer roots; each
+ * root N+1 is trusted only when a threshold of root N's keys AND a threshold of its own keys
+ * signed it (TUF §5.3.4), and its version is exactly N+1 (TUF §5.3.5). Keys that arrive only
+ * inside a bundle are never trusted by themselves. Only the final root's expiry matters
+ * (TUF §5.3.10, freeze attack).
+ */
+import { fromHex, toHex } from '../core/bytes.ts';
+import {
+  hexPattern,
+  readArray,
+  readInt,
+  readObject,
+  readString,
+  readTimestamp,
+  TIMESTAMP,
+} from './_schema.ts';
+import {
+  encodeEnvelope,
+  parseEnvelope,
+  ROOT_PAYLOAD_TYPE,
+  tallySignatures,
+  type Envelope,
+} from './dsse.ts';
+import { keyIdOf } from './ed25519.ts';
+import { BundleError, reject } from './errors.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+/** Largest root envelope accepted, in bytes. */
+export const MAX_ROOT_BYTES = 64 * 1024;
+/** Most keys one root may list. */
+export const MAX_ROOT_KEYS = 32;
+
+/** One trusted key: its id and its 32 raw bytes as lower-case hex. */
+export interface RootKey {
+  readonly keyid: string;
+  readonly publicKey: string;
+}
+
+/** A verified trust root. Immutable. */
+export interface TrustRoot {
+  readonly version: number;
+  /** RFC 3339 UTC expiry, as signed. */
+  readonly expires: string;
+  readonly expiresMs: number;
+  readonly threshold: number;
+  readonly keys: readonly RootKey[];
+  /** The envelope bytes this root was read from (to embed in bundles or save to disk). */
+  readonly envelope: Uint8Array;
+}
+
+/** What a root says, before anyone signs it. */
+export interface RootContent {
+  version: number;
+  /** RFC 3339 UTC, e.g. "2027-01-01T00:00:00Z". */
+  expires: string;
+  threshold: number;
+  /** 32-byte ed25519 public keys. */
+  publicKeys: readonly Uint8Array[];
+}
+
+/**
+ * The canonical payload bytes of a root: `{"schema":1,"version":…,"expires":…,"threshold":…,
+ * "keys":[{"keyid":…,"keytype":"ed25519","public":…}]}`.
+ * @throws {RangeError} for a threshold outside 1…keys, duplicate keys or a bad date.
+ */
+export function encodeRootPayload(content: RootContent): Uint8Array {
+  const keys = content.publicKeys.map((k) => ({
+    keyid: keyIdOf(k),
+    keytype: 'ed25519',
+    public: toHex(k),
+  }));
+  if (new Set(keys.map((k) => k.keyid)).size !== keys.length) {
+    throw new RangeError('root: the same key is listed twice');
+  }
+  if (
+    !Number.isSafeInteger(content.threshold) ||
+    content.threshold < 1 ||
+    content.threshold > keys.length
+  ) {
+    throw new RangeError(`root: threshold must be within 1…${keys.length}`);
+  }
+  if (!TIMESTAMP.test(content.expires)) {
+    throw new RangeError('root: expires must be a UTC time like 2027-01-01T00:00:00Z');
+  }
+  const payload = {
+    schema: 1,
+    version: content.version,
+    expires: content.expires,
+    threshold: content.threshold,
+    keys,
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(payload));
+  parseRootPayload(bytes); // the writer must produce what the reader accepts
+  return bytes;
+}
+
+/** An unsigned root envelope for `content`; sign it with `addSignature` (dsse.ts). */
+export function createRootEnvelope(content: RootContent): Envelope {
+  return { payloadType: ROOT_PAYLOAD_TYPE, payload: encodeRootPayload(content), signatures: [] };
+}
+
+interface ParsedRoot {
+  version: number;
+  expires: string;
+  expiresMs: number;
+  threshold: number;
+  keys: RootKey[];
+}
+
+/** Reads a root payload strictly. Only ever called on bytes whose signatures were checked. */
+function parseRootPayload(payload: Uint8Array): ParsedRoot {
+  const o = readObject(parseStrictJson(payload, { maxBytes: MAX_ROOT_BYTES, maxDepth: 4 }), '', {
+    required: ['schema', 'version', 'expires', 'threshold', 'keys'],
+  });
+  readInt(o, 'schema', '', 1, 1);
+  const version = readInt(o, 'version', '', 1, 0xffff_ffff);
+  const expiresMs = readTimestamp(o, 'expires', '');
+  const expires = o['expires'] as string;
+  const keyList = readArray(o, 'keys', '', 1, MAX_ROOT_KEYS);
+  const threshold = readInt(o, 'threshold', '', 1, keyList.length);
+  const seen = new Set<string>();
+  const keys = keyList.map((v, i) => {
+    const path = `keys[${i}]`;
+    const k = readObject(v, path, { required: ['keyid', 'keytype', 'public'] });
+    readString(k, 'keytype', path, { pattern: /^ed25519$/, what: '"ed25519"' });
+    const publicKey = readString(k, 'public', path, {
+      pattern: hexPattern(32),
+      what: '64 hex digits',
+    });
+    const keyid = readString(k, 'keyid', path, { pattern: hexPattern(32), what: '64 hex digits' });
+    if (keyid !== keyIdOf(fromHex(publicKey))) {
+      throw reject('root.invalid', `${path}.keyid is not the SHA-256 of the key`);
+    }
+    if (seen.has(keyid)) throw reject('root.invalid', `${path} repeats a key`);
+    seen.add(keyid);
+    return Object.freeze({ keyid, publicKey });
+  });
+  return { version, expires, expiresMs, threshold, keys };
+}
+
+function keyMap(keys: readonly RootKey[]): Map<string, Uint8Array> {
+  return new Map(keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
+}
+
+/** Rewrites a json.* rejection of a root as root.invalid, keeping the detail and cause. */
+function asRootError(err: unknown): unknown {
+  if (err instanceof BundleError && err.reason.startsWith('json.')) {
+    return reject('root.invalid', err.detail ?? err.reason, err);
+  }
+  return err;
+}
+
+function decodeRootEnvelope(bytes: Uint8Array): Envelope {
+  if (bytes.length > MAX_ROOT_BYTES)
+    throw reject('size.exceeded', `a trust root over ${MAX_ROOT_BYTES} bytes`);
+  let env: Envelope;
+  try {
+    env = parseEnvelope(bytes, MAX_ROOT_BYTES);
+  } catch (err) {
+    throw asRootError(err);
+  }
+  if (env.payloadType !== ROOT_PAYLOAD_TYPE) {
+    throw reject(
+      'envelope.payload-type',
+      `expected ${ROOT_PAYLOAD_TYPE}, found "${env.payloadType}"`,
+    );
+  }
+  return env;
+}
+
+function requireThreshold(
+  env: Envelope,
+  keys: readonly RootKey[],
+  threshold: number,
+  whose: string,
+): void {
+  const tally = tallySignatures(env, keyMap(keys));
+  if (tally.valid.size < threshold) {
+    throw reject(
+      'root.signature',
+      `${tally.valid.size} of ${threshold} required signatures by ${whose}`,
+    );
+  }
+}
+
+function freezeRoot(parsed: ParsedRoot, env: Envelope): TrustRoot {
+  return Object.freeze({
+    version: parsed.version,
+    expires: parsed.expires,
+    expiresMs: parsed.expiresMs,
+    threshold: parsed.threshold,
+    keys: Object.freeze(parsed.keys),
+    envelope: encodeEnvelope(env),
+  });
+}
+
+/**
+ * Loads the app's pinned root (or a root file in the CLI): checks that a threshold of its own
+ * keys signed it. Expiry is checked later, against the final root of a chain.
+ * @throws {BundleError} `root.invalid`, `root.signature`, `envelope.payload-type`, `size.exceeded`.
+ */
+export function loadTrustRoot(envelopeBytes: Uint8Array | string): TrustRoot {
+  const bytes =
+    typeof envelopeBytes === 'string' ? new TextEncoder().encode(envelopeBytes) : envelopeBytes;
+  const env = decodeRootEnvelope(bytes);
+  // The threshold is inside the payload: read it, then insist the signatures meet it before
+  // the root is used for anything. Nothing from this root is trusted unless that holds.
+  let parsed: ParsedRoot;
+  try {
+    parsed = parseRootPayload(env.payload);
+  } catch (err) {
+    throw asRootError(err);
+  }
+  requireThreshold(env, parsed.keys, parsed.threshold, `root ${parsed.version}'s own keys`);
+  return freezeRoot(parsed, env);
+}
+
+/**
+ * Accepts root N+1 after `current` (root N): a threshold of N's keys must have signed it
+ * (checked before its payload is read), then its version must be N+1 and a threshold of its own
+ * keys must have signed it too.
+ * @throws {BundleError} `root.signature`, `root.version`, `root.invalid`, `envelope.payload-type`.
+ */
+export function rotateTrustRoot(current: TrustRoot, nextEnvelope: Uint8Array): TrustRoot {
+  const env = decodeRootEnvelope(nextEnvelope);
+  requireThreshold(env, current.keys, current.threshold, `root ${current.version}'s keys`);
+  let parsed: ParsedRoot;
+  try {
+    parsed = parseRootPayload(env.payload);
+  } catch (err) {
+    throw asRootError(err);
+  }
+  if (parsed.version !== current.version + 1) {
+    throw reject(
+      'root.version',
+      `root ${current.version} may be followed only by ${current.version + 1}, not ${parsed.version}`,
+    );
+  }
+  requireThreshold(env, parsed.keys, parsed.threshold, `root ${parsed.version}'s own keys`);
+  return freezeRoot(parsed, env);
+}
+
+/** One root carried in a bundle: the version its container record names, and its envelope. */
+export interface ChainedRoot {
+  readonly version: number;
+  readonly envelope: Uint8Array;
+}
+
+/**
+ * Walks the roots a bundle carries, starting from the pinned root. Entries the app already has
+ * (version ≤ the current one) are skipped without being read; the rest must continue the chain
+ * one version at a time. The container guarantees the entries are consecutive.
+ * @throws {BundleError} `root.version` for a gap (a fast-forward), or any `rotateTrustRoot` error.
+ */
+export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[]): TrustRoot {
+  let current = pinned;
+  for (const entry of chain) {
+    if (entry.version <= current.version) continue;
+    if (entry.version !== current.version + 1) {
+      throw reject(
+        'root.version',
+        `the bundle skips from root ${current.version} to ${entry.version}`,
+      );
+    }
+    current = rotateTrustRoot(current, entry.envelope);
+  }
+  return current;
+}
+
+/**
+ * Rejects an expired root: `now − skew` past its expiry (TUF §5.3.10).
+ * @throws {BundleError} `root.expired`.
+ */
+export function checkRootExpiry(root: TrustRoot, nowMs: number, clockSkewMs: number): void {
+  if (nowMs - clockSkewMs > root.expiresMs) {
+    throw reject('root.expired', `root ${root.version} expired ${root.expires}`);
+  }
+}

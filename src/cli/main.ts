@@ -1,0 +1,74 @@
+/**
+ * The `webflash` publisher command line (docs/publishing.md). Each group of subcommands lives
+ * in its own file and is listed once in `COMMANDS`; add a new group by appending to it.
+ *
+ * Run through the package binary (bin/webflash.mjs) or `npx tsx src/cli/main.ts`.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bundleCommand } from './bundle-cmd.ts';
+import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
+import { keygenCommand } from './keys-cmd.ts';
+import { rootCommand } from './root-cmd.ts';
+import { inspectCommand, verifyCommand } from './verify-cmd.ts';
+
+/** Every top-level command, in the order `--help` lists them. */
+export const COMMANDS: Command[] = [
+  keygenCommand,
+  rootCommand,
+  bundleCommand,
+  verifyCommand,
+  inspectCommand,
+];
+
+function usage(): string {
+  return [
+    'webflash <command> [options]',
+    '',
+    'Publish signed firmware bundles for the webflash updater.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    "Run 'webflash <command> --help' for details. Guide: docs/publishing.md",
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns the exit code.
+ * @example await main(['verify', 'x.fwb', '--root', 'root.json', '--json'], io)
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.err : io.out)(usage() + '\n');
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`webflash: unknown command "${name}"\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  return runCommand(cmd, rest, io, `webflash ${name}`);
+}
+
+/** Output to the process streams, paths relative to the current directory. */
+export function processIo(): CliIo {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    cwd: process.cwd(),
+  };
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

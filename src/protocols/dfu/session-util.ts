@@ -1,0 +1,34 @@
+/** Helpers shared by the DFU and DfuSe sessions. Pure. */
+import { VerificationError, WebflashError, asWebflashError } from '../../core/errors.ts';
+import type { ResumableError } from '../driver.ts';
+
+/** Marks `err` with how many bytes are known good (the engine resumes from there). */
+export function withConfirmed(err: unknown, confirmedBytes: number): WebflashError & ResumableError {
+  const e = asWebflashError(err);
+  return Object.assign(e, { confirmedBytes });
+}
+
+/**
+ * Compares read-back bytes with the image.
+ * @throws {VerificationError} naming the first differing address.
+ */
+export function compareReadBack(name: string, address: number, expected: Uint8Array, actual: Uint8Array): void {
+  const n = Math.min(expected.length, actual.length);
+  for (let i = 0; i < n; i++) {
+    if (expected[i] !== actual[i]) {
+      throw new VerificationError(
+        `${name}: the board holds 0x${actual[i]!.toString(16).padStart(2, '0')} at 0x${(address + i).toString(16)} ` +
+          `where the image has 0x${expected[i]!.toString(16).padStart(2, '0')}.`,
+        { hints: ['Flash the image again.'] },
+      );
+    }
+  }
+  if (actual.length !== expected.length) {
+    throw new VerificationError(`${name}: read back ${actual.length} bytes, expected ${expected.length}.`);
+  }
+}
+
+/** bcdDevice 0x2200 → "2.2.0". */
+export function bcdVersion(bcd: number): string {
+  return `${(bcd >> 8).toString(16)}.${((bcd >> 4) & 0xf).toString(16)}.${(bcd & 0xf).toString(16)}`;
+}

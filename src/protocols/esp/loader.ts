@@ -1,0 +1,514 @@
+/**
+ * Client of the Espressif serial bootloader: one method per command, each with the timeout
+ * esptool uses for it (esptool/loader.py), over a SerialLink, a Clock and a Logger.
+ * Framing is SLIP (src/framing/slip.ts); packets are in packet.ts; chips are data in chips.ts.
+ *
+ * Works with the ROM loader of every chip in chips.ts. Stub replies (2 status bytes, raw MD5) are
+ * understood too when `isStub` is set, though webflash itself talks to the ROM.
+ */
+import { toHex } from '../../core/bytes.ts';
+import type { Clock } from '../../core/clock.ts';
+import { sleep } from '../../core/clock.ts';
+import { ProtocolError, UsageError, WebflashError, throwIfAborted } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { silentLogger } from '../../core/log.ts';
+import { SlipReader, slipEncode } from '../../framing/slip.ts';
+import type { SerialLink } from '../../transport/link.ts';
+import type { EspChip } from './chips.ts';
+import {
+  CHIP_DETECT_MAGIC_REG_ADDR,
+  ESP_ROM_BAUD,
+  EspCommand,
+  EspTimeouts,
+  FLASH_WRITE_SIZE_ROM,
+  FLASH_WRITE_SIZE_STUB,
+  READ_FLASH_SLOW_BLOCK,
+  RomError,
+  STATUS_BYTES_ESP32_ROM,
+  STATUS_BYTES_STUB,
+  SYNC_EXTRA_REPLIES,
+  SYNC_PAYLOAD,
+  SecurityFlag,
+  StubError,
+  WRITE_BLOCK_ATTEMPTS,
+  commandName,
+  timeoutPerMb,
+} from './constants.ts';
+import type { ResponsePacket } from './packet.ts';
+import { decodeResponse, encodeCommand, encodeDataPayload, espChecksum, words } from './packet.ts';
+
+export interface EspLoaderOptions {
+  link: SerialLink;
+  clock: Clock;
+  logger?: Logger;
+  /** Largest SLIP frame accepted from the device. */
+  maxFrameLength?: number;
+}
+
+export interface CommandOptions {
+  /** Checksum field (only *_DATA commands use it). */
+  checksum?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  /** Throw on an error status (default true). */
+  checkStatus?: boolean;
+}
+
+/** Reply of GET_SECURITY_INFO (loader.py `get_security_info`). */
+export interface SecurityInfo {
+  flags: number;
+  flashCryptCnt: number;
+  keyPurposes: number[];
+  /** Absent on the ESP32-S2, whose reply is 12 bytes. */
+  chipId?: number;
+  apiVersion?: number;
+  secureDownload: boolean;
+}
+
+export interface SyncResult {
+  /** The SYNC reply's value field was 0: a stub, not the ROM, is answering (loader.py `sync`). */
+  stubDetected: boolean;
+}
+
+/** Frames to skip while waiting for the reply to a command (loader.py `command`: 100 retries). */
+const MAX_STALE_REPLIES = 100;
+/** After "invalid message" the ROM repeats its error; drain for this long (loader.py 0.2 s). */
+const UNSUPPORTED_DRAIN_MS = 200;
+/** Settle time after a baud rate change (loader.py `change_baud`: 0.05 s). */
+const BAUD_SETTLE_MS = 50;
+
+/** The bootloader client. One command at a time. */
+export class EspLoader {
+  readonly link: SerialLink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The detected chip, once `detectChip()` ran (or set by the caller). */
+  chip: EspChip | undefined;
+  /** True when talking to the esptool stub rather than the ROM. */
+  isStub = false;
+  private readonly reader: SlipReader;
+  private busy = false;
+
+  constructor(options: EspLoaderOptions) {
+    this.link = options.link;
+    this.clock = options.clock;
+    this.logger = options.logger ?? silentLogger;
+    this.reader = new SlipReader(options.link.input, {
+      clock: options.clock,
+      maxFrameLength: options.maxFrameLength ?? 0x4000 + 0x100,
+    });
+  }
+
+  /** Status bytes per reply: 2 from the stub and the ESP8266 ROM, 4 from later ROMs. */
+  get statusBytes(): number {
+    if (this.isStub) return STATUS_BYTES_STUB;
+    return this.chip?.romStatusBytes ?? STATUS_BYTES_ESP32_ROM;
+  }
+
+  /** FLASH_DATA / FLASH_DEFL_DATA block size for this loader. */
+  get flashWriteSize(): number {
+    return this.isStub ? FLASH_WRITE_SIZE_STUB : FLASH_WRITE_SIZE_ROM;
+  }
+
+  /** Drops everything received and not yet read (esptool `flush_input`). */
+  flushInput(): void {
+    const n = this.reader.discard();
+    if (n > 0) this.logger.debug(`discarded ${n} stale bytes/frames`);
+  }
+
+  /**
+   * Sends one command and waits for its reply, skipping stale replies to other commands
+   * (serial protocol: "the host should continue to read response packets until one is received
+   * where the Command field matches").
+   * @throws {TimeoutError} {FramingError} {ProtocolError} (with opcode and status) AbortError.
+   */
+  async command(
+    op: number,
+    data: Uint8Array,
+    options: CommandOptions = {},
+  ): Promise<ResponsePacket> {
+    if (this.busy) throw new UsageError('EspLoader: a command is already running');
+    this.busy = true;
+    try {
+      throwIfAborted(options.signal);
+      await this.link.write(slipEncode(encodeCommand(op, data, options.checksum ?? 0)));
+      return await this.readReply(op, options);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async readReply(op: number, options: CommandOptions): Promise<ResponsePacket> {
+    const timeoutMs = Math.min(options.timeoutMs ?? EspTimeouts.DEFAULT, EspTimeouts.MAX);
+    const deadline = this.clock.now() + timeoutMs;
+    for (let i = 0; i < MAX_STALE_REPLIES; i++) {
+      const frame = await this.reader.readFrame({
+        timeoutMs: Math.max(0, deadline - this.clock.now()),
+        signal: options.signal,
+        what: `Reply to ${commandName(op)}`,
+      });
+      if (frame.length < 8 || frame[0] !== 0x01) continue;
+      if (frame[1] !== op) {
+        const body = frame.subarray(8);
+        const error = body.length >= 2 && body[body.length - this.statusOffsetFromEnd(body)] !== 0;
+        if (!error) continue; // a stale reply, e.g. an extra SYNC answer
+      }
+      try {
+        return decodeResponse(frame, {
+          statusBytes: this.statusBytes,
+          expectOp: op,
+          checkStatus: options.checkStatus ?? true,
+        });
+      } catch (err) {
+        if (err instanceof ProtocolError && err.code === 'protocol.unsupported') {
+          await this.drainAfterUnsupported(options.signal);
+        }
+        throw err;
+      }
+    }
+    throw new ProtocolError(
+      'protocol.bad-reply',
+      `No reply to ${commandName(op)} among the data received`,
+      {
+        opcode: op,
+      },
+    );
+  }
+
+  private statusOffsetFromEnd(body: Uint8Array): number {
+    return Math.min(this.statusBytes, body.length);
+  }
+
+  private async drainAfterUnsupported(signal: AbortSignal | undefined): Promise<void> {
+    await sleep(this.clock, UNSUPPORTED_DRAIN_MS, signal);
+    this.flushInput();
+  }
+
+  /** command() then returns the value field (loader.py `check_command` with no reply data). */
+  private async check(op: number, data: Uint8Array, options: CommandOptions = {}): Promise<number> {
+    return (await this.command(op, data, options)).value;
+  }
+
+  /**
+   * One SYNC exchange (loader.py `sync`): sends the SYNC packet, waits SYNC_TIMEOUT for the
+   * reply, then drains the extra replies the ROM sends.
+   * @throws {TimeoutError} when the chip does not answer (not in download mode, wrong baud…).
+   */
+  async sync(signal?: AbortSignal): Promise<SyncResult> {
+    const first = await this.command(EspCommand.SYNC, SYNC_PAYLOAD, {
+      timeoutMs: EspTimeouts.SYNC,
+      signal,
+    });
+    let stubDetected = first.value === 0;
+    for (let i = 0; i < SYNC_EXTRA_REPLIES; i++) {
+      try {
+        const frame = await this.reader.readFrame({ timeoutMs: EspTimeouts.SYNC, signal });
+        if (frame.length >= 8 && frame[1] === EspCommand.SYNC) {
+          stubDetected &&= frame[4] === 0 && frame[5] === 0 && frame[6] === 0 && frame[7] === 0;
+        }
+      } catch (err) {
+        if (err instanceof WebflashError && err.code === 'timeout') break;
+        if (err instanceof WebflashError && err.code.startsWith('framing.')) continue;
+        throw err;
+      }
+    }
+    return { stubDetected };
+  }
+
+  /** READ_REG: the 32-bit word at `address`. */
+  async readReg(address: number, signal?: AbortSignal): Promise<number> {
+    return (await this.check(EspCommand.READ_REG, words(address), { signal })) >>> 0;
+  }
+
+  /** WRITE_REG: value, mask and a delay in microseconds (serial protocol "Commands"). */
+  async writeReg(
+    address: number,
+    value: number,
+    options: { mask?: number; delayUs?: number; signal?: AbortSignal | undefined } = {},
+  ): Promise<void> {
+    const data = words(address, value, options.mask ?? 0xffffffff, options.delayUs ?? 0);
+    await this.check(EspCommand.WRITE_REG, data, { signal: options.signal });
+  }
+
+  /**
+   * GET_SECURITY_INFO (ESP32-S2 and later ROMs): 20-byte reply with chip id, or 12 bytes on
+   * the ESP32-S2 (loader.py `get_security_info`).
+   * @throws {ProtocolError} 'protocol.unsupported' on the ESP8266 and ESP32.
+   */
+  async getSecurityInfo(signal?: AbortSignal): Promise<SecurityInfo> {
+    const r = await this.command(EspCommand.GET_SECURITY_INFO, new Uint8Array(0), { signal });
+    const d = r.data;
+    if (d.length < 12) {
+      throw new ProtocolError(
+        'protocol.bad-reply',
+        `GET_SECURITY_INFO returned ${d.length} bytes, expected 12 or 20`,
+        { opcode: EspCommand.GET_SECURITY_INFO },
+      );
+    }
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const flags = v.getUint32(0, true);
+    const info: SecurityInfo = {
+      flags,
+      flashCryptCnt: d[4]!,
+      keyPurposes: [...d.subarray(5, 12)],
+      secureDownload: (flags & SecurityFlag.SECURE_DOWNLOAD_ENABLE) !== 0,
+    };
+    if (d.length >= 20) {
+      info.chipId = v.getUint32(12, true);
+      info.apiVersion = v.getUint32(16, true);
+    }
+    return info;
+  }
+
+  /** Reads CHIP_DETECT_MAGIC_REG (0x40001000). */
+  readChipMagic(signal?: AbortSignal): Promise<number> {
+    return this.readReg(CHIP_DETECT_MAGIC_REG_ADDR, signal);
+  }
+
+  /**
+   * SPI_ATTACH with the default flash pins. The ROM takes a second word, zero
+   * (serial protocol "SPI Attach command"). Not on the ESP8266 ROM, where FLASH_BEGIN attaches.
+   */
+  async spiAttach(signal?: AbortSignal): Promise<void> {
+    const data = this.isStub ? words(0) : words(0, 0);
+    await this.check(EspCommand.SPI_ATTACH, data, { signal });
+  }
+
+  /**
+   * SPI_SET_PARAMS: id 0, total size, 64 KiB block, 4 KiB sector, 256 B page, status mask
+   * 0xFFFF (loader.py `flash_set_parameters`).
+   */
+  async spiSetParams(flashSize: number, signal?: AbortSignal): Promise<void> {
+    const data = words(0, flashSize, 64 * 1024, 4 * 1024, 256, 0xffff);
+    await this.check(EspCommand.SPI_SET_PARAMS, data, { signal });
+  }
+
+  /**
+   * FLASH_BEGIN: erase `eraseSize` bytes at `offset` and expect `blocks` blocks. The ROM erases
+   * before answering, so the timeout scales with the size (ERASE_REGION_TIMEOUT_PER_MB).
+   */
+  async flashBegin(options: {
+    eraseSize: number;
+    blocks: number;
+    offset: number;
+    signal?: AbortSignal | undefined;
+  }): Promise<void> {
+    const params = this.beginParams(options.eraseSize, options.blocks, options.offset);
+    await this.check(EspCommand.FLASH_BEGIN, params, {
+      signal: options.signal,
+      timeoutMs: this.isStub
+        ? EspTimeouts.DEFAULT
+        : timeoutPerMb(EspTimeouts.ERASE_REGION_PER_MB, options.eraseSize),
+    });
+  }
+
+  /**
+   * FLASH_DEFL_BEGIN: `uncompressedSize` bytes (the ROM wants it rounded up to whole blocks; the
+   * stub the exact count) arriving as `blocks` compressed blocks (loader.py `flash_defl_begin`).
+   */
+  async flashDeflBegin(options: {
+    uncompressedSize: number;
+    blocks: number;
+    offset: number;
+    signal?: AbortSignal | undefined;
+  }): Promise<void> {
+    const bs = this.flashWriteSize;
+    const writeSize = this.isStub
+      ? options.uncompressedSize
+      : Math.ceil(options.uncompressedSize / bs) * bs;
+    const params = this.beginParams(writeSize, options.blocks, options.offset);
+    await this.check(EspCommand.FLASH_DEFL_BEGIN, params, {
+      signal: options.signal,
+      timeoutMs: this.isStub
+        ? EspTimeouts.DEFAULT
+        : timeoutPerMb(EspTimeouts.ERASE_REGION_PER_MB, writeSize),
+    });
+  }
+
+  private beginParams(size: number, blocks: number, offset: number): Uint8Array {
+    // loader.py `flash_begin`: ESP32 and ESP8266 ROMs take four words, others a fifth
+    // (encrypted write flag), as does the stub.
+    const extended = this.isStub || (this.chip?.romBeginHasEncryptedWord ?? false);
+    return extended
+      ? words(size, blocks, this.flashWriteSize, offset, 0)
+      : words(size, blocks, this.flashWriteSize, offset);
+  }
+
+  /**
+   * FLASH_DATA / FLASH_DEFL_DATA / MEM_DATA block with its checksum. A block the device rejects
+   * with a checksum error is resent (it was not used); any other failure is thrown, never
+   * retried, since the device may already have consumed the block.
+   */
+  async dataBlock(options: {
+    op:
+      typeof EspCommand.FLASH_DATA | typeof EspCommand.FLASH_DEFL_DATA | typeof EspCommand.MEM_DATA;
+    block: Uint8Array;
+    seq: number;
+    timeoutMs?: number;
+    signal?: AbortSignal | undefined;
+  }): Promise<void> {
+    const payload = encodeDataPayload(options.block, options.seq);
+    const checksum = espChecksum(options.block);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.check(options.op, payload, {
+          checksum,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs ?? EspTimeouts.DEFAULT,
+        });
+        return;
+      } catch (err) {
+        const rejected =
+          err instanceof ProtocolError &&
+          (err.status === RomError.INVALID_CRC || err.status === StubError.BAD_DATA_CHECKSUM);
+        if (!rejected || attempt >= WRITE_BLOCK_ATTEMPTS) throw err;
+        this.logger.warn(`block ${options.seq} rejected (checksum), resending`);
+      }
+    }
+  }
+
+  /**
+   * FLASH_END / FLASH_DEFL_END. `reboot` false means "run user code"; the ROM leaves the
+   * bootloader either way, so webflash sends it only to finish (loader.py `flash_finish`).
+   */
+  async flashEnd(options: {
+    compressed: boolean;
+    reboot: boolean;
+    signal?: AbortSignal;
+  }): Promise<void> {
+    const op = options.compressed ? EspCommand.FLASH_DEFL_END : EspCommand.FLASH_END;
+    await this.check(op, words(options.reboot ? 0 : 1), { signal: options.signal });
+  }
+
+  /**
+   * SPI_FLASH_MD5 of `size` bytes at `address`: the ROM answers with 32 ASCII hex digits, the
+   * stub with 16 raw bytes (serial protocol "Verifying Uploaded Data"). Timeout scales with the
+   * size (MD5_TIMEOUT_PER_MB).
+   * @returns the 16-byte digest.
+   */
+  async spiFlashMd5(address: number, size: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const r = await this.command(EspCommand.SPI_FLASH_MD5, words(address, size, 0, 0), {
+      signal,
+      timeoutMs: timeoutPerMb(EspTimeouts.MD5_PER_MB, size),
+    });
+    if (r.data.length === 16) return r.data.slice();
+    if (r.data.length === 32) {
+      const text = new TextDecoder().decode(r.data);
+      if (/^[0-9a-fA-F]{32}$/.test(text)) {
+        const out = new Uint8Array(16);
+        for (let i = 0; i < 16; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+        return out;
+      }
+    }
+    throw new ProtocolError(
+      'protocol.bad-reply',
+      `SPI_FLASH_MD5 returned ${r.data.length} bytes (${toHex(r.data.subarray(0, 8))}…), expected 32 hex digits or 16 bytes`,
+      { opcode: EspCommand.SPI_FLASH_MD5 },
+    );
+  }
+
+  /**
+   * READ_FLASH_SLOW (ESP32 ROM only): reads `length` bytes, 64 per command
+   * (targets/esp32.py `read_flash_slow`).
+   */
+  async readFlashSlow(address: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const n = Math.min(READ_FLASH_SLOW_BLOCK, length - done);
+      const r = await this.command(EspCommand.READ_FLASH_SLOW, words(address + done, n), {
+        signal,
+      });
+      if (r.data.length < n) {
+        throw new ProtocolError(
+          'protocol.bad-reply',
+          `READ_FLASH_SLOW returned ${r.data.length} bytes, expected ${n}`,
+          { opcode: EspCommand.READ_FLASH_SLOW },
+        );
+      }
+      out.set(r.data.subarray(0, n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /**
+   * CHANGE_BAUDRATE then switches the link (loader.py `change_baud`): the second word is 0 for
+   * the ROM, the current rate for the stub. Waits 50 ms and drops what arrived meanwhile.
+   */
+  async changeBaudrate(baud: number, signal?: AbortSignal): Promise<void> {
+    const old = this.isStub ? this.link.baudRate : 0;
+    await this.check(EspCommand.CHANGE_BAUDRATE, words(baud, old), { signal });
+    await this.link.setBaudRate(baud);
+    await sleep(this.clock, BAUD_SETTLE_MS, signal);
+    this.flushInput();
+  }
+
+  /**
+   * Raises the line speed, trying each rate of `ladder` (highest first) until the chip answers
+   * at it; falls back to the previous rate after a rate that does not work. Returns the rate in
+   * use at the end.
+   */
+  async raiseBaudrate(ladder: readonly number[], signal?: AbortSignal): Promise<number> {
+    const start = this.link.baudRate;
+    for (const baud of ladder) {
+      if (baud <= start) break;
+      try {
+        await this.changeBaudrate(baud, signal);
+        await this.checkAlive(signal);
+        this.logger.info(`line speed ${baud} baud`);
+        return baud;
+      } catch (err) {
+        if (err instanceof WebflashError && err.code === 'aborted') throw err;
+        this.logger.warn(`${baud} baud did not work (${(err as Error).message}), falling back`);
+        await this.recoverAt(baud, start, signal);
+      }
+    }
+    return this.link.baudRate;
+  }
+
+  /** Confirms the chip answers: a few SYNC attempts at the current rate. */
+  async checkAlive(signal?: AbortSignal, attempts = 3): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      this.flushInput();
+      try {
+        await this.sync(signal);
+        return;
+      } catch (err) {
+        if (err instanceof WebflashError && err.code === 'aborted') throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * After a failed speed change the chip may still be at `start` (it never took the command) or
+   * already at `tried`. Try `start` first; otherwise talk at `tried` and ask it back to `start`.
+   */
+  private async recoverAt(tried: number, start: number, signal?: AbortSignal): Promise<void> {
+    if (this.link.baudRate !== start) await this.link.setBaudRate(start);
+    await sleep(this.clock, BAUD_SETTLE_MS, signal);
+    this.flushInput();
+    try {
+      await this.checkAlive(signal);
+      return;
+    } catch (err) {
+      if (err instanceof WebflashError && err.code === 'aborted') throw err;
+    }
+    await this.link.setBaudRate(tried);
+    await sleep(this.clock, BAUD_SETTLE_MS, signal);
+    this.flushInput();
+    await this.checkAlive(signal);
+    await this.changeBaudrate(start, signal);
+    await this.checkAlive(signal);
+  }
+
+  /** A harmless command whose reply comes only after the previous writes finished (loader.py `write_flash`). */
+  async waitIdle(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await this.check(EspCommand.READ_REG, words(CHIP_DETECT_MAGIC_REG_ADDR), { signal, timeoutMs });
+  }
+
+  /** The ROM's start rate. */
+  static readonly ROM_BAUD = ESP_ROM_BAUD;
+}

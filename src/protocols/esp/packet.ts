@@ -1,0 +1,256 @@
+/**
+ * Command and response packets of the Espressif serial bootloader (esptool serial protocol,
+ * "Command Packet", "Response Packet", "Status bytes", "Checksum"). Pure: bytes in, bytes out.
+ * SLIP framing is separate (src/framing/slip.ts).
+ *
+ * Request:  [0x00, op, size u16 LE, checksum u32 LE, data…]
+ * Response: [0x01, op, size u16 LE, value u32 LE, data…, status bytes (2 or 4)]
+ */
+import { ProtocolError, UsageError } from '../../core/errors.ts';
+import { view } from '../../core/bytes.ts';
+import {
+  DIRECTION_REQUEST,
+  DIRECTION_RESPONSE,
+  ESP_CHECKSUM_SEED,
+  PACKET_HEADER_LENGTH,
+  RomError,
+  StubError,
+  commandName,
+  errorMeaning,
+} from './constants.ts';
+
+/**
+ * XOR checksum of `data` seeded with 0xEF (serial protocol "Checksum"); only the "data to
+ * write" part of *_DATA commands is summed.
+ * @example espChecksum(new Uint8Array([])) // 0xef
+ */
+export function espChecksum(data: Uint8Array, seed: number = ESP_CHECKSUM_SEED): number {
+  let state = seed & 0xff;
+  for (const b of data) state ^= b;
+  return state;
+}
+
+export interface CommandPacket {
+  op: number;
+  data: Uint8Array;
+  /** Checksum field; 0 for commands that do not use it. */
+  checksum: number;
+}
+
+/**
+ * Builds a request packet (not yet SLIP framed).
+ * @throws {UsageError} when op is not a byte or data is longer than 65535 bytes.
+ */
+export function encodeCommand(
+  op: number,
+  data: Uint8Array = new Uint8Array(0),
+  checksum = 0,
+): Uint8Array {
+  if (!Number.isInteger(op) || op < 0 || op > 0xff) {
+    throw new UsageError(`encodeCommand: op must be a byte, got ${op}`);
+  }
+  if (data.length > 0xffff) {
+    throw new UsageError(`encodeCommand: data must be at most 65535 bytes, got ${data.length}`);
+  }
+  const out = new Uint8Array(PACKET_HEADER_LENGTH + data.length);
+  const v = view(out);
+  out[0] = DIRECTION_REQUEST;
+  out[1] = op;
+  v.setUint16(2, data.length, true);
+  v.setUint32(4, checksum >>> 0, true);
+  out.set(data, PACKET_HEADER_LENGTH);
+  return out;
+}
+
+/**
+ * Parses a request packet (the device side: used by the simulated boards).
+ * @throws {ProtocolError} 'protocol.bad-reply' on a wrong direction byte or size field.
+ */
+export function decodeCommand(frame: Uint8Array): CommandPacket {
+  if (frame.length < PACKET_HEADER_LENGTH) {
+    throw badPacket(`command packet is ${frame.length} bytes, shorter than its 8-byte header`);
+  }
+  if (frame[0] !== DIRECTION_REQUEST) {
+    throw badPacket(`command packet starts with 0x${hexByte(frame[0]!)}, not 0x00`, frame[1]);
+  }
+  const v = view(frame);
+  const size = v.getUint16(2, true);
+  if (size !== frame.length - PACKET_HEADER_LENGTH) {
+    throw badPacket(
+      `command packet size field says ${size} bytes but ${frame.length - PACKET_HEADER_LENGTH} follow`,
+      frame[1],
+    );
+  }
+  return {
+    op: frame[1]!,
+    checksum: v.getUint32(4, true),
+    data: frame.subarray(PACKET_HEADER_LENGTH),
+  };
+}
+
+/** Data of FLASH_DATA / FLASH_DEFL_DATA / MEM_DATA: [size, seq, 0, 0] then the block. */
+export function encodeDataPayload(block: Uint8Array, seq: number): Uint8Array {
+  const out = new Uint8Array(16 + block.length);
+  const v = view(out);
+  v.setUint32(0, block.length, true);
+  v.setUint32(4, seq >>> 0, true);
+  out.set(block, 16);
+  return out;
+}
+
+/** Little-endian 32-bit words as bytes: the argument format of most commands. */
+export function words(...values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const v = view(out);
+  values.forEach((w, i) => v.setUint32(i * 4, w >>> 0, true));
+  return out;
+}
+
+export interface ResponsePacket {
+  op: number;
+  /** The 32-bit value field (READ_REG result; SYNC: non-zero from ROM, 0 from the stub). */
+  value: number;
+  /** Data before the status bytes. */
+  data: Uint8Array;
+  /** The status bytes (2 or 4; may be fewer only if the device sent fewer). */
+  status: Uint8Array;
+  /** The error byte when status[0] is non-zero, else undefined. */
+  error: number | undefined;
+}
+
+export interface DecodeResponseOptions {
+  /** Number of status bytes this loader sends: 2 (ESP8266 ROM, stub) or 4 (later ROMs). */
+  statusBytes: number;
+  /** The command the reply must answer; a reply to another command is rejected. */
+  expectOp?: number;
+  /** Throw ProtocolError when the status says the command failed (default true). */
+  checkStatus?: boolean;
+}
+
+/**
+ * Parses and validates a response packet.
+ * @throws {ProtocolError} 'protocol.bad-reply' for a wrong direction byte, a short packet, a size
+ *   field that does not match, a reply to another command, or missing status bytes;
+ *   'protocol.unsupported' when the ROM answered "invalid message" (0x05) as it does to unknown
+ *   commands; 'protocol.command-failed' for any other error status. `opcode` and `status` (the
+ *   error byte) are set.
+ * @example decodeResponse(frame, { statusBytes: 4, expectOp: EspCommand.SYNC })
+ */
+export function decodeResponse(frame: Uint8Array, options: DecodeResponseOptions): ResponsePacket {
+  const { statusBytes, expectOp, checkStatus = true } = options;
+  if (frame.length < PACKET_HEADER_LENGTH) {
+    throw badPacket(
+      `reply is ${frame.length} bytes, shorter than its 8-byte header`,
+      frame.length > 1 ? frame[1] : expectOp,
+    );
+  }
+  const op = frame[1]!;
+  if (frame[0] !== DIRECTION_RESPONSE) {
+    throw badPacket(`reply starts with 0x${hexByte(frame[0]!)}, not 0x01`, op);
+  }
+  const v = view(frame);
+  const size = v.getUint16(2, true);
+  const body = frame.subarray(PACKET_HEADER_LENGTH);
+  if (size !== body.length) {
+    throw badPacket(`reply size field says ${size} bytes but ${body.length} follow`, op);
+  }
+  const value = v.getUint32(4, true);
+  const nStatus = Math.min(statusBytes, body.length);
+  const status = body.subarray(body.length - nStatus);
+  const data = body.subarray(0, body.length - nStatus);
+  const error = status.length >= 1 && status[0] !== 0 ? (status[1] ?? 0) : undefined;
+
+  if (expectOp !== undefined && op !== expectOp) {
+    // The ROM answers an unknown command with "invalid message" (loader.py `command`).
+    if (error === RomError.INVALID_MESSAGE || error === StubError.CMD_NOT_IMPLEMENTED) {
+      throw unsupported(expectOp, error);
+    }
+    throw badPacket(`reply to ${commandName(op)} while waiting for ${commandName(expectOp)}`, op);
+  }
+  if (status.length < 2) {
+    throw badPacket(
+      `reply to ${commandName(op)} has ${status.length} status bytes, expected ${statusBytes}`,
+      op,
+    );
+  }
+  if (checkStatus && error !== undefined) {
+    if (error === RomError.INVALID_MESSAGE || error === StubError.CMD_NOT_IMPLEMENTED) {
+      throw unsupported(op, error);
+    }
+    throw new ProtocolError(
+      'protocol.command-failed',
+      `The bootloader rejected ${commandName(op)}: ${errorMeaning(error)} (0x${hexByte(error)})`,
+      { opcode: op, status: error, hints: hintsFor(error) },
+    );
+  }
+  return { op, value, data, status, error };
+}
+
+/**
+ * Builds a response packet (the device side: used by the simulated boards).
+ * `error` undefined means success.
+ */
+export function encodeResponse(options: {
+  op: number;
+  value?: number;
+  data?: Uint8Array;
+  statusBytes: number;
+  error?: number | undefined;
+}): Uint8Array {
+  const data = options.data ?? new Uint8Array(0);
+  const body = new Uint8Array(data.length + options.statusBytes);
+  body.set(data, 0);
+  if (options.error !== undefined) {
+    body[data.length] = 1;
+    body[data.length + 1] = options.error;
+  }
+  const out = new Uint8Array(PACKET_HEADER_LENGTH + body.length);
+  const v = view(out);
+  out[0] = DIRECTION_RESPONSE;
+  out[1] = options.op;
+  v.setUint16(2, body.length, true);
+  v.setUint32(4, (options.value ?? 0) >>> 0, true);
+  out.set(body, PACKET_HEADER_LENGTH);
+  return out;
+}
+
+function hintsFor(error: number): string[] {
+  switch (error) {
+    case RomError.INVALID_CRC:
+    case StubError.BAD_DATA_CHECKSUM:
+      return ['Data was corrupted on the way; the block will be resent.'];
+    case RomError.FLASH_WRITE_ERROR:
+    case RomError.FLASH_READ_ERROR:
+      return [
+        'The flash chip did not accept the data. Try again; if it persists the board may be faulty.',
+      ];
+    case RomError.DEFLATE_ERROR:
+    case StubError.INFLATE_ERROR:
+      return ['The compressed stream was out of step with the board; the write restarts.'];
+    default:
+      return [];
+  }
+}
+
+function unsupported(op: number, error: number): ProtocolError {
+  return new ProtocolError(
+    'protocol.unsupported',
+    `This bootloader does not support ${commandName(op)}`,
+    { opcode: op, status: error },
+  );
+}
+
+function badPacket(message: string, op?: number): ProtocolError {
+  return new ProtocolError(
+    'protocol.bad-reply',
+    `Unexpected data from the bootloader: ${message}`,
+    {
+      ...(op === undefined ? {} : { opcode: op }),
+      hints: ['Check the cable and the baud rate; the command will be retried.'],
+    },
+  );
+}
+
+function hexByte(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}

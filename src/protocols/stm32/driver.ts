@@ -1,0 +1,481 @@
+/**
+ * The 'stm32-usart' protocol driver: a FlashSession (src/protocols/driver.ts) over the STM32
+ * system bootloader's USART protocol (ST AN3155), for the flash engine.
+ *
+ * connect: optional reset sequence into the bootloader (BOOT0/NRST on DTR/RTS), 0x7F autobaud,
+ * GET, GET_VERSION, GET_ID → chip table, then UID, flash-size register and bootloader ID read
+ * with READ_MEMORY (which also tells whether read protection is on).
+ * write: erases only the pages/sectors the image touches (unless the chip was mass-erased),
+ * then WRITE_MEMORY in 256-byte blocks; a failure carries `confirmedBytes` so the engine can
+ * resume from the first unconfirmed block. verify: GET_CHECKSUM where offered, else read-back.
+ */
+import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
+import type { Clock } from '../../core/clock.ts';
+import {
+  FramingError,
+  ProtocolError,
+  UsageError,
+  VerificationError,
+  WebflashError,
+} from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/log.ts';
+import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
+import type {
+  DeviceIdentity,
+  FlashRegion,
+  FlashSession,
+  SessionOptions,
+  WriteOptions,
+} from '../driver.ts';
+import { runResetSequence } from '../reset-sequence.ts';
+import {
+  chipByProductId,
+  describeLayout,
+  flashSize,
+  sectorsTouched,
+  type FlashSector,
+  type Stm32Chip,
+} from './chips.ts';
+import { readProtectedError, Stm32Client, type Stm32Timeouts } from './client.ts';
+import { Command, MAX_BLOCK, MassErase, commandNames } from './commands.ts';
+import { stm32Crc } from './crc.ts';
+
+export const STM32_PROTOCOL = 'stm32-usart' as const;
+
+/**
+ * Into the bootloader on boards whose adapter drives BOOT0 from DTR (asserted = high, through
+ * an inverter) and NRST from RTS (asserted = low): BOOT0 high, reset pulse, bootloader start-up.
+ * DTR stays asserted so that any reset during the session comes back to the bootloader.
+ */
+export const STM32_ENTER_BOOTLOADER = 'D1|R1|W100|R0|W100';
+/** Back to the application with the same wiring: BOOT0 low, reset pulse. */
+export const STM32_RUN_APPLICATION = 'D0|R1|W100|R0';
+
+export interface Stm32DriverOptions {
+  /** Line speed for autobaud; the bootloader follows the host (AN3155 §2). Default 115200. */
+  baudRate?: number;
+  /** Sequence played after opening the port; `null` leaves DTR/RTS alone. Default STM32_ENTER_BOOTLOADER. */
+  enterSequence?: string | null;
+  /** How `reset()` starts the firmware: GO to the vector table (default) or the exit sequence. */
+  resetMethod?: 'go' | 'sequence';
+  /** Default STM32_RUN_APPLICATION. */
+  exitSequence?: string;
+  /**
+   * Lets a read-protected chip be unlocked with READOUT_UNPROTECT, WHICH ERASES ALL OF ITS
+   * FLASH. Default false: such a chip fails with 'protocol.read-protected'.
+   */
+  allowReadoutUnprotect?: boolean;
+  /** 'auto' (default): GET_CHECKSUM where the bootloader lists it, else read-back. */
+  verifyMethod?: 'auto' | 'read' | 'crc';
+  timeouts?: Partial<Stm32Timeouts>;
+}
+
+/** What `connect` takes (the engine's ConnectOptions fit). */
+export interface Stm32ConnectOptions extends SessionOptions {
+  baudRate?: number | undefined;
+}
+
+/** The driver object the engine holds: `{ protocol, connect }`. */
+export interface Stm32Driver {
+  readonly protocol: typeof STM32_PROTOCOL;
+  connect(port: SerialPortHandle, options: Stm32ConnectOptions): Promise<Stm32Session>;
+}
+
+/**
+ * Builds a driver with the given options.
+ * @example const job = new FlashJob({ connector: createStm32Driver({ enterSequence: null }), … })
+ */
+export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32Driver {
+  return {
+    protocol: STM32_PROTOCOL,
+    async connect(port, options) {
+      const baudRate = options.baudRate ?? driverOptions.baudRate ?? 115_200;
+      const link = await port.open({ baudRate, parity: 'even' });
+      try {
+        return await Stm32Session.open(link, driverOptions, options);
+      } catch (err) {
+        await link.close().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+/** The driver with default options. */
+export const stm32Driver: Stm32Driver = createStm32Driver();
+
+interface Probe {
+  uid?: Uint8Array;
+  flashKiB?: number;
+  bootloaderId?: number;
+  readProtected: boolean;
+}
+
+/** An open session with one STM32 bootloader. */
+export class Stm32Session implements FlashSession {
+  identity: DeviceIdentity;
+  readonly client: Stm32Client;
+  readonly chip: Stm32Chip;
+  private readonly link: SerialLink;
+  private readonly options: Stm32DriverOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readProtected: boolean;
+  /** The flash was mass-erased; regions written since then (a rewrite must erase again). */
+  private massErased = false;
+  private readonly writtenSinceMassErase = new Set<string>();
+  private readonly flashBytes: number;
+
+  private constructor(init: {
+    link: SerialLink;
+    client: Stm32Client;
+    chip: Stm32Chip;
+    options: Stm32DriverOptions;
+    session: SessionOptions;
+    identity: DeviceIdentity;
+    probe: Probe;
+  }) {
+    this.link = init.link;
+    this.client = init.client;
+    this.chip = init.chip;
+    this.options = init.options;
+    this.clock = init.session.clock;
+    this.log = init.session.logger;
+    this.identity = init.identity;
+    this.readProtected = init.probe.readProtected;
+    this.flashBytes = Math.min(flashSize(init.chip), (init.probe.flashKiB ?? Infinity) * 1024);
+  }
+
+  /** Enters the bootloader on an open link and identifies the chip. */
+  static async open(
+    link: SerialLink,
+    options: Stm32DriverOptions,
+    session: Stm32ConnectOptions,
+  ): Promise<Stm32Session> {
+    const { clock, signal } = session;
+    const log = session.logger ?? silentLogger;
+    const enter = options.enterSequence === undefined ? STM32_ENTER_BOOTLOADER : options.enterSequence;
+    if (enter) await runResetSequence(link, enter, { clock, signal });
+    const client = new Stm32Client(link, {
+      clock,
+      logger: log,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
+    const synced = await client.sync({ signal, attempts: 6 });
+    log.debug(synced === 'ack' ? 'Bootloader synchronised (ACK to 0x7F).' : 'Bootloader was already synchronised.');
+    const get = await client.get({ signal });
+    const version = await client.getVersion({ signal });
+    const productId = await client.getId({ signal });
+    const chip = chipByProductId(productId);
+    if (!chip) {
+      throw new ProtocolError('protocol.unsupported', `Unknown STM32 product id 0x${productId.toString(16)}.`, {
+        hints: ['This chip is not in webflash\'s STM32 table; check that the bundle targets this board.'],
+      });
+    }
+    const probe = await probeChip(client, chip, signal);
+    const flashBytes = Math.min(flashSize(chip), (probe.flashKiB ?? Infinity) * 1024);
+    const details: Record<string, string> = {
+      'Product ID': `0x${productId.toString(16).padStart(3, '0')}`,
+      'Flash layout': describeLayout(chip),
+      'Read protection': probe.readProtected ? 'on (level 1)' : 'off',
+      Commands: get.commands.map((c) => commandNames[c] ?? `0x${c.toString(16)}`).join(', '),
+      'Option bytes (GET_VERSION)': `0x${hex2(version.option1)} 0x${hex2(version.option2)}`,
+    };
+    if (probe.bootloaderId !== undefined) {
+      details['Bootloader ID'] = `0x${hex2(probe.bootloaderId)} (V${probe.bootloaderId >> 4}.${probe.bootloaderId & 15})`;
+    }
+    const identity: DeviceIdentity = {
+      protocol: STM32_PROTOCOL,
+      chip: chip.chip,
+      name: chip.name,
+      flashSize: flashBytes,
+      bootloaderVersion: `${get.version >> 4}.${get.version & 15}`,
+      details,
+    };
+    if (probe.uid) identity.uniqueId = toHex(probe.uid);
+    log.info(`Connected to ${chip.name} (product id 0x${productId.toString(16)}), bootloader protocol ${identity.bootloaderVersion}.`);
+    return new Stm32Session({ link, client, chip, options, session, identity, probe });
+  }
+
+  /** True when the chip answered with read protection on. */
+  get isReadProtected(): boolean {
+    return this.readProtected;
+  }
+
+  async write(region: FlashRegion, options: WriteOptions): Promise<void> {
+    const { signal, onProgress } = options;
+    this.checkRegion(region);
+    await this.ensureUnprotected(signal);
+    const total = region.data.length;
+    let start = Math.floor(Math.min(options.resumeFrom ?? 0, total) / MAX_BLOCK) * MAX_BLOCK;
+    if (start === 0) {
+      const fresh = this.massErased && !this.writtenSinceMassErase.has(region.name);
+      if (!fresh) await this.eraseFor(region, options);
+      if (this.massErased) this.writtenSinceMassErase.add(region.name);
+    } else {
+      start = await this.checkResumePoint(region, start, signal);
+    }
+    let wire = 0;
+    for (let off = start; off < total; off += MAX_BLOCK) {
+      const chunk = region.data.subarray(off, Math.min(total, off + MAX_BLOCK));
+      await this.writeBlock(region.address + off, chunk, off, signal);
+      wire += chunk.length + 10;
+      onProgress?.({ phase: 'write', region: region.name, bytesDone: off + chunk.length, bytesTotal: total, wireBytes: wire });
+    }
+  }
+
+  async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
+    const { signal, onProgress } = options;
+    this.checkRegion(region);
+    if (this.readProtected) throw readProtectedError(Command.READ_MEMORY);
+    const total = region.data.length;
+    const method = this.options.verifyMethod ?? 'auto';
+    const crcOffered = this.client.commands.includes(Command.GET_CHECKSUM);
+    if (method === 'crc' && !crcOffered) {
+      throw new ProtocolError('protocol.unsupported', 'This bootloader has no GET_CHECKSUM command.');
+    }
+    let from = 0;
+    if (method !== 'read' && crcOffered && region.address % 4 === 0 && total >= 4) {
+      const len = total - (total % 4);
+      const crc = await this.client.checksum(region.address, len, { signal });
+      if (crc !== stm32Crc(region.data.subarray(0, len))) {
+        throw new VerificationError(
+          `${region.name}: the CRC of ${len} bytes at ${hex32(region.address)} does not match the image.`,
+          { hints: ['Write the image again.'] },
+        );
+      }
+      from = len;
+      onProgress?.({ phase: 'verify', region: region.name, bytesDone: len, bytesTotal: total });
+    }
+    for (let off = from; off < total; off += MAX_BLOCK) {
+      const want = region.data.subarray(off, Math.min(total, off + MAX_BLOCK));
+      // The verify contract has no resume point: a block whose read times out or comes back
+      // garbled is read again after a resync, instead of failing the whole pass.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.compareBlock(region, off, want, signal);
+          break;
+        } catch (err) {
+          if (attempt >= 4 || !transient(err)) throw err;
+          this.log.debug(`Reading ${hex32(region.address + off)} again (${(err as Error).message}).`);
+          await this.client.resync({ signal });
+        }
+      }
+      onProgress?.({ phase: 'verify', region: region.name, bytesDone: off + want.length, bytesTotal: total });
+    }
+  }
+
+  /** Mass erase (EXTENDED_ERASE 0xFFFF or ERASE 0xFF 0x00): the engine's "erase whole chip". */
+  async eraseAll(options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    await this.ensureUnprotected(options.signal);
+    await this.client.erase({ kind: 'mass', code: MassErase.ALL }, options);
+    this.massErased = true;
+    this.writtenSinceMassErase.clear();
+  }
+
+  async resync(signal?: AbortSignal): Promise<void> {
+    await this.client.resync({ signal });
+  }
+
+  async reset(): Promise<void> {
+    if (this.options.resetMethod === 'sequence') {
+      await runResetSequence(this.link, this.options.exitSequence ?? STM32_RUN_APPLICATION, {
+        clock: this.clock,
+      });
+      return;
+    }
+    if (this.readProtected) throw readProtectedError(Command.GO);
+    // GO loads the stack pointer from the vector table at the start of flash and jumps to its
+    // reset handler (AN3155 §3.5). Then BOOT0 may go low again: it only matters at reset.
+    await this.client.go(this.chip.flash.start);
+    if (this.options.enterSequence !== null) await this.link.setSignals({ dataTerminalReady: false });
+  }
+
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private checkRegion(region: FlashRegion): void {
+    const start = this.chip.flash.start;
+    if (region.address < start || region.address + region.data.length > start + this.flashBytes) {
+      throw new UsageError(
+        `${region.name} (${hex32(region.address)}, ${region.data.length} bytes) lies outside the ` +
+          `flash of this ${this.chip.name} (${hex32(start)}, ${this.flashBytes / 1024} KiB).`,
+        { hints: ['Check that the bundle was built for this chip.'] },
+      );
+    }
+  }
+
+  private async ensureUnprotected(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.readProtected) return;
+    if (!this.options.allowReadoutUnprotect) throw readProtectedError();
+    this.log.warn('Removing read protection: READOUT_UNPROTECT erases the whole flash.');
+    await this.client.readoutUnprotect({ signal });
+    await this.client.sync({ signal, attempts: 10 }); // the chip resets (AN3155 §3.12)
+    await this.client.get({ signal });
+    this.readProtected = false;
+    this.massErased = true;
+    this.writtenSinceMassErase.clear();
+    this.identity = {
+      ...this.identity,
+      details: { ...this.identity.details, 'Read protection': 'off (unprotected, flash erased)' },
+    };
+  }
+
+  /** Erases the pages or sectors the region touches, in commands of up to 32 units / 64 KiB. */
+  private async eraseFor(region: FlashRegion, options: WriteOptions): Promise<void> {
+    const sectors = sectorsTouched(this.chip, region.address, region.data.length);
+    const total = region.data.length;
+    const end = region.address + total;
+    let batch: FlashSector[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      try {
+        await this.client.erase({ kind: 'pages', pages: batch.map((s) => s.index) }, { signal: options.signal });
+      } catch (err) {
+        throw withConfirmed(err, 0);
+      }
+      const last = batch[batch.length - 1]!;
+      const done = Math.min(end, last.address + last.size) - region.address;
+      options.onProgress?.({ phase: 'erase', region: region.name, bytesDone: done, bytesTotal: total });
+      batch = [];
+    };
+    for (const s of sectors) {
+      batch.push(s);
+      if (batch.length >= 32 || batch.reduce((n, b) => n + b.size, 0) >= 65536) await flush();
+    }
+    await flush();
+  }
+
+  /**
+   * WRITE_MEMORY of one block. After a timeout or a NACK caused by a damaged frame, the block is
+   * read back after a resync: already written (its ACK was lost) → done; still erased → written
+   * again; anything else → the error goes to the engine with this block as the resume point
+   * (which erases the sector again: ECC flash refuses to program a word twice).
+   */
+  private async writeBlock(address: number, chunk: Uint8Array, off: number, signal: AbortSignal | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.writeMemory(address, padTo4(chunk), { signal });
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !transient(err)) throw withConfirmed(err, off);
+        this.log.debug(`Block at ${hex32(address)} failed (${(err as Error).message}); checking it.`);
+        let have: Uint8Array;
+        try {
+          await this.client.resync({ signal });
+          have = await this.client.readMemory(address, chunk.length, { signal });
+        } catch {
+          throw withConfirmed(err, off);
+        }
+        if (equalBytes(have, chunk)) return;
+        if (!have.every((b) => b === 0xff)) throw withConfirmed(err, off);
+      }
+    }
+  }
+
+  /**
+   * Before resuming at `start`: the block there may have been written after all (its ACK was
+   * lost) or half-written with damaged data. Returns where writing must continue; erases the
+   * sector again when the block holds something else than erased bytes or the image.
+   */
+  private async checkResumePoint(region: FlashRegion, start: number, signal: AbortSignal | undefined): Promise<number> {
+    const want = region.data.subarray(start, Math.min(region.data.length, start + MAX_BLOCK));
+    const have = await this.client.readMemory(region.address + start, want.length, { signal });
+    if (equalBytes(have, want)) return start + want.length;
+    if (have.every((b) => b === 0xff)) return start;
+    const [sector] = sectorsTouched(this.chip, region.address + start, 1);
+    this.log.warn(`Block at ${hex32(region.address + start)} holds stray data; erasing its sector again.`);
+    try {
+      await this.client.erase({ kind: 'pages', pages: [sector!.index] }, { signal });
+    } catch (err) {
+      throw withConfirmed(err, Math.max(0, sector!.address - region.address));
+    }
+    const from = Math.max(0, sector!.address - region.address);
+    return Math.floor(from / MAX_BLOCK) * MAX_BLOCK;
+  }
+
+  /**
+   * Reads a block back. READ_MEMORY data has no checksum (AN3155 §3.4), so a difference is read
+   * again until two reads agree: that tells bad flash from bytes damaged on the wire.
+   */
+  private async compareBlock(region: FlashRegion, off: number, want: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    const address = region.address + off;
+    let previous = await this.client.readMemory(address, want.length, { signal });
+    for (let reads = 1; ; reads++) {
+      if (equalBytes(previous, want)) return;
+      if (reads >= 5) {
+        throw new FramingError('framing.invalid', `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`);
+      }
+      const next = await this.client.readMemory(address, want.length, { signal });
+      if (equalBytes(next, previous)) {
+        const i = want.findIndex((b, k) => b !== next[k]);
+        throw new VerificationError(
+          `${region.name}: byte at ${hex32(address + i)} reads 0x${hex2(next[i]!)}, the image has 0x${hex2(want[i]!)}.`,
+          { hints: ['Write the image again; if it keeps failing, the flash may be worn or write-protected.'] },
+        );
+      }
+      previous = next;
+    }
+  }
+}
+
+/** UID, flash size and bootloader ID; a NACKed read means read protection. */
+async function probeChip(client: Stm32Client, chip: Stm32Chip, signal: AbortSignal | undefined): Promise<Probe> {
+  const probe: Probe = { readProtected: false };
+  const read = async (address: number | undefined, n: number): Promise<Uint8Array | undefined> => {
+    if (address === undefined || probe.readProtected) return undefined;
+    try {
+      return await client.readMemory(address, n, { signal });
+    } catch (err) {
+      if (err instanceof WebflashError && err.code === 'protocol.read-protected') {
+        probe.readProtected = true;
+        return undefined;
+      }
+      if (err instanceof ProtocolError && err.code === 'protocol.command-failed') return undefined;
+      throw err;
+    }
+  };
+  const uid = await read(chip.uidAddress, 12);
+  if (uid) probe.uid = uid;
+  const size = await read(chip.flashSizeAddress, 2);
+  if (size) probe.flashKiB = size[0]! | (size[1]! << 8);
+  const id = await read(chip.bootloaderIdAddress, 1);
+  if (id) probe.bootloaderId = id[0]!;
+  if (chip.uidAddress === undefined && client.supports(Command.READ_MEMORY)) {
+    await read(chip.flash.start, 1); // still learn whether reads are allowed
+  }
+  return probe;
+}
+
+/** Errors a resync and a second try may cure: timeouts, garbled or damaged replies. */
+function transient(err: unknown): boolean {
+  if (!(err instanceof WebflashError)) return false;
+  if (err instanceof VerificationError) return false;
+  return (
+    err.code === 'timeout' ||
+    err.code.startsWith('framing.') ||
+    err.code === 'protocol.bad-reply' ||
+    (err as { retryable?: unknown }).retryable === true
+  );
+}
+
+/** Pads a block to a multiple of 4 bytes with 0xFF (erased flash), as stm32flash does. */
+function padTo4(chunk: Uint8Array): Uint8Array {
+  if (chunk.length % 4 === 0) return chunk;
+  const out = new Uint8Array(chunk.length + (4 - (chunk.length % 4))).fill(0xff);
+  out.set(chunk);
+  return out;
+}
+
+/** Adds `confirmedBytes` (ResumableError) to an error thrown mid-write. */
+function withConfirmed(err: unknown, confirmedBytes: number): unknown {
+  if (err instanceof Error) return Object.assign(err, { confirmedBytes });
+  return err;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}

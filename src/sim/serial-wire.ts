@@ -1,0 +1,660 @@
+/**
+ * The link model between a host and a simulated device: a USB-UART bridge (CP2102, CH340,
+ * FTDI) or a native USB CDC port (ESP32-S3 USB-Serial/JTAG). Bytes take the time they take on
+ * the real wire — `bitsPerCharacter / baud` per byte through a bridge, plus the adapter's USB
+ * latency — all on an injected Clock, so unit tests run in virtual time and the demo, e2e tests
+ * and benchmarks in real time. A baud-rate or format mismatch garbles characters as a real UART
+ * does (uart-frame.ts). Faults are injected on demand with a seeded PRNG: dropped, corrupted or
+ * delayed bytes, unplugging (optionally at byte N), spontaneous device resets.
+ *
+ * The host sees `SimSerialPort`s: one per USB enumeration, like the browser's SerialPort
+ * objects. Unplugging or a USB re-enumeration ends the current one (its open link fails with
+ * TransportError 'transport.device-lost'); plugging back creates a new one.
+ */
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { TransportError } from '../core/errors.ts';
+import type {
+  LinkOptions,
+  PortInfo,
+  SerialLink,
+  SerialPortHandle,
+  SerialSignals,
+} from '../transport/link.ts';
+import { Prng, freshSeed } from './prng.ts';
+import {
+  SimSerialLink,
+  type HostConnection,
+  type HostSink,
+  type InputSignals,
+  type LineErrorKind,
+  type SimHostPort,
+  type SimOpenOptions,
+} from './sim-link.ts';
+import { bitsPerCharacter, receiveCharacter, type UartFormat } from './uart-frame.ts';
+
+/** How bytes travel between the USB host and the device's serial interface. */
+export interface LinkModel {
+  name: string;
+  /** 'uart': clocked at the baud rate through a USB-UART bridge; 'usb-cdc': native USB, baud ignored. */
+  kind: 'uart' | 'usb-cdc';
+  /** Delay added to every delivered chunk (USB polling, the bridge's latency timer), ms. */
+  latencyMs: number;
+  /** Largest chunk delivered at once (the USB bulk packet payload). */
+  chunkSize: number;
+  /** 'usb-cdc' only: throughput in bytes per millisecond. */
+  bytesPerMs?: number;
+}
+
+/** Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame. */
+export const LINK_CP2102: LinkModel = { name: 'CP2102', kind: 'uart', latencyMs: 1, chunkSize: 64 };
+/** WCH CH340: 32-byte bulk packets, about 2 ms from UART to host. */
+export const LINK_CH340: LinkModel = { name: 'CH340', kind: 'uart', latencyMs: 2, chunkSize: 32 };
+/**
+ * FTDI FT232R with the default 16 ms latency timer (FTDI AN232B-04 "Data Throughput, Latency
+ * and Handshaking" §3.3): short replies wait for the timer; 64-byte packets carry 62 data bytes.
+ */
+export const LINK_FTDI: LinkModel = { name: 'FT232R', kind: 'uart', latencyMs: 16, chunkSize: 62 };
+/**
+ * Native USB full-speed CDC (ESP32-S3/C3/C6/H2 USB-Serial/JTAG): 64-byte bulk packets, one
+ * frame of latency, roughly 1 MB/s; the baud rate setting has no effect.
+ */
+export const LINK_USB_CDC: LinkModel = {
+  name: 'USB CDC',
+  kind: 'usb-cdc',
+  latencyMs: 1,
+  chunkSize: 64,
+  bytesPerMs: 1000,
+};
+/** No latency, no bandwidth limit: for tests that only care about bytes. */
+export const LINK_IDEAL: LinkModel = {
+  name: 'ideal',
+  kind: 'usb-cdc',
+  latencyMs: 0,
+  chunkSize: 1 << 20,
+  bytesPerMs: Number.POSITIVE_INFINITY,
+};
+
+/** Faults to inject, each with a probability per byte (or per chunk for delays). */
+export interface FaultOptions {
+  /** Seed of the fault PRNG; printed in every fault message. Default: a fresh one. */
+  seed?: number;
+  /** Probability that a byte is lost. */
+  dropRate?: number;
+  /** Probability that a byte arrives with random bits flipped. */
+  corruptRate?: number;
+  /** Probability that a chunk is held back for `delayMs`. */
+  delayRate?: number;
+  delayMs?: number;
+  /** Which direction the faults apply to. Default 'both'. */
+  direction?: FaultDirection;
+}
+
+export type FaultDirection = 'both' | 'to-device' | 'to-host';
+
+/** What the simulated device sees of the wire. */
+export interface DeviceSide {
+  readonly clock: Clock;
+  /** The device's UART transmits bytes towards the host. */
+  send(data: Uint8Array): void;
+  /** The device's UART settings (changed by the firmware, e.g. ESP CHANGE_BAUDRATE). */
+  readonly format: UartFormat;
+  setFormat(format: Partial<UartFormat>): void;
+  /** The host's UART settings while it has the port open (USB CDC: SET_LINE_CODING). */
+  readonly hostFormat: UartFormat | undefined;
+  /** Output lines of the host as the device sees them; all false when no host has it open. */
+  readonly signals: Readonly<Required<SerialSignals>>;
+  /**
+   * USB-native devices: the USB device detaches now and enumerates again after `downMs`
+   * (a new port object on the host), e.g. after a chip reset into an application.
+   */
+  reenumerate(downMs: number): void;
+  /** Drops bytes the device sent that have not reached the host yet (a device reset). */
+  flushToHost(): void;
+}
+
+/** A simulated board's serial side. */
+export interface SimSerialDevice {
+  /** Called once by the wire, before anything else. */
+  attach(side: DeviceSide): void;
+  /** Bytes that arrived on the device's receive line. */
+  receive(data: Uint8Array): void;
+  /** The host changed DTR/RTS/break (also on open and close). */
+  signalsChanged?(signals: Readonly<Required<SerialSignals>>): void;
+  /** Bus power came (plug) or went (unplug). */
+  powerOn?(): void;
+  powerOff?(): void;
+  /** A spontaneous reset (watchdog, brown-out), for fault injection. */
+  reset?(): void;
+}
+
+export interface SerialWireOptions {
+  clock: Clock;
+  device: SimSerialDevice;
+  /** Default LINK_CP2102. */
+  link?: LinkModel;
+  /** USB identity of the port (the bridge's for 'uart' links, the chip's for USB-native). */
+  usbVendorId?: number;
+  usbProductId?: number;
+  /** Label for logs and the UI. */
+  label?: string;
+  /** Seed for faults; default a fresh one. */
+  seed?: number;
+  /** Start unplugged. Default false. */
+  unplugged?: boolean;
+  /**
+   * Opening the port asserts DTR and RTS, closing drops them (Linux termios HUPCL default,
+   * which Chromium keeps). Default true.
+   */
+  assertSignalsOnOpen?: boolean;
+}
+
+/** What happened to the port list. */
+export interface PortChange {
+  type: 'connect' | 'disconnect';
+  port: SimSerialPort;
+}
+
+/** Counters for tests and benchmarks. */
+export interface WireStats {
+  bytesToDevice: number;
+  bytesToHost: number;
+  dropped: number;
+  corrupted: number;
+  garbled: number;
+}
+
+const IDLE_SIGNALS: Readonly<Required<SerialSignals>> = {
+  dataTerminalReady: false,
+  requestToSend: false,
+  break: false,
+};
+
+interface Delivery {
+  at: number;
+  data?: Uint8Array;
+  /** A receive error the UART flags with this chunk. */
+  lineError?: LineErrorKind | undefined;
+  action?: () => void;
+}
+
+/** A chunk as the receiver gets it. */
+interface Received {
+  data: Uint8Array;
+  lineError?: LineErrorKind | undefined;
+}
+
+/** One direction of the wire: an ordered queue of timed deliveries with a single timer. */
+class Lane {
+  busyUntil = 0;
+  private queue: Delivery[] = [];
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly deliver: (data: Uint8Array, lineError: LineErrorKind | undefined) => void,
+  ) {}
+
+  push(item: Delivery): void {
+    this.queue.push(item);
+    this.arm();
+  }
+
+  clear(): void {
+    this.queue = [];
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.busyUntil = this.clock.now();
+  }
+
+  private arm(): void {
+    if (this.timer || this.queue.length === 0) return;
+    const wait = Math.max(0, this.queue[0]!.at - this.clock.now());
+    this.timer = this.clock.setTimer(wait, () => {
+      this.timer = undefined;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const now = this.clock.now() + 1e-6;
+    while (this.queue.length > 0 && this.queue[0]!.at <= now) {
+      const item = this.queue.shift()!;
+      if (item.data) this.deliver(item.data, item.lineError);
+      else item.action?.();
+    }
+    this.arm();
+  }
+}
+
+/**
+ * A simulated serial link between one host port and one device.
+ *
+ * @example
+ * const wire = new SerialWire({ clock, device: board, link: LINK_CP2102 });
+ * const link = await wire.port!.open({ baudRate: 115200 });
+ */
+export class SerialWire {
+  readonly clock: Clock;
+  readonly device: SimSerialDevice;
+  readonly link: LinkModel;
+  readonly stats: WireStats = {
+    bytesToDevice: 0,
+    bytesToHost: 0,
+    dropped: 0,
+    corrupted: 0,
+    garbled: 0,
+  };
+  private readonly baseInfo: PortInfo;
+  private readonly assertOnOpen: boolean;
+  private prng: Prng;
+  private faults: FaultOptions = {};
+  private unplugAt: { remaining: number; direction: FaultDirection } | undefined;
+  private current: SimSerialPort | undefined;
+  private generation = 0;
+  private conn: WireConnection | undefined;
+  private deviceFormat: UartFormat = { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 };
+  private readonly toDevice: Lane;
+  private readonly toHost: Lane;
+  private listeners = new Set<(change: PortChange) => void>();
+  private returnTimer: TimerHandle | undefined;
+
+  constructor(options: SerialWireOptions) {
+    this.clock = options.clock;
+    this.device = options.device;
+    this.link = options.link ?? LINK_CP2102;
+    this.assertOnOpen = options.assertSignalsOnOpen ?? true;
+    this.prng = new Prng(options.seed ?? freshSeed());
+    const info: PortInfo = {
+      label: options.label ?? `Simulated port (${this.link.name})`,
+    };
+    if (options.usbVendorId !== undefined) info.usbVendorId = options.usbVendorId;
+    if (options.usbProductId !== undefined) info.usbProductId = options.usbProductId;
+    this.baseInfo = info;
+    this.toDevice = new Lane(this.clock, (data) => this.device.receive(data));
+    this.toHost = new Lane(this.clock, (data, lineError) => {
+      const sink = this.conn?.sink;
+      sink?.data(data);
+      if (lineError) sink?.lineError?.(lineError);
+    });
+    this.device.attach(this.deviceSide());
+    if (!options.unplugged) this.plug();
+  }
+
+  /** The seed of the fault PRNG (print it when a test fails). */
+  get seed(): number {
+    return this.prng.seed;
+  }
+
+  /** The port the host can see now; undefined while unplugged or re-enumerating. */
+  get port(): SimSerialPort | undefined {
+    return this.current;
+  }
+
+  /** Subscribes to ports appearing and disappearing. Returns an unsubscribe function. */
+  onPortChange(listener: (change: PortChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Sets the random faults (replacing earlier ones). A `seed` restarts the PRNG. */
+  setFaults(faults: FaultOptions): void {
+    this.faults = { ...faults };
+    if (faults.seed !== undefined) this.prng = new Prng(faults.seed);
+  }
+
+  /** Unplugs the cable after `bytes` more bytes have crossed the wire (in `direction`). */
+  unplugAfter(bytes: number, direction: FaultDirection = 'both'): void {
+    this.unplugAt = { remaining: bytes, direction };
+  }
+
+  /** Pulls the USB cable: the port disappears, bus power goes, an open link fails. */
+  unplug(): void {
+    if (!this.current) return;
+    this.detach(`the USB cable was unplugged (simulated; fault seed ${this.seed})`);
+    this.device.powerOff?.();
+  }
+
+  /** Plugs the cable back: bus power returns and a new port appears. */
+  plug(): void {
+    if (this.current) return;
+    this.device.powerOn?.();
+    this.enumerate();
+  }
+
+  /** A spontaneous device reset (watchdog, brown-out). */
+  resetDevice(): void {
+    this.device.reset?.();
+  }
+
+  /** Time in ms one character takes on the wire from the host (for tests). */
+  characterTimeMs(): number {
+    const f = this.conn?.format ?? this.deviceFormat;
+    return this.byteTimeMs(f);
+  }
+
+  // ——— host side ———
+
+  /** @internal used by SimSerialPort */
+  connectHost(port: SimSerialPort, options: SimOpenOptions, sink: HostSink): HostConnection {
+    if (port !== this.current) {
+      throw new TransportError(
+        'transport.device-lost',
+        `${port.info.label} is no longer connected.`,
+        {
+          hints: ['Plug the board in again and choose its port.'],
+        },
+      );
+    }
+    if (this.conn) {
+      throw new TransportError('transport.port-busy', `${port.info.label} is already open.`, {
+        hints: ['Close other programs or tabs that use the port.'],
+      });
+    }
+    const conn = new WireConnection(this, port, toFormat(options), sink);
+    this.conn = conn;
+    if (this.assertOnOpen) {
+      conn.signalState = { dataTerminalReady: true, requestToSend: true, break: false };
+      this.device.signalsChanged?.(conn.signalState);
+    }
+    return conn;
+  }
+
+  /** @internal */
+  hostWrite(conn: WireConnection, data: Uint8Array): Promise<void> {
+    if (conn !== this.conn) return Promise.reject(closedError());
+    const out = this.applyFaults(data, 'to-device');
+    const done = this.schedule(this.toDevice, out.bytes, conn.format, out.extraDelay, (d) =>
+      this.garble(d, conn.format, this.deviceFormat),
+    );
+    this.stats.bytesToDevice += out.bytes.length;
+    if (out.unplug) this.toDevice.push({ at: done, action: () => this.unplug() });
+    return new Promise((resolve) => {
+      this.clock.setTimer(Math.max(0, done - this.clock.now()), resolve);
+    });
+  }
+
+  /** @internal */
+  hostSignals(conn: WireConnection): void {
+    if (conn === this.conn) this.device.signalsChanged?.(conn.signalState);
+  }
+
+  /** @internal */
+  hostClose(conn: WireConnection): void {
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    this.toHost.clear();
+    if (this.assertOnOpen) this.device.signalsChanged?.(IDLE_SIGNALS);
+  }
+
+  // ——— device side ———
+
+  private deviceSide(): DeviceSide {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const wire = this;
+    return {
+      clock: this.clock,
+      send: (data) => this.deviceSend(data),
+      get format() {
+        return wire.deviceFormat;
+      },
+      setFormat: (format) => {
+        this.deviceFormat = { ...this.deviceFormat, ...format };
+      },
+      get hostFormat() {
+        return wire.conn?.format;
+      },
+      get signals() {
+        return wire.conn?.signalState ?? IDLE_SIGNALS;
+      },
+      reenumerate: (downMs) => this.reenumerate(downMs),
+      flushToHost: () => this.toHost.clear(),
+    };
+  }
+
+  private deviceSend(data: Uint8Array): void {
+    if (!this.current || data.length === 0) return; // no USB host: the bytes go nowhere
+    const out = this.applyFaults(data, 'to-host');
+    const hostFormat = this.conn?.format;
+    const done = this.schedule(this.toHost, out.bytes, this.deviceFormat, out.extraDelay, (d) =>
+      hostFormat ? this.garble(d, this.deviceFormat, hostFormat) : { data: d },
+    );
+    this.stats.bytesToHost += out.bytes.length;
+    if (out.unplug) this.toHost.push({ at: done, action: () => this.unplug() });
+  }
+
+  private reenumerate(downMs: number): void {
+    if (!this.current) return;
+    this.detach('the board reset and its USB port re-enumerated');
+    if (this.returnTimer) this.clock.clearTimer(this.returnTimer);
+    this.returnTimer = this.clock.setTimer(downMs, () => {
+      this.returnTimer = undefined;
+      this.enumerate();
+    });
+  }
+
+  // ——— internals ———
+
+  private enumerate(): void {
+    this.generation++;
+    this.current = new SimSerialPort(this, { ...this.baseInfo }, this.generation);
+    this.emit({ type: 'connect', port: this.current });
+  }
+
+  private detach(reason: string): void {
+    const port = this.current;
+    if (!port) return;
+    this.current = undefined;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.toHost.clear();
+    this.toDevice.clear();
+    if (conn) {
+      conn.dead = true;
+      conn.sink.lost(
+        new TransportError('transport.device-lost', `The device was lost: ${reason}.`, {
+          hints: ['Check the USB cable and plug the board in again.'],
+        }),
+      );
+    }
+    this.device.signalsChanged?.(IDLE_SIGNALS);
+    this.emit({ type: 'disconnect', port });
+  }
+
+  private emit(change: PortChange): void {
+    for (const l of [...this.listeners]) l(change);
+  }
+
+  private byteTimeMs(format: UartFormat): number {
+    if (this.link.kind === 'usb-cdc') return 1 / (this.link.bytesPerMs ?? 1000);
+    return (bitsPerCharacter(format) / format.baudRate) * 1000;
+  }
+
+  /** Queues `bytes` on `lane`; returns the time the last byte leaves the transmitter. */
+  private schedule(
+    lane: Lane,
+    bytes: Uint8Array,
+    txFormat: UartFormat,
+    extraDelay: number,
+    transform: (chunk: Uint8Array) => Received,
+  ): number {
+    const byteMs = this.byteTimeMs(txFormat);
+    const start = Math.max(this.clock.now(), lane.busyUntil) + extraDelay;
+    const size = this.link.chunkSize;
+    for (let off = 0; off < bytes.length; off += size) {
+      const chunk = bytes.slice(off, Math.min(bytes.length, off + size));
+      const leaves = start + (off + chunk.length) * byteMs;
+      const got = transform(chunk);
+      lane.push({ at: leaves + this.link.latencyMs, data: got.data, lineError: got.lineError });
+    }
+    lane.busyUntil = start + bytes.length * byteMs;
+    return lane.busyUntil;
+  }
+
+  /** Characters sent with one UART format and sampled with another (uart links only). */
+  private garble(chunk: Uint8Array, tx: UartFormat, rx: UartFormat): Received {
+    if (this.link.kind !== 'uart') return { data: chunk };
+    let framing = false;
+    let parity = false;
+    let changed = false;
+    const out = new Uint8Array(chunk.length);
+    for (let i = 0; i < chunk.length; i++) {
+      const r = receiveCharacter(chunk[i]!, tx, rx);
+      out[i] = r.value;
+      if (r.value !== chunk[i] || r.framingError || r.parityError) {
+        changed = true;
+        this.stats.garbled++;
+      }
+      framing ||= r.framingError;
+      parity ||= r.parityError;
+    }
+    const lineError = framing ? 'framing' : parity ? 'parity' : undefined;
+    return { data: changed ? out : chunk, lineError };
+  }
+
+  private applyFaults(
+    data: Uint8Array,
+    direction: 'to-device' | 'to-host',
+  ): { bytes: Uint8Array; extraDelay: number; unplug: boolean } {
+    let bytes = data;
+    let unplug = false;
+    const u = this.unplugAt;
+    if (u && (u.direction === 'both' || u.direction === direction)) {
+      if (bytes.length >= u.remaining) {
+        bytes = bytes.subarray(0, u.remaining);
+        this.unplugAt = undefined;
+        unplug = true;
+      } else {
+        u.remaining -= bytes.length;
+      }
+    }
+    const f = this.faults;
+    const applies = (f.direction ?? 'both') === 'both' || f.direction === direction;
+    let extraDelay = 0;
+    if (!applies) return { bytes: bytes.slice(), extraDelay, unplug };
+    const out: number[] = [];
+    for (const b of bytes) {
+      if (this.prng.chance(f.dropRate ?? 0)) {
+        this.stats.dropped++;
+        continue;
+      }
+      if (this.prng.chance(f.corruptRate ?? 0)) {
+        this.stats.corrupted++;
+        out.push(b ^ (1 + this.prng.int(255)));
+        continue;
+      }
+      out.push(b);
+    }
+    if (this.prng.chance(f.delayRate ?? 0)) extraDelay = f.delayMs ?? 100;
+    return { bytes: Uint8Array.from(out), extraDelay, unplug };
+  }
+}
+
+/** The wire's record of the host's open connection. */
+class WireConnection implements HostConnection {
+  signalState: Required<SerialSignals> = { ...IDLE_SIGNALS };
+  dead = false;
+  private isClosed = false;
+
+  constructor(
+    private readonly wire: SerialWire,
+    readonly port: SimSerialPort,
+    public format: UartFormat,
+    readonly sink: HostSink,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed || this.dead;
+  }
+
+  get signals(): Readonly<Required<SerialSignals>> {
+    return this.signalState;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(this.dead ? lostError(this.port) : closedError());
+    return this.wire.hostWrite(this, data);
+  }
+
+  setSignals(signals: SerialSignals): void {
+    if (this.closed) return;
+    const next = { ...this.signalState };
+    if (signals.dataTerminalReady !== undefined) next.dataTerminalReady = signals.dataTerminalReady;
+    if (signals.requestToSend !== undefined) next.requestToSend = signals.requestToSend;
+    if (signals.break !== undefined) next.break = signals.break;
+    this.signalState = next;
+    this.wire.hostSignals(this);
+  }
+
+  getInputSignals(): InputSignals {
+    return {
+      dataCarrierDetect: false,
+      clearToSend: false,
+      ringIndicator: false,
+      dataSetReady: false,
+    };
+  }
+
+  reconfigure(options: SimOpenOptions): void {
+    this.format = toFormat(options);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.wire.hostClose(this);
+  }
+}
+
+/**
+ * One USB enumeration of the simulated port, as the host sees it. Implements SerialPortHandle,
+ * so the engine can open it like a Web Serial port.
+ */
+export class SimSerialPort implements SerialPortHandle, SimHostPort {
+  constructor(
+    private readonly wire: SerialWire,
+    readonly info: PortInfo,
+    /** 1 for the first enumeration, 2 after the first re-plug or re-enumeration… */
+    readonly generation: number,
+  ) {}
+
+  get clock(): Clock {
+    return this.wire.clock;
+  }
+
+  /** The wire this port belongs to (the same board across re-enumerations). */
+  get owner(): SerialWire {
+    return this.wire;
+  }
+
+  /** True while this enumeration is the one connected. */
+  get present(): boolean {
+    return this.wire.port === this;
+  }
+
+  /** Raw connection with callbacks (what the fake Web Serial builds on). */
+  connect(options: SimOpenOptions, sink: HostSink): HostConnection {
+    return this.wire.connectHost(this, options, sink);
+  }
+
+  /** @throws {TransportError} 'transport.device-lost' | 'transport.port-busy' */
+  open(options: LinkOptions): Promise<SerialLink> {
+    return new Promise((resolve) => resolve(SimSerialLink.open(this, options)));
+  }
+}
+
+function toFormat(o: SimOpenOptions): UartFormat {
+  return {
+    baudRate: o.baudRate,
+    dataBits: o.dataBits ?? 8,
+    parity: o.parity ?? 'none',
+    stopBits: o.stopBits ?? 1,
+  };
+}
+
+function closedError(): TransportError {
+  return new TransportError('transport.closed', 'The serial port is closed.');
+}
+
+function lostError(port: SimSerialPort): TransportError {
+  return new TransportError('transport.device-lost', `${port.info.label} is no longer connected.`);
+}

@@ -1,0 +1,106 @@
+/**
+ * The page's side of the verification worker (verify-worker.ts). `verifyInWorker` streams a
+ * bundle through the worker — from a URL the worker fetches, or from chunks the page already
+ * has — reports progress, and on success runs `verifyBundle` once more on the page over the
+ * transferred bytes, with the page's rollback store. The `VerifiedBundle` the engine receives is
+ * therefore built, on this thread, from exactly the bytes this thread holds; a message from the
+ * worker alone can never become one. Where no Worker exists (Node, the CLI) call `verifyBundle`
+ * directly.
+ */
+import { BundleError } from '../bundle/errors.ts';
+import {
+  verifyBundle,
+  type VerifiedBundle,
+  type VerifyOptions,
+  type VerifyProgress,
+} from '../bundle/verify.ts';
+import { AbortError, WebflashError } from '../core/errors.ts';
+import type { ErrorData, VerifyRequest, VerifyResponse } from './verify-worker.ts';
+
+/** The part of the DOM `Worker` the client uses; tests pass a MessagePort. */
+export interface VerifyWorkerLike {
+  postMessage(message: VerifyRequest, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<VerifyResponse>) => void): void;
+  removeEventListener(
+    type: 'message',
+    listener: (event: MessageEvent<VerifyResponse>) => void,
+  ): void;
+}
+
+/** Starts the module worker the way Vite bundles it. */
+export function startVerifyWorker(): Worker {
+  return new Worker(new URL('./verify-worker.ts', import.meta.url), { type: 'module' });
+}
+
+export interface VerifyInWorkerOptions extends Omit<VerifyOptions, 'onProgress' | 'clock'> {
+  worker: VerifyWorkerLike;
+  /** A URL for the worker to fetch, or the bundle's bytes/chunks (transferred to the worker). */
+  source: { url: string } | Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  onProgress?: (p: VerifyProgress) => void;
+}
+
+let nextId = 1;
+
+/** Rebuilds the typed error the worker reported. */
+export function fromErrorData(e: ErrorData): WebflashError {
+  if (e.reason !== undefined) return new BundleError(e.reason, e.detail);
+  if (e.code === 'aborted') return new AbortError(e.message);
+  return new WebflashError(e.code, e.message, { hints: e.hints });
+}
+
+/**
+ * Verifies a bundle in the worker, then once more on this thread over the transferred bytes.
+ * @throws {BundleError} with the reason of the first failed check.
+ * @throws {AbortError} when `signal` fires.
+ */
+export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<VerifiedBundle> {
+  const { worker, source, onProgress, ...verifyOptions } = options;
+  const id = nextId++;
+  const chunks = await new Promise<Uint8Array[]>((resolve, reject) => {
+    const onMessage = (event: MessageEvent<VerifyResponse>): void => {
+      const msg = event.data;
+      if (msg.id !== id) return;
+      if (msg.type === 'progress') {
+        onProgress?.(msg.progress);
+        return;
+      }
+      worker.removeEventListener('message', onMessage);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (msg.type === 'verified') resolve(msg.chunks);
+      else reject(fromErrorData(msg.error));
+    };
+    const onAbort = (): void => worker.postMessage({ type: 'cancel', id });
+    worker.addEventListener('message', onMessage);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.postMessage({
+      type: 'start',
+      id,
+      rootJson: new TextDecoder().decode(options.trustRoot.envelope),
+      nowMs: options.now.getTime(),
+      ...(options.maxBundleBytes === undefined ? {} : { maxBundleBytes: options.maxBundleBytes }),
+      ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+      ...(options.expectedProduct === undefined
+        ? {}
+        : { expectedProduct: options.expectedProduct }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      ...('url' in source && typeof source.url === 'string' ? { url: source.url } : {}),
+    });
+    if (!('url' in source)) void pump(worker, id, source, options.signal).catch(reject);
+  });
+  return verifyBundle(chunks, verifyOptions);
+}
+
+async function pump(
+  worker: VerifyWorkerLike,
+  id: number,
+  source: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const iterable = source instanceof Uint8Array ? [source] : source;
+  for await (const chunk of iterable) {
+    if (signal?.aborted) return;
+    const own = chunk.slice(); // transfer a copy; the caller keeps its buffer
+    worker.postMessage({ type: 'chunk', id, bytes: own }, [own.buffer]);
+  }
+  worker.postMessage({ type: 'end', id });
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../../src/core/bytes.ts';
+import { UsageError } from '../../src/core/errors.ts';
+import { createBundle } from '../../src/bundle/create.ts';
+import { addSignature, encodeEnvelope } from '../../src/bundle/dsse.ts';
+import { newSecretKey, publicKeyOf } from '../../src/bundle/ed25519.ts';
+import { BundleError } from '../../src/bundle/errors.ts';
+import type { ManifestTarget } from '../../src/bundle/manifest.ts';
+import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
+import { createRootEnvelope, loadTrustRoot } from '../../src/bundle/trust-root.ts';
+import { verifyBundle, type VerifiedBundle } from '../../src/bundle/verify.ts';
+import { fromVerifiedBundle } from '../../src/job/bundle-source.ts';
+import type { JobFailure } from '../../src/job/types.ts';
+import { harness, pattern } from './harness.ts';
+
+const key = newSecretKey(new Uint8Array(32).fill(7));
+const root = loadTrustRoot(
+  encodeEnvelope(
+    addSignature(
+      createRootEnvelope({
+        version: 1,
+        expires: '2099-01-01T00:00:00Z',
+        threshold: 1,
+        publicKeys: [publicKeyOf(key)],
+      }),
+      key,
+    ),
+  ),
+);
+const boot = pattern(3000, 11);
+const app = pattern(9000, 12);
+
+type DraftTarget = Omit<ManifestTarget, 'images'> & {
+  images: { name: string; address: number }[];
+};
+
+async function bundle(
+  options: { securityCounter?: number; targets?: DraftTarget[] } = {},
+): Promise<VerifiedBundle> {
+  const targets = options.targets ?? [
+    {
+      chip: 'esp32s3',
+      protocol: 'esp-serial',
+      images: [
+        { name: 'boot', address: 0x0 },
+        { name: 'app', address: 0x10000 },
+      ],
+    },
+  ];
+  const bytes = createBundle({
+    manifest: {
+      product: 'blink',
+      version: '1.2.0',
+      securityCounter: options.securityCounter ?? 3,
+      created: '2026-01-01T00:00:00Z',
+      expires: '2099-01-01T00:00:00Z',
+      notes: '',
+      targets,
+    },
+    images: { boot, app },
+    signers: [key],
+  });
+  return verifyBundle(bytes, { trustRoot: root, now: new Date('2026-06-01T00:00:00Z') });
+}
+
+describe('fromVerifiedBundle', () => {
+  it('writes the matching target and records the release', async () => {
+    const store = new MemoryRollbackStore();
+    const source = fromVerifiedBundle(await bundle(), { mode: 'customer', rollbackStore: store });
+    expect(source.label).toBe('blink 1.2.0');
+    const h = harness({ source });
+    const result = await h.job.run();
+    expect(result.ok).toBe(true);
+    expect(equalBytes(h.session.flash.subarray(0, boot.length), boot)).toBe(true);
+    expect(equalBytes(h.session.flash.subarray(0x10000, 0x10000 + app.length), app)).toBe(true);
+    expect(await store.get('blink')).toMatchObject({ securityCounter: 3, version: '1.2.0' });
+  });
+
+  it.each<[string, () => Promise<Parameters<typeof harness>[0]>, string]>([
+    [
+      'a board of another chip',
+      async () => ({
+        source: fromVerifiedBundle(await bundle(), { mode: 'customer' }),
+        session: { identity: { chip: 'esp32c3', name: 'ESP32-C3' } },
+      }),
+      'target.mismatch',
+    ],
+    [
+      'a board running a higher security version',
+      async () => ({
+        source: fromVerifiedBundle(await bundle(), { mode: 'customer' }),
+        session: { installed: { securityVersion: 5 } },
+      }),
+      'rollback.board',
+    ],
+    [
+      'a higher counter recorded by this updater',
+      async () => {
+        const store = new MemoryRollbackStore();
+        await store.put('blink', { securityCounter: 4, version: '1.3.0', rootVersion: 1 });
+        return {
+          source: fromVerifiedBundle(await bundle(), { mode: 'customer', rollbackStore: store }),
+        };
+      },
+      'rollback.counter',
+    ],
+    [
+      'a USB identity the target does not list',
+      async () => ({
+        source: fromVerifiedBundle(
+          await bundle({
+            targets: [
+              {
+                chip: 'esp32s3',
+                protocol: 'esp-serial',
+                usb: { vendorId: 0x303a, productId: 0x1001 },
+                images: [
+                  { name: 'boot', address: 0 },
+                  { name: 'app', address: 0x10000 },
+                ],
+              },
+            ],
+          }),
+          { mode: 'customer' },
+        ),
+        port: { info: { label: 'CP2102', usbVendorId: 0x10c4, usbProductId: 0xea60 } },
+      }),
+      'target.mismatch',
+    ],
+  ])('refuses %s before writing anything', async (_name, setup, reason) => {
+    const h = harness(await setup());
+    const r = (await h.job.run()) as JobFailure;
+    expect(r.ok).toBe(false);
+    expect(r.error).toBeInstanceOf(BundleError);
+    expect((r.error as BundleError).reason).toBe(reason);
+    expect(r.phase).toBe('checking');
+    expect(r.flashTouched).toBe(false);
+    expect(h.session.writes).toEqual([]);
+  });
+
+  it('matches a target on the USB identity of the port', async () => {
+    const verified = await bundle({
+      targets: [
+        {
+          chip: 'esp32s3',
+          protocol: 'esp-serial',
+          usb: { vendorId: 0x303a, productId: 0x1001 },
+          images: [
+            { name: 'boot', address: 0 },
+            { name: 'app', address: 0x10000 },
+          ],
+        },
+      ],
+    });
+    const h = harness({
+      source: fromVerifiedBundle(verified, { mode: 'customer' }),
+      port: { info: { label: 'USB JTAG/serial', usbVendorId: 0x303a, usbProductId: 0x1001 } },
+    });
+    expect((await h.job.run()).ok).toBe(true);
+  });
+
+  it('refuses an object that only looks like a verified bundle', async () => {
+    const real = await bundle();
+    const fake = {
+      manifest: real.manifest,
+      imageBytes: () => new Uint8Array(1),
+    } as unknown as VerifiedBundle;
+    expect(() => fromVerifiedBundle(fake, { mode: 'customer' })).toThrow(UsageError);
+  });
+});
