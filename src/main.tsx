@@ -1,11 +1,42 @@
+/**
+ * Composition root: reads the build configuration, installs the virtual boards in demo mode,
+ * builds the store around the browser services and renders the technician view.
+ */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { MemoryRollbackStore } from './bundle/rollback-store.ts';
+import { installDemoLab, type DemoLab } from './demo/lab.ts';
+import { installSimHook } from './demo/test-hook.ts';
+import { createAppStore, createBrowserServices, resolveAppConfig } from './store/index.ts';
 import { App } from './ui/App.tsx';
+import { AppContext } from './ui/use-app-store.ts';
+import { IdbRollbackStore } from './worker/rollback-idb.ts';
+
+const config = resolveAppConfig({
+  dev: import.meta.env.DEV,
+  env: import.meta.env,
+  search: location.search,
+  baseUrl: import.meta.env.BASE_URL,
+});
+const lab: DemoLab | undefined = config.virtualBoards ? installDemoLab() : undefined;
+const services = createBrowserServices({
+  buildMode: config.buildMode,
+  productionRoot: config.productionRoot,
+  unverifiedAllowed: config.unverifiedAllowed,
+  // Virtual boards start blank each visit, so their history lives in memory only.
+  rollbackStore: lab ? new MemoryRollbackStore() : new IdbRollbackStore(),
+  serial: lab?.serial,
+  virtualBoards: lab,
+});
+const store = createAppStore(services);
+if (lab) installSimHook({ lab, store });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <AppContext.Provider value={{ store, config, lab }}>
+      <App />
+    </AppContext.Provider>
   </StrictMode>,
 );

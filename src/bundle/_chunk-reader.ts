@@ -169,6 +169,7 @@ export class ChunkReader {
         );
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort(); // fired while the source was producing `p`
       p.then(
         (v) => {
           cleanup();

@@ -298,7 +298,8 @@ export async function verifyBundle(
       rollback,
     });
   } finally {
-    if (!finished) await reader.cancel();
+    // Not awaited: a source stuck in a read it will never finish cannot be closed either.
+    if (!finished) void reader.cancel();
   }
 }
 

@@ -195,7 +195,7 @@ export function encodeIntelHex(hex: IntelHex, options: HexWriteOptions = {}): st
       if (upper !== currentBase) {
         lines.push(
           segmentMode
-            ? record(0x02, 0, [(upper << 4) >> 8, (upper << 4) & 0xff])
+            ? record(0x02, 0, [(upper << 4) & 0xff, 0]) // USBA = upper × 0x1000
             : record(0x04, 0, [upper >> 8, upper & 0xff]),
         );
         currentBase = upper;

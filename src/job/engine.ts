@@ -2,44 +2,44 @@
  * The flash engine: plan → connect → identify → check → (erase) → write → verify → reset, with
  * typed events, retries that resume from the bytes the board confirmed, an overall deadline per
  * step, and cancellation through an AbortSignal. Protocol-agnostic: all it knows of a bootloader
- * is the `FlashSession` contract (src/protocols/driver.ts) and a `Connector`.
+ * is the `FlashSession` contract (src/protocols/driver.ts) and a `Connector`. See docs/engine.md.
  */
-import { sleep, type Clock } from '../core/clock.ts';
-import {
-  asWebflashError,
-  ProtocolError,
-  TransportError,
-  UsageError,
-  VerificationError,
-  type WebflashError,
-} from '../core/errors.ts';
-import type { PortInfo } from '../transport/link.ts';
+import type { Clock } from '../core/clock.ts';
+import { asWebflashError, ProtocolError, UsageError } from '../core/errors.ts';
 import { createLogger, silentLogger, type LogEntry, type Logger } from '../core/log.ts';
-import {
-  confirmedBytesOf,
-  type DeviceIdentity,
-  type FlashRegion,
-  type FlashSession,
-  type InstalledFirmware,
-  type WriteProgress,
+import type {
+  DeviceIdentity,
+  FlashRegion,
+  FlashSession,
+  InstalledFirmware,
+  WriteProgress,
 } from '../protocols/driver.ts';
+import type { PortInfo } from '../transport/link.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
 import { recoveryAdvice } from './recovery.ts';
-import { backoffDelay, isRetryable } from './retry.ts';
+import { isRetryable } from './retry.ts';
 import { admitSource, planRegions, type FlashPlan, type VerifiedSource } from './source.ts';
+import {
+  verifyWithRetry,
+  writeWithRetry,
+  type RetryLimits,
+  type TransferContext,
+} from './transfer.ts';
 import type {
   FlashJobOptions,
   JobEvents,
+  JobFailure,
   JobPhase,
   JobResult,
+  JobSuccess,
   PhaseTimeouts,
   RegionReport,
   TransferPhase,
 } from './types.ts';
 import { abortReason, withDeadline } from './watchdog.ts';
 
-/** Deadlines used when the job's settings do not give them. */
+/** Deadlines used when the job's settings do not give them (docs/engine.md, "Deadlines"). */
 export const defaultTimeouts: PhaseTimeouts = {
   connect: 45_000,
   identify: 15_000,
@@ -61,7 +61,7 @@ const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled
 /**
  * One flash job. Create it, subscribe with `on()`, then `run()` once.
  * @example
- * const job = new FlashJob({ port, connector: espConnector, source, clock: realClock, signal });
+ * const job = new FlashJob({ port, connector: espDriver, source, clock: realClock, signal });
  * job.on('progress', (p) => console.log(`${p.percent.toFixed(0)} %`));
  * const result = await job.run();
  * if (!result.ok) console.log(result.error.message, result.recovery);
@@ -72,20 +72,30 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
   private readonly signal: AbortSignal;
   private readonly log: Logger;
   private readonly timeouts: PhaseTimeouts;
-  private readonly maxAttempts: number;
+  private readonly limits: RetryLimits;
   private current: JobPhase = 'idle';
   private started = false;
   private flashTouched = false;
+  private session: FlashSession | undefined;
   private progress: ProgressTracker | undefined;
 
   /** @throws {UsageError} for settings out of range. */
   constructor(private readonly options: FlashJobOptions<Port>) {
+    const settings = options.settings ?? {};
     this.clock = options.clock;
     this.signal = options.signal ?? new AbortController().signal;
-    this.timeouts = { ...defaultTimeouts, ...options.settings?.timeouts };
-    this.maxAttempts = options.settings?.maxAttempts ?? 3;
-    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
-      throw new UsageError(`FlashJob: maxAttempts must be an integer ≥ 1, got ${this.maxAttempts}`);
+    this.timeouts = { ...defaultTimeouts, ...settings.timeouts };
+    this.limits = {
+      maxAttempts: settings.maxAttempts ?? 3,
+      maxAttemptsTotal: settings.maxAttemptsTotal ?? 10,
+      baseDelayMs: settings.retryBaseDelayMs ?? 250,
+      maxDelayMs: settings.retryMaxDelayMs ?? 2000,
+    };
+    for (const key of ['maxAttempts', 'maxAttemptsTotal'] as const) {
+      const n = this.limits[key];
+      if (!Number.isInteger(n) || n < 1) {
+        throw new UsageError(`FlashJob: ${key} must be an integer ≥ 1, got ${n}`);
+      }
     }
     const outer = options.logger ?? silentLogger;
     const sink = (entry: LogEntry): void => {
@@ -107,39 +117,28 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
   /**
    * Runs the job to the end. Never rejects: failures and cancellation come back as a
-   * `JobFailure` with the error and recovery advice (and as the `result` event).
+   * `JobFailure` with the error and recovery advice (and as the `result` event), after the
+   * session is closed.
    * @throws {UsageError} if called a second time.
    */
   async run(): Promise<JobResult> {
     if (this.started) throw new UsageError('FlashJob.run() may be called only once');
     this.started = true;
     const t0 = this.clock.now();
-    let session: FlashSession | undefined;
-    let identity: DeviceIdentity | undefined;
     let result: JobResult;
     try {
-      const success = await this.steps((s) => (session = s));
-      identity = success.identity;
-      result = { ...success, durationMs: this.clock.now() - t0 };
+      result = await this.steps(t0);
     } catch (err) {
-      identity = session?.identity;
-      result = this.failure(err, identity, t0);
+      result = this.failure(err, t0);
     }
-    if (session) await this.closeSession(session);
-    if (result.ok) {
-      result.durationMs = this.clock.now() - t0;
-      this.setPhase('done');
-    } else {
-      result.durationMs = this.clock.now() - t0;
-      this.setPhase(result.cancelled ? 'cancelled' : 'failed');
-    }
+    if (this.session) await this.closeSession(this.session);
+    result.durationMs = this.clock.now() - t0;
+    this.setPhase(result.ok ? 'done' : result.cancelled ? 'cancelled' : 'failed');
     this.events.emit('result', result);
     return result;
   }
 
-  private async steps(
-    keep: (s: FlashSession) => void,
-  ): Promise<Omit<Extract<JobResult, { ok: true }>, 'durationMs'>> {
+  private async steps(t0: number): Promise<JobSuccess> {
     const { source, settings } = this.options;
     const admitted = admitSource(source, {
       allowUnverified: this.options.allowUnverified === true,
@@ -154,22 +153,44 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     this.throwIfAborted();
 
     this.setPhase('connecting');
-    const session = await this.connect();
-    keep(session);
-    const identity = session.identity;
+    this.session = await this.connect();
+    const identity = this.session.identity;
 
     this.setPhase('identifying');
     this.log.info(`Connected: ${identity.name}`);
     this.events.emit('device', identity);
-    const installed = await this.readInstalled(session);
+    const installed = await this.readInstalled();
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
     this.throwIfAborted();
 
-    if ((settings?.eraseMode ?? 'regions') === 'all') await this.eraseAll(session);
+    if ((settings?.eraseMode ?? 'regions') === 'all') await this.eraseAll();
 
-    this.progress = new ProgressTracker({ clock: this.clock, regions: plan.regions });
+    const reports = await this.transferAll(plan);
+    this.throwIfAborted();
+    if (source.kind === 'verified') await this.written(source);
+
+    let notice: string | undefined;
+    if (settings?.reset ?? true) {
+      this.setPhase('resetting');
+      notice = await this.reset();
+    }
+    const success: JobSuccess = {
+      ok: true,
+      identity,
+      regions: reports,
+      durationMs: this.clock.now() - t0,
+    };
+    if (notice !== undefined) success.notice = notice;
+    return success;
+  }
+
+  /** Writes every region, then verifies every region (when verifying). */
+  private async transferAll(plan: FlashPlan): Promise<RegionReport[]> {
+    const progress = new ProgressTracker({ clock: this.clock, regions: plan.regions });
+    this.progress = progress;
+    const ctx = this.transferContext(progress);
     const reports: RegionReport[] = plan.regions.map((r) => ({
       name: r.name,
       address: r.address,
@@ -179,29 +200,38 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     }));
     this.setPhase('writing');
     for (let i = 0; i < plan.regions.length; i++) {
-      reports[i]!.attempts = await this.writeRegion(session, plan, i);
+      reports[i]!.attempts = await writeWithRetry(ctx, plan.regions[i]!, i);
     }
-    if (settings?.verify ?? true) {
+    if (this.options.settings?.verify ?? true) {
       this.setPhase('verifying');
       for (let i = 0; i < plan.regions.length; i++) {
-        reports[i]!.attempts += await this.verifyRegion(session, plan, i);
+        reports[i]!.attempts += await verifyWithRetry(ctx, plan.regions[i]!, i);
         reports[i]!.verified = true;
       }
     }
-    this.throwIfAborted();
-    if (source.kind === 'verified') await this.written(source);
-
-    let notice: string | undefined;
-    if (settings?.reset ?? true) {
-      this.setPhase('resetting');
-      notice = await this.reset(session);
-    }
-    return notice === undefined
-      ? { ok: true, identity, regions: reports }
-      : { ok: true, identity, regions: reports, notice };
+    return reports;
   }
 
-  private async connect(): Promise<FlashSession> {
+  private transferContext(progress: ProgressTracker): TransferContext {
+    return {
+      clock: this.clock,
+      signal: this.signal,
+      log: this.log,
+      limits: this.limits,
+      progress,
+      session: () => this.requireSession(),
+      recover: () => this.recover(),
+      deadline: (region, verb, step) => this.transferDeadline(region, verb, step),
+      setPhase: (phase) => this.setPhase(phase),
+      markTouched: () => {
+        this.flashTouched = true;
+      },
+      onProgress: (p, index, attempt) => this.onDriverProgress(p, index, attempt),
+      onRetry: (event) => this.events.emit('retry', event),
+    };
+  }
+
+  private connect(): Promise<FlashSession> {
     const { connector, port, settings } = this.options;
     return withDeadline(
       {
@@ -221,7 +251,40 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     );
   }
 
-  private async readInstalled(session: FlashSession): Promise<InstalledFirmware | undefined> {
+  /**
+   * Brings the conversation back after a failed attempt: `resync()` first; when the board does
+   * not answer that (it restarted, or lost the line speed), close and connect again — the
+   * driver's reset sequence puts it back into the bootloader — and check it is the same board.
+   */
+  private async recover(): Promise<void> {
+    const old = this.requireSession();
+    const a = old.identity;
+    try {
+      await this.deadline('resync', 'Resynchronising', (s) => old.resync(s));
+      return;
+    } catch (err) {
+      const e = asWebflashError(err);
+      if (this.signal.aborted) throw abortReason(this.signal, e);
+      if (!isRetryable(e) && e.code !== 'protocol.no-sync') throw e;
+      this.log.warn(`The board did not answer a resync (${e.message}); connecting again.`);
+    }
+    await this.closeSession(old);
+    this.session = undefined;
+    const fresh = await this.connect();
+    this.session = fresh;
+    const b = fresh.identity;
+    if (a.chip !== b.chip || (a.uniqueId && b.uniqueId && a.uniqueId !== b.uniqueId)) {
+      throw new ProtocolError(
+        'protocol.wrong-chip',
+        `A different board answered after reconnecting (${b.name}${b.uniqueId ? `, ${b.uniqueId}` : ''}).`,
+        { hints: ['Connect only the board you want to flash, then press Flash again.'] },
+      );
+    }
+    this.log.info(`Connected again: ${b.name}`);
+  }
+
+  private async readInstalled(): Promise<InstalledFirmware | undefined> {
+    const session = this.requireSession();
     if (!session.readInstalledFirmware) return undefined;
     try {
       const installed = await this.deadline('identify', 'Reading the installed firmware', (s) =>
@@ -235,9 +298,10 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       return installed;
     } catch (err) {
       const e = asWebflashError(err);
+      if (this.signal.aborted) throw abortReason(this.signal, e);
       if (!isRetryable(e)) throw e;
       this.log.warn(`Could not read the installed firmware (${e.message}); continuing without it.`);
-      await this.deadline('resync', 'Resynchronising', (s) => session.resync(s));
+      await this.recover();
       return undefined;
     }
   }
@@ -280,7 +344,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     }
   }
 
-  private async eraseAll(session: FlashSession): Promise<void> {
+  private async eraseAll(): Promise<void> {
+    const session = this.requireSession();
     const eraser = session as Partial<ChipEraser>;
     if (typeof eraser.eraseAll !== 'function') {
       throw new ProtocolError(
@@ -297,105 +362,9 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     );
   }
 
-  /** Writes region `i`, retrying after recoverable errors; returns the attempts it took. */
-  private async writeRegion(session: FlashSession, plan: FlashPlan, i: number): Promise<number> {
-    const region = plan.regions[i]!;
-    let resumeFrom = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (attempt > 1) await this.deadline('resync', 'Resynchronising', (s) => session.resync(s));
-        this.flashTouched = true;
-        await this.transfer(region, 'Writing', (signal) =>
-          session.write(region, {
-            signal,
-            resumeFrom,
-            onProgress: (p) => this.onDriverProgress(p, i, attempt),
-          }),
-        );
-        this.log.info(`Wrote ${region.name} (${region.data.length} bytes).`);
-        return attempt;
-      } catch (err) {
-        const e = this.describe(err, 'writing', region, i);
-        const confirmed = confirmedBytesOf(err);
-        if (confirmed !== undefined) {
-          resumeFrom = Math.max(0, Math.min(region.data.length, Math.floor(confirmed)));
-        }
-        await this.beforeRetry(e, region, 'writing', attempt, resumeFrom);
-      }
-    }
-  }
-
-  /**
-   * Verifies region `i`. A timeout or garbled reply is retried after resync; a mismatch rewrites
-   * the region once from the start. Returns the extra write attempts a rewrite took.
-   */
-  private async verifyRegion(session: FlashSession, plan: FlashPlan, i: number): Promise<number> {
-    const region = plan.regions[i]!;
-    let rewrites = 0;
-    let extraAttempts = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (attempt > 1) await this.deadline('resync', 'Resynchronising', (s) => session.resync(s));
-        await this.transfer(region, 'Verifying', (signal) =>
-          session.verify(region, {
-            signal,
-            onProgress: (p) => this.onDriverProgress({ ...p, phase: 'verify' }, i, attempt),
-          }),
-        );
-        this.log.info(`Verified ${region.name}.`);
-        return extraAttempts;
-      } catch (err) {
-        const e = this.describe(err, 'verifying', region, i);
-        if (e instanceof VerificationError && rewrites === 0) {
-          rewrites++;
-          this.log.warn(`${region.name} did not verify (${e.message}); writing it again.`);
-          this.progress?.restartRegion('writing', i);
-          this.setPhase('writing');
-          extraAttempts += await this.writeRegion(session, plan, i);
-          this.setPhase('verifying');
-          attempt = 0;
-          continue;
-        }
-        await this.beforeRetry(e, region, 'verifying', attempt, 0);
-      }
-    }
-  }
-
-  /** Throws `e` when it is fatal or attempts are used up; otherwise announces and waits. */
-  private async beforeRetry(
-    e: WebflashError,
-    region: FlashRegion,
-    phase: TransferPhase,
-    attempt: number,
-    resumeFrom: number,
-  ): Promise<void> {
-    if (this.signal.aborted) throw abortReason(this.signal, e);
-    if (!isRetryable(e) || attempt >= this.maxAttempts) throw e;
-    const settings = this.options.settings;
-    const delayMs = backoffDelay(attempt + 1, {
-      baseMs: settings?.retryBaseDelayMs ?? 250,
-      maxMs: settings?.retryMaxDelayMs ?? 2000,
-    });
-    this.log.warn(
-      `${phase === 'writing' ? 'Writing' : 'Verifying'} ${region.name} failed (${e.message}); ` +
-        `attempt ${attempt + 1} of ${this.maxAttempts} in ${delayMs} ms` +
-        (phase === 'writing' ? `, resuming at byte ${resumeFrom}.` : '.'),
-    );
-    this.events.emit('retry', {
-      region: region.name,
-      phase,
-      attempt: attempt + 1,
-      maxAttempts: this.maxAttempts,
-      error: e,
-      resumeFrom,
-      delayMs,
-    });
-    await sleep(this.clock, delayMs, this.signal).catch((err: unknown) => {
-      throw abortReason(this.signal, err);
-    });
-  }
-
-  private async reset(session: FlashSession): Promise<string | undefined> {
+  /** Restarts the board. Failing to is not a failure of the job: it returns a notice instead. */
+  private async reset(): Promise<string | undefined> {
+    const session = this.requireSession();
     try {
       await this.deadline('reset', 'Restarting the board', () => session.reset());
       this.log.info('The board is starting the new firmware.');
@@ -413,18 +382,17 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     }
   }
 
-  private onDriverProgress(p: WriteProgress, i: number, attempt: number): void {
+  private onDriverProgress(p: WriteProgress, index: number, attempt: number): void {
     const tracker = this.progress;
     if (!tracker) return;
     const phase: TransferPhase =
       p.phase === 'erase' ? 'erasing' : p.phase === 'verify' ? 'verifying' : 'writing';
     if (phase !== this.current && !finalPhases.has(this.current)) this.setPhase(phase);
-    const event = tracker.update({ phase, index: i, bytesDone: p.bytesDone, attempt });
-    this.events.emit('progress', event);
+    this.events.emit('progress', tracker.update({ phase, index, bytesDone: p.bytesDone, attempt }));
   }
 
-  /** Runs one write or verify attempt under a deadline scaled to the region's size. */
-  private transfer(
+  /** The deadline of one write or verify attempt, scaled to the region's size. */
+  private transferDeadline(
     region: FlashRegion,
     verb: string,
     step: (signal: AbortSignal) => Promise<void>,
@@ -454,28 +422,11 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     );
   }
 
-  /** Normalises an error from a transfer; a lost device gets a message saying where it happened. */
-  private describe(
-    err: unknown,
-    phase: TransferPhase,
-    region: FlashRegion,
-    i: number,
-  ): WebflashError {
-    const e = asWebflashError(err);
-    if (e.code !== 'transport.device-lost') return e;
-    const percent = Math.floor(this.progress?.regionPercent(phase, i) ?? 0);
-    const doing = phase === 'verifying' ? 'verifying' : 'writing';
-    return new TransportError(
-      'transport.device-lost',
-      `The board was disconnected while ${doing} ${region.name} at ${percent} %.`,
-      { cause: e, hints: e.hints },
-    );
-  }
-
-  private failure(err: unknown, identity: DeviceIdentity | undefined, t0: number): JobResult {
+  private failure(err: unknown, t0: number): JobFailure {
     const cancelled = this.signal.aborted;
     const error = cancelled ? abortReason(this.signal, err) : asWebflashError(err);
     const phase = this.current;
+    const identity = this.session?.identity;
     const recovery = recoveryAdvice({
       phase,
       error,
@@ -485,7 +436,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     });
     if (cancelled) this.log.warn(`Cancelled while ${phase}.`);
     else this.log.error(`Failed while ${phase}: ${error.message}`);
-    const failure: JobResult = {
+    const failure: JobFailure = {
       ok: false,
       cancelled,
       error,
@@ -498,6 +449,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     return failure;
   }
 
+  /** Closes a session under a deadline of its own (the job's signal may have fired already). */
   private async closeSession(session: FlashSession): Promise<void> {
     try {
       await withDeadline(
@@ -512,6 +464,11 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     } catch (err) {
       this.log.warn(`Closing the port failed: ${asWebflashError(err).message}`);
     }
+  }
+
+  private requireSession(): FlashSession {
+    if (!this.session) throw new UsageError('FlashJob: no open session');
+    return this.session;
   }
 
   private setPhase(phase: JobPhase): void {

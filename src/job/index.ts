@@ -1,5 +1,6 @@
 /** The flash engine's public surface. */
 export { FlashJob, runFlashJob, defaultTimeouts, type ChipEraser } from './engine.ts';
+export { fromVerifiedBundle, type BundleSourceOptions } from './bundle-source.ts';
 export { Emitter, type EventSource } from './emitter.ts';
 export { RateMeter, type RateMeterOptions, type RateReading } from './rate.ts';
 export { ProgressTracker } from './progress.ts';

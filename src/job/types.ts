@@ -70,7 +70,12 @@ export interface RetryEvent {
   phase: TransferPhase;
   /** The attempt that is about to start (2 for the first retry). */
   attempt: number;
+  /** Failed attempts in a row without new confirmed bytes that end the job. */
   maxAttempts: number;
+  /** Attempts in all after which the job ends, progress or not. */
+  maxAttemptsTotal: number;
+  /** Failed attempts in a row that confirmed no new bytes, the last one included. */
+  attemptsWithoutProgress: number;
   /** What went wrong in the previous attempt. */
   error: WebflashError;
   /** Image bytes the board confirmed; the next attempt continues from here. */
@@ -178,8 +183,13 @@ export interface JobSettings {
   verify?: boolean;
   /** Start the new firmware at the end; default true. */
   reset?: boolean;
-  /** Attempts per region for write and verify, at least 1; default 3. */
+  /**
+   * Failed attempts in a row, without new bytes confirmed, after which a region's write or
+   * verify gives up; at least 1, default 3.
+   */
   maxAttempts?: number;
+  /** Attempts per region in all, even while each makes progress; default 10. */
+  maxAttemptsTotal?: number;
   /** First pause before a retry; doubles each time up to `retryMaxDelayMs`. Default 250 ms. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;

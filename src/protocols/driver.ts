@@ -40,6 +40,8 @@ export interface FlashRegion {
   /** Image name from the bundle, for progress and logs. */
   name: string;
   address: number;
+  /** DFU alternate setting / slot, for protocols that address images by slot, not address. */
+  slot?: number;
   data: Uint8Array;
 }
 

@@ -15,9 +15,7 @@ import { sleep, type Clock } from '../core/clock.ts';
 import { UsageError, throwIfAborted } from '../core/errors.ts';
 import type { SerialLink, SerialSignals } from '../transport/link.ts';
 
-export type ResetStep =
-  | { kind: 'signals'; signals: SerialSignals }
-  | { kind: 'wait'; ms: number };
+export type ResetStep = { kind: 'signals'; signals: SerialSignals } | { kind: 'wait'; ms: number };
 
 /**
  * Parses a sequence string into steps.

@@ -48,7 +48,10 @@ export function splitDescriptors(bytes: Uint8Array): RawDescriptor[] {
   while (i < bytes.length) {
     const len = bytes[i]!;
     if (len < 2 || i + len > bytes.length) {
-      throw new FramingError('framing.invalid', `USB descriptor at offset ${i} has a bad length ${len}`);
+      throw new FramingError(
+        'framing.invalid',
+        `USB descriptor at offset ${i} has a bad length ${len}`,
+      );
     }
     out.push({ type: bytes[i + 1]!, bytes: bytes.subarray(i, i + len) });
     i += len;

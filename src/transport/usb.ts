@@ -108,12 +108,21 @@ export interface UsbConnection {
   /** A control transfer from the device to the host, asking for up to `length` bytes. */
   controlIn(setup: UsbSetup, length: number, options?: UsbTransferOptions): Promise<UsbInResult>;
   /** A control transfer from the host to the device with `data` (may be empty). */
-  controlOut(setup: UsbSetup, data: Uint8Array, options?: UsbTransferOptions): Promise<UsbOutResult>;
+  controlOut(
+    setup: UsbSetup,
+    data: Uint8Array,
+    options?: UsbTransferOptions,
+  ): Promise<UsbOutResult>;
   /**
    * Reads a descriptor with standard GET_DESCRIPTOR (USB 2.0 §9.4.3): `type` 1 device,
    * 2 configuration, 3 string; `index` as in wValue's low byte.
    */
-  getDescriptor(type: number, index: number, length: number, languageId?: number): Promise<Uint8Array>;
+  getDescriptor(
+    type: number,
+    index: number,
+    length: number,
+    languageId?: number,
+  ): Promise<Uint8Array>;
   /** Reads string descriptor `index` (USB 2.0 §9.6.7); `undefined` for index 0 or no string. */
   getString(index: number): Promise<string | undefined>;
   /** Issues a USB bus reset. The device may re-enumerate; then this connection is lost. */

@@ -57,14 +57,18 @@ function isWindows(userAgent: string): boolean {
 
 function domName(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'name' in err
-    ? String((err as { name: unknown }).name)
+    ? String((err).name)
     : undefined;
 }
 
 /** Turns a WebUSB rejection into a TransportError with plain-language advice. */
 export function mapWebUsbError(
   err: unknown,
-  context: { step: 'request' | 'open' | 'claim' | 'transfer' | 'configure'; userAgent: string; label: string },
+  context: {
+    step: 'request' | 'open' | 'claim' | 'transfer' | 'configure';
+    userAgent: string;
+    label: string;
+  },
 ): TransportError {
   if (err instanceof TransportError) return err;
   const name = domName(err);
@@ -76,10 +80,14 @@ export function mapWebUsbError(
     });
   }
   if (step === 'request' && name === 'SecurityError') {
-    return new TransportError('transport.unavailable', 'The browser refused to show the USB device list.', {
-      cause: err,
-      hints: ['Start the connection with a click on the page, from an https:// address.'],
-    });
+    return new TransportError(
+      'transport.unavailable',
+      'The browser refused to show the USB device list.',
+      {
+        cause: err,
+        hints: ['Start the connection with a click on the page, from an https:// address.'],
+      },
+    );
   }
   if (
     (step === 'open' || step === 'claim') &&
@@ -98,14 +106,21 @@ export function mapWebUsbError(
       hints: ['Check the cable, put the board back in DFU mode and try again.'],
     });
   }
-  if ((step === 'open' || step === 'claim') && (name === 'NetworkError' || name === 'InvalidStateError')) {
-    return new TransportError('transport.port-busy', `${label} is in use by another program or tab.`, {
-      cause: err,
-      hints: [
-        'Close other programs and browser tabs that use the board (dfu-util, STM32CubeProgrammer).',
-        'On Linux, check the udev rules give your user access to the device.',
-      ],
-    });
+  if (
+    (step === 'open' || step === 'claim') &&
+    (name === 'NetworkError' || name === 'InvalidStateError')
+  ) {
+    return new TransportError(
+      'transport.port-busy',
+      `${label} is in use by another program or tab.`,
+      {
+        cause: err,
+        hints: [
+          'Close other programs and browser tabs that use the board (dfu-util, STM32CubeProgrammer).',
+          'On Linux, check the udev rules give your user access to the device.',
+        ],
+      },
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   return new TransportError(
@@ -140,7 +155,9 @@ export function deviceInfoOf(device: USBDevice): UsbDeviceInfo {
     vendorId: device.vendorId,
     productId: device.productId,
     deviceVersion:
-      (device.deviceVersionMajor << 8) | (device.deviceVersionMinor << 4) | device.deviceVersionSubminor,
+      (device.deviceVersionMajor << 8) |
+      (device.deviceVersionMinor << 4) |
+      device.deviceVersionSubminor,
     ...(device.manufacturerName ? { manufacturerName: device.manufacturerName } : {}),
     ...(device.productName ? { productName: device.productName } : {}),
     ...(device.serialNumber ? { serialNumber: device.serialNumber } : {}),
@@ -178,12 +195,19 @@ export class WebUsbDeviceHandle implements UsbDeviceHandle {
    */
   async open(): Promise<UsbConnection> {
     if (this.lost) {
-      throw new TransportError('transport.device-lost', `${this.info.label} is no longer connected.`);
+      throw new TransportError(
+        'transport.device-lost',
+        `${this.info.label} is no longer connected.`,
+      );
     }
     try {
       if (!this.device.opened) await this.device.open();
     } catch (err) {
-      throw mapWebUsbError(err, { step: 'open', userAgent: this.options.userAgent, label: this.info.label });
+      throw mapWebUsbError(err, {
+        step: 'open',
+        userAgent: this.options.userAgent,
+        label: this.info.label,
+      });
     }
     return new WebUsbConnection(this.device, this.info, this.options);
   }
@@ -197,7 +221,10 @@ class WebUsbConnection implements UsbConnection {
   private lostError: TransportError | undefined;
   private readonly onDisconnect = (e: Event): void => {
     if ((e as USBConnectionEvent).device !== this.device) return;
-    this.lostError = new TransportError('transport.device-lost', `${this.info.label} was disconnected.`);
+    this.lostError = new TransportError(
+      'transport.device-lost',
+      `${this.info.label} was disconnected.`,
+    );
     this.options.usb.removeEventListener('disconnect', this.onDisconnect);
     if (this.closed) return;
     this.closed = true;
@@ -242,7 +269,11 @@ class WebUsbConnection implements UsbConnection {
     try {
       if (this.device.configuration === null) {
         const first = this.device.configurations[0];
-        if (!first) throw new TransportError('transport.open-failed', `${this.info.label} has no configuration.`);
+        if (!first)
+          throw new TransportError(
+            'transport.open-failed',
+            `${this.info.label} has no configuration.`,
+          );
         await this.device.selectConfiguration(first.configurationValue);
       }
       await this.device.claimInterface(interfaceNumber);
@@ -272,8 +303,13 @@ class WebUsbConnection implements UsbConnection {
   }
 
   /** Races a WebUSB promise against the clock and the signal. */
-  private timed<T>(what: string, work: Promise<T>, options: UsbTransferOptions | undefined): Promise<T> {
-    const timeoutMs = options?.timeoutMs ?? this.options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  private timed<T>(
+    what: string,
+    work: Promise<T>,
+    options: UsbTransferOptions | undefined,
+  ): Promise<T> {
+    const timeoutMs =
+      options?.timeoutMs ?? this.options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
     const signal = options?.signal;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
@@ -320,7 +356,11 @@ class WebUsbConnection implements UsbConnection {
     };
   }
 
-  async controlIn(setup: UsbSetup, length: number, options?: UsbTransferOptions): Promise<UsbInResult> {
+  async controlIn(
+    setup: UsbSetup,
+    length: number,
+    options?: UsbTransferOptions,
+  ): Promise<UsbInResult> {
     this.ensureOpen();
     const r = await this.timed(
       `USB request ${setup.request} (IN)`,
@@ -328,12 +368,18 @@ class WebUsbConnection implements UsbConnection {
       options,
     );
     const data = r.data
-      ? new Uint8Array(r.data.buffer.slice(r.data.byteOffset, r.data.byteOffset + r.data.byteLength))
+      ? new Uint8Array(
+          r.data.buffer.slice(r.data.byteOffset, r.data.byteOffset + r.data.byteLength),
+        )
       : new Uint8Array(0);
     return { status: r.status ?? 'ok', data };
   }
 
-  async controlOut(setup: UsbSetup, data: Uint8Array, options?: UsbTransferOptions): Promise<UsbOutResult> {
+  async controlOut(
+    setup: UsbSetup,
+    data: Uint8Array,
+    options?: UsbTransferOptions,
+  ): Promise<UsbOutResult> {
     this.ensureOpen();
     const copy = new Uint8Array(data);
     const r = await this.timed(
@@ -344,7 +390,12 @@ class WebUsbConnection implements UsbConnection {
     return { status: r.status ?? 'ok', bytesWritten: r.bytesWritten };
   }
 
-  async getDescriptor(type: number, index: number, length: number, languageId = 0): Promise<Uint8Array> {
+  async getDescriptor(
+    type: number,
+    index: number,
+    length: number,
+    languageId = 0,
+  ): Promise<Uint8Array> {
     const r = await this.controlIn(
       {
         requestType: 'standard',
@@ -356,7 +407,10 @@ class WebUsbConnection implements UsbConnection {
       length,
     );
     if (r.status !== 'ok') {
-      throw new TransportError('transport.io', `${this.info.label} refused descriptor ${type}/${index} (${r.status}).`);
+      throw new TransportError(
+        'transport.io',
+        `${this.info.label} refused descriptor ${type}/${index} (${r.status}).`,
+      );
     }
     return r.data;
   }
@@ -416,7 +470,11 @@ export async function requestUsbDevice(
     const device = await options.usb.requestDevice({ filters: filters.map((f) => ({ ...f })) });
     return new WebUsbDeviceHandle(device, options);
   } catch (err) {
-    throw mapWebUsbError(err, { step: 'request', userAgent: options.userAgent, label: 'USB device' });
+    throw mapWebUsbError(err, {
+      step: 'request',
+      userAgent: options.userAgent,
+      label: 'USB device',
+    });
   }
 }
 
@@ -428,7 +486,8 @@ export function webUsbOf(nav: { usb?: USB } | undefined): USB | undefined {
 function matches(device: USBDevice, filter: UsbDeviceFilter): boolean {
   if (filter.vendorId !== undefined && device.vendorId !== filter.vendorId) return false;
   if (filter.productId !== undefined && device.productId !== filter.productId) return false;
-  if (filter.serialNumber !== undefined && device.serialNumber !== filter.serialNumber) return false;
+  if (filter.serialNumber !== undefined && device.serialNumber !== filter.serialNumber)
+    return false;
   return true;
 }
 

@@ -2,7 +2,8 @@
  * The page's side of the compression worker: `createCompressClient()` returns a `CompressFn`
  * (src/protocols/esp/compress.ts) for the ESP driver's compressed writes, backed by a module Web
  * Worker (compress-worker.ts). Where no Worker can be started (Node, the CLI, a locked-down
- * page) it falls back to the driver's inline compressor, which gives the same bytes.
+ * page), or when the worker fails to load or crashes, it falls back to the driver's inline
+ * compressor, which gives the same bytes.
  */
 import { UsageError, WebflashError } from '../core/errors.ts';
 import { compressInline, type CompressFn } from '../protocols/esp/compress.ts';
@@ -37,6 +38,8 @@ function startWorker(): WorkerLike {
 }
 
 interface Pending {
+  data: Uint8Array;
+  options: Parameters<CompressFn>[1];
   resolve: (image: Awaited<ReturnType<CompressFn>>) => void;
   reject: (err: Error) => void;
 }
@@ -81,8 +84,12 @@ export function createCompressClient(options: CompressClientOptions = {}): Compr
         else p.reject(reviveError(msg.name, msg.message));
       });
       w.addEventListener('error', () => {
-        failAll(new WebflashError('transport.io', 'The compression worker stopped unexpectedly.'));
+        // The worker failed to load or crashed: finish its work on this thread, and stay here.
+        unavailable = true;
         worker = undefined;
+        const waiting = [...pending.values()];
+        pending.clear();
+        for (const p of waiting) compressInline(p.data, p.options).then(p.resolve, p.reject);
       });
       worker = w;
     } catch {
@@ -98,7 +105,7 @@ export function createCompressClient(options: CompressClientOptions = {}): Compr
     if (!w) return compressInline(data, compressOptions);
     return new Promise((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, { resolve, reject });
+      pending.set(id, { data, options: compressOptions, resolve, reject });
       // Structured clone copies `data`: the caller's bytes are never detached or changed.
       w.postMessage({ type: 'compress', id, data, options: compressOptions });
     });

@@ -1,66 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { UsageError } from '../../src/core/errors.ts';
-import { createBundle } from '../../src/bundle/create.ts';
-import { addSignature, encodeEnvelope } from '../../src/bundle/dsse.ts';
-import { newSecretKey, publicKeyOf } from '../../src/bundle/ed25519.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
-import type { ManifestTarget } from '../../src/bundle/manifest.ts';
 import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
-import { createRootEnvelope, loadTrustRoot } from '../../src/bundle/trust-root.ts';
-import { verifyBundle, type VerifiedBundle } from '../../src/bundle/verify.ts';
+import type { VerifiedBundle } from '../../src/bundle/verify.ts';
 import { fromVerifiedBundle } from '../../src/job/bundle-source.ts';
 import type { JobFailure } from '../../src/job/types.ts';
+import { signedBundle, type DraftTarget } from './bundle-fixture.ts';
 import { harness, pattern } from './harness.ts';
 
-const key = newSecretKey(new Uint8Array(32).fill(7));
-const root = loadTrustRoot(
-  encodeEnvelope(
-    addSignature(
-      createRootEnvelope({
-        version: 1,
-        expires: '2099-01-01T00:00:00Z',
-        threshold: 1,
-        publicKeys: [publicKeyOf(key)],
-      }),
-      key,
-    ),
-  ),
-);
 const boot = pattern(3000, 11);
 const app = pattern(9000, 12);
-
-type DraftTarget = Omit<ManifestTarget, 'images'> & {
-  images: { name: string; address: number }[];
-};
 
 async function bundle(
   options: { securityCounter?: number; targets?: DraftTarget[] } = {},
 ): Promise<VerifiedBundle> {
-  const targets = options.targets ?? [
-    {
-      chip: 'esp32s3',
-      protocol: 'esp-serial',
-      images: [
-        { name: 'boot', address: 0x0 },
-        { name: 'app', address: 0x10000 },
-      ],
-    },
-  ];
-  const bytes = createBundle({
-    manifest: {
-      product: 'blink',
-      version: '1.2.0',
-      securityCounter: options.securityCounter ?? 3,
-      created: '2026-01-01T00:00:00Z',
-      expires: '2099-01-01T00:00:00Z',
-      notes: '',
-      targets,
-    },
+  return signedBundle({
     images: { boot, app },
-    signers: [key],
+    ...(options.securityCounter === undefined ? {} : { securityCounter: options.securityCounter }),
+    targets: options.targets ?? [
+      {
+        chip: 'esp32s3',
+        protocol: 'esp-serial',
+        images: [
+          { name: 'boot', address: 0x0 },
+          { name: 'app', address: 0x10000 },
+        ],
+      },
+    ],
   });
-  return verifyBundle(bytes, { trustRoot: root, now: new Date('2026-06-01T00:00:00Z') });
 }
 
 describe('fromVerifiedBundle', () => {

@@ -10,6 +10,7 @@ import {
 } from '../../src/core/errors.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import type { JobFailure, JobPhase } from '../../src/job/types.ts';
+import type { Fault } from './fake-session.ts';
 import { defaultRegions, harness, pattern, verifiedSource } from './harness.ts';
 
 function flashHolds(session: { flash: Uint8Array }, regions = defaultRegions): boolean {
@@ -266,6 +267,8 @@ describe('FlashJob: retries', () => {
       phase: 'writing',
       attempt: 2,
       maxAttempts: 3,
+      maxAttemptsTotal: 10,
+      attemptsWithoutProgress: 1,
       resumeFrom: 4096,
       delayMs: 250,
     });
@@ -382,15 +385,15 @@ describe('FlashJob: retries', () => {
     expect(r.recovery).toMatch(/Plug the board back in and press Flash again/);
   });
 
-  it('a failed resync counts as an attempt', async () => {
+  it('when the board does not answer a resync, it connects again and resumes', async () => {
     const h = harness({
       session: {
         faults: [
           {
             op: 'write',
-            region: 'bootloader',
-            atByte: 0,
-            error: () => new TimeoutError('FLASH_BEGIN', 3000),
+            region: 'app',
+            atByte: 5120,
+            error: () => new TimeoutError('FLASH_DEFL_DATA', 3000),
           },
           { op: 'resync', error: () => new TimeoutError('SYNC', 100) },
         ],
@@ -398,13 +401,57 @@ describe('FlashJob: retries', () => {
     });
     const result = await h.job.run();
     expect(result.ok).toBe(true);
-    expect(h.session.calls.slice(0, 4)).toEqual([
-      'write:bootloader',
-      'resync',
-      'resync',
-      'write:bootloader',
+    expect(h.connector.connects).toBe(2);
+    expect(h.session.calls.slice(2, 6)).toEqual(['resync', 'close', 'open', 'write:app']);
+    expect(h.session.writes.at(-1)).toEqual({ region: 'app', resumeFrom: 5120 });
+    expect(flashHolds(h.session)).toBe(true);
+    expect(h.events.log.some((l) => l.message.startsWith('Connected again'))).toBe(true);
+  });
+
+  it('a different board answering the reconnect stops the job', async () => {
+    const h = harness({
+      session: {
+        identity: { uniqueId: '24:6f:28:01:02:03' },
+        faults: [
+          { op: 'write', region: 'app', atByte: 0, error: () => new TimeoutError('x', 1) },
+          { op: 'resync', error: () => new ProtocolError('protocol.no-sync', 'no answer') },
+        ],
+      },
+      connect: { identityOnReconnect: { uniqueId: '24:6f:28:99:99:99' } },
+    });
+    const r = failed(await h.job.run());
+    expect(r.error.code).toBe('protocol.wrong-chip');
+    expect(r.error.message).toMatch(/A different board answered/);
+    expect(h.session.writes.filter((w) => w.region === 'app')).toHaveLength(1);
+  });
+
+  it('keeps going while attempts make progress, up to maxAttemptsTotal', async () => {
+    const faults: Fault[] = [1, 2, 3, 4, 5, 6].map((k) => ({
+      op: 'write',
+      region: 'app',
+      atByte: k * 1024,
+      error: () => new TimeoutError('FLASH_DATA', 3000),
+    }));
+    const ok = harness({ session: { faults: faults.map((f) => ({ ...f })) } });
+    const result = await ok.job.run();
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.regions[1]!.attempts).toBe(7);
+    expect(ok.events.retry.map((e) => [e.attempt, e.attemptsWithoutProgress, e.delayMs])).toEqual([
+      [2, 1, 250],
+      [3, 1, 250],
+      [4, 1, 250],
+      [5, 1, 250],
+      [6, 1, 250],
+      [7, 1, 250],
     ]);
-    expect(h.events.retry.map((e) => e.attempt)).toEqual([2, 3]);
+
+    const capped = harness({
+      settings: { maxAttemptsTotal: 4 },
+      session: { faults: faults.map((f) => ({ ...f })) },
+    });
+    const r = failed(await capped.job.run());
+    expect(r.error.code).toBe('timeout');
+    expect(capped.session.writes.filter((w) => w.region === 'app')).toHaveLength(4);
   });
 
   it('a verify timeout is retried after resync', async () => {

@@ -51,7 +51,7 @@ export interface WriteCall {
 }
 
 export class FakeSession implements FlashSession {
-  readonly identity: DeviceIdentity;
+  identity: DeviceIdentity;
   readonly flash: Uint8Array;
   readonly calls: string[] = [];
   readonly writes: WriteCall[] = [];
@@ -160,6 +160,12 @@ export class FakeSession implements FlashSession {
     await this.maybeFault('reset', undefined, undefined, undefined);
   }
 
+  /** Opens the session again (the connector hands out the same board on a reconnect). */
+  reopen(): void {
+    this.closed = false;
+    this.calls.push('open');
+  }
+
   async close(): Promise<void> {
     this.calls.push('close');
     this.closeCount++;
@@ -238,6 +244,8 @@ export class FakeConnector implements Connector<unknown> {
       connectMs?: number;
       hang?: boolean;
       error?: () => Error;
+      /** Identity the board reports from the second connect on. */
+      identityOnReconnect?: Partial<DeviceIdentity>;
     },
   ) {}
 
@@ -249,6 +257,11 @@ export class FakeConnector implements Connector<unknown> {
     }
     await sleep(this.options.clock, this.options.connectMs ?? 200, options.signal);
     if (this.options.error) throw this.options.error();
+    if (this.connects > 1) {
+      this.session.reopen();
+      const next = this.options.identityOnReconnect;
+      if (next) this.session.identity = { ...this.session.identity, ...next };
+    }
     return this.session;
   }
 }

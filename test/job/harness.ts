@@ -4,7 +4,7 @@ import { ProtocolError } from '../../src/core/errors.ts';
 import { FlashJob } from '../../src/job/engine.ts';
 import type { BoardFacts, FlashSource, VerifiedSource } from '../../src/job/source.ts';
 import type { JobEvents, JobSettings } from '../../src/job/types.ts';
-import type { FlashRegion } from '../../src/protocols/driver.ts';
+import type { DeviceIdentity, FlashRegion } from '../../src/protocols/driver.ts';
 import { FakeConnector, FakeSession, type FakeSessionOptions } from './fake-session.ts';
 
 /** Deterministic bytes: a simple LCG so contents differ per region. */
@@ -65,7 +65,12 @@ export interface HarnessOptions {
   settings?: JobSettings;
   allowUnverified?: boolean;
   signal?: AbortSignal;
-  connect?: { connectMs?: number; hang?: boolean; error?: () => Error };
+  connect?: {
+    connectMs?: number;
+    hang?: boolean;
+    error?: () => Error;
+    identityOnReconnect?: Partial<DeviceIdentity>;
+  };
   /** The port handed to the connector; a string unless set. */
   port?: unknown;
 }

@@ -4,7 +4,7 @@
  * the seed is in every failure message), read protection, resume, verification.
  */
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/core/clock.ts';
+import { VirtualClock, sleep } from '../../src/core/clock.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { VerificationError } from '../../src/core/errors.ts';
 import { runFlashJob } from '../../src/job/index.ts';
@@ -24,7 +24,12 @@ function image(n: number, seed = 7): Uint8Array {
 
 function rig(board: Partial<Stm32BoardOptions> = {}, seed = 1) {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
-  const device = new Stm32SimBoard({ chip: 'stm32f4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low', ...board });
+  const device = new Stm32SimBoard({
+    chip: 'stm32f4',
+    wiring: 'dtr-boot0-rts-nrst',
+    boot0: 'low',
+    ...board,
+  });
   const wire = new SerialWire({ clock, device, link: LINK_CP2102, seed });
   return { clock, device, wire };
 }
@@ -49,21 +54,24 @@ function onChip(r: ReturnType<typeof rig>, n: number, address = FLASH): Uint8Arr
 }
 
 describe('stm32-usart driver under the engine', () => {
-  it.each(STM32_CHIPS.map((c) => [c.chip] as const))('writes, verifies and starts %s', async (chip) => {
-    const r = rig({ chip });
-    const data = image(5000 + 123);
-    const result = await flash(r, data);
-    expect(result.ok, JSON.stringify(result)).toBe(true);
-    expect(equalBytes(onChip(r, data.length), data)).toBe(true);
-    // Erased only what the image touches: the byte after the last touched sector is untouched.
-    expect(r.device.memory.flash.counters.chipErases).toBe(0);
-    expect(r.device.state).toBe('application');
-    if (result.ok) {
-      expect(result.identity.chip).toBe(chip);
-      expect(result.identity.protocol).toBe('stm32-usart');
-      expect(result.identity.uniqueId).toMatch(/^[0-9a-f]{24}$/);
-    }
-  });
+  it.each(STM32_CHIPS.map((c) => [c.chip] as const))(
+    'writes, verifies and starts %s',
+    async (chip) => {
+      const r = rig({ chip });
+      const data = image(5000 + 123);
+      const result = await flash(r, data);
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+      expect(equalBytes(onChip(r, data.length), data)).toBe(true);
+      // Erased only what the image touches: the byte after the last touched sector is untouched.
+      expect(r.device.memory.flash.counters.chipErases).toBe(0);
+      expect(r.device.state).toBe('application');
+      if (result.ok) {
+        expect(result.identity.chip).toBe(chip);
+        expect(result.identity.protocol).toBe('stm32-usart');
+        expect(result.identity.uniqueId).toMatch(/^[0-9a-f]{24}$/);
+      }
+    },
+  );
 
   it('erases only the sectors the image touches (F4: 16 KiB sectors 0-1 for 20 KiB)', async () => {
     const r = rig({ chip: 'stm32f4' });
@@ -121,7 +129,10 @@ describe('stm32-usart driver under the engine', () => {
       const why = `fault seed ${seed}: ${result.ok ? '' : result.error.message}`;
       expect(result.ok, why).toBe(true);
       expect(equalBytes(onChip(r, data.length), data), why).toBe(true);
-      expect(r.wire.stats.dropped + r.wire.stats.corrupted + (fault.delayRate ? 1 : 0), why).toBeGreaterThan(0);
+      expect(
+        r.wire.stats.dropped + r.wire.stats.corrupted + (fault.delayRate ? 1 : 0),
+        why,
+      ).toBeGreaterThan(0);
     }
   });
 
@@ -154,8 +165,10 @@ describe('stm32-usart driver under the engine', () => {
     const result = await job;
     expect(result.ok, result.ok ? '' : result.error.message).toBe(true);
     expect(r.device.resets).toBe(resetsBefore + 1);
-    expect(retries.length).toBe(1);
-    expect(retries[0]).toBeGreaterThanOrEqual(20 * 1024);
+    // The driver itself resynchronised (0x7F → ACK from the freshly reset chip), read the
+    // unconfirmed block back and wrote it: the engine saw no failed attempt, or at most one
+    // that resumed past the point of the reset.
+    expect(retries.every((at) => at >= 20 * 1024)).toBe(true);
     expect(equalBytes(onChip(r, data.length), data)).toBe(true);
     // Resumed, not restarted: only about one extra block was programmed.
     expect(r.device.memory.flash.counters.programmedBytes).toBeLessThan(data.length + 1024);
@@ -207,6 +220,15 @@ describe('stm32-usart driver under the engine', () => {
     expect(r.device.memory.flash.counters.sectorErases.every((n) => n === 0)).toBe(true);
   });
 
+  it('reset by sequence: BOOT0 low and an NRST pulse start the application', async () => {
+    const r = rig({ chip: 'stm32f1', timing: 'instant' });
+    const result = await flash(r, image(1000), { driver: { resetMethod: 'sequence' } });
+    expect(result.ok).toBe(true);
+    await sleep(r.clock, 10); // the chip's start-up time after NRST rises
+    expect(r.device.state).toBe('application');
+    expect(r.device.commandLog).not.toContain(Command.GO);
+  });
+
   it('without wiring, a board strapped BOOT0 high is found without a reset sequence', async () => {
     const r = rig({ chip: 'stm32g0', wiring: 'none', boot0: 'high' });
     const data = image(3000);
@@ -242,7 +264,10 @@ describe('stm32 session details', () => {
 
   it('resume: a stray half-written block gets its sector erased again', async () => {
     const r = rig({ chip: 'stm32f0', timing: 'instant' });
-    const session = await createStm32Driver().connect(r.wire.port!, { clock: r.clock, logger: silent });
+    const session = await createStm32Driver().connect(r.wire.port!, {
+      clock: r.clock,
+      logger: silent,
+    });
     const data = image(4096);
     const region = { name: 'app', address: FLASH, data };
     await session.write(region, {});
@@ -256,7 +281,10 @@ describe('stm32 session details', () => {
 
   it('identity reports flash size, layout and bootloader version', async () => {
     const r = rig({ chip: 'stm32h7', timing: 'instant' });
-    const session = await createStm32Driver().connect(r.wire.port!, { clock: r.clock, logger: silent });
+    const session = await createStm32Driver().connect(r.wire.port!, {
+      clock: r.clock,
+      logger: silent,
+    });
     expect(session.identity).toMatchObject({
       chip: 'stm32h7',
       name: 'STM32H74xxx/75xxx',

@@ -94,9 +94,13 @@ export class DfuClient {
       const r = await this.connection.controlIn(req.setup, req.length, opts);
       if (r.status === 'stall') throw await this.refused(request);
       if (r.status === 'babble') {
-        throw new ProtocolError('protocol.bad-reply', `The device sent too much data for ${DFU_REQUEST_NAMES[request]}.`, {
-          opcode: request,
-        });
+        throw new ProtocolError(
+          'protocol.bad-reply',
+          `The device sent too much data for ${DFU_REQUEST_NAMES[request]}.`,
+          {
+            opcode: request,
+          },
+        );
       }
       return r.data;
     }
@@ -124,14 +128,18 @@ export class DfuClient {
   }
 
   /** DFU_DETACH (§5.1). */
-  async detach(timeoutMs = Math.min(this.functional.detachTimeoutMs || 1000, 0xffff)): Promise<void> {
+  async detach(
+    timeoutMs = Math.min(this.functional.detachTimeoutMs || 1000, 0xffff),
+  ): Promise<void> {
     await this.send(detachRequest(this.interfaceNumber, timeoutMs));
   }
 
   /** DFU_DNLOAD of one block (§6.1.1); does not wait for the device. */
   async dnload(blockNum: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (data.length > this.functional.transferSize) {
-      throw new RangeError(`DFU block of ${data.length} bytes exceeds wTransferSize ${this.functional.transferSize}`);
+      throw new RangeError(
+        `DFU block of ${data.length} bytes exceeds wTransferSize ${this.functional.transferSize}`,
+      );
     }
     await this.send(dnloadRequest(this.interfaceNumber, blockNum, data), signal);
   }
@@ -140,9 +148,13 @@ export class DfuClient {
   async upload(blockNum: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     const data = await this.send(uploadRequest(this.interfaceNumber, blockNum, length), signal);
     if (data.length > length) {
-      throw new ProtocolError('protocol.bad-reply', `DFU_UPLOAD returned ${data.length} bytes for ${length} asked`, {
-        opcode: DfuRequest.UPLOAD,
-      });
+      throw new ProtocolError(
+        'protocol.bad-reply',
+        `DFU_UPLOAD returned ${data.length} bytes for ${length} asked`,
+        {
+          opcode: DfuRequest.UPLOAD,
+        },
+      );
     }
     return data;
   }
@@ -161,9 +173,13 @@ export class DfuClient {
   async getState(signal?: AbortSignal): Promise<number> {
     const data = await this.send(getStateRequest(this.interfaceNumber), signal);
     if (data.length !== 1) {
-      throw new ProtocolError('protocol.bad-reply', `DFU_GETSTATE answered ${data.length} bytes instead of 1`, {
-        opcode: DfuRequest.GETSTATE,
-      });
+      throw new ProtocolError(
+        'protocol.bad-reply',
+        `DFU_GETSTATE answered ${data.length} bytes instead of 1`,
+        {
+          opcode: DfuRequest.GETSTATE,
+        },
+      );
     }
     return data[0]!;
   }
@@ -187,11 +203,18 @@ export class DfuClient {
       if (report.state === DfuState.dfuERROR || report.status !== DfuStatus.OK) {
         throw new DfuRequestError(request, report);
       }
-      if (report.state !== DfuState.dfuDNBUSY && report.state !== DfuState.dfuDNLOAD_SYNC && report.state !== DfuState.dfuMANIFEST_SYNC) {
+      if (
+        report.state !== DfuState.dfuDNBUSY &&
+        report.state !== DfuState.dfuDNLOAD_SYNC &&
+        report.state !== DfuState.dfuMANIFEST_SYNC
+      ) {
         return report;
       }
       if (this.clock.now() - start + report.pollTimeoutMs > this.maxBusyMs) {
-        throw new TimeoutError(`The device stayed busy after ${DFU_REQUEST_NAMES[request]}`, this.maxBusyMs);
+        throw new TimeoutError(
+          `The device stayed busy after ${DFU_REQUEST_NAMES[request]}`,
+          this.maxBusyMs,
+        );
       }
       await sleep(this.clock, report.pollTimeoutMs, signal);
     }
@@ -227,15 +250,22 @@ export class DfuClient {
         case DfuState.dfuMANIFEST_SYNC:
           break;
         default:
-          throw new ProtocolError('protocol.unsupported', `The device is in ${stateName(report.state)}, not in DFU mode.`, {
-            status: report.status,
-            hints: ['Unplug the board and put it in DFU mode again.'],
-          });
+          throw new ProtocolError(
+            'protocol.unsupported',
+            `The device is in ${stateName(report.state)}, not in DFU mode.`,
+            {
+              status: report.status,
+              hints: ['Unplug the board and put it in DFU mode again.'],
+            },
+          );
       }
     }
     const state = await this.getState(signal);
     if (state !== DfuState.dfuIDLE) {
-      throw new ProtocolError('protocol.command-failed', `The device did not return to dfuIDLE (it is in ${stateName(state)}).`);
+      throw new ProtocolError(
+        'protocol.command-failed',
+        `The device did not return to dfuIDLE (it is in ${stateName(state)}).`,
+      );
     }
   }
 
@@ -254,7 +284,11 @@ export class DfuClient {
       await this.dnload(block, chunk, options.signal);
       const report = await this.pollWhileBusy(DfuRequest.DNLOAD, options.signal);
       if (report.state !== DfuState.dfuDNLOAD_IDLE) {
-        throw new DfuRequestError(DfuRequest.DNLOAD, report, `After block ${block} the device went to ${stateName(report.state)} instead of dfuDNLOAD-IDLE.`);
+        throw new DfuRequestError(
+          DfuRequest.DNLOAD,
+          report,
+          `After block ${block} the device went to ${stateName(report.state)} instead of dfuDNLOAD-IDLE.`,
+        );
       }
       block = (block + 1) & 0xffff;
       options.onProgress?.({ bytesDone: at + chunk.length, bytesTotal: data.length });
@@ -277,14 +311,20 @@ export class DfuClient {
       } catch (err) {
         // A device that is not manifestation tolerant may stop answering (§7, Figure A.2).
         if (!this.functional.manifestationTolerant) {
-          this.logger.debug(`no status during manifestation (${(err as Error).message}); resetting`);
+          this.logger.debug(
+            `no status during manifestation (${(err as Error).message}); resetting`,
+          );
           await this.connection.reset();
           return 'reset';
         }
         throw err;
       }
       if (report.state === DfuState.dfuERROR || report.status !== DfuStatus.OK) {
-        throw new DfuRequestError(DfuRequest.DNLOAD, report, `Manifestation failed: ${statusName(report.status)} (${DFU_STATUS_TEXT[report.status]?.text ?? ''}).`);
+        throw new DfuRequestError(
+          DfuRequest.DNLOAD,
+          report,
+          `Manifestation failed: ${statusName(report.status)} (${DFU_STATUS_TEXT[report.status]?.text ?? ''}).`,
+        );
       }
       if (report.state === DfuState.dfuIDLE) return 'idle';
       if (report.state === DfuState.dfuMANIFEST_WAIT_RESET) {
@@ -307,7 +347,13 @@ export class DfuClient {
    * Uploads the whole image (§6.2): blocks of wTransferSize from 0 until a short block, or
    * `maxLength` bytes (then ABORT). Starts and ends in dfuIDLE.
    */
-  async uploadAll(options: { maxLength?: number; signal?: AbortSignal | undefined; onProgress?: (p: DfuProgress) => void } = {}): Promise<Uint8Array> {
+  async uploadAll(
+    options: {
+      maxLength?: number;
+      signal?: AbortSignal | undefined;
+      onProgress?: (p: DfuProgress) => void;
+    } = {},
+  ): Promise<Uint8Array> {
     const size = this.functional.transferSize;
     const max = options.maxLength ?? Infinity;
     const parts: Uint8Array[] = [];

@@ -7,7 +7,10 @@
  *   wTransferSize u16, bcdDFUVersion u16 (0x0110 for DFU 1.1, 0x011A for DfuSe).
  */
 import { FramingError } from '../../core/errors.ts';
-import type { ConfigurationDescriptor, InterfaceDescriptor } from '../../transport/usb-descriptors.ts';
+import type {
+  ConfigurationDescriptor,
+  InterfaceDescriptor,
+} from '../../transport/usb-descriptors.ts';
 import {
   DFU_FUNCTIONAL_DESCRIPTOR_TYPE,
   DFU_INTERFACE_CLASS,
@@ -51,7 +54,11 @@ export function decodeFunctionalDescriptor(bytes: Uint8Array): DfuFunctionalDesc
 
 /** Encodes a 9-byte functional descriptor (the device side). */
 export function encodeFunctionalDescriptor(d: DfuFunctionalDescriptor): Uint8Array {
-  const attr = (d.canDownload ? 1 : 0) | (d.canUpload ? 2 : 0) | (d.manifestationTolerant ? 4 : 0) | (d.willDetach ? 8 : 0);
+  const attr =
+    (d.canDownload ? 1 : 0) |
+    (d.canUpload ? 2 : 0) |
+    (d.manifestationTolerant ? 4 : 0) |
+    (d.willDetach ? 8 : 0);
   return new Uint8Array([
     9,
     DFU_FUNCTIONAL_DESCRIPTOR_TYPE,

@@ -8,7 +8,13 @@
 import { ProtocolError } from '../../core/errors.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle, UsbDeviceWatcher } from '../../transport/usb.ts';
 import { usbId } from '../../transport/usb.ts';
-import type { DeviceIdentity, FlashRegion, FlashSession, SessionOptions, WriteOptions } from '../driver.ts';
+import type {
+  DeviceIdentity,
+  FlashRegion,
+  FlashSession,
+  SessionOptions,
+  WriteOptions,
+} from '../driver.ts';
 import { DfuClient } from './dfu-client.ts';
 import { detachToDfuMode, openDfu, type OpenedDfu } from './dfu-open.ts';
 import { bcdVersion, compareReadBack, withConfirmed } from './session-util.ts';
@@ -44,7 +50,9 @@ class DfuSession implements FlashSession {
     this.identity = {
       protocol: 'dfu',
       chip: options.chip ?? `usb-${usbId(handle.info.vendorId, handle.info.productId)}`,
-      name: handle.info.productName ?? `DFU device ${usbId(handle.info.vendorId, handle.info.productId)}`,
+      name:
+        handle.info.productName ??
+        `DFU device ${usbId(handle.info.vendorId, handle.info.productId)}`,
       ...(handle.info.serialNumber ? { uniqueId: handle.info.serialNumber } : {}),
       bootloaderVersion: `DFU ${bcdVersion(f.dfuVersion)}`,
       details: {
@@ -61,21 +69,38 @@ class DfuSession implements FlashSession {
   async write(region: FlashRegion, options: WriteOptions): Promise<void> {
     const f = this.opened.functional;
     if (!f.canDownload) {
-      throw new ProtocolError('protocol.unsupported', 'This DFU device does not accept downloads (bitCanDnload is 0).');
+      throw new ProtocolError(
+        'protocol.unsupported',
+        'This DFU device does not accept downloads (bitCanDnload is 0).',
+      );
     }
     if (this.written) {
-      throw new ProtocolError('protocol.unsupported', 'A DFU 1.1 device takes one image per session; the bundle has more than one for it.');
+      throw new ProtocolError(
+        'protocol.unsupported',
+        'A DFU 1.1 device takes one image per session; the bundle has more than one for it.',
+      );
     }
     const { signal, onProgress } = options;
     let confirmed = 0;
     try {
       await this.client.ensureIdle(signal);
       // DFU 1.1 restarts a download from block 0: a retry rewrites the whole image.
-      onProgress?.({ phase: 'write', region: region.name, bytesDone: 0, bytesTotal: region.data.length });
+      onProgress?.({
+        phase: 'write',
+        region: region.name,
+        bytesDone: 0,
+        bytesTotal: region.data.length,
+      });
       await this.client.downloadBlocks(region.data, {
         signal,
         onProgress: (p) => {
-          onProgress?.({ phase: 'write', region: region.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, wireBytes: p.bytesDone });
+          onProgress?.({
+            phase: 'write',
+            region: region.name,
+            bytesDone: p.bytesDone,
+            bytesTotal: p.bytesTotal,
+            wireBytes: p.bytesDone,
+          });
         },
       });
       confirmed = 0;
@@ -95,8 +120,13 @@ class DfuSession implements FlashSession {
     const f = this.opened.functional;
     if (!f.canUpload || !this.manifested) {
       // The device checks the image itself during manifestation (errVERIFY, errFIRMWARE).
-      const why = !f.canUpload ? 'it cannot upload (bitCanUpload is 0)' : 'it is not manifestation tolerant';
-      throw new ProtocolError('protocol.unsupported', `This DFU device cannot be read back: ${why}.`);
+      const why = !f.canUpload
+        ? 'it cannot upload (bitCanUpload is 0)'
+        : 'it is not manifestation tolerant';
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `This DFU device cannot be read back: ${why}.`,
+      );
     }
     await this.client.ensureIdle(options.signal);
     const onProgress = options.onProgress;
@@ -104,7 +134,15 @@ class DfuSession implements FlashSession {
       maxLength: region.data.length,
       signal: options.signal,
       ...(onProgress
-        ? { onProgress: (p) => onProgress({ phase: 'verify', region: region.name, bytesDone: p.bytesDone, bytesTotal: region.data.length }) }
+        ? {
+            onProgress: (p) =>
+              onProgress({
+                phase: 'verify',
+                region: region.name,
+                bytesDone: p.bytesDone,
+                bytesTotal: region.data.length,
+              }),
+          }
         : {}),
     });
     compareReadBack(region.name, region.address, region.data, data);
@@ -139,14 +177,25 @@ class DfuSession implements FlashSession {
  * @throws {ProtocolError} 'protocol.unsupported' without a DFU interface, or for a run-time
  *   device when no `watcher` was given.
  */
-export async function connectDfu(handle: UsbDeviceHandle, options: DfuConnectOptions): Promise<FlashSession> {
+export async function connectDfu(
+  handle: UsbDeviceHandle,
+  options: DfuConnectOptions,
+): Promise<FlashSession> {
   const logger = options.logger.child('dfu');
-  let opened = await openDfu(handle, { logger, ...(options.alternateSetting !== undefined ? { alternateSetting: options.alternateSetting } : {}) });
+  let opened = await openDfu(handle, {
+    logger,
+    ...(options.alternateSetting !== undefined
+      ? { alternateSetting: options.alternateSetting }
+      : {}),
+  });
   let current = handle;
   if (!opened.selected.dfuMode) {
     if (!options.watcher) {
       await opened.connection.close();
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} runs its application; it must be switched to DFU mode.`);
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} runs its application; it must be switched to DFU mode.`,
+      );
     }
     logger.info(`${handle.info.label}: DFU_DETACH, waiting for the device in DFU mode`);
     current = await detachToDfuMode(opened, {
@@ -155,12 +204,22 @@ export async function connectDfu(handle: UsbDeviceHandle, options: DfuConnectOpt
       clock: options.clock,
       signal: options.signal,
       exclude: handle,
-      ...(options.reenumerateTimeoutMs !== undefined ? { timeoutMs: options.reenumerateTimeoutMs } : {}),
+      ...(options.reenumerateTimeoutMs !== undefined
+        ? { timeoutMs: options.reenumerateTimeoutMs }
+        : {}),
     });
-    opened = await openDfu(current, { logger, ...(options.alternateSetting !== undefined ? { alternateSetting: options.alternateSetting } : {}) });
+    opened = await openDfu(current, {
+      logger,
+      ...(options.alternateSetting !== undefined
+        ? { alternateSetting: options.alternateSetting }
+        : {}),
+    });
     if (!opened.selected.dfuMode) {
       await opened.connection.close();
-      throw new ProtocolError('protocol.command-failed', `${current.info.label} came back still in run-time mode.`);
+      throw new ProtocolError(
+        'protocol.command-failed',
+        `${current.info.label} came back still in run-time mode.`,
+      );
     }
   }
   const client = new DfuClient({
@@ -170,7 +229,9 @@ export async function connectDfu(handle: UsbDeviceHandle, options: DfuConnectOpt
     clock: options.clock,
     logger,
     ...(options.maxBusyMs !== undefined ? { maxBusyMs: options.maxBusyMs } : {}),
-    ...(options.transferTimeoutMs !== undefined ? { transferTimeoutMs: options.transferTimeoutMs } : {}),
+    ...(options.transferTimeoutMs !== undefined
+      ? { transferTimeoutMs: options.transferTimeoutMs }
+      : {}),
   });
   try {
     await client.ensureIdle(options.signal);

@@ -8,8 +8,17 @@ import type { Clock } from '../../core/clock.ts';
 import { ProtocolError, TransportError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import { DescriptorType, parseConfigurationDescriptor } from '../../transport/usb-descriptors.ts';
-import type { UsbConnection, UsbDeviceFilter, UsbDeviceHandle, UsbDeviceWatcher } from '../../transport/usb.ts';
-import { findDfuInterfaces, type DfuFunctionalDescriptor, type DfuInterface } from './dfu-descriptor.ts';
+import type {
+  UsbConnection,
+  UsbDeviceFilter,
+  UsbDeviceHandle,
+  UsbDeviceWatcher,
+} from '../../transport/usb.ts';
+import {
+  findDfuInterfaces,
+  type DfuFunctionalDescriptor,
+  type DfuInterface,
+} from './dfu-descriptor.ts';
 import { detachRequest } from './dfu-requests.ts';
 
 export interface OpenedDfu {
@@ -22,9 +31,16 @@ export interface OpenedDfu {
 }
 
 /** Reads the full configuration descriptor: first 9 bytes for wTotalLength, then all. */
-export async function readConfigurationDescriptor(connection: UsbConnection, index = 0): Promise<Uint8Array> {
+export async function readConfigurationDescriptor(
+  connection: UsbConnection,
+  index = 0,
+): Promise<Uint8Array> {
   const head = await connection.getDescriptor(DescriptorType.configuration, index, 9);
-  if (head.length < 4) throw new TransportError('transport.io', 'The device returned a short configuration descriptor.');
+  if (head.length < 4)
+    throw new TransportError(
+      'transport.io',
+      'The device returned a short configuration descriptor.',
+    );
   const total = head[2]! | (head[3]! << 8);
   return connection.getDescriptor(DescriptorType.configuration, index, total);
 }
@@ -45,14 +61,21 @@ export async function openDfu(
     const found = findDfuInterfaces(config);
     const first = found[0];
     if (!first) {
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} has no DFU interface.`, {
-        hints: ['Put the board in DFU mode (for STM32: hold BOOT0 high and reset).'],
-      });
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} has no DFU interface.`,
+        {
+          hints: ['Put the board in DFU mode (for STM32: hold BOOT0 high and reset).'],
+        },
+      );
     }
     const iface = found.filter((d) => d.interfaceNumber === first.interfaceNumber);
     const functional = iface.find((d) => d.functional)?.functional;
     if (!functional) {
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} has no DFU functional descriptor.`);
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} has no DFU functional descriptor.`,
+      );
     }
     await connection.selectConfiguration(config.configurationValue);
     await connection.claimInterface(first.interfaceNumber);
@@ -62,13 +85,17 @@ export async function openDfu(
     const alternates: OpenedDfu['alternates'] = [];
     for (const alt of iface) {
       let name = known?.alternates.find((a) => a.alternateSetting === alt.alternateSetting)?.name;
-      if (name === undefined && alt.stringIndex !== 0) name = await connection.getString(alt.stringIndex);
+      if (name === undefined && alt.stringIndex !== 0)
+        name = await connection.getString(alt.stringIndex);
       alternates.push({ ...alt, name });
     }
     const wanted = options.alternateSetting ?? alternates[0]!.alternateSetting;
     const selected = alternates.find((a) => a.alternateSetting === wanted);
     if (!selected) {
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} has no DFU alternate setting ${wanted}.`);
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} has no DFU alternate setting ${wanted}.`,
+      );
     }
     await connection.selectAlternate(first.interfaceNumber, wanted);
     logger.debug(
@@ -100,11 +127,17 @@ export async function detachToDfuMode(
 ): Promise<UsbDeviceHandle> {
   const { connection, functional, selected } = opened;
   const detachMs = Math.min(functional.detachTimeoutMs || 1000, 0xffff);
-  const r = await connection.controlOut(detachRequest(selected.interfaceNumber, detachMs).setup, new Uint8Array(0), {
-    signal: options.signal,
-  });
+  const r = await connection.controlOut(
+    detachRequest(selected.interfaceNumber, detachMs).setup,
+    new Uint8Array(0),
+    {
+      signal: options.signal,
+    },
+  );
   if (r.status !== 'ok') {
-    throw new ProtocolError('protocol.command-failed', 'The device refused DFU_DETACH.', { opcode: 0 });
+    throw new ProtocolError('protocol.command-failed', 'The device refused DFU_DETACH.', {
+      opcode: 0,
+    });
   }
   if (!functional.willDetach) await connection.reset();
   await connection.close();

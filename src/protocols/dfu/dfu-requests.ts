@@ -21,7 +21,8 @@ function setup(request: number, value: number, iface: number): UsbSetup {
 }
 
 function u16(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`${name} must be 0..65535, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+    throw new RangeError(`${name} must be 0..65535, got ${v}`);
 }
 
 /** DFU_DETACH (§5.1): wValue = wTimeout in ms, no data. */
@@ -34,7 +35,12 @@ export function detachRequest(iface: number, timeoutMs: number): DfuWireRequest 
 export function dnloadRequest(iface: number, blockNum: number, data: Uint8Array): DfuWireRequest {
   u16('blockNum', blockNum);
   u16('data.length', data.length);
-  return { direction: 'out', setup: setup(DfuRequest.DNLOAD, blockNum, iface), length: data.length, data };
+  return {
+    direction: 'out',
+    setup: setup(DfuRequest.DNLOAD, blockNum, iface),
+    length: data.length,
+    data,
+  };
 }
 
 /** DFU_UPLOAD (§6.2): wValue = wBlockNum, wLength = bytes asked for. */
@@ -80,7 +86,10 @@ export interface DfuStatusReport {
  */
 export function decodeStatus(bytes: Uint8Array): DfuStatusReport {
   if (bytes.length !== 6) {
-    throw new FramingError('framing.invalid', `DFU_GETSTATUS answered ${bytes.length} bytes instead of 6`);
+    throw new FramingError(
+      'framing.invalid',
+      `DFU_GETSTATUS answered ${bytes.length} bytes instead of 6`,
+    );
   }
   return {
     status: bytes[0]!,
@@ -93,6 +102,14 @@ export function decodeStatus(bytes: Uint8Array): DfuStatusReport {
 /** Encodes a DFU_GETSTATUS answer (the device side, for simulators). */
 export function encodeStatus(report: DfuStatusReport): Uint8Array {
   const t = report.pollTimeoutMs;
-  if (!Number.isInteger(t) || t < 0 || t > 0xffffff) throw new RangeError('pollTimeoutMs must be 0..0xFFFFFF');
-  return new Uint8Array([report.status, t & 0xff, (t >> 8) & 0xff, (t >> 16) & 0xff, report.state, report.stringIndex]);
+  if (!Number.isInteger(t) || t < 0 || t > 0xffffff)
+    throw new RangeError('pollTimeoutMs must be 0..0xFFFFFF');
+  return new Uint8Array([
+    report.status,
+    t & 0xff,
+    (t >> 8) & 0xff,
+    (t >> 16) & 0xff,
+    report.state,
+    report.stringIndex,
+  ]);
 }

@@ -80,19 +80,34 @@ export type DfuStatusCode = (typeof DfuStatus)[keyof typeof DfuStatus];
 export const DFU_STATUS_TEXT: Readonly<Record<number, { name: string; text: string }>> = {
   0x00: { name: 'OK', text: 'No error condition is present' },
   0x01: { name: 'errTARGET', text: 'File is not targeted for use by this device' },
-  0x02: { name: 'errFILE', text: 'File is for this device but fails some vendor-specific verification test' },
+  0x02: {
+    name: 'errFILE',
+    text: 'File is for this device but fails some vendor-specific verification test',
+  },
   0x03: { name: 'errWRITE', text: 'Device is unable to write memory' },
   0x04: { name: 'errERASE', text: 'Memory erase function failed' },
   0x05: { name: 'errCHECK_ERASED', text: 'Memory erase check failed' },
   0x06: { name: 'errPROG', text: 'Program memory function failed' },
   0x07: { name: 'errVERIFY', text: 'Programmed memory failed verification' },
-  0x08: { name: 'errADDRESS', text: 'Cannot program memory due to received address that is out of range' },
-  0x09: { name: 'errNOTDONE', text: 'Received DFU_DNLOAD with wLength = 0, but device does not think it has all of the data yet' },
-  0x0a: { name: 'errFIRMWARE', text: 'Device’s firmware is corrupt; it cannot return to run-time (non-DFU) operations' },
+  0x08: {
+    name: 'errADDRESS',
+    text: 'Cannot program memory due to received address that is out of range',
+  },
+  0x09: {
+    name: 'errNOTDONE',
+    text: 'Received DFU_DNLOAD with wLength = 0, but device does not think it has all of the data yet',
+  },
+  0x0a: {
+    name: 'errFIRMWARE',
+    text: 'Device’s firmware is corrupt; it cannot return to run-time (non-DFU) operations',
+  },
   0x0b: { name: 'errVENDOR', text: 'iString indicates a vendor-specific error' },
   0x0c: { name: 'errUSBR', text: 'Device detected unexpected USB reset signaling' },
   0x0d: { name: 'errPOR', text: 'Device detected unexpected power on reset' },
-  0x0e: { name: 'errUNKNOWN', text: 'Something went wrong, but the device does not know what it was' },
+  0x0e: {
+    name: 'errUNKNOWN',
+    text: 'Something went wrong, but the device does not know what it was',
+  },
   0x0f: { name: 'errSTALLEDPKT', text: 'Device stalled an unexpected request' },
 };
 

@@ -12,10 +12,22 @@ export interface DfuseChip {
 
 /** Internal flash maps (the part after the name) → chip. */
 export const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
-  { flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg$/, chip: { chip: 'stm32f4', name: 'STM32F405/407/415/417 (1 MiB)' } },
-  { flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,03\*128Kg$/, chip: { chip: 'stm32f4', name: 'STM32F401/411 (512 KiB)' } },
-  { flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg,04\*016Kg,01\*064Kg,07\*128Kg$/, chip: { chip: 'stm32f4', name: 'STM32F42x/43x (2 MiB)' } },
-  { flashMap: /^\/0x08000000\/04\*032Kg,01\*128Kg,03\*256Kg$/, chip: { chip: 'stm32f7', name: 'STM32F74x/75x (1 MiB)' } },
+  {
+    flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg$/,
+    chip: { chip: 'stm32f4', name: 'STM32F405/407/415/417 (1 MiB)' },
+  },
+  {
+    flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,03\*128Kg$/,
+    chip: { chip: 'stm32f4', name: 'STM32F401/411 (512 KiB)' },
+  },
+  {
+    flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg,04\*016Kg,01\*064Kg,07\*128Kg$/,
+    chip: { chip: 'stm32f4', name: 'STM32F42x/43x (2 MiB)' },
+  },
+  {
+    flashMap: /^\/0x08000000\/04\*032Kg,01\*128Kg,03\*256Kg$/,
+    chip: { chip: 'stm32f7', name: 'STM32F74x/75x (1 MiB)' },
+  },
 ];
 
 /** Recognises a chip from the interface string of its internal flash alternate setting. */

@@ -23,29 +23,44 @@ export const DFUSE_FIRST_DATA_BLOCK = 2;
 /** Encodes a DfuSe command block: the command byte and an optional little-endian address. */
 export function encodeDfuseCommand(command: number, address?: number): Uint8Array {
   if (address === undefined) return new Uint8Array([command]);
-  if (!Number.isInteger(address) || address < 0 || address > 0xffffffff) throw new RangeError('address must be a 32-bit unsigned integer');
-  return new Uint8Array([command, address & 0xff, (address >>> 8) & 0xff, (address >>> 16) & 0xff, address >>> 24]);
+  if (!Number.isInteger(address) || address < 0 || address > 0xffffffff)
+    throw new RangeError('address must be a 32-bit unsigned integer');
+  return new Uint8Array([
+    command,
+    address & 0xff,
+    (address >>> 8) & 0xff,
+    (address >>> 16) & 0xff,
+    address >>> 24,
+  ]);
 }
 
 /** Read protection refuses every command but Read Unprotect (AN3156 §6.3: errVENDOR). */
 function mapDfuseError(err: unknown, what: string): unknown {
   if (err instanceof DfuRequestError && err.status === DfuStatus.errVENDOR) {
-    return new ProtocolError('protocol.read-protected', `The chip is read-protected, so it refused to ${what}.`, {
-      cause: err,
-      opcode: err.opcode ?? DfuRequest.DNLOAD,
-      status: err.status,
-      hints: [
-        'Removing read protection erases the whole flash of the chip.',
-        'If that is acceptable, choose "Remove read protection", wait for the board to restart, and flash again.',
-      ],
-    });
+    return new ProtocolError(
+      'protocol.read-protected',
+      `The chip is read-protected, so it refused to ${what}.`,
+      {
+        cause: err,
+        opcode: err.opcode ?? DfuRequest.DNLOAD,
+        status: err.status,
+        hints: [
+          'Removing read protection erases the whole flash of the chip.',
+          'If that is acceptable, choose "Remove read protection", wait for the board to restart, and flash again.',
+        ],
+      },
+    );
   }
   if (err instanceof DfuRequestError && err.status === DfuStatus.errTARGET) {
-    return new ProtocolError('protocol.command-failed', `The chip does not allow that address (${what}).`, {
-      cause: err,
-      opcode: err.opcode ?? DfuRequest.DNLOAD,
-      status: err.status,
-    });
+    return new ProtocolError(
+      'protocol.command-failed',
+      `The chip does not allow that address (${what}).`,
+      {
+        cause: err,
+        opcode: err.opcode ?? DfuRequest.DNLOAD,
+        status: err.status,
+      },
+    );
   }
   return err;
 }
@@ -61,7 +76,11 @@ export class DfuseClient extends DfuClient {
       await this.send(dnloadRequest(this.interfaceNumber, 0, block), signal);
       const report = await this.pollWhileBusy(DfuRequest.DNLOAD, signal);
       if (report.state !== DfuState.dfuDNLOAD_IDLE) {
-        throw new DfuRequestError(DfuRequest.DNLOAD, report, `After "${what}" the device went to state ${report.state} instead of dfuDNLOAD-IDLE.`);
+        throw new DfuRequestError(
+          DfuRequest.DNLOAD,
+          report,
+          `After "${what}" the device went to state ${report.state} instead of dfuDNLOAD-IDLE.`,
+        );
       }
     } catch (err) {
       throw mapDfuseError(err, what);
@@ -70,12 +89,20 @@ export class DfuseClient extends DfuClient {
 
   /** Set Address Pointer (0x21). */
   async setAddress(address: number, signal?: AbortSignal): Promise<void> {
-    await this.command(encodeDfuseCommand(DfuseCommand.SET_ADDRESS_POINTER, address), `set the address to 0x${address.toString(16)}`, signal);
+    await this.command(
+      encodeDfuseCommand(DfuseCommand.SET_ADDRESS_POINTER, address),
+      `set the address to 0x${address.toString(16)}`,
+      signal,
+    );
   }
 
   /** Erase of the page/sector holding `address` (0x41 + address). */
   async erasePage(address: number, signal?: AbortSignal): Promise<void> {
-    await this.command(encodeDfuseCommand(DfuseCommand.ERASE, address), `erase the sector at 0x${address.toString(16)}`, signal);
+    await this.command(
+      encodeDfuseCommand(DfuseCommand.ERASE, address),
+      `erase the sector at 0x${address.toString(16)}`,
+      signal,
+    );
   }
 
   /** Mass erase (0x41 alone). */
@@ -88,10 +115,17 @@ export class DfuseClient extends DfuClient {
    * resets (AN3156 §6.4), so after the first GETSTATUS (dfuDNBUSY) it disconnects.
    */
   async readUnprotect(signal?: AbortSignal): Promise<void> {
-    await this.send(dnloadRequest(this.interfaceNumber, 0, encodeDfuseCommand(DfuseCommand.READ_UNPROTECT)), signal);
+    await this.send(
+      dnloadRequest(this.interfaceNumber, 0, encodeDfuseCommand(DfuseCommand.READ_UNPROTECT)),
+      signal,
+    );
     const report = await this.getStatus(signal);
     if (report.state !== DfuState.dfuDNBUSY) {
-      throw new DfuRequestError(DfuRequest.DNLOAD, report, 'The chip did not start removing read protection.');
+      throw new DfuRequestError(
+        DfuRequest.DNLOAD,
+        report,
+        'The chip did not start removing read protection.',
+      );
     }
   }
 
@@ -162,9 +196,13 @@ export class DfuseClient extends DfuClient {
           throw mapDfuseError(err, `read at 0x${(address + at).toString(16)}`);
         }
         if (chunk.length !== want) {
-          throw new ProtocolError('protocol.bad-reply', `The chip returned ${chunk.length} of ${want} bytes at 0x${(address + at).toString(16)}.`, {
-            opcode: DfuRequest.UPLOAD,
-          });
+          throw new ProtocolError(
+            'protocol.bad-reply',
+            `The chip returned ${chunk.length} of ${want} bytes at 0x${(address + at).toString(16)}.`,
+            {
+              opcode: DfuRequest.UPLOAD,
+            },
+          );
         }
         out.set(chunk, at);
         block++;
@@ -181,7 +219,10 @@ export class DfuseClient extends DfuClient {
    */
   async leave(address: number | undefined, signal?: AbortSignal): Promise<void> {
     if (address !== undefined) await this.setAddress(address, signal);
-    await this.send(dnloadRequest(this.interfaceNumber, DFUSE_FIRST_DATA_BLOCK, new Uint8Array(0)), signal);
+    await this.send(
+      dnloadRequest(this.interfaceNumber, DFUSE_FIRST_DATA_BLOCK, new Uint8Array(0)),
+      signal,
+    );
     try {
       const report = await this.getStatus(signal);
       if (report.state !== DfuState.dfuMANIFEST) {

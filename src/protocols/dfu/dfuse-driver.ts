@@ -7,7 +7,13 @@
 import { ProtocolError } from '../../core/errors.ts';
 import { hex32 } from '../../core/bytes.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
-import type { DeviceIdentity, FlashRegion, FlashSession, SessionOptions, WriteOptions } from '../driver.ts';
+import type {
+  DeviceIdentity,
+  FlashRegion,
+  FlashSession,
+  SessionOptions,
+  WriteOptions,
+} from '../driver.ts';
 import { DfuseClient } from './dfuse-client.ts';
 import { chipFromFlashMap } from './dfuse-chips.ts';
 import { parseMemoryLayout, sectorsTouched, type MemoryLayout } from './dfuse-layout.ts';
@@ -49,9 +55,15 @@ class DfuseSession implements FlashSession {
   ) {
     this.currentAlt = opened.selected.alternateSetting;
     const flash = memories.find((m) => /flash/i.test(m.layout.name)) ?? memories[0];
-    const known = opened.alternates[0]?.name ? chipFromFlashMap(opened.alternates[0].name) : undefined;
-    const flashSize = flash ? flash.layout.segments.reduce((n, s) => n + (s.end - s.start), 0) : undefined;
-    const details: Record<string, string> = { 'USB id': `${handle.info.vendorId.toString(16).padStart(4, '0')}:${handle.info.productId.toString(16).padStart(4, '0')}` };
+    const known = opened.alternates[0]?.name
+      ? chipFromFlashMap(opened.alternates[0].name)
+      : undefined;
+    const flashSize = flash
+      ? flash.layout.segments.reduce((n, s) => n + (s.end - s.start), 0)
+      : undefined;
+    const details: Record<string, string> = {
+      'USB id': `${handle.info.vendorId.toString(16).padStart(4, '0')}:${handle.info.productId.toString(16).padStart(4, '0')}`,
+    };
     for (const m of memories) details[`alt ${m.alternateSetting}`] = m.layout.name;
     details['wTransferSize'] = String(opened.functional.transferSize);
     this.identity = {
@@ -60,20 +72,28 @@ class DfuseSession implements FlashSession {
       name: known?.name ?? handle.info.productName ?? 'DfuSe device',
       ...(flashSize !== undefined ? { flashSize } : {}),
       ...(handle.info.serialNumber ? { uniqueId: handle.info.serialNumber } : {}),
-      bootloaderVersion: `DfuSe ${bcdVersion(handle.info.deviceVersion)}`,
+      // ST AN2606: bcdDevice 0x2200 is bootloader V2.2 (major and minor in the high byte).
+      bootloaderVersion: `DfuSe V${(handle.info.deviceVersion >> 12) & 0xf}.${(handle.info.deviceVersion >> 8) & 0xf}`,
       details,
     };
   }
 
   private memoryFor(region: FlashRegion): Memory {
-    const end = region.address + region.data.length;
-    const m = this.memories.find((mem) =>
-      mem.layout.segments.some((s) => region.address >= s.start && end <= s.end),
-    );
+    const covers = (mem: Memory): boolean => {
+      try {
+        sectorsTouched(mem.layout, region.address, Math.max(1, region.data.length));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const m = this.memories.find(covers);
     if (!m) {
-      throw new ProtocolError('protocol.unsupported', `${region.name}: ${hex32(region.address)}+${region.data.length} is outside every memory of the chip.`, {
-        hints: ['Check the address of this image in the bundle manifest.'],
-      });
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${region.name}: ${hex32(region.address)}+${region.data.length} is outside every memory of the chip.`,
+        { hints: ['Check the address of this image in the bundle manifest.'] },
+      );
     }
     return m;
   }
@@ -81,19 +101,28 @@ class DfuseSession implements FlashSession {
   private async select(m: Memory, signal?: AbortSignal): Promise<void> {
     if (m.alternateSetting === this.currentAlt) return;
     await this.client.ensureIdle(signal);
-    await this.opened.connection.selectAlternate(this.opened.selected.interfaceNumber, m.alternateSetting);
+    await this.opened.connection.selectAlternate(
+      this.opened.selected.interfaceNumber,
+      m.alternateSetting,
+    );
     this.currentAlt = m.alternateSetting;
   }
 
   async write(region: FlashRegion, options: WriteOptions): Promise<void> {
     const { signal, onProgress } = options;
     const size = this.opened.functional.transferSize;
-    const resume = Math.min(Math.floor((options.resumeFrom ?? 0) / size) * size, region.data.length);
+    const resume = Math.min(
+      Math.floor((options.resumeFrom ?? 0) / size) * size,
+      region.data.length,
+    );
     const total = region.data.length;
     const memory = this.memoryFor(region);
     const sectors = sectorsTouched(memory.layout, region.address, total);
     if (sectors.some((s) => !s.segment.writable)) {
-      throw new ProtocolError('protocol.unsupported', `${region.name}: memory "${memory.layout.name}" at ${hex32(region.address)} is not writable.`);
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${region.name}: memory "${memory.layout.name}" at ${hex32(region.address)} is not writable.`,
+      );
     }
     let confirmed = resume;
     try {
@@ -108,7 +137,10 @@ class DfuseSession implements FlashSession {
       if (!this.massErased) {
         const resumeAddress = region.address + resume;
         const todo = sectors.filter(
-          (s) => s.segment.erasable && !this.erased.has(s.start) && !(resume > 0 && s.start < resumeAddress),
+          (s) =>
+            s.segment.erasable &&
+            !this.erased.has(s.start) &&
+            !(resume > 0 && s.start < resumeAddress),
         );
         let done = 0;
         for (const s of todo) {
@@ -123,7 +155,13 @@ class DfuseSession implements FlashSession {
         signal,
         onProgress: (p) => {
           confirmed = resume + p.bytesDone;
-          onProgress?.({ phase: 'write', region: region.name, bytesDone: confirmed, bytesTotal: total, wireBytes: confirmed - resume });
+          onProgress?.({
+            phase: 'write',
+            region: region.name,
+            bytesDone: confirmed,
+            bytesTotal: total,
+            wireBytes: confirmed - resume,
+          });
         },
       });
       this.lowestWritten = Math.min(this.lowestWritten ?? region.address, region.address);
@@ -140,7 +178,15 @@ class DfuseSession implements FlashSession {
     const data = await this.client.readMemory(region.address, region.data.length, {
       signal: options.signal,
       ...(onProgress
-        ? { onProgress: (p) => onProgress({ phase: 'verify', region: region.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }) }
+        ? {
+            onProgress: (p) =>
+              onProgress({
+                phase: 'verify',
+                region: region.name,
+                bytesDone: p.bytesDone,
+                bytesTotal: p.bytesTotal,
+              }),
+          }
         : {}),
     });
     compareReadBack(region.name, region.address, region.data, data);
@@ -155,7 +201,8 @@ class DfuseSession implements FlashSession {
     const flash = this.memories.find((m) => /flash/i.test(m.layout.name)) ?? this.memories[0];
     if (flash) await this.select(flash);
     await this.client.ensureIdle();
-    const address = this.options.applicationAddress ?? this.lowestWritten ?? flash?.layout.segments[0]?.start;
+    const address =
+      this.options.applicationAddress ?? this.lowestWritten ?? flash?.layout.segments[0]?.start;
     await this.client.leave(address);
     await this.close();
   }
@@ -175,7 +222,9 @@ class DfuseSession implements FlashSession {
 }
 
 /** A DfuSe session with its extra operation. */
-export type DfuseFlashSession = FlashSession & { removeReadProtection(signal?: AbortSignal): Promise<void> };
+export type DfuseFlashSession = FlashSession & {
+  removeReadProtection(signal?: AbortSignal): Promise<void>;
+};
 
 /**
  * Opens a DfuSe device and returns a session.
@@ -183,22 +232,35 @@ export type DfuseFlashSession = FlashSession & { removeReadProtection(signal?: A
  *   descriptions cannot be read.
  * @throws {TransportError} from the USB transport ('transport.driver-missing' on Windows without WinUSB).
  */
-export async function connectDfuse(handle: UsbDeviceHandle, options: DfuseConnectOptions): Promise<DfuseFlashSession> {
+export async function connectDfuse(
+  handle: UsbDeviceHandle,
+  options: DfuseConnectOptions,
+): Promise<DfuseFlashSession> {
   const logger = options.logger.child('dfuse');
   const opened = await openDfu(handle, { logger });
   try {
     if (opened.functional.dfuVersion !== 0x011a) {
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} speaks DFU ${bcdVersion(opened.functional.dfuVersion)}, not DfuSe.`, {
-        hints: ['Choose the "dfu" protocol for this device in the bundle.'],
-      });
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} speaks DFU ${bcdVersion(opened.functional.dfuVersion)}, not DfuSe.`,
+        {
+          hints: ['Choose the "dfu" protocol for this device in the bundle.'],
+        },
+      );
     }
     const memories: Memory[] = [];
     for (const alt of opened.alternates) {
       if (!alt.name) continue;
-      memories.push({ alternateSetting: alt.alternateSetting, layout: parseMemoryLayout(alt.name) });
+      memories.push({
+        alternateSetting: alt.alternateSetting,
+        layout: parseMemoryLayout(alt.name),
+      });
     }
     if (memories.length === 0) {
-      throw new ProtocolError('protocol.unsupported', `${handle.info.label} does not describe its memory.`);
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `${handle.info.label} does not describe its memory.`,
+      );
     }
     const client = new DfuseClient({
       connection: opened.connection,
@@ -207,7 +269,9 @@ export async function connectDfuse(handle: UsbDeviceHandle, options: DfuseConnec
       clock: options.clock,
       logger,
       ...(options.maxBusyMs !== undefined ? { maxBusyMs: options.maxBusyMs } : {}),
-      ...(options.transferTimeoutMs !== undefined ? { transferTimeoutMs: options.transferTimeoutMs } : {}),
+      ...(options.transferTimeoutMs !== undefined
+        ? { transferTimeoutMs: options.transferTimeoutMs }
+        : {}),
     });
     await client.ensureIdle(options.signal);
     return new DfuseSession(opened, client, memories, options, handle);

@@ -36,7 +36,10 @@ export interface MemorySector {
 }
 
 function bad(text: string, why: string): FramingError {
-  return new FramingError('framing.invalid', `DfuSe memory description "${text}" is not valid: ${why}.`);
+  return new FramingError(
+    'framing.invalid',
+    `DfuSe memory description "${text}" is not valid: ${why}.`,
+  );
 }
 
 const UNIT: Readonly<Record<string, number>> = { ' ': 1, B: 1, K: 1024, M: 1024 * 1024 };
@@ -51,11 +54,13 @@ export function parseMemoryLayout(text: string): MemoryLayout {
   const parts = text.slice(1).split('/');
   const name = parts[0]!.trim();
   if (name === '') throw bad(text, 'the memory has no name');
-  if (parts.length < 3 || parts.length % 2 !== 1) throw bad(text, 'expected /address/sectors pairs');
+  if (parts.length < 3 || parts.length % 2 !== 1)
+    throw bad(text, 'expected /address/sectors pairs');
   const segments: MemorySegment[] = [];
   for (let p = 1; p < parts.length; p += 2) {
     const addrText = parts[p]!.trim();
-    if (!/^0x[0-9a-fA-F]{1,8}$/.test(addrText)) throw bad(text, `"${addrText}" is not a hex address`);
+    if (!/^0x[0-9a-fA-F]{1,8}$/.test(addrText))
+      throw bad(text, `"${addrText}" is not a hex address`);
     let address = parseInt(addrText.slice(2), 16);
     const groups = parts[p + 1]!.split(',');
     for (const g of groups) {
@@ -87,7 +92,9 @@ export function formatMemoryLayout(layout: MemoryLayout): string {
   let s = `@${layout.name}`;
   let next = -1;
   for (const seg of layout.segments) {
-    const letter = String.fromCharCode(0x60 + ((seg.readable ? 1 : 0) | (seg.erasable ? 2 : 0) | (seg.writable ? 4 : 0)));
+    const letter = String.fromCharCode(
+      0x60 + ((seg.readable ? 1 : 0) | (seg.erasable ? 2 : 0) | (seg.writable ? 4 : 0)),
+    );
     const [n, unit] =
       seg.sectorSize % (1024 * 1024) === 0
         ? [seg.sectorSize / (1024 * 1024), 'M']
@@ -95,7 +102,10 @@ export function formatMemoryLayout(layout: MemoryLayout): string {
           ? [seg.sectorSize / 1024, 'K']
           : [seg.sectorSize, ' '];
     const group = `${String(seg.sectorCount).padStart(2, '0')}*${String(n).padStart(3, '0')}${unit}${letter}`;
-    s += seg.start === next ? `,${group}` : `/0x${seg.start.toString(16).padStart(8, '0').toUpperCase()}/${group}`;
+    s +=
+      seg.start === next
+        ? `,${group}`
+        : `/0x${seg.start.toString(16).padStart(8, '0').toUpperCase()}/${group}`;
     next = seg.end;
   }
   return s;
@@ -110,7 +120,8 @@ export function segmentAt(layout: MemoryLayout, address: number): MemorySegment 
 export function sectorAt(layout: MemoryLayout, address: number): MemorySector | undefined {
   const segment = segmentAt(layout, address);
   if (!segment) return undefined;
-  const start = segment.start + Math.floor((address - segment.start) / segment.sectorSize) * segment.sectorSize;
+  const start =
+    segment.start + Math.floor((address - segment.start) / segment.sectorSize) * segment.sectorSize;
   return { start, size: segment.sectorSize, segment };
 }
 
@@ -118,14 +129,21 @@ export function sectorAt(layout: MemoryLayout, address: number): MemorySector | 
  * The sectors that `[address, address + length)` touches, in order.
  * @throws {FramingError} when part of the range lies outside the layout.
  */
-export function sectorsTouched(layout: MemoryLayout, address: number, length: number): MemorySector[] {
+export function sectorsTouched(
+  layout: MemoryLayout,
+  address: number,
+  length: number,
+): MemorySector[] {
   const out: MemorySector[] = [];
   let at = address;
   const end = address + length;
   while (at < end) {
     const sector = sectorAt(layout, at);
     if (!sector) {
-      throw new FramingError('framing.invalid', `Address 0x${at.toString(16)} is outside the memory "${layout.name}".`);
+      throw new FramingError(
+        'framing.invalid',
+        `Address 0x${at.toString(16)} is outside the memory "${layout.name}".`,
+      );
     }
     out.push(sector);
     at = sector.start + sector.size;

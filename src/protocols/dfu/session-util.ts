@@ -1,9 +1,12 @@
 /** Helpers shared by the DFU and DfuSe sessions. Pure. */
-import { VerificationError, WebflashError, asWebflashError } from '../../core/errors.ts';
+import { VerificationError, asWebflashError, type WebflashError } from '../../core/errors.ts';
 import type { ResumableError } from '../driver.ts';
 
 /** Marks `err` with how many bytes are known good (the engine resumes from there). */
-export function withConfirmed(err: unknown, confirmedBytes: number): WebflashError & ResumableError {
+export function withConfirmed(
+  err: unknown,
+  confirmedBytes: number,
+): WebflashError & ResumableError {
   const e = asWebflashError(err);
   return Object.assign(e, { confirmedBytes });
 }
@@ -12,7 +15,12 @@ export function withConfirmed(err: unknown, confirmedBytes: number): WebflashErr
  * Compares read-back bytes with the image.
  * @throws {VerificationError} naming the first differing address.
  */
-export function compareReadBack(name: string, address: number, expected: Uint8Array, actual: Uint8Array): void {
+export function compareReadBack(
+  name: string,
+  address: number,
+  expected: Uint8Array,
+  actual: Uint8Array,
+): void {
   const n = Math.min(expected.length, actual.length);
   for (let i = 0; i < n; i++) {
     if (expected[i] !== actual[i]) {
@@ -24,7 +32,9 @@ export function compareReadBack(name: string, address: number, expected: Uint8Ar
     }
   }
   if (actual.length !== expected.length) {
-    throw new VerificationError(`${name}: read back ${actual.length} bytes, expected ${expected.length}.`);
+    throw new VerificationError(
+      `${name}: read back ${actual.length} bytes, expected ${expected.length}.`,
+    );
   }
 }
 

@@ -91,6 +91,18 @@ export async function connectEsp(
     const revision = await readRevision(loader, chip, signal);
     const mac = await readMac(loader, chip, signal);
 
+    // Speed first: a fallback may reset the chip, which would undo SPI_ATTACH.
+    const target = options.baudRate ?? ESP_ROM_BAUD;
+    if (target > link.baudRate && chip.romSupportsChangeBaud && !isNativeUsb(port, chip)) {
+      const ladder = [target, ...BAUD_LADDER.filter((b) => b < target)].filter(
+        (b) => b <= chip.maxRomBaud && b > ESP_ROM_BAUD,
+      );
+      await loader.raiseBaudrate(ladder, {
+        signal,
+        reenter: () => enterBootloader(loader, port, options),
+      });
+    }
+
     let flashSize: number | undefined;
     let flashId: number | undefined;
     if (chip.romSupportsSpiAttach) {
@@ -106,14 +118,6 @@ export async function connectEsp(
       const size = flashSize ?? options.flashSize ?? DEFAULT_FLASH_SIZE;
       if (flashSize === undefined) logger.warn(`flash size unknown, assuming ${formatBytes(size)}`);
       await loader.spiSetParams(size, signal);
-    }
-
-    const target = options.baudRate ?? ESP_ROM_BAUD;
-    if (target > link.baudRate && chip.romSupportsChangeBaud && !isNativeUsb(port, chip)) {
-      const ladder = [target, ...BAUD_LADDER.filter((b) => b < target)].filter(
-        (b) => b <= chip.maxRomBaud && b > ESP_ROM_BAUD,
-      );
-      await loader.raiseBaudrate(ladder, signal);
     }
 
     const details: Record<string, string> = {

@@ -445,10 +445,15 @@ export class EspLoader {
 
   /**
    * Raises the line speed, trying each rate of `ladder` (highest first) until the chip answers
-   * at it; falls back to the previous rate after a rate that does not work. Returns the rate in
-   * use at the end.
+   * at it, falling back after a rate that does not work. Returns the rate in use at the end.
+   * A ROM that switched to a rate the line cannot carry is unreachable until reset: `reenter`
+   * (reset into the bootloader and SYNC at the start rate) is then called.
    */
-  async raiseBaudrate(ladder: readonly number[], signal?: AbortSignal): Promise<number> {
+  async raiseBaudrate(
+    ladder: readonly number[],
+    options: { signal?: AbortSignal | undefined; reenter?: () => Promise<void> } = {},
+  ): Promise<number> {
+    const { signal } = options;
     const start = this.link.baudRate;
     for (const baud of ladder) {
       if (baud <= start) break;
@@ -460,7 +465,7 @@ export class EspLoader {
       } catch (err) {
         if (err instanceof WebflashError && err.code === 'aborted') throw err;
         this.logger.warn(`${baud} baud did not work (${(err as Error).message}), falling back`);
-        await this.recoverAt(baud, start, signal);
+        await this.recoverAt(start, options);
       }
     }
     return this.link.baudRate;
@@ -483,10 +488,14 @@ export class EspLoader {
   }
 
   /**
-   * After a failed speed change the chip may still be at `start` (it never took the command) or
-   * already at `tried`. Try `start` first; otherwise talk at `tried` and ask it back to `start`.
+   * After a failed speed change the chip is either still at `start` (it never took the
+   * command) or at the new rate; in the second case only a reset brings it back.
    */
-  private async recoverAt(tried: number, start: number, signal?: AbortSignal): Promise<void> {
+  private async recoverAt(
+    start: number,
+    options: { signal?: AbortSignal | undefined; reenter?: () => Promise<void> },
+  ): Promise<void> {
+    const { signal } = options;
     if (this.link.baudRate !== start) await this.link.setBaudRate(start);
     await sleep(this.clock, BAUD_SETTLE_MS, signal);
     this.flushInput();
@@ -494,14 +503,9 @@ export class EspLoader {
       await this.checkAlive(signal);
       return;
     } catch (err) {
-      if (err instanceof WebflashError && err.code === 'aborted') throw err;
+      if (!options.reenter || (err instanceof WebflashError && err.code === 'aborted')) throw err;
     }
-    await this.link.setBaudRate(tried);
-    await sleep(this.clock, BAUD_SETTLE_MS, signal);
-    this.flushInput();
-    await this.checkAlive(signal);
-    await this.changeBaudrate(start, signal);
-    await this.checkAlive(signal);
+    await options.reenter();
   }
 
   /** A harmless command whose reply comes only after the previous writes finished (loader.py `write_flash`). */

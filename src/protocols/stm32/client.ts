@@ -4,7 +4,6 @@
  * The link must run 8E1 on real hardware (AN3155 §2: even parity).
  */
 import type { Clock } from '../../core/clock.ts';
-import { sleep } from '../../core/clock.ts';
 import {
   ProtocolError,
   TimeoutError,
@@ -74,7 +73,10 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** A NACK from the bootloader; `retryable` when it answers a damaged data block. */
+/**
+ * A NACK from the bootloader. `retryable`: the frame it answers may have been damaged on the
+ * wire (every checksummed frame), so sending it again may succeed.
+ */
 export class Stm32NackError extends ProtocolError {
   readonly retryable: boolean;
   constructor(opcode: number, stage: string, retryable: boolean) {
@@ -158,7 +160,10 @@ export class Stm32Client {
         const b = await this.readByte(this.timeouts.sync, 'the answer to 0x7F', options.signal);
         if (b === ACK) return 'ack';
         if (b === NACK) return 'nack';
-        lastError = new ProtocolError('protocol.bad-reply', `Got 0x${b.toString(16)} instead of ACK to 0x7F`);
+        lastError = new ProtocolError(
+          'protocol.bad-reply',
+          `Got 0x${b.toString(16)} instead of ACK to 0x7F`,
+        );
       } catch (err) {
         if (!(err instanceof TimeoutError)) throw err;
         lastError = err;
@@ -182,12 +187,17 @@ export class Stm32Client {
    */
   async resync(options: CallOptions & { maxProbes?: number } = {}): Promise<void> {
     const maxProbes = options.maxProbes ?? 40;
+    this.link.input.discard();
     for (let probe = 0; probe < maxProbes; probe++) {
       throwIfAborted(options.signal);
-      this.link.input.discard();
-      // One byte at a time first (a frame short by a byte or two is the usual case); then in
-      // bursts of 16, so that even a 258-byte write block waiting for its data ends in seconds.
-      await this.link.write(new Uint8Array(probe < 8 ? 1 : 16).fill(SYNC));
+      // Probes: single 0x7F bytes (a frame short by a byte or two is the usual case, and a chip
+      // that reset answers only 0x7F), and from the ninth on mostly bursts of 16 × 0xFE, so that
+      // even a 258-byte write block still waiting for its data ends in seconds. 0xFE because a
+      // block made only of an even, non-zero filler byte can never pass the XOR checksum
+      // (N = f, f+1 bytes of f, checksum f: the XOR is f), whereas 0x7F would (AN3155 §3.6).
+      // The input is not discarded between probes: a late answer still counts.
+      const single = probe < 8 || probe % 4 === 0;
+      await this.link.write(single ? Uint8Array.of(SYNC) : new Uint8Array(16).fill(0xfe));
       let b: number;
       try {
         b = await this.readByte(this.timeouts.resyncProbe, 'a resync probe', options.signal);
@@ -195,22 +205,36 @@ export class Stm32Client {
         if (err instanceof TimeoutError) continue;
         throw err;
       }
-      if (b !== ACK && b !== NACK) continue;
-      // Let any stale answers arrive, then drop them and check with a harmless command.
-      await sleep(this.clock, this.timeouts.resyncProbe, options.signal);
-      this.link.input.discard();
-      try {
-        await this.getVersion(options);
-        this.log.debug(`Back in step after ${probe + 1} probe byte(s).`);
-        return;
-      } catch (err) {
-        if (!(err instanceof WebflashError) || err.code === 'aborted') throw err;
-        if (err.code.startsWith('transport.')) throw err;
+      if (b !== ACK && b !== NACK) {
+        await this.drainUntilQuiet(options.signal); // the tail of an earlier reply
+        continue;
+      }
+      // The bootloader is listening. Let stale answers (NACKs to leftover probe bytes) arrive
+      // and drop them until the line is quiet. A burst may have left it holding half a command
+      // pair: `sync()` realigns (a lone 0x7F completes the pair, or becomes a command byte
+      // whose bad complement, the next 0x7F, draws the NACK). Then check with a harmless
+      // command; on a lagging link that may take a few rounds.
+      for (let check = 0; check < 3; check++) {
+        await this.drainUntilQuiet(options.signal);
+        try {
+          await this.sync({ signal: options.signal, attempts: 2 });
+          await this.drainUntilQuiet(options.signal);
+          await this.getVersion(options);
+          this.log.debug(`Back in step after ${probe + 1} probe(s).`);
+          return;
+        } catch (err) {
+          if (!(err instanceof WebflashError) || err.code === 'aborted') throw err;
+          if (err.code.startsWith('transport.')) throw err;
+        }
       }
     }
-    throw new ProtocolError('protocol.no-sync', 'Could not get back in step with the STM32 bootloader.', {
-      hints: ['Reset the board with BOOT0 high and try again.'],
-    });
+    throw new ProtocolError(
+      'protocol.no-sync',
+      'Could not get back in step with the STM32 bootloader.',
+      {
+        hints: ['Reset the board with BOOT0 high and try again.'],
+      },
+    );
   }
 
   /** GET (AN3155 §3.1): protocol version and the opcodes the bootloader accepts. */
@@ -248,7 +272,11 @@ export class Stm32Client {
   }
 
   /** READ_MEMORY (AN3155 §3.4): 1..256 bytes from `address`. */
-  async readMemory(address: number, length: number, options: CallOptions = {}): Promise<Uint8Array> {
+  async readMemory(
+    address: number,
+    length: number,
+    options: CallOptions = {},
+  ): Promise<Uint8Array> {
     if (!Number.isInteger(length) || length < 1 || length > MAX_BLOCK) {
       throw new UsageError(`length must be 1..${MAX_BLOCK}, got ${String(length)}`);
     }
@@ -270,7 +298,7 @@ export class Stm32Client {
     await this.send(encodeAddress(address));
     await this.expectAck(Command.WRITE_MEMORY, 'address', this.timeouts.ack, options.signal);
     await this.send(block);
-    await this.expectAck(Command.WRITE_MEMORY, 'data', this.timeouts.blockWrite, options.signal, true);
+    await this.expectAck(Command.WRITE_MEMORY, 'data', this.timeouts.blockWrite, options.signal);
   }
 
   /**
@@ -278,7 +306,8 @@ export class Stm32Client {
    * listed (AN3155 §3.7, §3.8: a bootloader has exactly one of them).
    */
   async erase(request: EraseRequest, options: CallOptions = {}): Promise<void> {
-    const extended = this.known.includes(Command.EXTENDED_ERASE) || !this.known.includes(Command.ERASE);
+    const extended =
+      this.known.includes(Command.EXTENDED_ERASE) || !this.known.includes(Command.ERASE);
     const op = extended ? Command.EXTENDED_ERASE : Command.ERASE;
     const params = extended ? encodeExtendedErase(request) : encodeErase(request);
     const timeout =
@@ -287,7 +316,7 @@ export class Stm32Client {
         : Math.min(this.timeouts.massErase, this.timeouts.sectorErase * request.pages.length);
     await this.command(op, options);
     await this.send(params);
-    await this.expectAck(op, 'erase parameters', timeout, options.signal, true);
+    await this.expectAck(op, 'erase parameters', timeout, options.signal);
   }
 
   /** GO (AN3155 §3.5): the bootloader loads SP from `address` and jumps to the reset vector at `address + 4`. */
@@ -302,19 +331,34 @@ export class Stm32Client {
     const params = encodeWriteProtect(sectors);
     await this.command(Command.WRITE_PROTECT, options);
     await this.send(params);
-    await this.expectAck(Command.WRITE_PROTECT, 'sector list', this.timeouts.massErase, options.signal);
+    await this.expectAck(
+      Command.WRITE_PROTECT,
+      'sector list',
+      this.timeouts.massErase,
+      options.signal,
+    );
   }
 
   /** WRITE_UNPROTECT (AN3155 §3.10): removes write protection; the chip resets afterwards. */
   async writeUnprotect(options: CallOptions = {}): Promise<void> {
     await this.command(Command.WRITE_UNPROTECT, options);
-    await this.expectAck(Command.WRITE_UNPROTECT, 'option byte update', this.timeouts.massErase, options.signal);
+    await this.expectAck(
+      Command.WRITE_UNPROTECT,
+      'option byte update',
+      this.timeouts.massErase,
+      options.signal,
+    );
   }
 
   /** READOUT_PROTECT (AN3155 §3.11): sets RDP level 1; the chip resets afterwards. */
   async readoutProtect(options: CallOptions = {}): Promise<void> {
     await this.command(Command.READOUT_PROTECT, options);
-    await this.expectAck(Command.READOUT_PROTECT, 'option byte update', this.timeouts.massErase, options.signal);
+    await this.expectAck(
+      Command.READOUT_PROTECT,
+      'option byte update',
+      this.timeouts.massErase,
+      options.signal,
+    );
   }
 
   /**
@@ -323,7 +367,12 @@ export class Stm32Client {
    */
   async readoutUnprotect(options: CallOptions = {}): Promise<void> {
     await this.command(Command.READOUT_UNPROTECT, options);
-    await this.expectAck(Command.READOUT_UNPROTECT, 'mass erase', this.timeouts.massErase, options.signal);
+    await this.expectAck(
+      Command.READOUT_UNPROTECT,
+      'mass erase',
+      this.timeouts.massErase,
+      options.signal,
+    );
   }
 
   /**
@@ -340,11 +389,29 @@ export class Stm32Client {
     await this.expectAck(Command.GET_CHECKSUM, 'address', this.timeouts.ack, options.signal);
     await this.send(encodeChecksumLength(length));
     await this.expectAck(Command.GET_CHECKSUM, 'length', this.timeouts.ack, options.signal);
-    await this.expectAck(Command.GET_CHECKSUM, 'computation', this.timeouts.massErase, options.signal);
+    await this.expectAck(
+      Command.GET_CHECKSUM,
+      'computation',
+      this.timeouts.massErase,
+      options.signal,
+    );
     return decodeCrcReply(await this.read(5, 'the CRC', options.signal));
   }
 
   // ---- plumbing -------------------------------------------------------------------------
+
+  /** Drops incoming bytes until none came for one probe period (at most ~50 periods). */
+  private async drainUntilQuiet(signal: AbortSignal | undefined): Promise<void> {
+    const quiet = this.timeouts.resyncProbe;
+    for (let i = 0; i < 50; i++) {
+      try {
+        await this.link.input.read(4096, { timeoutMs: quiet, signal, what: 'stale bytes' });
+      } catch (err) {
+        if (err instanceof TimeoutError) return;
+        throw err;
+      }
+    }
+  }
 
   private async command(op: number, options: CallOptions): Promise<void> {
     throwIfAborted(options.signal);
@@ -357,14 +424,27 @@ export class Stm32Client {
     }
     this.link.input.discard();
     await this.send(encodeCommand(op));
-    const b = await this.readAck(this.timeouts.ack, `ACK to ${commandNames[op] ?? op}`, options.signal);
+    const b = await this.readAck(
+      this.timeouts.ack,
+      `ACK to ${commandNames[op] ?? op}`,
+      options.signal,
+    );
     if (b === NACK) {
       if (!RDP_GATED.has(op)) throw new Stm32NackError(op, 'command byte', true);
-      // A damaged command byte also draws a NACK: ask once more before concluding that read
-      // protection refuses it (after a NACK the bootloader waits for a command again).
-      await this.send(encodeCommand(op));
-      const again = await this.readAck(this.timeouts.ack, `ACK to ${commandNames[op] ?? op}`, options.signal);
-      if (again === NACK) throw readProtectedError(op);
+      // A damaged command byte, or a late answer to something earlier, also looks like a NACK:
+      // ask twice more on a quiet line before concluding that read protection refuses it
+      // (after a NACK the bootloader waits for a command again).
+      for (let i = 0; ; i++) {
+        await this.drainUntilQuiet(options.signal);
+        await this.send(encodeCommand(op));
+        const again = await this.readAck(
+          this.timeouts.ack,
+          `ACK to ${commandNames[op] ?? op}`,
+          options.signal,
+        );
+        if (again === ACK) break;
+        if (i === 1) throw readProtectedError(op);
+      }
     }
   }
 
@@ -373,23 +453,35 @@ export class Stm32Client {
     stage: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-    retryable = false,
+    retryable = true,
   ): Promise<void> {
-    const b = await this.readAck(timeoutMs, `ACK after the ${stage} of ${commandNames[op] ?? op}`, signal);
+    const b = await this.readAck(
+      timeoutMs,
+      `ACK after the ${stage} of ${commandNames[op] ?? op}`,
+      signal,
+    );
     if (b === NACK) throw new Stm32NackError(op, stage, retryable);
   }
 
   /** Reads ACK or NACK, skipping BUSY bytes while the deadline lasts. */
-  private async readAck(timeoutMs: number, what: string, signal: AbortSignal | undefined): Promise<number> {
+  private async readAck(
+    timeoutMs: number,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       const left = Math.max(1, deadline - this.clock.now());
       const b = await this.readByte(left, what, signal, timeoutMs);
       if (b === ACK || b === NACK) return b;
       if (b === BUSY) continue;
-      throw new ProtocolError('protocol.bad-reply', `Expected ACK (0x79), got 0x${b.toString(16)} (${what}).`, {
-        status: b,
-      });
+      throw new ProtocolError(
+        'protocol.bad-reply',
+        `Expected ACK (0x79), got 0x${b.toString(16)} (${what}).`,
+        {
+          status: b,
+        },
+      );
     }
   }
 

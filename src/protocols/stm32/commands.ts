@@ -163,15 +163,15 @@ export function encodeWriteData(data: Uint8Array): Uint8Array {
 export function decodeWriteData(frame: Uint8Array): Uint8Array {
   if (frame.length < 3) throw bad(`a write block is at least 3 bytes, got ${frame.length}`);
   const n = frame[0]! + 1;
-  if (frame.length !== n + 2) throw bad(`write block announces ${n} bytes but holds ${frame.length - 2}`);
+  if (frame.length !== n + 2)
+    throw bad(`write block announces ${n} bytes but holds ${frame.length - 2}`);
   if (xorChecksum(frame) !== 0) throw bad('write block checksum mismatch');
   return frame.slice(1, 1 + n);
 }
 
 /** What an ERASE or EXTENDED_ERASE frame asks for. */
 export type EraseRequest =
-  | { kind: 'pages'; pages: readonly number[] }
-  | { kind: 'mass'; code: MassEraseCode };
+  { kind: 'pages'; pages: readonly number[] } | { kind: 'mass'; code: MassEraseCode };
 
 /**
  * ERASE (0x43) parameters: `[0xFF, 0x00]` for a global erase, else
@@ -180,7 +180,9 @@ export type EraseRequest =
 export function encodeErase(request: EraseRequest): Uint8Array {
   if (request.kind === 'mass') {
     if (request.code !== MassErase.ALL) {
-      throw new UsageError('ERASE (0x43) knows only the global erase; bank erase needs EXTENDED_ERASE');
+      throw new UsageError(
+        'ERASE (0x43) knows only the global erase; bank erase needs EXTENDED_ERASE',
+      );
     }
     return Uint8Array.of(0xff, 0x00);
   }
@@ -207,7 +209,8 @@ export function decodeErase(frame: Uint8Array): EraseRequest {
   if (frame.length < 3) throw bad(`erase parameters are at least 3 bytes, got ${frame.length}`);
   const n = frame[0]! + 1;
   if (n === 256) throw bad('0xFF as page count must be followed by 0x00 (global erase)');
-  if (frame.length !== n + 2) throw bad(`erase announces ${n} pages but holds ${frame.length - 2} bytes`);
+  if (frame.length !== n + 2)
+    throw bad(`erase announces ${n} pages but holds ${frame.length - 2} bytes`);
   if (xorChecksum(frame) !== 0) throw bad('erase checksum mismatch');
   return { kind: 'pages', pages: Array.from(frame.subarray(1, 1 + n)) };
 }
@@ -252,7 +255,8 @@ export function extendedEraseRemainder(n: number): number {
  * @throws {FramingError} on a reserved code (0xFFF0..0xFFFC), wrong length or checksum.
  */
 export function decodeExtendedErase(frame: Uint8Array): EraseRequest {
-  if (frame.length < 3) throw bad(`extended erase parameters are at least 3 bytes, got ${frame.length}`);
+  if (frame.length < 3)
+    throw bad(`extended erase parameters are at least 3 bytes, got ${frame.length}`);
   const n = (frame[0]! << 8) | frame[1]!;
   if (n >= 0xfff0) {
     if (frame.length !== 3) throw bad('a special erase code is followed by its checksum only');

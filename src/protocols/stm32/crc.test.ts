@@ -7,9 +7,11 @@ import { crc32Mpeg2, stm32Crc } from './crc.ts';
 function reference(data: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < data.length; i += 4) {
-    const word = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
+    const word =
+      (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
     crc = (crc ^ word) >>> 0;
-    for (let k = 0; k < 32; k++) crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
+    for (let k = 0; k < 32; k++)
+      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
   }
   return crc;
 }
@@ -21,10 +23,14 @@ describe('STM32 CRC', () => {
 
   it('agrees with the bitwise word algorithm of stm32flash', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 64 }), fc.uint8Array({ minLength: 256, maxLength: 256 }), (words, b) => {
-        const data = b.subarray(0, words * 4);
-        expect(stm32Crc(data)).toBe(reference(data));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 64 }),
+        fc.uint8Array({ minLength: 256, maxLength: 256 }),
+        (words, b) => {
+          const data = b.subarray(0, words * 4);
+          expect(stm32Crc(data)).toBe(reference(data));
+        },
+      ),
     );
   });
 

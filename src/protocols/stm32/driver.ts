@@ -75,8 +75,10 @@ export interface Stm32ConnectOptions extends SessionOptions {
   baudRate?: number | undefined;
 }
 
-/** The driver object the engine holds: `{ protocol, connect }`. */
+/** The driver object the engine holds: `{ id, connect }` (the engine's Connector). */
 export interface Stm32Driver {
+  readonly id: typeof STM32_PROTOCOL;
+  /** Same as `id`. */
   readonly protocol: typeof STM32_PROTOCOL;
   connect(port: SerialPortHandle, options: Stm32ConnectOptions): Promise<Stm32Session>;
 }
@@ -87,6 +89,7 @@ export interface Stm32Driver {
  */
 export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32Driver {
   return {
+    id: STM32_PROTOCOL,
     protocol: STM32_PROTOCOL,
     async connect(port, options) {
       const baudRate = options.baudRate ?? driverOptions.baudRate ?? 115_200;
@@ -154,7 +157,8 @@ export class Stm32Session implements FlashSession {
   ): Promise<Stm32Session> {
     const { clock, signal } = session;
     const log = session.logger ?? silentLogger;
-    const enter = options.enterSequence === undefined ? STM32_ENTER_BOOTLOADER : options.enterSequence;
+    const enter =
+      options.enterSequence === undefined ? STM32_ENTER_BOOTLOADER : options.enterSequence;
     if (enter) await runResetSequence(link, enter, { clock, signal });
     const client = new Stm32Client(link, {
       clock,
@@ -162,17 +166,31 @@ export class Stm32Session implements FlashSession {
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     const synced = await client.sync({ signal, attempts: 6 });
-    log.debug(synced === 'ack' ? 'Bootloader synchronised (ACK to 0x7F).' : 'Bootloader was already synchronised.');
-    const get = await client.get({ signal });
-    const version = await client.getVersion({ signal });
-    const productId = await client.getId({ signal });
+    log.debug(
+      synced === 'ack'
+        ? 'Bootloader synchronised (ACK to 0x7F).'
+        : 'Bootloader was already synchronised.',
+    );
+    // Identification is read-only: a damaged or lost reply is simply asked again after a resync.
+    const again = <T>(step: () => Promise<T>): Promise<T> => retryTransient(client, step, signal);
+    const get = await again(() => client.get({ signal }));
+    const version = await again(() => client.getVersion({ signal }));
+    const productId = await again(() => client.getId({ signal }));
     const chip = chipByProductId(productId);
     if (!chip) {
-      throw new ProtocolError('protocol.unsupported', `Unknown STM32 product id 0x${productId.toString(16)}.`, {
-        hints: ['This chip is not in webflash\'s STM32 table; check that the bundle targets this board.'],
-      });
+      throw new ProtocolError(
+        'protocol.unsupported',
+        `Unknown STM32 product id 0x${productId.toString(16)}.`,
+        {
+          hints: [
+            "This chip is not in webflash's STM32 table; check that the bundle targets this board.",
+          ],
+        },
+      );
     }
-    const probe = await probeChip(client, chip, signal);
+    const probe = await probeChip(chip, (address, n) =>
+      again(() => client.readMemory(address, n, { signal })),
+    );
     const flashBytes = Math.min(flashSize(chip), (probe.flashKiB ?? Infinity) * 1024);
     const details: Record<string, string> = {
       'Product ID': `0x${productId.toString(16).padStart(3, '0')}`,
@@ -182,7 +200,8 @@ export class Stm32Session implements FlashSession {
       'Option bytes (GET_VERSION)': `0x${hex2(version.option1)} 0x${hex2(version.option2)}`,
     };
     if (probe.bootloaderId !== undefined) {
-      details['Bootloader ID'] = `0x${hex2(probe.bootloaderId)} (V${probe.bootloaderId >> 4}.${probe.bootloaderId & 15})`;
+      details['Bootloader ID'] =
+        `0x${hex2(probe.bootloaderId)} (V${probe.bootloaderId >> 4}.${probe.bootloaderId & 15})`;
     }
     const identity: DeviceIdentity = {
       protocol: STM32_PROTOCOL,
@@ -193,7 +212,9 @@ export class Stm32Session implements FlashSession {
       details,
     };
     if (probe.uid) identity.uniqueId = toHex(probe.uid);
-    log.info(`Connected to ${chip.name} (product id 0x${productId.toString(16)}), bootloader protocol ${identity.bootloaderVersion}.`);
+    log.info(
+      `Connected to ${chip.name} (product id 0x${productId.toString(16)}), bootloader protocol ${identity.bootloaderVersion}.`,
+    );
     return new Stm32Session({ link, client, chip, options, session, identity, probe });
   }
 
@@ -220,7 +241,13 @@ export class Stm32Session implements FlashSession {
       const chunk = region.data.subarray(off, Math.min(total, off + MAX_BLOCK));
       await this.writeBlock(region.address + off, chunk, off, signal);
       wire += chunk.length + 10;
-      onProgress?.({ phase: 'write', region: region.name, bytesDone: off + chunk.length, bytesTotal: total, wireBytes: wire });
+      onProgress?.({
+        phase: 'write',
+        region: region.name,
+        bytesDone: off + chunk.length,
+        bytesTotal: total,
+        wireBytes: wire,
+      });
     }
   }
 
@@ -232,7 +259,10 @@ export class Stm32Session implements FlashSession {
     const method = this.options.verifyMethod ?? 'auto';
     const crcOffered = this.client.commands.includes(Command.GET_CHECKSUM);
     if (method === 'crc' && !crcOffered) {
-      throw new ProtocolError('protocol.unsupported', 'This bootloader has no GET_CHECKSUM command.');
+      throw new ProtocolError(
+        'protocol.unsupported',
+        'This bootloader has no GET_CHECKSUM command.',
+      );
     }
     let from = 0;
     if (method !== 'read' && crcOffered && region.address % 4 === 0 && total >= 4) {
@@ -257,11 +287,18 @@ export class Stm32Session implements FlashSession {
           break;
         } catch (err) {
           if (attempt >= 4 || !transient(err)) throw err;
-          this.log.debug(`Reading ${hex32(region.address + off)} again (${(err as Error).message}).`);
+          this.log.debug(
+            `Reading ${hex32(region.address + off)} again (${(err as Error).message}).`,
+          );
           await this.client.resync({ signal });
         }
       }
-      onProgress?.({ phase: 'verify', region: region.name, bytesDone: off + want.length, bytesTotal: total });
+      onProgress?.({
+        phase: 'verify',
+        region: region.name,
+        bytesDone: off + want.length,
+        bytesTotal: total,
+      });
     }
   }
 
@@ -288,7 +325,8 @@ export class Stm32Session implements FlashSession {
     // GO loads the stack pointer from the vector table at the start of flash and jumps to its
     // reset handler (AN3155 §3.5). Then BOOT0 may go low again: it only matters at reset.
     await this.client.go(this.chip.flash.start);
-    if (this.options.enterSequence !== null) await this.link.setSignals({ dataTerminalReady: false });
+    if (this.options.enterSequence !== null)
+      await this.link.setSignals({ dataTerminalReady: false });
   }
 
   async close(): Promise<void> {
@@ -333,13 +371,21 @@ export class Stm32Session implements FlashSession {
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       try {
-        await this.client.erase({ kind: 'pages', pages: batch.map((s) => s.index) }, { signal: options.signal });
+        await this.client.erase(
+          { kind: 'pages', pages: batch.map((s) => s.index) },
+          { signal: options.signal },
+        );
       } catch (err) {
         throw withConfirmed(err, 0);
       }
       const last = batch[batch.length - 1]!;
       const done = Math.min(end, last.address + last.size) - region.address;
-      options.onProgress?.({ phase: 'erase', region: region.name, bytesDone: done, bytesTotal: total });
+      options.onProgress?.({
+        phase: 'erase',
+        region: region.name,
+        bytesDone: done,
+        bytesTotal: total,
+      });
       batch = [];
     };
     for (const s of sectors) {
@@ -355,14 +401,21 @@ export class Stm32Session implements FlashSession {
    * again; anything else → the error goes to the engine with this block as the resume point
    * (which erases the sector again: ECC flash refuses to program a word twice).
    */
-  private async writeBlock(address: number, chunk: Uint8Array, off: number, signal: AbortSignal | undefined): Promise<void> {
+  private async writeBlock(
+    address: number,
+    chunk: Uint8Array,
+    off: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.writeMemory(address, padTo4(chunk), { signal });
         return;
       } catch (err) {
         if (attempt >= 3 || !transient(err)) throw withConfirmed(err, off);
-        this.log.debug(`Block at ${hex32(address)} failed (${(err as Error).message}); checking it.`);
+        this.log.debug(
+          `Block at ${hex32(address)} failed (${(err as Error).message}); checking it.`,
+        );
         let have: Uint8Array;
         try {
           await this.client.resync({ signal });
@@ -381,13 +434,19 @@ export class Stm32Session implements FlashSession {
    * lost) or half-written with damaged data. Returns where writing must continue; erases the
    * sector again when the block holds something else than erased bytes or the image.
    */
-  private async checkResumePoint(region: FlashRegion, start: number, signal: AbortSignal | undefined): Promise<number> {
+  private async checkResumePoint(
+    region: FlashRegion,
+    start: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const want = region.data.subarray(start, Math.min(region.data.length, start + MAX_BLOCK));
     const have = await this.client.readMemory(region.address + start, want.length, { signal });
     if (equalBytes(have, want)) return start + want.length;
     if (have.every((b) => b === 0xff)) return start;
     const [sector] = sectorsTouched(this.chip, region.address + start, 1);
-    this.log.warn(`Block at ${hex32(region.address + start)} holds stray data; erasing its sector again.`);
+    this.log.warn(
+      `Block at ${hex32(region.address + start)} holds stray data; erasing its sector again.`,
+    );
     try {
       await this.client.erase({ kind: 'pages', pages: [sector!.index] }, { signal });
     } catch (err) {
@@ -401,20 +460,32 @@ export class Stm32Session implements FlashSession {
    * Reads a block back. READ_MEMORY data has no checksum (AN3155 §3.4), so a difference is read
    * again until two reads agree: that tells bad flash from bytes damaged on the wire.
    */
-  private async compareBlock(region: FlashRegion, off: number, want: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  private async compareBlock(
+    region: FlashRegion,
+    off: number,
+    want: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const address = region.address + off;
     let previous = await this.client.readMemory(address, want.length, { signal });
     for (let reads = 1; ; reads++) {
       if (equalBytes(previous, want)) return;
       if (reads >= 5) {
-        throw new FramingError('framing.invalid', `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`);
+        throw new FramingError(
+          'framing.invalid',
+          `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`,
+        );
       }
       const next = await this.client.readMemory(address, want.length, { signal });
       if (equalBytes(next, previous)) {
         const i = want.findIndex((b, k) => b !== next[k]);
         throw new VerificationError(
           `${region.name}: byte at ${hex32(address + i)} reads 0x${hex2(next[i]!)}, the image has 0x${hex2(want[i]!)}.`,
-          { hints: ['Write the image again; if it keeps failing, the flash may be worn or write-protected.'] },
+          {
+            hints: [
+              'Write the image again; if it keeps failing, the flash may be worn or write-protected.',
+            ],
+          },
         );
       }
       previous = next;
@@ -422,13 +493,16 @@ export class Stm32Session implements FlashSession {
   }
 }
 
-/** UID, flash size and bootloader ID; a NACKed read means read protection. */
-async function probeChip(client: Stm32Client, chip: Stm32Chip, signal: AbortSignal | undefined): Promise<Probe> {
+/** UID, flash size and bootloader ID; a read refused after the opcode means read protection. */
+async function probeChip(
+  chip: Stm32Chip,
+  readMemory: (address: number, n: number) => Promise<Uint8Array>,
+): Promise<Probe> {
   const probe: Probe = { readProtected: false };
   const read = async (address: number | undefined, n: number): Promise<Uint8Array | undefined> => {
     if (address === undefined || probe.readProtected) return undefined;
     try {
-      return await client.readMemory(address, n, { signal });
+      return await readMemory(address, n);
     } catch (err) {
       if (err instanceof WebflashError && err.code === 'protocol.read-protected') {
         probe.readProtected = true;
@@ -444,10 +518,24 @@ async function probeChip(client: Stm32Client, chip: Stm32Chip, signal: AbortSign
   if (size) probe.flashKiB = size[0]! | (size[1]! << 8);
   const id = await read(chip.bootloaderIdAddress, 1);
   if (id) probe.bootloaderId = id[0]!;
-  if (chip.uidAddress === undefined && client.supports(Command.READ_MEMORY)) {
-    await read(chip.flash.start, 1); // still learn whether reads are allowed
-  }
+  if (chip.uidAddress === undefined) await read(chip.flash.start, 1); // still learn whether reads are allowed
   return probe;
+}
+
+/** Runs `step`; after a transient failure, resyncs and runs it again (3 tries in all). */
+async function retryTransient<T>(
+  client: Stm32Client,
+  step: () => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt >= 3 || !transient(err)) throw err;
+      await client.resync({ signal });
+    }
+  }
 }
 
 /** Errors a resync and a second try may cure: timeouts, garbled or damaged replies. */

@@ -8,9 +8,18 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import { DfuState, DfuStatus } from '../../protocols/dfu/dfu-spec.ts';
-import { parseMemoryLayout, type MemoryLayout, type MemorySegment } from '../../protocols/dfu/dfuse-layout.ts';
+import {
+  parseMemoryLayout,
+  type MemoryLayout,
+  type MemorySegment,
+} from '../../protocols/dfu/dfuse-layout.ts';
 import { DfuseCommand, DFUSE_FIRST_DATA_BLOCK } from '../../protocols/dfu/dfuse-client.ts';
-import { FlashModel, STM32F4_1M_SECTORS, STM32F4_TIMING, type FlashTiming } from '../flash-model.ts';
+import {
+  FlashModel,
+  STM32F4_1M_SECTORS,
+  STM32F4_TIMING,
+  type FlashTiming,
+} from '../flash-model.ts';
 import { SimDfuDevice, type DfuUploadAnswer, type DfuWork } from './sim-dfu-device.ts';
 import type { SimUsbBus } from './sim-usb-device.ts';
 
@@ -89,7 +98,11 @@ export class DfuseSimDevice extends SimDfuDevice {
     this.readProtected = options.readProtected ?? false;
     this.onLeaveCb = options.onLeave;
     this.reattachMs = options.reattachMs ?? 100;
-    this.flash = new FlashModel({ sectors: STM32F4_1M_SECTORS, baseAddress: 0x08000000, timing: options.timing ?? STM32F4_TIMING });
+    this.flash = new FlashModel({
+      sectors: STM32F4_1M_SECTORS,
+      baseAddress: 0x08000000,
+      timing: options.timing ?? STM32F4_TIMING,
+    });
     const layouts = STM32F405_INTERFACE_STRINGS.map((s) => parseMemoryLayout(s));
     const option = new Uint8Array(16).fill(0xff);
     // RM0090 §3.7.1: the RDP byte at 0x1FFFC001 is 0xAA for level 0; any other value is level 1.
@@ -127,7 +140,8 @@ export class DfuseSimDevice extends SimDfuDevice {
   protected download(block: number, data: Uint8Array): DfuWork {
     if (block === 0) return this.command(data);
     if (this.readProtected) return { pollTimeoutMs: 0, status: DfuStatus.errVENDOR };
-    const address = this.addressPointer + (block - DFUSE_FIRST_DATA_BLOCK) * this.functional.transferSize;
+    const address =
+      this.addressPointer + (block - DFUSE_FIRST_DATA_BLOCK) * this.functional.transferSize;
     const seg = this.segmentFor(address, data.length);
     if (!seg || !seg.writable) return { pollTimeoutMs: 0, status: DfuStatus.errTARGET };
     const mem = this.memory;
@@ -137,13 +151,17 @@ export class DfuseSimDevice extends SimDfuDevice {
     }
     const bytes = mem.bytes!;
     const off = address - mem.layout.segments[0]!.start;
-    for (let i = 0; i < data.length; i++) bytes[off + i] = mem.otp ? bytes[off + i]! & data[i]! : data[i]!;
+    for (let i = 0; i < data.length; i++)
+      bytes[off + i] = mem.otp ? bytes[off + i]! & data[i]! : data[i]!;
     return { pollTimeoutMs: 1, status: DfuStatus.OK };
   }
 
   private command(data: Uint8Array): DfuWork {
     const cmd = data[0]!;
-    const address = data.length === 5 ? (data[1]! | (data[2]! << 8) | (data[3]! << 16) | (data[4]! << 24)) >>> 0 : undefined;
+    const address =
+      data.length === 5
+        ? (data[1]! | (data[2]! << 8) | (data[3]! << 16) | (data[4]! << 24)) >>> 0
+        : undefined;
     if (cmd === DfuseCommand.READ_UNPROTECT) {
       this.unprotect();
       return { pollTimeoutMs: 0, status: DfuStatus.OK };
@@ -160,7 +178,10 @@ export class DfuseSimDevice extends SimDfuDevice {
     if (address === undefined) return { pollTimeoutMs: mem.flash.eraseAll(), status: DfuStatus.OK };
     const seg = this.segmentFor(address, 1);
     if (!seg || !seg.erasable) return { pollTimeoutMs: 0, status: DfuStatus.errTARGET };
-    return { pollTimeoutMs: mem.flash.eraseSector(mem.flash.sectorAt(address).index), status: DfuStatus.OK };
+    return {
+      pollTimeoutMs: mem.flash.eraseSector(mem.flash.sectorAt(address).index),
+      status: DfuStatus.OK,
+    };
   }
 
   /** Read Unprotect (AN3156 §6.4): erase everything, clear RDP, reset and enumerate again. */
@@ -189,12 +210,18 @@ export class DfuseSimDevice extends SimDfuDevice {
 
   protected upload(block: number, length: number): DfuUploadAnswer {
     if (block === 0) {
-      const list = new Uint8Array([DfuseCommand.GET_COMMANDS, DfuseCommand.SET_ADDRESS_POINTER, DfuseCommand.ERASE, DfuseCommand.READ_UNPROTECT]);
+      const list = new Uint8Array([
+        DfuseCommand.GET_COMMANDS,
+        DfuseCommand.SET_ADDRESS_POINTER,
+        DfuseCommand.ERASE,
+        DfuseCommand.READ_UNPROTECT,
+      ]);
       return { data: list.subarray(0, Math.min(length, list.length)) };
     }
     if (block === 1) return { error: DfuStatus.errSTALLEDPKT };
     if (this.readProtected) return { error: DfuStatus.errVENDOR };
-    const address = this.addressPointer + (block - DFUSE_FIRST_DATA_BLOCK) * this.functional.transferSize;
+    const address =
+      this.addressPointer + (block - DFUSE_FIRST_DATA_BLOCK) * this.functional.transferSize;
     const seg = this.segmentFor(address, length);
     if (!seg || !seg.readable) return { error: DfuStatus.errTARGET };
     const mem = this.memory;

@@ -68,7 +68,11 @@ export class GenericDfuBoard {
     this.options = options;
     this.clock = options.clock;
     this.bus = options.bus;
-    this.flash = new FlashModel({ size: options.flashSize ?? 256 * 1024, sectorSize: 4096, timing: options.timing ?? INSTANT_TIMING });
+    this.flash = new FlashModel({
+      size: options.flashSize ?? 256 * 1024,
+      sectorSize: 4096,
+      timing: options.timing ?? INSTANT_TIMING,
+    });
     this.prng = options.faults?.writeErrorRate ? new Prng(options.faults.seed ?? 1) : undefined;
     this.current = new GenericDfuDevice(this, !(options.startInDfuMode ?? false));
     this.bus.attach(this.current);
@@ -147,7 +151,11 @@ export class GenericDfuDevice extends SimDfuDevice {
     if (this.runtime && this.state === DfuState.appDETACH) {
       if (this.detachTimer) this.clock.clearTimer(this.detachTimer);
       this.board.reenumerate(false);
-    } else if (!this.runtime && this.board.imageLength > 0 && (this.state === DfuState.dfuMANIFEST_WAIT_RESET || this.state === DfuState.dfuIDLE)) {
+    } else if (
+      !this.runtime &&
+      this.board.imageLength > 0 &&
+      (this.state === DfuState.dfuMANIFEST_WAIT_RESET || this.state === DfuState.dfuIDLE)
+    ) {
       // dfuMANIFEST-WAIT-RESET, or dfuIDLE after a tolerant manifestation: run the firmware.
       this.board.reenumerate(true);
     }
@@ -172,7 +180,8 @@ export class GenericDfuDevice extends SimDfuDevice {
     }
     if (block !== this.expectedBlock) return this.failWith(DfuStatus.errADDRESS);
     if (faults.failBlock?.block === block) return this.failWith(faults.failBlock.status);
-    if (this.board.prng?.chance(faults.writeErrorRate ?? 0)) return this.failWith(DfuStatus.errWRITE);
+    if (this.board.prng?.chance(faults.writeErrorRate ?? 0))
+      return this.failWith(DfuStatus.errWRITE);
     const flash = this.board.flash;
     const offset = this.received;
     if (offset + data.length > flash.size) return this.failWith(DfuStatus.errADDRESS);

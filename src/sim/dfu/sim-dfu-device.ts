@@ -8,7 +8,10 @@
  */
 import type { UsbSetup } from '../../transport/usb.ts';
 import type { ConfigurationSpec } from '../../transport/usb-descriptors.ts';
-import { encodeFunctionalDescriptor, type DfuFunctionalDescriptor } from '../../protocols/dfu/dfu-descriptor.ts';
+import {
+  encodeFunctionalDescriptor,
+  type DfuFunctionalDescriptor,
+} from '../../protocols/dfu/dfu-descriptor.ts';
 import { encodeStatus } from '../../protocols/dfu/dfu-requests.ts';
 import {
   DFU_INTERFACE_CLASS,
@@ -20,7 +23,14 @@ import {
   DfuStatus,
 } from '../../protocols/dfu/dfu-spec.ts';
 import type { Clock } from '../../core/clock.ts';
-import { STALL_IN, STALL_OUT, SimUsbDevice, type SimDeviceIdentity, type SimInResult, type SimOutResult } from './sim-usb-device.ts';
+import {
+  STALL_IN,
+  STALL_OUT,
+  SimUsbDevice,
+  type SimDeviceIdentity,
+  type SimInResult,
+  type SimOutResult,
+} from './sim-usb-device.ts';
 import type { UsbLinkModelOptions } from './usb-link-model.ts';
 
 /** What the device does for one block or for manifestation: how long it is busy, and the outcome. */
@@ -88,7 +98,9 @@ export abstract class SimDfuDevice extends SimUsbDevice {
             interfaceProtocol: runtime ? DFU_PROTOCOL_RUNTIME : DFU_PROTOCOL_DFU_MODE,
             stringIndex: dev.stringIndexOf(name),
             // DfuSe devices place the functional descriptor after the last alternate (UM0424).
-            ...(alt === names.length - 1 ? { extra: [encodeFunctionalDescriptor(options.functional)] } : {}),
+            ...(alt === names.length - 1
+              ? { extra: [encodeFunctionalDescriptor(options.functional)] }
+              : {}),
           })),
         };
       },
@@ -135,7 +147,9 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         this.state = DfuState.dfuERROR;
         this.status = this.manifestResult;
       } else {
-        this.state = this.functional.manifestationTolerant ? DfuState.dfuMANIFEST_SYNC : DfuState.dfuMANIFEST_WAIT_RESET;
+        this.state = this.functional.manifestationTolerant
+          ? DfuState.dfuMANIFEST_SYNC
+          : DfuState.dfuMANIFEST_WAIT_RESET;
       }
       this.onManifested();
     }
@@ -159,7 +173,15 @@ export abstract class SimDfuDevice extends SimUsbDevice {
   }
 
   private record(setup: UsbSetup, length: number, before: number, stalled: boolean): void {
-    this.trace.push({ time: this.clock.now(), request: setup.request, value: setup.value, length, stateBefore: before, stateAfter: this.state, stalled });
+    this.trace.push({
+      time: this.clock.now(),
+      request: setup.request,
+      value: setup.value,
+      length,
+      stateBefore: before,
+      stateAfter: this.state,
+      stalled,
+    });
   }
 
   protected classIn(setup: UsbSetup, length: number): SimInResult {
@@ -196,8 +218,10 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         return { status: 'ok', data: new Uint8Array([this.state]) };
       case DfuRequest.UPLOAD: {
         if (runtime) return STALL_IN;
-        if (!this.functional.canUpload || length === 0 || length > this.functional.transferSize) return this.fail() || STALL_IN;
-        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuUPLOAD_IDLE) return this.fail() || STALL_IN;
+        if (!this.functional.canUpload || length === 0 || length > this.functional.transferSize)
+          return this.fail() || STALL_IN;
+        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuUPLOAD_IDLE)
+          return this.fail() || STALL_IN;
         const answer = this.upload(setup.value, length);
         if ('error' in answer) return this.fail(answer.error) || STALL_IN;
         this.state = answer.data.length < length ? DfuState.dfuIDLE : DfuState.dfuUPLOAD_IDLE;
@@ -220,11 +244,15 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         return true;
       case DfuRequest.DNLOAD:
         if (runtime) return false;
-        if (!this.functional.canDownload || data.length > this.functional.transferSize) return this.fail();
-        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuDNLOAD_IDLE) return this.fail();
+        if (!this.functional.canDownload || data.length > this.functional.transferSize)
+          return this.fail();
+        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuDNLOAD_IDLE)
+          return this.fail();
         if (data.length === 0) {
-          if (this.state === DfuState.dfuIDLE && !this.zeroLengthInIdleAllowed()) return this.fail();
-          if (this.state === DfuState.dfuDNLOAD_IDLE && !this.downloadComplete()) return this.fail(DfuStatus.errNOTDONE);
+          if (this.state === DfuState.dfuIDLE && !this.zeroLengthInIdleAllowed())
+            return this.fail();
+          if (this.state === DfuState.dfuDNLOAD_IDLE && !this.downloadComplete())
+            return this.fail(DfuStatus.errNOTDONE);
           this.state = DfuState.dfuMANIFEST_SYNC;
           this.manifestStarted = false;
           this.manifestResult = undefined;
@@ -239,14 +267,19 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         this.state = DfuState.dfuDNLOAD_SYNC;
         return true;
       case DfuRequest.CLRSTATUS:
-        if (runtime || this.state !== DfuState.dfuERROR || data.length !== 0) return runtime ? false : this.fail();
+        if (runtime || this.state !== DfuState.dfuERROR || data.length !== 0)
+          return runtime ? false : this.fail();
         this.state = DfuState.dfuIDLE;
         this.status = DfuStatus.OK;
         return true;
       case DfuRequest.ABORT:
         if (runtime) return false;
         if (data.length !== 0) return this.fail();
-        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuDNLOAD_IDLE && this.state !== DfuState.dfuUPLOAD_IDLE) {
+        if (
+          this.state !== DfuState.dfuIDLE &&
+          this.state !== DfuState.dfuDNLOAD_IDLE &&
+          this.state !== DfuState.dfuUPLOAD_IDLE
+        ) {
           return this.fail();
         }
         this.state = DfuState.dfuIDLE;
@@ -288,10 +321,16 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         this.state = DfuState.dfuIDLE;
       }
     }
-    return encodeStatus({ status: this.status, pollTimeoutMs: this.pollTimeoutMs, state: this.state, stringIndex: 0 });
+    return encodeStatus({
+      status: this.status,
+      pollTimeoutMs: this.pollTimeoutMs,
+      state: this.state,
+      stringIndex: 0,
+    });
   }
 
   protected override onBusReset(): void {
+    this.tick();
     this.busyUntil = 0;
     this.pendingBlock = undefined;
   }

@@ -134,10 +134,21 @@ export abstract class SimUsbDevice {
   /** A control IN transfer. */
   async controlIn(setup: UsbSetup, length: number): Promise<SimInResult> {
     let result: SimInResult;
-    if (setup.requestType === 'standard' && setup.recipient === 'device' && setup.request === StandardRequest.getDescriptor) {
+    if (
+      setup.requestType === 'standard' &&
+      setup.recipient === 'device' &&
+      setup.request === StandardRequest.getDescriptor
+    ) {
       result = this.getDescriptor(setup.value >> 8, setup.value & 0xff, setup.index, length);
-    } else if (setup.requestType === 'standard' && setup.request === StandardRequest.getConfiguration && setup.recipient === 'device') {
-      result = { status: 'ok', data: new Uint8Array([this.configurationValue]).subarray(0, length) };
+    } else if (
+      setup.requestType === 'standard' &&
+      setup.request === StandardRequest.getConfiguration &&
+      setup.recipient === 'device'
+    ) {
+      result = {
+        status: 'ok',
+        data: new Uint8Array([this.configurationValue]).subarray(0, length),
+      };
     } else if (setup.requestType === 'class') {
       result = this.classIn(setup, length);
     } else {
@@ -161,11 +172,18 @@ export abstract class SimUsbDevice {
     this.onBusReset();
   }
 
-  private getDescriptor(type: number, index: number, languageId: number, length: number): SimInResult {
+  private getDescriptor(
+    type: number,
+    index: number,
+    languageId: number,
+    length: number,
+  ): SimInResult {
     let bytes: Uint8Array | undefined;
     if (type === DescriptorType.device && index === 0) bytes = this.deviceDescriptor();
-    else if (type === DescriptorType.configuration && index === 0) bytes = encodeConfigurationDescriptor(this.configSpec);
-    else if (type === DescriptorType.string && index === 0) bytes = encodeLanguageIds([LANGID_EN_US]);
+    else if (type === DescriptorType.configuration && index === 0)
+      bytes = encodeConfigurationDescriptor(this.configSpec);
+    else if (type === DescriptorType.string && index === 0)
+      bytes = encodeLanguageIds([LANGID_EN_US]);
     else if (type === DescriptorType.string && languageId === LANGID_EN_US) {
       const s = this.stringAt(index);
       if (s !== undefined) bytes = encodeStringDescriptor(s);

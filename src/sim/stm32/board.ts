@@ -51,7 +51,7 @@ export class Stm32SimBoard implements SimSerialDevice {
   /** Number of resets (power-on, NRST, system reset, injected). */
   resets = 0;
   private side: DeviceSide | undefined;
-  private readonly options: Stm32BoardOptions;
+  private readonly options: Stm32BoardOptions & { boot0?: 'high' | 'low' };
   private stateValue: Stm32BoardState = 'off';
   private program: Generator<BootloaderStep, void, Uint8Array> | undefined;
   private step: BootloaderStep | undefined;
@@ -67,9 +67,13 @@ export class Stm32SimBoard implements SimSerialDevice {
     const c = options.chip;
     const chip =
       typeof c === 'object' ? c : typeof c === 'number' ? chipByProductId(c) : chipById(c);
-    if (!chip) throw new UsageError(`Unknown STM32 chip ${String(c)}`);
+    if (!chip) {
+      const label =
+        typeof c === 'number' ? `0x${c.toString(16)}` : typeof c === 'string' ? c : c.name;
+      throw new UsageError(`Unknown STM32 chip ${label}`);
+    }
     this.chip = chip;
-    this.options = options;
+    this.options = { ...options };
     this.memory = new Stm32Memory({
       chip,
       ...(options.timing === undefined ? {} : { timing: options.timing }),
@@ -87,6 +91,15 @@ export class Stm32SimBoard implements SimSerialDevice {
 
   /** Where the application was started by GO, if it was. */
   applicationAddress: number | undefined;
+
+  /**
+   * Sets the BOOT0 strap (the jumper) and resets the chip, as a person does to enter the
+   * bootloader by hand: 'high' starts the bootloader, 'low' the application.
+   */
+  setBoot0(level: 'high' | 'low'): void {
+    this.options.boot0 = level;
+    if (this.stateValue !== 'off') this.boot();
+  }
 
   // ---- SimSerialDevice ----------------------------------------------------------------------
 

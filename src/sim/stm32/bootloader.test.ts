@@ -18,7 +18,8 @@ async function setup(options: Partial<Stm32BoardOptions> = {}) {
   return { clock, board, wire, link, client };
 }
 
-const pattern = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
+const pattern = (n: number, seed = 1) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
 
 describe('STM32 simulator against the client, in virtual time', () => {
   it('autobaud: ACK to the first 0x7F, NACK to a 0x7F once synchronised (AN3155 §2)', async () => {
@@ -30,15 +31,22 @@ describe('STM32 simulator against the client, in virtual time', () => {
     expect(await client.sync()).toBe('nack');
   });
 
-  it.each(STM32_CHIPS.map((c) => [c.chip, c] as const))('GET, GET_VERSION, GET_ID on %s', async (id, chip) => {
-    const { client } = await setup({ chip: id });
-    await client.sync();
-    const get = await client.get();
-    expect(get.version).toBe(chip.protocolVersion);
-    expect(get.commands).toEqual(chip.commands);
-    expect(await client.getVersion()).toEqual({ version: chip.protocolVersion, option1: 0, option2: 0 });
-    expect(await client.getId()).toBe(chip.productId);
-  });
+  it.each(STM32_CHIPS.map((c) => [c.chip, c] as const))(
+    'GET, GET_VERSION, GET_ID on %s',
+    async (id, chip) => {
+      const { client } = await setup({ chip: id });
+      await client.sync();
+      const get = await client.get();
+      expect(get.version).toBe(chip.protocolVersion);
+      expect(get.commands).toEqual(chip.commands);
+      expect(await client.getVersion()).toEqual({
+        version: chip.protocolVersion,
+        option1: 0,
+        option2: 0,
+      });
+      expect(await client.getId()).toBe(chip.productId);
+    },
+  );
 
   it('reads the UID and flash-size registers', async () => {
     const uid = Uint8Array.from({ length: 12 }, (_, i) => 0xa0 + i);
@@ -107,13 +115,17 @@ describe('STM32 simulator against the client, in virtual time', () => {
     const { client } = await setup({ chip: 'stm32f0' });
     await client.sync();
     await client.get();
-    await expect(client.readMemory(0x30000000, 4)).rejects.toMatchObject({ code: 'protocol.command-failed' });
+    await expect(client.readMemory(0x30000000, 4)).rejects.toMatchObject({
+      code: 'protocol.command-failed',
+    });
     await expect(client.writeMemory(0x1fff0000, pattern(4))).rejects.toMatchObject({
       code: 'protocol.command-failed',
     });
     // Reading past the end of flash fails at the length stage.
     const end = 0x08000000 + flashSize((await setup({ chip: 'stm32f0' })).board.chip);
-    await expect(client.readMemory(end - 4, 8)).rejects.toMatchObject({ code: 'protocol.command-failed' });
+    await expect(client.readMemory(end - 4, 8)).rejects.toMatchObject({
+      code: 'protocol.command-failed',
+    });
     await expect(client.go(0x40000000)).rejects.toMatchObject({ code: 'protocol.command-failed' });
   });
 
@@ -147,7 +159,9 @@ describe('STM32 simulator against the client, in virtual time', () => {
     await client.sync();
     await client.get();
     expect(await client.getId()).toBe(0x410);
-    await expect(client.readMemory(0x08000000, 4)).rejects.toMatchObject({ code: 'protocol.read-protected' });
+    await expect(client.readMemory(0x08000000, 4)).rejects.toMatchObject({
+      code: 'protocol.read-protected',
+    });
     await expect(client.writeMemory(0x08000000, pattern(4))).rejects.toMatchObject({
       code: 'protocol.read-protected',
     });
@@ -157,7 +171,9 @@ describe('STM32 simulator against the client, in virtual time', () => {
     expect(toHex(await client.readMemory(0x08000000, 4))).toBe('ffffffff');
     await client.readoutProtect();
     await client.sync();
-    await expect(client.readMemory(0x08000000, 4)).rejects.toMatchObject({ code: 'protocol.read-protected' });
+    await expect(client.readMemory(0x08000000, 4)).rejects.toMatchObject({
+      code: 'protocol.read-protected',
+    });
   });
 
   it('write protection blocks erase and write until WRITE_UNPROTECT', async () => {
@@ -205,7 +221,9 @@ describe('STM32 simulator against the client, in virtual time', () => {
   });
 
   it('sector map of the F4 matches RM0090', () => {
-    const sizes = flashSectors(STM32_CHIPS.find((c) => c.chip === 'stm32f4')!).map((s) => s.size / 1024);
+    const sizes = flashSectors(STM32_CHIPS.find((c) => c.chip === 'stm32f4')!).map(
+      (s) => s.size / 1024,
+    );
     expect(sizes).toEqual([16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128]);
   });
 });

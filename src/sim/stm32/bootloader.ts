@@ -154,7 +154,7 @@ export function* bootloaderProgram(ctx: BootloaderContext): Program {
         const [n] = yield* need(1);
         const rest = yield* need(n! + 2);
         const data = rest.subarray(0, n! + 1);
-        if (xorChecksum(rest, n!) !== 0 || !mem.writable(address, data.length)) {
+        if (xorChecksum(rest, n) !== 0 || !mem.writable(address, data.length)) {
           nack();
           break;
         }
@@ -182,7 +182,7 @@ export function* bootloaderProgram(ctx: BootloaderContext): Program {
         }
         const rest = yield* need(first! + 2);
         const pages = Array.from(rest.subarray(0, first! + 1));
-        const ms = xorChecksum(rest, first!) === 0 ? mem.eraseSectors(pages) : undefined;
+        const ms = xorChecksum(rest, first) === 0 ? mem.eraseSectors(pages) : undefined;
         if (ms === undefined) nack();
         else {
           yield* wait(ms);
@@ -219,7 +219,7 @@ export function* bootloaderProgram(ctx: BootloaderContext): Program {
         const [count] = yield* need(1);
         const rest = yield* need(count! + 2);
         const sectors = Array.from(rest.subarray(0, count! + 1));
-        if (xorChecksum(rest, count!) !== 0 || sectors.some((s) => !mem.sectors[s])) {
+        if (xorChecksum(rest, count) !== 0 || sectors.some((s) => !mem.sectors[s])) {
           nack();
           break;
         }

@@ -37,6 +37,14 @@ const LINE_ERROR_NAMES: Record<LineErrorKind, string> = {
 /** Spec §"open() method": the largest bufferSize a UA may refuse above (Chromium: 16 MiB). */
 const MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 
+/**
+ * Bytes the operating system holds for a port nobody is reading: Chromium stops reading while
+ * the stream's queue is full (backpressure) and the kernel keeps receiving into the tty buffer,
+ * 64 KiB on Linux (tty_buffer.c `TTYB_DEFAULT_MEM_LIMIT`). Only beyond that are bytes lost,
+ * reported as BufferOverrunError.
+ */
+const OS_RECEIVE_BUFFER = 64 * 1024;
+
 type PortState = 'closed' | 'opening' | 'opened' | 'closing' | 'forgotten';
 
 /** Fires `type` on the port and, bubbling, on navigator.serial with `target` = the port. */
@@ -324,9 +332,9 @@ export class FakeSerialPort extends EventTarget implements SerialPort {
   private onData(chunk: Uint8Array): void {
     // (copied: the stream transfers what it enqueues)
     if (this.state !== 'opened') return;
-    // Spec §"readable attribute": bytes beyond bufferSize are lost and reported as an overrun.
-    if (this.rxBytes + chunk.length > this.bufferSize) {
-      const room = this.bufferSize - this.rxBytes;
+    const limit = Math.max(this.bufferSize, OS_RECEIVE_BUFFER);
+    if (this.rxBytes + chunk.length > limit) {
+      const room = limit - this.rxBytes;
       if (room > 0) {
         this.rx.push(chunk.slice(0, room));
         this.rxBytes += room;

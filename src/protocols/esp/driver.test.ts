@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { toHex } from '../../core/bytes.ts';
+import { VirtualClock } from '../../core/clock.ts';
+import { TimeoutError, VerificationError } from '../../core/errors.ts';
+import { silentLogger } from '../../core/log.ts';
+import { confirmedBytesOf } from '../driver.ts';
+import type { WriteProgress } from '../driver.ts';
+import { FakeRom, type Fault } from '../../../test/esp/fake-rom.ts';
+import type { EspChip } from './chips.ts';
+import { ESP_CHIPS } from './chips.ts';
+import { EspCommand, RomError } from './constants.ts';
+import { connectEsp, espDriver } from './driver.ts';
+import { esp8266EraseSize } from './flash-writer.ts';
+
+const shared = (name: string) =>
+  new Uint8Array(readFileSync(new URL(`../../../../shared/firmware/${name}`, import.meta.url)));
+const blink = shared('esp_idf_blink_esp32s2.bin');
+
+function rig(chip: EspChip, opts: { faults?: [string, Fault][]; resetsNeeded?: number } = {}) {
+  const clock = new VirtualClock({ yieldToHost: setImmediate });
+  const rom = new FakeRom({
+    chip,
+    clock,
+    flashId: 0x1640ef,
+    faults: new Map(opts.faults ?? []),
+    ...(opts.resetsNeeded === undefined ? {} : { resetsNeeded: opts.resetsNeeded }),
+  });
+  const connect = (baudRate?: number) =>
+    connectEsp(rom, { clock, logger: silentLogger, ...(baudRate ? { baudRate } : {}) });
+  return { clock, rom, connect };
+}
+
+const region = { name: 'app', address: 0x10000, data: blink };
+const flashOf = (rom: FakeRom) => rom.flash.subarray(0x10000, 0x10000 + blink.length);
+
+describe('connectEsp', () => {
+  it('enters the bootloader, identifies the chip and reads MAC, revision and flash size', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32s3);
+    const session = await connect(921600);
+    expect(espDriver.id).toBe('esp-serial');
+    expect(session.identity).toMatchObject({
+      protocol: 'esp-serial',
+      chip: 'esp32s3',
+      revision: 'v0.0',
+      flashSize: 4 * 1024 * 1024,
+    });
+    expect(session.identity.uniqueId).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(rom.baudChanges).toEqual([921600]);
+    expect(rom.log).toContain('SPI_ATTACH#1');
+    expect(rom.log).toContain('SPI_SET_PARAMS#1');
+    await session.close();
+  });
+
+  it('tries the next reset sequence when the first does not reach the bootloader', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32, { resetsNeeded: 2 });
+    const session = await connect();
+    expect(session.identity.chip).toBe('esp32');
+    expect(rom.log[0]).toBe('SYNC#1');
+    await session.close();
+  });
+
+  it('gives up with protocol.no-sync and recovery hints, in virtual time', async () => {
+    const { connect, clock } = rig(ESP_CHIPS.esp32, { resetsNeeded: 1000 });
+    const err = await connect().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'protocol.no-sync' });
+    expect((err as { hints: string[] }).hints.join(' ')).toMatch(/BOOT/);
+    expect(clock.now()).toBeGreaterThan(7 * 5 * 100);
+  });
+});
+
+describe('EspSession.write / verify', () => {
+  it('writes a real image compressed and verifies it with SPI_FLASH_MD5', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32s3);
+    const session = await connect();
+    const progress: WriteProgress[] = [];
+    await session.write(region, { onProgress: (p) => progress.push(p) });
+    expect(toHex(flashOf(rom))).toBe(toHex(blink));
+    const blocks = rom.log.filter((l) => l.startsWith('FLASH_DEFL_DATA')).length;
+    expect(blocks).toBeLessThan(blink.length / 0x400); // compressed
+    expect(progress[0]).toMatchObject({ phase: 'erase', bytesDone: 0 });
+    expect(progress.at(-1)).toMatchObject({ phase: 'write', bytesDone: blink.length });
+    const done = progress.map((p) => p.bytesDone);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    await session.verify(region, {});
+    // the FLASH_DEFL_BEGIN of a non-ESP32 ROM has the fifth (encryption) word
+    const begin = rom.requests.find((r) => r.op === EspCommand.FLASH_DEFL_BEGIN)!;
+    expect(begin.data.length).toBe(20);
+  });
+
+  it('verify throws VerificationError when the board holds something else', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32c3);
+    const session = await connect();
+    await session.write(region, {});
+    rom.flash[0x10000 + 5000]! ^= 1;
+    await expect(session.verify(region, {})).rejects.toBeInstanceOf(VerificationError);
+  });
+
+  it('resumes after a lost reply: new stream from a sector boundary, prefix checked by MD5', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32, { faults: [['FLASH_DEFL_DATA#40', 'drop']] });
+    const session = await connect();
+    const err = await session.write(region, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    const confirmed = confirmedBytesOf(err)!;
+    expect(confirmed).toBeGreaterThan(0);
+    expect(confirmed).toBeLessThan(blink.length);
+
+    await session.resync();
+    await session.write(region, { resumeFrom: confirmed });
+    const begins = rom.requests.filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
+    expect(begins).toHaveLength(2);
+    const offset = new DataView(begins[1]!.data.buffer, begins[1]!.data.byteOffset).getUint32(
+      12,
+      true,
+    );
+    expect(offset).toBeGreaterThan(0x10000);
+    expect((offset - 0x10000) % 0x1000).toBe(0);
+    expect(offset - 0x10000).toBeLessThanOrEqual(confirmed);
+    expect(rom.log).toContain('SPI_FLASH_MD5#1');
+    expect(toHex(flashOf(rom))).toBe(toHex(blink));
+    await session.verify(region, {});
+  });
+
+  it('rewrites from the start when the board does not hold the claimed prefix', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32c6);
+    const session = await connect();
+    await session.write(region, { resumeFrom: 0x8000 });
+    const begins = rom.requests.filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
+    const offset = new DataView(begins[0]!.data.buffer, begins[0]!.data.byteOffset).getUint32(
+      12,
+      true,
+    );
+    expect(offset).toBe(0x10000);
+    expect(toHex(flashOf(rom))).toBe(toHex(blink));
+  });
+
+  it('a deflate error is marked retryable and carries confirmedBytes', async () => {
+    const { connect } = rig(ESP_CHIPS.esp32h2, {
+      faults: [['FLASH_DEFL_DATA#3', { error: RomError.DEFLATE_ERROR }]],
+    });
+    const session = await connect();
+    const err = await session.write(region, {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'protocol.command-failed', status: 0x0b, retryable: true });
+    expect(confirmedBytesOf(err)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('resends a block the ROM rejected with a checksum error', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32s2, {
+      faults: [['FLASH_DEFL_DATA#2', { error: RomError.INVALID_CRC }]],
+    });
+    const session = await connect();
+    await session.write(region, {});
+    expect(toHex(flashOf(rom))).toBe(toHex(blink));
+  });
+
+  it('ESP8266 ROM: plain FLASH_DATA blocks padded with 0xFF, erase-size workaround', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp8266);
+    const session = await connect();
+    const small = { name: 'app', address: 0x0, data: blink.subarray(0, 5000) };
+    await session.write(small, {});
+    expect(toHex(rom.flash.subarray(0, 5000))).toBe(toHex(small.data));
+    expect(rom.flash[5000]).toBe(0xff);
+    expect(rom.log.some((l) => l.startsWith('FLASH_DEFL'))).toBe(false);
+    const begin = rom.requests.find((r) => r.op === EspCommand.FLASH_BEGIN)!;
+    expect(new DataView(begin.data.buffer, begin.data.byteOffset).getUint32(0, true)).toBe(
+      esp8266EraseSize(0, 5000),
+    );
+    await session.verify(small, {}); // logs a warning: the ESP8266 ROM cannot read back
+  });
+
+  it('rejects an address that is not sector aligned', async () => {
+    const { connect } = rig(ESP_CHIPS.esp32);
+    const session = await connect();
+    await expect(session.write({ ...region, address: 0x10010 }, {})).rejects.toMatchObject({
+      code: 'usage.invalid-argument',
+    });
+  });
+});
+
+describe('esp8266EraseSize (targets/esp8266.py get_erase_size)', () => {
+  it.each([
+    [0, 0x1000, 0x1000],
+    [0, 0x10000, 0x8000],
+    [0, 0x20000, 0x10000],
+    [0x1000, 0x3000, 0x2000],
+  ])('offset %i size %i → %i', (offset, size, expected) => {
+    expect(esp8266EraseSize(offset, size)).toBe(expected);
+  });
+});
+
+describe('EspSession.readInstalledFirmware / reset', () => {
+  it('ESP32 ROM: reads the boot app descriptor through READ_FLASH_SLOW', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32);
+    rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
+    rom.flash.set(blink, 0x10000);
+    const session = await connect();
+    expect(await session.readInstalledFirmware()).toEqual({
+      project: 'blink',
+      version: expect.stringMatching(/^qa-test/) as unknown as string,
+      securityVersion: 0,
+    });
+  });
+
+  it('other ROMs cannot read flash: undefined', async () => {
+    const { connect } = rig(ESP_CHIPS.esp32s3);
+    const session = await connect();
+    expect(await session.readInstalledFirmware()).toBeUndefined();
+  });
+
+  it('reset pulses RTS (EN) and closes the link', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp32);
+    const session = await connect();
+    const before = rom.signals.length;
+    await session.reset();
+    expect(rom.signals.slice(before)).toEqual([{ requestToSend: true }, { requestToSend: false }]);
+    expect(rom.currentLink?.isOpen).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * `npm run sim`: a simulated board on a TCP port or a pseudo-terminal, for native tools
+ * (esptool, stm32flash…). See docs/simulator.md.
+ */
+import { readFileSync } from 'node:fs';
+import { realClock } from '../core/clock.ts';
+import { UsageError } from '../core/errors.ts';
+import { createBoard, listBoards } from './boards.ts';
+import { serveOnTcp } from './node/bridge.ts';
+import { parseSimArgs, SIM_USAGE } from './node/args.ts';
+import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
+import type { LinkModel } from './serial-wire.ts';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parseSimArgs(argv);
+  if (options.help) {
+    process.stdout.write(SIM_USAGE);
+    return 0;
+  }
+  if (options.list) {
+    for (const p of listBoards()) process.stdout.write(`${p.name.padEnd(14)} ${p.description}\n`);
+    return 0;
+  }
+  const images = options.images.map((i) => ({ address: i.address, data: new Uint8Array(readFileSync(i.file)) }));
+  // TCP and ptys carry no baud rate: time the bytes at --baud and never garble them.
+  const link: LinkModel = {
+    name: `bridge at ${options.baud} baud`,
+    kind: 'usb-cdc',
+    latencyMs: 1,
+    chunkSize: 64,
+    bytesPerMs: options.baud / 10 / 1000,
+  };
+  const board = createBoard(options.board, {
+    clock: realClock,
+    seed: options.seed,
+    link,
+    images,
+    startInBootloader: true,
+  });
+  if (Object.keys(options.faults).length > 0) {
+    board.wire?.setFaults({ ...options.faults, seed: options.seed });
+    console.log(`fault injection on (seed ${options.seed})`);
+  }
+  const log = (line: string): void => console.log(line);
+  const tcp = await serveOnTcp({
+    board,
+    host: options.listen?.host ?? '127.0.0.1',
+    port: options.listen?.port ?? 0,
+    baud: options.baud,
+    log,
+  });
+  if (options.listen) console.log(`listening on ${tcp.host}:${tcp.port}`);
+  let pty: { close(): void } | undefined;
+  if (options.pty) {
+    if (!hasSocat()) {
+      console.error(`--pty needs socat at ${SOCAT}: sudo apt-get install -y socat`);
+      await tcp.close();
+      return 1;
+    }
+    const running = serveOnPty({ path: options.pty, tcpHost: tcp.host, tcpPort: tcp.port, log });
+    pty = running;
+    await running.ready;
+    console.log(`pty at ${options.pty}`);
+  }
+  console.log(`${board.label} (${board.chip}) in its bootloader; Ctrl+C to stop`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  pty?.close();
+  await tcp.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof UsageError ? `${err.message}\n\n${SIM_USAGE}` : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

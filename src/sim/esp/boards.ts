@@ -1,0 +1,139 @@
+/**
+ * Simulated ESP boards: which chip, how much flash, which USB bridge or native USB port, and
+ * how DTR/RTS reach the chip. USB ids: Silicon Labs CP2102 10c4:ea60, WCH CH340 1a86:7523,
+ * Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
+ */
+import { ESP_CHIPS, USB_JTAG_SERIAL_PID, ESPRESSIF_VID, type EspChipId } from '../../protocols/esp/chips.ts';
+import { deterministicMac, type BoardOptions, type BoardPreset, type SimBoard } from '../board.ts';
+import { FlashModel, W25Q32_TIMING } from '../flash-model.ts';
+import {
+  LINK_CH340,
+  LINK_CP2102,
+  LINK_USB_CDC,
+  SerialWire,
+  type LinkModel,
+} from '../serial-wire.ts';
+import { EspDevice, type ResetCircuit } from './esp-device.ts';
+
+/** An ESP board, with its chip model exposed for tests. */
+export interface EspSimBoard extends SimBoard {
+  device: EspDevice;
+}
+
+interface Bridge {
+  name: string;
+  vid: number;
+  pid: number;
+  link: LinkModel;
+  circuit: ResetCircuit;
+  /** Native USB: the port re-enumerates when the application starts (ms away). */
+  reenumerateMs?: number;
+}
+
+const CP2102: Bridge = { name: 'CP2102', vid: 0x10c4, pid: 0xea60, link: LINK_CP2102, circuit: 'auto-reset' };
+const CH340: Bridge = { name: 'CH340', vid: 0x1a86, pid: 0x7523, link: LINK_CH340, circuit: 'auto-reset' };
+const USB_JTAG: Bridge = {
+  name: 'USB-Serial/JTAG',
+  vid: ESPRESSIF_VID,
+  pid: USB_JTAG_SERIAL_PID,
+  link: LINK_USB_CDC,
+  circuit: 'usb-jtag-serial',
+  reenumerateMs: 500,
+};
+
+/** Espressif OUIs seen on each chip family (IEEE registry entries of Espressif Inc.). */
+const OUI: Record<EspChipId, readonly [number, number, number]> = {
+  esp8266: [0x18, 0xfe, 0x34],
+  esp32: [0x24, 0x0a, 0xc4],
+  esp32s2: [0x7c, 0xdf, 0xa1],
+  esp32s3: [0xf4, 0x12, 0xfa],
+  esp32c3: [0x58, 0xcf, 0x79],
+  esp32c6: [0x40, 0x4c, 0xca],
+  esp32h2: [0x74, 0x4d, 0xbd],
+};
+
+/**
+ * eFuse words giving each chip a common production revision (fields as in esptool
+ * targets/*.py `get_chip_revision` / chips.ts `revision`): ESP32 v3.0 ESP32-D0WD-V3
+ * (rev bits 0–2 set, package 1), ESP32-S3 v0.2, ESP32-C3 v0.4.
+ */
+const REVISION_WORDS: Partial<Record<EspChipId, ReadonlyMap<number, number>>> = {
+  esp32: new Map([
+    [0x3ff5a00c, (1 << 15) | (1 << 9)],
+    [0x3ff5a014, 1 << 20],
+    [0x3ff6607c, 0x80000000],
+  ]),
+  esp32s3: new Map([[0x60007044 + 12, 2 << 18]]),
+  esp32c3: new Map([[0x60008844 + 12, 4 << 18]]),
+};
+
+function espPreset(options: {
+  name: string;
+  chip: EspChipId;
+  label: string;
+  bridge: Bridge;
+  flashMiB: number;
+}): BoardPreset {
+  const chip = ESP_CHIPS[options.chip];
+  return {
+    name: options.name,
+    description: `${options.label}: ${chip.name}, ${options.flashMiB} MiB flash, ${options.bridge.name} ${hex4(options.bridge.vid)}:${hex4(options.bridge.pid)}`,
+    protocol: 'esp-serial',
+    chip: chip.id,
+    create(o: BoardOptions): EspSimBoard {
+      const seed = o.seed ?? 1;
+      const flash = new FlashModel({ size: options.flashMiB * 1024 * 1024, timing: W25Q32_TIMING });
+      for (const image of o.images ?? []) flash.load(image.address, image.data);
+      const bridge = options.bridge;
+      const device = new EspDevice({
+        chip,
+        flash,
+        mac: deterministicMac(OUI[chip.id], seed, options.name),
+        resetCircuit: o.startInBootloader ? 'none' : bridge.circuit,
+        ...(bridge.reenumerateMs !== undefined && !o.startInBootloader
+          ? { reenumerateOnAppBootMs: bridge.reenumerateMs }
+          : {}),
+        ...(REVISION_WORDS[chip.id] ? { registers: REVISION_WORDS[chip.id]! } : {}),
+      });
+      const wire = new SerialWire({
+        clock: o.clock,
+        device,
+        link: o.link ?? bridge.link,
+        usbVendorId: bridge.vid,
+        usbProductId: bridge.pid,
+        label: `Simulated ${options.label}`,
+        seed,
+        ...(o.unplugged ? { unplugged: true } : {}),
+      });
+      if (o.startInBootloader) device.enterDownloadMode();
+      return {
+        name: options.name,
+        label: options.label,
+        protocol: 'esp-serial',
+        chip: chip.id,
+        flash,
+        wire,
+        enterBootloader: () => device.enterDownloadMode(),
+        device,
+      };
+    },
+  };
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+/** The ESP presets. */
+export const ESP_BOARD_PRESETS: readonly BoardPreset[] = [
+  espPreset({ name: 'esp32', chip: 'esp32', label: 'ESP32-DevKitC', bridge: CP2102, flashMiB: 4 }),
+  espPreset({ name: 'esp32-ch340', chip: 'esp32', label: 'ESP32 board (CH340)', bridge: CH340, flashMiB: 4 }),
+  espPreset({ name: 'esp32s2', chip: 'esp32s2', label: 'ESP32-S2-Saola-1', bridge: CP2102, flashMiB: 4 }),
+  espPreset({ name: 'esp32s3', chip: 'esp32s3', label: 'ESP32-S3-DevKitC-1 (USB port)', bridge: USB_JTAG, flashMiB: 8 }),
+  espPreset({ name: 'esp32s3-uart', chip: 'esp32s3', label: 'ESP32-S3-DevKitC-1 (UART port)', bridge: CP2102, flashMiB: 8 }),
+  espPreset({ name: 'esp32c3', chip: 'esp32c3', label: 'ESP32-C3-DevKitM-1', bridge: CP2102, flashMiB: 4 }),
+  espPreset({ name: 'esp32c3-usb', chip: 'esp32c3', label: 'ESP32-C3 board (USB-Serial/JTAG)', bridge: USB_JTAG, flashMiB: 4 }),
+  espPreset({ name: 'esp32c6', chip: 'esp32c6', label: 'ESP32-C6-DevKitC-1 (USB port)', bridge: USB_JTAG, flashMiB: 8 }),
+  espPreset({ name: 'esp32h2', chip: 'esp32h2', label: 'ESP32-H2-DevKitM-1 (USB port)', bridge: USB_JTAG, flashMiB: 4 }),
+  espPreset({ name: 'esp8266', chip: 'esp8266', label: 'NodeMCU (ESP8266, CH340)', bridge: CH340, flashMiB: 4 }),
+];

@@ -1,0 +1,298 @@
+import { deflateSync } from 'fflate';
+import { md5 } from '@noble/hashes/legacy.js';
+import { describe, expect, it } from 'vitest';
+import { toHex, view } from '../../core/bytes.ts';
+import { VirtualClock, sleep } from '../../core/clock.ts';
+import { SlipReader, slipEncode } from '../../framing/slip.ts';
+import { ESP_CHIPS, type EspChipId } from '../../protocols/esp/chips.ts';
+import {
+  CHIP_DETECT_MAGIC_REG_ADDR,
+  EspCommand,
+  RomError,
+  StubError,
+  SYNC_PAYLOAD,
+} from '../../protocols/esp/constants.ts';
+import {
+  decodeResponse,
+  encodeCommand,
+  encodeDataPayload,
+  espChecksum,
+  words,
+  type ResponsePacket,
+} from '../../protocols/esp/packet.ts';
+import type { SerialLink } from '../../transport/link.ts';
+import { createBoard } from '../boards.ts';
+import type { EspSimBoard } from './boards.ts';
+import { SYNC_REPLY_VALUE } from './loader.ts';
+
+/** A minimal host: sends commands, reads SLIP replies, on virtual time. */
+class Host {
+  readonly reader: SlipReader;
+  constructor(
+    readonly link: SerialLink,
+    readonly clock: VirtualClock,
+    public statusBytes: number,
+  ) {
+    this.reader = new SlipReader(link.input, { clock });
+  }
+  async send(op: number, data: Uint8Array = new Uint8Array(0), checksum = 0): Promise<void> {
+    await this.link.write(slipEncode(encodeCommand(op, data, checksum)));
+  }
+  async frame(timeoutMs = 5000): Promise<Uint8Array> {
+    return this.reader.readFrame({ timeoutMs });
+  }
+  async reply(op: number, timeoutMs = 5000): Promise<ResponsePacket> {
+    return decodeResponse(await this.frame(timeoutMs), {
+      statusBytes: this.statusBytes,
+      expectOp: op,
+      checkStatus: false,
+    });
+  }
+  async command(op: number, data?: Uint8Array, checksum = 0): Promise<ResponsePacket> {
+    await this.send(op, data, checksum);
+    return this.reply(op);
+  }
+  async sync(): Promise<ResponsePacket[]> {
+    await this.send(EspCommand.SYNC, SYNC_PAYLOAD);
+    const out: ResponsePacket[] = [];
+    for (let i = 0; i < 8; i++) out.push(await this.reply(EspCommand.SYNC));
+    return out;
+  }
+}
+
+async function runSequence(link: SerialLink, clock: VirtualClock, sequence: string): Promise<void> {
+  for (const step of sequence.split('|')) {
+    const arg = Number(step.slice(1));
+    if (step[0] === 'D') await link.setSignals({ dataTerminalReady: arg === 1 });
+    else if (step[0] === 'R') await link.setSignals({ requestToSend: arg === 1 });
+    else await sleep(clock, arg);
+  }
+}
+
+async function downloadMode(name: string, options: { images?: { address: number; data: Uint8Array }[] } = {}) {
+  const clock = new VirtualClock({ yieldToHost: setImmediate });
+  const board = createBoard(name, { clock, seed: 42, ...options }) as EspSimBoard;
+  const link = await board.wire!.port!.open({ baudRate: 115200 });
+  // esptool reset.py ClassicReset / USBJTAGSerialReset, in esptool's custom-reset notation.
+  const usb = board.wire!.port!.info.usbVendorId === 0x303a;
+  const sequence = usb ? 'R0|D0|W100|D1|R0|W100|R1|D0|R1|W100|R0|D0' : 'D0|R1|W100|D1|R0|W50|D0';
+  await runSequence(link, clock, sequence);
+  await sleep(clock, 20);
+  const banner = new TextDecoder().decode(link.input.available ? await link.input.read(4096, { timeoutMs: 1 }) : new Uint8Array());
+  const host = new Host(link, clock, ESP_CHIPS[board.chip as EspChipId].romStatusBytes);
+  return { clock, board, link, host, banner };
+}
+
+describe('ESP boot mode from DTR/RTS', () => {
+  it.each(['esp32', 'esp32s3-uart', 'esp32c3'])('%s: classic reset enters download mode', async (name) => {
+    const { banner, board } = await downloadMode(name);
+    expect(banner).toMatch(/boot:0x[0-9a-f]+ \(DOWNLOAD[^)]*\)+\r\nwaiting for download\r\n/);
+    expect(board.device.mode).toBe('download');
+  });
+
+  it.each(['esp32s3', 'esp32c3-usb', 'esp32c6', 'esp32h2'])('%s: USB-Serial/JTAG reset enters download mode', async (name) => {
+    const { banner, board } = await downloadMode(name);
+    expect(banner).toMatch(/waiting for download/);
+    expect(board.device.mode).toBe('download');
+  });
+
+  it('a wrong sequence (EN pulse without IO0) boots the application and prints its log', async () => {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const board = createBoard('esp32', { clock }) as EspSimBoard;
+    const link = await board.wire!.port!.open({ baudRate: 115200 });
+    await link.setSignals({ dataTerminalReady: false, requestToSend: true });
+    await sleep(clock, 100);
+    await link.setSignals({ requestToSend: false });
+    await sleep(clock, 100);
+    const text = new TextDecoder().decode(await link.input.read(4096, { timeoutMs: 1 }));
+    expect(text).toContain('ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)');
+    expect(text).toContain('invalid header: 0xffffffff');
+    expect(board.device.mode).toBe('app');
+  });
+
+  it('the application prints its project name from esp_app_desc_t', async () => {
+    const { readFileSync } = await import('node:fs');
+    const app = new Uint8Array(readFileSync('../shared/firmware/esp_idf_blink_esp32s2.bin'));
+    const bootloader = new Uint8Array(readFileSync('../shared/firmware/bootloader_esp32.bin'));
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const board = createBoard('esp32s2', {
+      clock,
+      images: [
+        { address: 0x1000, data: bootloader },
+        { address: 0x10000, data: app },
+      ],
+    }) as EspSimBoard;
+    const link = await board.wire!.port!.open({ baudRate: 115200 });
+    await link.setSignals({ dataTerminalReady: false, requestToSend: true });
+    await link.setSignals({ requestToSend: false });
+    await sleep(clock, 100);
+    const text = new TextDecoder().decode(await link.input.read(8192, { timeoutMs: 1 }));
+    expect(text).toContain('Project name:     blink');
+  });
+
+  it('USB-native board: booting the application re-enumerates the port', async () => {
+    const { board, clock, link } = await downloadMode('esp32s3');
+    const first = board.wire!.port!;
+    await link.setSignals({ requestToSend: true });
+    await link.setSignals({ requestToSend: false }); // (0,1) then (0,0): reset into the app
+    await sleep(clock, 100);
+    expect(link.isOpen).toBe(false);
+    expect(board.wire!.port).toBeUndefined();
+    await sleep(clock, 600);
+    expect(board.wire!.port).toBeDefined();
+    expect(board.wire!.port).not.toBe(first);
+  });
+});
+
+describe('ESP ROM loader commands', () => {
+  it('SYNC: eight replies with the ROM value and 4 status bytes (ESP32)', async () => {
+    const { host } = await downloadMode('esp32');
+    const replies = await host.sync();
+    expect(replies).toHaveLength(8);
+    for (const r of replies) {
+      expect(r.value).toBe(SYNC_REPLY_VALUE);
+      expect([...r.status]).toEqual([0, 0, 0, 0]);
+    }
+  });
+
+  it.each(['esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'esp32h2', 'esp8266'] as const)(
+    '%s: READ_REG of the magic register identifies the chip',
+    async (chip) => {
+      const { host } = await downloadMode(chip);
+      if (chip === 'esp8266') expect(host.statusBytes).toBe(2);
+      await host.sync();
+      const r = await host.command(EspCommand.READ_REG, words(CHIP_DETECT_MAGIC_REG_ADDR));
+      expect(r.value).toBe(ESP_CHIPS[chip].magicValues[0]);
+      expect(r.error).toBeUndefined();
+    },
+  );
+
+  it('READ_REG of the MAC eFuse words gives the deterministic MAC', async () => {
+    const { host, board } = await downloadMode('esp32s3-uart');
+    await host.sync();
+    const w0 = (await host.command(EspCommand.READ_REG, words(0x60007044))).value;
+    const w1 = (await host.command(EspCommand.READ_REG, words(0x60007048))).value;
+    const mac = [(w1 >> 8) & 0xff, w1 & 0xff, w0 >>> 24, (w0 >> 16) & 0xff, (w0 >> 8) & 0xff, w0 & 0xff];
+    expect(mac).toEqual([...board.device.mac]);
+    expect(mac.slice(0, 3)).toEqual([0xf4, 0x12, 0xfa]);
+  });
+
+  it('GET_SECURITY_INFO: 20 bytes with the chip id on S3, 12 on S2, unsupported on ESP32', async () => {
+    const s3 = await downloadMode('esp32s3');
+    let r = await s3.host.command(EspCommand.GET_SECURITY_INFO);
+    expect(r.data).toHaveLength(20);
+    expect(view(r.data).getUint32(12, true)).toBe(9);
+    const s2 = await downloadMode('esp32s2');
+    r = await s2.host.command(EspCommand.GET_SECURITY_INFO);
+    expect(r.data).toHaveLength(12);
+    const e = await downloadMode('esp32');
+    r = await e.host.command(EspCommand.GET_SECURITY_INFO);
+    expect(r.error).toBe(RomError.INVALID_MESSAGE);
+  });
+
+  it('unknown commands get the ROM invalid-message reply', async () => {
+    const { host } = await downloadMode('esp32c3');
+    const r = await host.command(0x42, new Uint8Array(3));
+    expect([...r.status]).toEqual([1, RomError.INVALID_MESSAGE, 0, 0]);
+  });
+
+  it('SPI flash id through the SPI user-command registers (esptool read_flash_id)', async () => {
+    const { host } = await downloadMode('esp32');
+    const base = 0x3ff42000;
+    await host.command(EspCommand.WRITE_REG, words(base + 0x24, (7 << 28) | 0x9f, 0xffffffff, 0));
+    await host.command(EspCommand.WRITE_REG, words(base, 1 << 18, 0xffffffff, 0));
+    expect((await host.command(EspCommand.READ_REG, words(base))).value).toBe(0);
+    expect((await host.command(EspCommand.READ_REG, words(base + 0x80))).value).toBe(0x1640ef);
+  });
+
+  it('FLASH_BEGIN/DATA writes, checks checksum and sequence, MD5 answers 32 hex digits', async () => {
+    const { host, board, clock } = await downloadMode('esp32');
+    const image = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff);
+    await host.command(EspCommand.SPI_ATTACH, words(0, 0));
+    const t0 = clock.now();
+    let r = await host.command(EspCommand.FLASH_BEGIN, words(4096, 3, 1024, 0x10000));
+    expect(r.error).toBeUndefined();
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(45); // one 4 KiB sector erase
+    // bad checksum → 0x07
+    const block0 = image.subarray(0, 1024);
+    r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block0, 0), espChecksum(block0) ^ 1);
+    expect(r.error).toBe(RomError.INVALID_CRC);
+    // wrong sequence → 0x05
+    r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block0, 2), espChecksum(block0));
+    expect(r.error).toBe(RomError.INVALID_MESSAGE);
+    for (let seq = 0; seq < 3; seq++) {
+      const block = new Uint8Array(1024).fill(0xff);
+      block.set(image.subarray(seq * 1024, seq * 1024 + 1024));
+      r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block, seq), espChecksum(block));
+      expect(r.error).toBeUndefined();
+    }
+    expect(toHex(board.flash.read(0x10000, 3000))).toBe(toHex(image));
+    r = await host.command(EspCommand.SPI_FLASH_MD5, words(0x10000, 3000, 0, 0));
+    expect(new TextDecoder().decode(r.data)).toBe(toHex(md5(image)));
+  });
+
+  it('FLASH_DEFL_*: inflates a zlib stream into flash; garbage gives the deflate error', async () => {
+    const { host, board } = await downloadMode('esp32c3');
+    const image = Uint8Array.from({ length: 20000 }, (_, i) => (i % 251) ^ (i >> 8));
+    const z = deflateSync(image); // raw deflate
+    const { zlibSync } = await import('fflate');
+    const zl = zlibSync(image);
+    expect(z.length).toBeGreaterThan(0);
+    const blocks = Math.ceil(zl.length / 1024);
+    let r = await host.command(EspCommand.FLASH_DEFL_BEGIN, words(20480, blocks, 1024, 0, 0));
+    expect(r.error).toBeUndefined();
+    for (let seq = 0; seq < blocks; seq++) {
+      const block = zl.subarray(seq * 1024, seq * 1024 + 1024);
+      r = await host.command(EspCommand.FLASH_DEFL_DATA, encodeDataPayload(block, seq), espChecksum(block));
+      expect(r.error).toBeUndefined();
+    }
+    expect(toHex(board.flash.read(0, image.length))).toBe(toHex(image));
+    r = await host.command(EspCommand.FLASH_DEFL_BEGIN, words(4096, 1, 1024, 0x1000, 0));
+    const junk = new Uint8Array(64).fill(0x13);
+    r = await host.command(EspCommand.FLASH_DEFL_DATA, encodeDataPayload(junk, 0), espChecksum(junk));
+    expect(r.error).toBe(RomError.DEFLATE_ERROR);
+  });
+
+  it('CHANGE_BAUDRATE: replies at the old speed, then talks at the new one', async () => {
+    const { host, link } = await downloadMode('esp32');
+    await host.sync();
+    const r = await host.command(EspCommand.CHANGE_BAUDRATE, words(921600, 0));
+    expect(r.error).toBeUndefined();
+    await link.setBaudRate(921600);
+    const m = await host.command(EspCommand.READ_REG, words(CHIP_DETECT_MAGIC_REG_ADDR));
+    expect(m.value).toBe(0x00f01d83);
+  });
+
+  it('MEM_* upload then MEM_END into RAM: OHAI, then stub replies (2 status bytes, raw MD5)', async () => {
+    const { host, board } = await downloadMode('esp32s3-uart');
+    const code = new Uint8Array(100).fill(0x11);
+    await host.command(EspCommand.MEM_BEGIN, words(100, 1, 0x1800, 0x40380000));
+    let r = await host.command(EspCommand.MEM_DATA, encodeDataPayload(code, 0), espChecksum(code));
+    expect(r.error).toBeUndefined();
+    await host.send(EspCommand.MEM_END, words(0, 0x40380004));
+    await host.reply(EspCommand.MEM_END);
+    expect([...(await host.frame())]).toEqual([0x4f, 0x48, 0x41, 0x49]);
+    host.statusBytes = 2;
+    expect(board.device.stubRunning).toBe(true);
+    const sync = await host.command(EspCommand.SYNC, SYNC_PAYLOAD);
+    expect(sync.value).toBe(0);
+    r = await host.command(EspCommand.SPI_FLASH_MD5, words(0, 16, 0, 0));
+    expect(toHex(r.data)).toBe(toHex(md5(new Uint8Array(16).fill(0xff))));
+    r = await host.command(0x42);
+    expect(r.error).toBe(StubError.CMD_NOT_IMPLEMENTED);
+  });
+
+  it('MEM_END jumping outside the loaded RAM fails to act', async () => {
+    const { host } = await downloadMode('esp32');
+    const r = await host.command(EspCommand.MEM_END, words(0, 0x40080000));
+    expect(r.error).toBe(RomError.FAILED_TO_ACT);
+  });
+
+  it('FLASH_END(0) reboots into the application', async () => {
+    const { host, board, clock } = await downloadMode('esp32');
+    await host.command(EspCommand.FLASH_BEGIN, words(0, 0, 1024, 0));
+    await host.command(EspCommand.FLASH_END, words(0));
+    await sleep(clock, 50);
+    expect(board.device.mode).toBe('app');
+  });
+});

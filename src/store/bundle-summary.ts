@@ -1,0 +1,87 @@
+/**
+ * What the technician's bundle panel shows about a verified bundle: product, version, security
+ * counter, validity, who signed it against the root's threshold, targets and images.
+ */
+import { concatBytes, fromHex } from '../core/bytes.ts';
+import { readBundleUnverified } from '../bundle/create.ts';
+import { tallySignatures } from '../bundle/dsse.ts';
+import type { VerifiedBundle } from '../bundle/verify.ts';
+
+/** One image of a target. */
+export interface ImageSummary {
+  name: string;
+  /** Flash address, for protocols that place images by address. */
+  address?: number;
+  /** DFU alternate setting, for protocols that place images by slot. */
+  slot?: number;
+  size: number;
+  /** Lower-case hex SHA-256. */
+  sha256: string;
+}
+
+/** One board the release applies to. */
+export interface TargetSummary {
+  chip: string;
+  protocol: string;
+  board?: string;
+  images: ImageSummary[];
+}
+
+/** Plain data about a verified bundle. */
+export interface BundleSummary {
+  product: string;
+  version: string;
+  securityCounter: number;
+  /** RFC 3339 UTC, as signed. */
+  created: string;
+  expires: string;
+  notes: string;
+  /** Size of the bundle file. */
+  bundleBytes: number;
+  /** Version of the trust root the manifest was verified with. */
+  rootVersion: number;
+  /** Signatures the root's threshold demands. */
+  threshold: number;
+  /** Key ids of the trusted keys whose signatures verified, sorted. */
+  signers: string[];
+  targets: TargetSummary[];
+}
+
+/**
+ * Summarises a verified bundle. The signer list is recomputed from the bundle's own envelope
+ * against its trust root, so it names only keys whose signatures really verify.
+ * @example const s = await summarizeBundle(verified); s.signers.length >= s.threshold
+ */
+export async function summarizeBundle(bundle: VerifiedBundle): Promise<BundleSummary> {
+  const m = bundle.manifest;
+  return {
+    product: m.product,
+    version: m.version,
+    securityCounter: m.securityCounter,
+    created: m.created,
+    expires: m.expires,
+    notes: m.notes,
+    bundleBytes: bundle.bundleBytes,
+    rootVersion: bundle.root.version,
+    threshold: bundle.root.threshold,
+    signers: await signersOf(bundle),
+    targets: m.targets.map((t) => ({
+      chip: t.chip,
+      protocol: t.protocol,
+      ...(t.board === undefined ? {} : { board: t.board }),
+      images: t.images.map((im) => ({
+        name: im.name,
+        ...(im.address === undefined ? {} : { address: im.address }),
+        ...(im.slot === undefined ? {} : { slot: im.slot }),
+        size: im.size,
+        sha256: im.sha256,
+      })),
+    })),
+  };
+}
+
+async function signersOf(bundle: VerifiedBundle): Promise<string[]> {
+  const parts = await readBundleUnverified(concatBytes(...bundle.toChunks()));
+  const keys = new Map(bundle.root.keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
+  return [...tallySignatures(parts.envelope, keys).valid].sort();
+}

@@ -1,0 +1,37 @@
+/** The store layer's public surface. */
+export { createAppStore, resetAppStore, type AppStore } from './app-store.ts';
+export {
+  summarizeBundle,
+  type BundleSummary,
+  type ImageSummary,
+  type TargetSummary,
+} from './bundle-summary.ts';
+export { toErrorView } from './error-view.ts';
+export {
+  filterLog,
+  formatLogJson,
+  formatLogText,
+  LOG_LEVELS,
+  type LogFilter,
+} from './log-export.ts';
+export { flashBlocker, phasePercent, visibleLog } from './selectors.ts';
+export type { BundleSlice, BundleState, BundleStatus } from './slices/bundle.ts';
+export type { JobOutcome, JobSlice, JobState } from './slices/job.ts';
+export { MAX_LOG_ENTRIES, type LogSlice } from './slices/log.ts';
+export type { PortSlice } from './slices/ports.ts';
+export {
+  BAUD_RATES,
+  defaultSettings,
+  type BaudRate,
+  type Settings,
+  type SettingsSlice,
+} from './slices/settings.ts';
+export type { AppSlice, AppState } from './slices/slice.ts';
+export type * from './types.ts';
+export { resolveAppConfig, type AppConfig, type ConfigInputs } from './app-config.ts';
+export {
+  createBrowserServices,
+  type BrowserServices,
+  type BrowserServicesOptions,
+  type VirtualBoardHost,
+} from './browser-services.ts';

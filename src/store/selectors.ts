@@ -1,0 +1,47 @@
+/**
+ * Derived values the views read. Plain functions of the state, so they are tested without React
+ * and components select exactly what they render.
+ */
+import type { LogEntry } from '../core/log.ts';
+import { filterLog } from './log-export.ts';
+import type { AppState } from './slices/slice.ts';
+
+/**
+ * Why Flash cannot start now, in words for the button's description; undefined when it can.
+ * @example flashBlocker(state, { unverifiedAllowed: false }) // "Choose a board first."
+ */
+export function flashBlocker(
+  state: Pick<AppState, 'port' | 'bundle' | 'job' | 'settings' | 'choosingPort'>,
+  build: { unverifiedAllowed: boolean },
+): string | undefined {
+  if (state.job.running) return 'A flash is already running.';
+  if (state.choosingPort) return 'Choose a board in the browser’s list first.';
+  if (!state.port) return 'Choose a board first.';
+  switch (state.bundle.status) {
+    case 'empty':
+      return 'Load a signed firmware bundle first.';
+    case 'loading':
+      return 'Wait until the bundle has been checked.';
+    case 'rejected':
+      return 'The loaded bundle was refused; load another one.';
+    case 'unverified':
+      if (!build.unverifiedAllowed) return 'This build writes only signed bundles.';
+      if (!state.settings.allowUnverified)
+        return 'This image is not signed. Allow unverified images in the options to write it anyway.';
+      return undefined;
+    case 'verified':
+      return undefined;
+  }
+}
+
+/** The log lines the console shows under the current filter. */
+export function visibleLog(state: Pick<AppState, 'log'>): LogEntry[] {
+  return filterLog(state.log.entries, state.log.filter);
+}
+
+/** Percent done in the current transfer phase (100 after success), or undefined. */
+export function phasePercent(state: Pick<AppState, 'job'>): number | undefined {
+  const p = state.job.progress;
+  if (!p) return state.job.outcome?.ok ? 100 : undefined;
+  return p.percent;
+}

@@ -1,0 +1,154 @@
+/**
+ * Bundle slice: loading a signed release bundle (from the demo URL, a URL, or a file's bytes),
+ * its verification verdict and summary; or, in development builds, a raw unsigned image.
+ */
+import type { VerifiedBundle } from '../../bundle/verify.ts';
+import { formatBytes, hex32 } from '../../core/bytes.ts';
+import { UsageError } from '../../core/errors.ts';
+import { summarizeBundle, type BundleSummary } from '../bundle-summary.ts';
+import { toErrorView } from '../error-view.ts';
+import type { AppServices, BundleInput, ErrorView, RawImage } from '../types.ts';
+import type { AppSlice } from './slice.ts';
+import { storeLogger } from './store-log.ts';
+
+/**
+ * `empty`: nothing loaded. `loading`: downloading and verifying. `verified`: signatures, hashes
+ * and validity checked. `rejected`: refused (see `error`). `unverified`: a raw image that no
+ * signature covers (development builds only).
+ */
+export type BundleStatus = 'empty' | 'loading' | 'verified' | 'rejected' | 'unverified';
+
+export interface BundleState {
+  status: BundleStatus;
+  /** What was loaded: the file name or URL. */
+  source: string | undefined;
+  /** Download/verification progress while `loading`. */
+  progress: { bytesDone: number; bytesTotal: number | undefined } | undefined;
+  /** The verified bundle (only with status `verified`). */
+  verified: VerifiedBundle | undefined;
+  summary: BundleSummary | undefined;
+  /** The raw image (only with status `unverified`). */
+  raw: RawImage | undefined;
+  error: ErrorView | undefined;
+}
+
+export interface BundleSlice {
+  bundle: BundleState;
+  /** Downloads (or reads) and verifies a bundle; resolves true when it verified. Never rejects. */
+  loadBundle: (input: BundleInput) => Promise<boolean>;
+  /**
+   * Loads a raw image to write at `address` without any signature. Refused (status `rejected`)
+   * unless the build allows unverified images.
+   */
+  loadRawImage: (image: RawImage) => void;
+  /** Stops a download/verification in progress. */
+  cancelBundleLoad: () => void;
+  clearBundle: () => void;
+}
+
+export const emptyBundle: BundleState = {
+  status: 'empty',
+  source: undefined,
+  progress: undefined,
+  verified: undefined,
+  summary: undefined,
+  raw: undefined,
+  error: undefined,
+};
+
+export function createBundleSlice(services: AppServices): AppSlice<BundleSlice> {
+  return (set, get) => {
+    const log = storeLogger(get, services, 'bundle');
+    let loading: AbortController | undefined;
+
+    const guardIdle = (): boolean => {
+      if (!get().job.running) return true;
+      log.warn('The bundle cannot change while a flash is running.');
+      return false;
+    };
+
+    return {
+      bundle: emptyBundle,
+      loadBundle: async (input) => {
+        if (!guardIdle()) return false;
+        loading?.abort();
+        const controller = new AbortController();
+        loading = controller;
+        const source = input.kind === 'url' ? (input.label ?? input.url) : input.name;
+        set({
+          bundle: {
+            ...emptyBundle,
+            status: 'loading',
+            source,
+            progress: { bytesDone: 0, bytesTotal: undefined },
+          },
+        });
+        log.info(`Checking bundle ${source}`);
+        try {
+          const verified = await services.verifyBundle({
+            source: input.kind === 'url' ? { url: input.url } : input.bytes,
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (loading !== controller) return;
+              set((s) => ({
+                bundle: {
+                  ...s.bundle,
+                  progress: { bytesDone: p.bytesDone, bytesTotal: p.bytesTotal },
+                },
+              }));
+            },
+          });
+          const summary = await summarizeBundle(verified);
+          if (loading !== controller) return false;
+          set({
+            bundle: { ...emptyBundle, status: 'verified', source, verified, summary },
+          });
+          log.info(
+            `Bundle verified: ${summary.product} ${summary.version}, ${summary.signers.length} of ${summary.threshold} required signature(s), ${formatBytes(summary.bundleBytes)}.`,
+          );
+          return true;
+        } catch (err) {
+          if (loading !== controller) return false;
+          const error = toErrorView(err, 'bundle.rejected');
+          set({ bundle: { ...emptyBundle, status: 'rejected', source, error } });
+          log.error(`Bundle refused: ${error.message}`);
+          return false;
+        } finally {
+          if (loading === controller) loading = undefined;
+        }
+      },
+      loadRawImage: (image) => {
+        if (!guardIdle()) return;
+        loading?.abort();
+        loading = undefined;
+        if (!services.unverifiedAllowed) {
+          const error = toErrorView(
+            new UsageError('This build writes only signed release bundles.', {
+              hints: ['Open a signed bundle (.fwb) instead.'],
+            }),
+          );
+          set({ bundle: { ...emptyBundle, status: 'rejected', source: image.name, error } });
+          log.error(error.message);
+          return;
+        }
+        set({ bundle: { ...emptyBundle, status: 'unverified', source: image.name, raw: image } });
+        log.warn(
+          `Unverified image loaded: ${image.name}, ${formatBytes(image.data.length)} at ${hex32(image.address)}. No signature covers it.`,
+        );
+      },
+      cancelBundleLoad: () => {
+        if (!loading) return;
+        loading.abort();
+        loading = undefined;
+        set((s) => ({ bundle: { ...emptyBundle, source: s.bundle.source } }));
+        log.info('Bundle check cancelled.');
+      },
+      clearBundle: () => {
+        if (!guardIdle()) return;
+        loading?.abort();
+        loading = undefined;
+        set({ bundle: emptyBundle });
+      },
+    };
+  };
+}

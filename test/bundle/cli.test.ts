@@ -1,0 +1,266 @@
+/**
+ * The `webflash` CLI end to end in a temporary directory: keys, a 2-of-2 root, a bundle built
+ * from a manifest file, signed twice, verified; and the failure paths with their exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'webflash-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd: dir });
+  return { code, out, err };
+}
+
+const manifest = {
+  product: 'acme-sensor',
+  version: '2.0.0',
+  securityCounter: 4,
+  created: '2026-05-01T00:00:00Z',
+  expires: '2099-01-01T00:00:00Z',
+  notes: 'CLI test release.',
+  targets: [
+    {
+      chip: 'esp32s2',
+      protocol: 'esp-serial',
+      images: [{ name: 'app', address: 65536, file: 'fw/app.bin' }],
+    },
+  ],
+};
+
+describe('webflash CLI', () => {
+  beforeAll(() => {
+    const app = readFileSync(
+      join(import.meta.dirname, '../../../shared/firmware/esp_idf_blink_esp32s2.bin'),
+    );
+    writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
+    mkdirSync(join(dir, 'fw'));
+    writeFileSync(join(dir, 'fw/app.bin'), app);
+  });
+
+  it('keygen → root create → root sign ×2 → bundle create → sign ×2 → verify', async () => {
+    expect((await run('keygen', '--out', 'keys/alice')).code).toBe(0);
+    expect((await run('keygen', '--out', 'keys/bob')).code).toBe(0);
+    expect(statSync(join(dir, 'keys/alice.key')).mode & 0o777).toBe(0o600);
+    expect((await run('keygen', '--out', 'keys/alice')).code).not.toBe(0); // never overwrites
+
+    const created = await run(
+      'root',
+      'create',
+      '--key',
+      'keys/alice.pub',
+      '--key',
+      'keys/bob.pub',
+      '--threshold',
+      '2',
+      '--expires',
+      '2099-01-01',
+      '--out',
+      'root.json',
+    );
+    expect(created).toMatchObject({ code: 0 });
+    expect((await run('root', 'sign', 'root.json', '--key', 'keys/alice.key')).code).toBe(0);
+    const half = await run('root', 'verify', 'root.json');
+    expect(half.code).toBe(1);
+    expect(half.err).toContain('root.signature');
+    expect((await run('root', 'sign', 'root.json', '--key', 'keys/bob.key')).code).toBe(0);
+    expect((await run('root', 'verify', 'root.json')).code).toBe(0);
+
+    expect((await run('bundle', 'create', '--manifest', 'm.json', '--out', 'x.fwb')).code).toBe(0);
+    expect((await run('bundle', 'sign', 'x.fwb', '--key', 'keys/alice.key')).code).toBe(0);
+
+    // One of two signatures: rejected, reason in the JSON output.
+    const partial = await run('verify', 'x.fwb', '--root', 'root.json', '--json');
+    expect(partial.code).toBe(1);
+    expect(JSON.parse(partial.out)).toMatchObject({
+      ok: false,
+      code: 'bundle.rejected',
+      reason: 'signature.threshold',
+    });
+
+    expect((await run('bundle', 'sign', 'x.fwb', '--key', 'keys/bob.key')).code).toBe(0);
+    const ok = await run(
+      'verify',
+      'x.fwb',
+      '--root',
+      'root.json',
+      '--board',
+      'esp32s2/esp-serial',
+      '--json',
+    );
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({
+      ok: true,
+      product: 'acme-sensor',
+      version: '2.0.0',
+      rootVersion: 1,
+      target: { chip: 'esp32s2' },
+    });
+
+    const wrongBoard = await run(
+      'verify',
+      'x.fwb',
+      '--root',
+      'root.json',
+      '--board',
+      'esp32c3',
+      '--json',
+    );
+    expect(wrongBoard.code).toBe(1);
+    expect(JSON.parse(wrongBoard.out)).toMatchObject({ reason: 'target.mismatch' });
+    const late = await run(
+      'verify',
+      'x.fwb',
+      '--root',
+      'root.json',
+      '--now',
+      '2099-06-01',
+      '--json',
+    );
+    expect(JSON.parse(late.out)).toMatchObject({ reason: 'root.expired' });
+
+    const shown = await run('inspect', 'x.fwb', '--json');
+    expect(JSON.parse(shown.out)).toMatchObject({
+      verified: false,
+      product: 'acme-sensor',
+      images: [{ name: 'app' }],
+    });
+    expect((JSON.parse(shown.out) as { signatures: string[] }).signatures).toHaveLength(2);
+  });
+
+  it('rotation: root 2 signed by the old and the new keys, carried in a bundle', async () => {
+    expect((await run('keygen', '--out', 'keys/carol')).code).toBe(0);
+    expect(
+      (
+        await run(
+          'root',
+          'create',
+          '--previous',
+          'root.json',
+          '--key',
+          'keys/carol.pub',
+          '--threshold',
+          '1',
+          '--expires',
+          '2099-01-01',
+          '--out',
+          'root2.json',
+        )
+      ).code,
+    ).toBe(0);
+    expect((await run('root', 'sign', 'root2.json', '--key', 'keys/carol.key')).code).toBe(0);
+    const half = await run('root', 'verify', 'root2.json', '--previous', 'root.json');
+    expect(half.code).toBe(1);
+    await run('root', 'sign', 'root2.json', '--key', 'keys/alice.key');
+    await run('root', 'sign', 'root2.json', '--key', 'keys/bob.key');
+    expect(
+      (await run('root', 'verify', 'root2.json', '--previous', 'root.json', '--json')).out,
+    ).toContain('"version":2');
+    expect(
+      (
+        await run(
+          'bundle',
+          'create',
+          '--manifest',
+          'm.json',
+          '--out',
+          'y.fwb',
+          '--root',
+          'root2.json',
+          '--key',
+          'keys/carol.key',
+        )
+      ).code,
+    ).toBe(0);
+    const v = await run('verify', 'y.fwb', '--root', 'root.json', '--json');
+    expect(JSON.parse(v.out)).toMatchObject({ ok: true, rootVersion: 2 });
+  });
+
+  it.each([
+    [['nonsense'], 2],
+    [['verify', 'x.fwb'], 2],
+    [['verify', 'x.fwb', '--root', 'root.json', '--bogus'], 2],
+    [['verify', 'missing.fwb', '--root', 'root.json'], 3],
+    [
+      [
+        'root',
+        'create',
+        '--key',
+        'keys/alice.key',
+        '--threshold',
+        '1',
+        '--expires',
+        '2099-01-01',
+        '--out',
+        'r.json',
+      ],
+      2,
+    ],
+    [
+      [
+        'root',
+        'create',
+        '--key',
+        'keys/alice.pub',
+        '--threshold',
+        '2',
+        '--expires',
+        '2099-01-01',
+        '--out',
+        'r.json',
+      ],
+      2,
+    ],
+    [['bundle', 'sign', 'x.fwb', '--key', 'keys/alice.key'], 2],
+    [['bundle', 'create', '--manifest', 'root.json', '--out', 'z.fwb'], 1],
+  ])('%j exits with %i', async (argv, code) => {
+    expect((await run(...argv)).code).toBe(code);
+  });
+
+  it('every command has --help', async () => {
+    for (const argv of [
+      [],
+      ['keygen'],
+      ['root'],
+      ['root', 'create'],
+      ['root', 'sign'],
+      ['root', 'verify'],
+      ['bundle'],
+      ['bundle', 'create'],
+      ['bundle', 'sign'],
+      ['verify'],
+      ['inspect'],
+    ]) {
+      const r = await run(...argv, '--help');
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.out).toMatch(/^webflash/);
+    }
+  });
+
+  it('the package binary runs through tsx and exits with the reason code', async () => {
+    const bin = join(import.meta.dirname, '../../bin/webflash.mjs');
+    const result = await promisify(execFile)(
+      process.execPath,
+      [bin, 'verify', 'x.fwb', '--root', 'root.json', '--json'],
+      { cwd: dir },
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true });
+    const failed = await promisify(execFile)(
+      process.execPath,
+      [bin, 'verify', 'x.fwb', '--root', 'root.json', '--now', '2100-01-01', '--json'],
+      { cwd: dir },
+    ).catch((e: { code: number; stdout: string }) => e);
+    expect(failed).toMatchObject({ code: 1 });
+    expect(JSON.parse((failed as { stdout: string }).stdout)).toMatchObject({
+      reason: 'root.expired',
+    });
+  });
+});

@@ -1,0 +1,179 @@
+/** Anti-rollback policy, the memory store and verifyBundle's use of it; pinned-root selection. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createBundle } from '../../src/bundle/create.ts';
+import { DEMO_KEY_ID } from '../../src/bundle/demo-root.ts';
+import { BundleError } from '../../src/bundle/errors.ts';
+import { pinnedRoot } from '../../src/bundle/pinned-root.ts';
+import { checkRollback, type RollbackCheck } from '../../src/bundle/rollback.ts';
+import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
+import { verifyBundle } from '../../src/bundle/verify.ts';
+import { UsageError } from '../../src/core/errors.ts';
+import { createLogger, type LogEntry } from '../../src/core/log.ts';
+import { goodBundle, NOW, pinnedTestRoot, testImages, testManifest } from './fixtures.ts';
+
+const manifest = { product: 'acme-sensor', version: '1.4.2', securityCounter: 3 };
+const reasonOf = (c: RollbackCheck): string => {
+  try {
+    checkRollback(c);
+    return 'accepted';
+  } catch (err) {
+    return err instanceof BundleError ? err.reason : (err as Error).name;
+  }
+};
+
+describe('checkRollback', () => {
+  it.each([
+    ['nothing known', {}, 'accepted'],
+    ['same counter recorded', { recorded: 3 }, 'accepted'],
+    ['higher than recorded', { recorded: 2, boardReported: 1 }, 'accepted'],
+    ['board reports the same', { boardReported: 3 }, 'accepted'],
+    ['below recorded', { recorded: 4 }, 'rollback.counter'],
+    ['below the board', { boardReported: 4 }, 'rollback.board'],
+    ['below both: the board wins', { recorded: 5, boardReported: 4 }, 'rollback.board'],
+  ])('customer, %s → %s', (_, known, expected) => {
+    expect(reasonOf({ manifest, mode: 'customer', ...known })).toBe(expected);
+  });
+
+  it('the customer updater refuses every override, needed or not', () => {
+    const override = { reason: 'known-bad-release' as const, detail: 'ticket 42' };
+    expect(reasonOf({ manifest, mode: 'customer', recorded: 4, override })).toBe(
+      'rollback.override-forbidden',
+    );
+    expect(reasonOf({ manifest, mode: 'customer', override })).toBe('rollback.override-forbidden');
+  });
+
+  it('a technician downgrades only with a typed reason, and it is logged', () => {
+    const lines: LogEntry[] = [];
+    const logger = createLogger(
+      (e) => lines.push(e),
+      () => 0,
+      'bundle',
+    );
+    expect(reasonOf({ manifest, mode: 'technician', recorded: 4 })).toBe('rollback.counter');
+    const decision = checkRollback({
+      manifest,
+      mode: 'technician',
+      boardReported: 5,
+      override: { reason: 'returned-unit-diagnostics', detail: 'RMA 1234' },
+      logger,
+    });
+    expect(decision).toEqual({
+      downgrade: true,
+      requiredCounter: 5,
+      override: { reason: 'returned-unit-diagnostics', detail: 'RMA 1234' },
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'warn', source: 'bundle' });
+    expect(lines[0]!.message).toContain('returned-unit-diagnostics');
+    expect(lines[0]!.message).toContain('RMA 1234');
+  });
+
+  it.each([
+    ['unknown reason', { reason: 'because', detail: 'x' }],
+    ['empty detail', { reason: 'test-bench', detail: '  ' }],
+    ['long detail', { reason: 'test-bench', detail: 'x'.repeat(501) }],
+  ])('refuses a malformed override: %s', (_, override) => {
+    expect(() =>
+      checkRollback({ manifest, mode: 'technician', recorded: 4, override: override as never }),
+    ).toThrow(UsageError);
+  });
+});
+
+describe('rollback store', () => {
+  it('records only ever rise', async () => {
+    const store = new MemoryRollbackStore();
+    expect(await store.get('acme-sensor')).toBeUndefined();
+    await recordInstalled(store, {
+      product: 'acme-sensor',
+      version: '1.4.2',
+      securityCounter: 3,
+      rootVersion: 1,
+    });
+    await recordInstalled(store, {
+      product: 'acme-sensor',
+      version: '1.0.0',
+      securityCounter: 1,
+      rootVersion: 2,
+    });
+    expect(await store.get('acme-sensor')).toEqual({
+      securityCounter: 3,
+      version: '1.4.2',
+      rootVersion: 2,
+    });
+  });
+
+  it('verifyBundle consults it: counter, root version, overrides', async () => {
+    const store = new MemoryRollbackStore();
+    const trustRoot = pinnedTestRoot();
+    const older = goodBundle({ version: '1.3.0', securityCounter: 2 });
+    await recordInstalled(store, {
+      product: 'acme-sensor',
+      version: '1.4.2',
+      securityCounter: 3,
+      rootVersion: 1,
+    });
+    await expect(
+      verifyBundle(goodBundle(), { trustRoot, now: NOW, rollbackStore: store }),
+    ).resolves.toMatchObject({
+      rollback: { downgrade: false, requiredCounter: 3 },
+    });
+    await expect(
+      verifyBundle(older, { trustRoot, now: NOW, rollbackStore: store }),
+    ).rejects.toMatchObject({ reason: 'rollback.counter' });
+    const override = { reason: 'known-bad-release' as const, detail: '1.4.2 drains the battery' };
+    await expect(
+      verifyBundle(older, { trustRoot, now: NOW, rollbackStore: store, override }),
+    ).rejects.toMatchObject({
+      reason: 'rollback.override-forbidden',
+    });
+    await expect(verifyBundle(older, { trustRoot, now: NOW, override })).rejects.toMatchObject({
+      reason: 'rollback.override-forbidden',
+    });
+    const v = await verifyBundle(older, {
+      trustRoot,
+      now: NOW,
+      rollbackStore: store,
+      override,
+      mode: 'technician',
+    });
+    expect(v.rollback).toMatchObject({ downgrade: true, requiredCounter: 3 });
+  });
+});
+
+describe('pinnedRoot', () => {
+  const productionRoot = new TextDecoder().decode(pinnedTestRoot().envelope);
+
+  it('demo mode pins the demo root, which verifies bundles signed with the committed demo key', async () => {
+    const root = pinnedRoot({ mode: 'demo' });
+    expect(root.keys.map((k) => k.keyid)).toEqual([DEMO_KEY_ID]);
+    const demoKeyFile = readFileSync(
+      new URL('../../demo/keys/demo-release.key', import.meta.url),
+      'utf8',
+    );
+    const demoSecret = (JSON.parse(demoKeyFile) as { secret: string }).secret;
+    const secret = Uint8Array.from(demoSecret.match(/../g)!, (h) => parseInt(h, 16));
+    const bytes = createBundle({
+      manifest: testManifest(),
+      images: testImages(),
+      signers: [secret],
+    });
+    await expect(verifyBundle(bytes, { trustRoot: root, now: NOW })).resolves.toBeDefined();
+    // A production build with its own root refuses the demo-signed bundle.
+    const prod = pinnedRoot({ mode: 'production', productionRoot });
+    await expect(verifyBundle(bytes, { trustRoot: prod, now: NOW })).rejects.toMatchObject({
+      reason: 'signature.unknown-key',
+    });
+  });
+
+  it('production mode needs a root, and refuses one that trusts the demo key', () => {
+    expect(pinnedRoot({ mode: 'production', productionRoot }).version).toBe(1);
+    expect(() => pinnedRoot({ mode: 'production' })).toThrow(UsageError);
+    expect(() => pinnedRoot({ mode: 'production', productionRoot: '' })).toThrow(UsageError);
+    const demoAsProduction = new TextDecoder().decode(pinnedRoot({ mode: 'demo' }).envelope);
+    expect(() => pinnedRoot({ mode: 'production', productionRoot: demoAsProduction })).toThrow(
+      /demo key/,
+    );
+    expect(() => pinnedRoot({ mode: 'staging' as never })).toThrow(UsageError);
+  });
+});
