@@ -18,7 +18,8 @@ await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 const cases = maliciousCases();
 for (const c of cases) await writeFile(join(dir, `${c.id}.fwb`), c.bytes);
-await writeFile(join(dir, 'root.json'), new TextDecoder().decode(pinnedTestRoot().envelope) + '\n');
+const rootJson: unknown = JSON.parse(new TextDecoder().decode(pinnedTestRoot().envelope));
+await writeFile(join(dir, 'root.json'), JSON.stringify(rootJson, null, 2) + '\n');
 const index = cases.map((c) => ({
   id: c.id,
   attack: c.attack,

@@ -62,7 +62,11 @@ export interface BoardPreset {
  * A deterministic MAC for a board: the vendor's OUI, then three bytes from `seed` and `salt`,
  * so the same seed gives the same board identity on every run.
  */
-export function deterministicMac(oui: readonly [number, number, number], seed: number, salt: string): Uint8Array {
+export function deterministicMac(
+  oui: readonly [number, number, number],
+  seed: number,
+  salt: string,
+): Uint8Array {
   let h = seed >>> 0;
   for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193) >>> 0;
   const prng = new Prng(h);

@@ -21,7 +21,10 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const p of listBoards()) process.stdout.write(`${p.name.padEnd(14)} ${p.description}\n`);
     return 0;
   }
-  const images = options.images.map((i) => ({ address: i.address, data: new Uint8Array(readFileSync(i.file)) }));
+  const images = options.images.map((i) => ({
+    address: i.address,
+    data: new Uint8Array(readFileSync(i.file)),
+  }));
   // TCP and ptys carry no baud rate: time the bytes at --baud and never garble them.
   const link: LinkModel = {
     name: `bridge at ${options.baud} baud`,

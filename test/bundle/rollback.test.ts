@@ -5,6 +5,7 @@ import { createBundle } from '../../src/bundle/create.ts';
 import { DEMO_KEY_ID } from '../../src/bundle/demo-root.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
 import { pinnedRoot } from '../../src/bundle/pinned-root.ts';
+import { loadTrustRoot } from '../../src/bundle/trust-root.ts';
 import { checkRollback, type RollbackCheck } from '../../src/bundle/rollback.ts';
 import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
@@ -164,6 +165,11 @@ describe('pinnedRoot', () => {
     await expect(verifyBundle(bytes, { trustRoot: prod, now: NOW })).rejects.toMatchObject({
       reason: 'signature.unknown-key',
     });
+  });
+
+  it('demo/keys/demo-root.json is the root demo builds pin', () => {
+    const file = readFileSync(new URL('../../demo/keys/demo-root.json', import.meta.url));
+    expect(loadTrustRoot(file).envelope).toEqual(pinnedRoot({ mode: 'demo' }).envelope);
   });
 
   it('production mode needs a root, and refuses one that trusts the demo key', () => {

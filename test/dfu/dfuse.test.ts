@@ -14,6 +14,7 @@ import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
 import { openDfu } from '../../src/protocols/dfu/dfu-open.ts';
 import { DfuRequest, DfuState, DfuStatus } from '../../src/protocols/dfu/dfu-spec.ts';
 import { WebUsbWatcher } from '../../src/transport/webusb.ts';
+import { SimUsbWatcher } from '../../src/sim/dfu/sim-usb.ts';
 import { dfuseRig, pattern } from './rig.ts';
 
 const FLASH = 0x08000000;
@@ -186,6 +187,22 @@ describe('DfuSe driver', () => {
         );
     }
     expect(erasesAfter[4]).toBe(erasesBefore[4]! + 1);
+  });
+});
+
+describe('DfuSe without a browser (sim-usb.ts)', () => {
+  it('flashes and verifies through SimUsbHandle', async () => {
+    const rig = await dfuseRig();
+    const [handle] = await new SimUsbWatcher(rig.bus, rig.clock).list([{ vendorId: 0x0483 }]);
+    const s = await connectDfuse(handle!, { clock: rig.clock, logger: rig.logger });
+    const image = pattern(10_000, 8);
+    await s.write({ name: 'app', address: FLASH, data: image }, {});
+    await s.verify({ name: 'app', address: FLASH, data: image }, {});
+    expect(rig.device.flash.read(FLASH, image.length)).toEqual(image);
+    rig.clock.setTimer(50, () => rig.bus.detach(rig.device));
+    await expect(
+      s.verify({ name: 'app', address: FLASH, data: new Uint8Array(500_000) }, {}),
+    ).rejects.toMatchObject({ code: 'transport.device-lost' });
   });
 });
 

@@ -81,7 +81,6 @@ class DfuSession implements FlashSession {
       );
     }
     const { signal, onProgress } = options;
-    let confirmed = 0;
     try {
       await this.client.ensureIdle(signal);
       // DFU 1.1 restarts a download from block 0: a retry rewrites the whole image.
@@ -103,7 +102,6 @@ class DfuSession implements FlashSession {
           });
         },
       });
-      confirmed = 0;
       this.written = true;
       if (f.manifestationTolerant) {
         await this.client.manifest(signal);
@@ -112,7 +110,8 @@ class DfuSession implements FlashSession {
         this.pendingManifest = true;
       }
     } catch (err) {
-      throw withConfirmed(err, confirmed);
+      // A DFU 1.1 download cannot continue where it stopped: nothing counts as confirmed.
+      throw withConfirmed(err, 0);
     }
   }
 
@@ -201,7 +200,6 @@ export async function connectDfu(
     current = await detachToDfuMode(opened, {
       watcher: options.watcher,
       filters: options.dfuModeFilters ?? [{ vendorId: handle.info.vendorId }],
-      clock: options.clock,
       signal: options.signal,
       exclude: handle,
       ...(options.reenumerateTimeoutMs !== undefined

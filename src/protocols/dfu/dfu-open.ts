@@ -4,7 +4,6 @@
  * alternate setting, and read every alternate's name (DfuSe memory maps). Also the run-time →
  * DFU-mode switch of DFU 1.1 §5 (DFU_DETACH, USB reset, re-enumeration). Pure.
  */
-import type { Clock } from '../../core/clock.ts';
 import { ProtocolError, TransportError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import { DescriptorType, parseConfigurationDescriptor } from '../../transport/usb-descriptors.ts';
@@ -119,7 +118,6 @@ export async function detachToDfuMode(
   options: {
     watcher: UsbDeviceWatcher;
     filters: readonly UsbDeviceFilter[];
-    clock: Clock;
     timeoutMs?: number;
     signal?: AbortSignal | undefined;
     exclude?: UsbDeviceHandle;

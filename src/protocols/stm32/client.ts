@@ -13,6 +13,7 @@ import {
 } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink } from '../../transport/link.ts';
+import { RDP_GATED, Stm32NackError, readProtectedError } from './errors.ts';
 import {
   ACK,
   BUSY,
@@ -71,50 +72,6 @@ export interface Stm32ClientOptions {
 
 export interface CallOptions {
   signal?: AbortSignal | undefined;
-}
-
-/**
- * A NACK from the bootloader. `retryable`: the frame it answers may have been damaged on the
- * wire (every checksummed frame), so sending it again may succeed.
- */
-export class Stm32NackError extends ProtocolError {
-  readonly retryable: boolean;
-  constructor(opcode: number, stage: string, retryable: boolean) {
-    super(
-      'protocol.command-failed',
-      `The STM32 bootloader refused ${commandNames[opcode] ?? `command 0x${opcode.toString(16)}`} (NACK after the ${stage}).`,
-      { opcode, status: NACK },
-    );
-    this.retryable = retryable;
-  }
-}
-
-/** Commands that read protection (RDP level 1) blocks: NACK right after the opcode (AN3155 Table 2 note). */
-const RDP_GATED: ReadonlySet<number> = new Set([
-  Command.READ_MEMORY,
-  Command.WRITE_MEMORY,
-  Command.GO,
-  Command.ERASE,
-  Command.EXTENDED_ERASE,
-  Command.WRITE_PROTECT,
-  Command.WRITE_UNPROTECT,
-  Command.READOUT_PROTECT,
-  Command.GET_CHECKSUM,
-]);
-
-/** Error for a read-protected chip, with the way out. */
-export function readProtectedError(opcode?: number): ProtocolError {
-  return new ProtocolError(
-    'protocol.read-protected',
-    'The STM32 is read-protected (RDP level 1): its bootloader refuses to read, write, erase or start code.',
-    {
-      ...(opcode === undefined ? {} : { opcode, status: NACK }),
-      hints: [
-        'Readout unprotect erases the whole flash and is allowed only with an explicit option.',
-        'If the device may be wiped, enable "readout unprotect (erases the chip)" and flash again.',
-      ],
-    },
-  );
 }
 
 /** One synchronised conversation with an STM32 system bootloader. */

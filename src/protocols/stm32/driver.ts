@@ -11,13 +11,7 @@
  */
 import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
-import {
-  FramingError,
-  ProtocolError,
-  UsageError,
-  VerificationError,
-  WebflashError,
-} from '../../core/errors.ts';
+import { FramingError, ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
@@ -36,9 +30,18 @@ import {
   type FlashSector,
   type Stm32Chip,
 } from './chips.ts';
-import { readProtectedError, Stm32Client, type Stm32Timeouts } from './client.ts';
+import { Stm32Client, type Stm32Timeouts } from './client.ts';
+import { readProtectedError } from './errors.ts';
 import { Command, MAX_BLOCK, MassErase, commandNames } from './commands.ts';
 import { stm32Crc } from './crc.ts';
+import {
+  padTo4,
+  probeChip,
+  retryTransient,
+  transient,
+  withConfirmed,
+  type Probe,
+} from './session-support.ts';
 
 export const STM32_PROTOCOL = 'stm32-usart' as const;
 
@@ -106,13 +109,6 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
 
 /** The driver with default options. */
 export const stm32Driver: Stm32Driver = createStm32Driver();
-
-interface Probe {
-  uid?: Uint8Array;
-  flashKiB?: number;
-  bootloaderId?: number;
-  readProtected: boolean;
-}
 
 /** An open session with one STM32 bootloader. */
 export class Stm32Session implements FlashSession {
@@ -491,77 +487,6 @@ export class Stm32Session implements FlashSession {
       previous = next;
     }
   }
-}
-
-/** UID, flash size and bootloader ID; a read refused after the opcode means read protection. */
-async function probeChip(
-  chip: Stm32Chip,
-  readMemory: (address: number, n: number) => Promise<Uint8Array>,
-): Promise<Probe> {
-  const probe: Probe = { readProtected: false };
-  const read = async (address: number | undefined, n: number): Promise<Uint8Array | undefined> => {
-    if (address === undefined || probe.readProtected) return undefined;
-    try {
-      return await readMemory(address, n);
-    } catch (err) {
-      if (err instanceof WebflashError && err.code === 'protocol.read-protected') {
-        probe.readProtected = true;
-        return undefined;
-      }
-      if (err instanceof ProtocolError && err.code === 'protocol.command-failed') return undefined;
-      throw err;
-    }
-  };
-  const uid = await read(chip.uidAddress, 12);
-  if (uid) probe.uid = uid;
-  const size = await read(chip.flashSizeAddress, 2);
-  if (size) probe.flashKiB = size[0]! | (size[1]! << 8);
-  const id = await read(chip.bootloaderIdAddress, 1);
-  if (id) probe.bootloaderId = id[0]!;
-  if (chip.uidAddress === undefined) await read(chip.flash.start, 1); // still learn whether reads are allowed
-  return probe;
-}
-
-/** Runs `step`; after a transient failure, resyncs and runs it again (3 tries in all). */
-async function retryTransient<T>(
-  client: Stm32Client,
-  step: () => Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await step();
-    } catch (err) {
-      if (attempt >= 3 || !transient(err)) throw err;
-      await client.resync({ signal });
-    }
-  }
-}
-
-/** Errors a resync and a second try may cure: timeouts, garbled or damaged replies. */
-function transient(err: unknown): boolean {
-  if (!(err instanceof WebflashError)) return false;
-  if (err instanceof VerificationError) return false;
-  return (
-    err.code === 'timeout' ||
-    err.code.startsWith('framing.') ||
-    err.code === 'protocol.bad-reply' ||
-    (err as { retryable?: unknown }).retryable === true
-  );
-}
-
-/** Pads a block to a multiple of 4 bytes with 0xFF (erased flash), as stm32flash does. */
-function padTo4(chunk: Uint8Array): Uint8Array {
-  if (chunk.length % 4 === 0) return chunk;
-  const out = new Uint8Array(chunk.length + (4 - (chunk.length % 4))).fill(0xff);
-  out.set(chunk);
-  return out;
-}
-
-/** Adds `confirmedBytes` (ResumableError) to an error thrown mid-write. */
-function withConfirmed(err: unknown, confirmedBytes: number): unknown {
-  if (err instanceof Error) return Object.assign(err, { confirmedBytes });
-  return err;
 }
 
 function hex2(n: number): string {

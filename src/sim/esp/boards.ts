@@ -3,7 +3,12 @@
  * how DTR/RTS reach the chip. USB ids: Silicon Labs CP2102 10c4:ea60, WCH CH340 1a86:7523,
  * Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
  */
-import { ESP_CHIPS, USB_JTAG_SERIAL_PID, ESPRESSIF_VID, type EspChipId } from '../../protocols/esp/chips.ts';
+import {
+  ESP_CHIPS,
+  USB_JTAG_SERIAL_PID,
+  ESPRESSIF_VID,
+  type EspChipId,
+} from '../../protocols/esp/chips.ts';
 import { deterministicMac, type BoardOptions, type BoardPreset, type SimBoard } from '../board.ts';
 import { FlashModel, W25Q32_TIMING } from '../flash-model.ts';
 import {
@@ -30,8 +35,20 @@ interface Bridge {
   reenumerateMs?: number;
 }
 
-const CP2102: Bridge = { name: 'CP2102', vid: 0x10c4, pid: 0xea60, link: LINK_CP2102, circuit: 'auto-reset' };
-const CH340: Bridge = { name: 'CH340', vid: 0x1a86, pid: 0x7523, link: LINK_CH340, circuit: 'auto-reset' };
+const CP2102: Bridge = {
+  name: 'CP2102',
+  vid: 0x10c4,
+  pid: 0xea60,
+  link: LINK_CP2102,
+  circuit: 'auto-reset',
+};
+const CH340: Bridge = {
+  name: 'CH340',
+  vid: 0x1a86,
+  pid: 0x7523,
+  link: LINK_CH340,
+  circuit: 'auto-reset',
+};
 const USB_JTAG: Bridge = {
   name: 'USB-Serial/JTAG',
   vid: ESPRESSIF_VID,
@@ -127,13 +144,67 @@ function hex4(n: number): string {
 /** The ESP presets. */
 export const ESP_BOARD_PRESETS: readonly BoardPreset[] = [
   espPreset({ name: 'esp32', chip: 'esp32', label: 'ESP32-DevKitC', bridge: CP2102, flashMiB: 4 }),
-  espPreset({ name: 'esp32-ch340', chip: 'esp32', label: 'ESP32 board (CH340)', bridge: CH340, flashMiB: 4 }),
-  espPreset({ name: 'esp32s2', chip: 'esp32s2', label: 'ESP32-S2-Saola-1', bridge: CP2102, flashMiB: 4 }),
-  espPreset({ name: 'esp32s3', chip: 'esp32s3', label: 'ESP32-S3-DevKitC-1 (USB port)', bridge: USB_JTAG, flashMiB: 8 }),
-  espPreset({ name: 'esp32s3-uart', chip: 'esp32s3', label: 'ESP32-S3-DevKitC-1 (UART port)', bridge: CP2102, flashMiB: 8 }),
-  espPreset({ name: 'esp32c3', chip: 'esp32c3', label: 'ESP32-C3-DevKitM-1', bridge: CP2102, flashMiB: 4 }),
-  espPreset({ name: 'esp32c3-usb', chip: 'esp32c3', label: 'ESP32-C3 board (USB-Serial/JTAG)', bridge: USB_JTAG, flashMiB: 4 }),
-  espPreset({ name: 'esp32c6', chip: 'esp32c6', label: 'ESP32-C6-DevKitC-1 (USB port)', bridge: USB_JTAG, flashMiB: 8 }),
-  espPreset({ name: 'esp32h2', chip: 'esp32h2', label: 'ESP32-H2-DevKitM-1 (USB port)', bridge: USB_JTAG, flashMiB: 4 }),
-  espPreset({ name: 'esp8266', chip: 'esp8266', label: 'NodeMCU (ESP8266, CH340)', bridge: CH340, flashMiB: 4 }),
+  espPreset({
+    name: 'esp32-ch340',
+    chip: 'esp32',
+    label: 'ESP32 board (CH340)',
+    bridge: CH340,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32s2',
+    chip: 'esp32s2',
+    label: 'ESP32-S2-Saola-1',
+    bridge: CP2102,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32s3',
+    chip: 'esp32s3',
+    label: 'ESP32-S3-DevKitC-1 (USB port)',
+    bridge: USB_JTAG,
+    flashMiB: 8,
+  }),
+  espPreset({
+    name: 'esp32s3-uart',
+    chip: 'esp32s3',
+    label: 'ESP32-S3-DevKitC-1 (UART port)',
+    bridge: CP2102,
+    flashMiB: 8,
+  }),
+  espPreset({
+    name: 'esp32c3',
+    chip: 'esp32c3',
+    label: 'ESP32-C3-DevKitM-1',
+    bridge: CP2102,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32c3-usb',
+    chip: 'esp32c3',
+    label: 'ESP32-C3 board (USB-Serial/JTAG)',
+    bridge: USB_JTAG,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32c6',
+    chip: 'esp32c6',
+    label: 'ESP32-C6-DevKitC-1 (USB port)',
+    bridge: USB_JTAG,
+    flashMiB: 8,
+  }),
+  espPreset({
+    name: 'esp32h2',
+    chip: 'esp32h2',
+    label: 'ESP32-H2-DevKitM-1 (USB port)',
+    bridge: USB_JTAG,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp8266',
+    chip: 'esp8266',
+    label: 'NodeMCU (ESP8266, CH340)',
+    bridge: CH340,
+    flashMiB: 4,
+  }),
 ];

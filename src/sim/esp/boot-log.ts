@@ -76,7 +76,10 @@ const ROM_TEXT: Record<Exclude<EspChipId, 'esp8266'>, RomText> = {
  * The ROM banner. ESP8266: printed at 74880 baud (26 MHz crystal), "boot mode:(1,7)" for UART
  * download and "(3,7)" for flash boot.
  */
-export function romBanner(chip: EspChipId, options: { download: boolean; cause: ResetCause }): string {
+export function romBanner(
+  chip: EspChipId,
+  options: { download: boolean; cause: ResetCause },
+): string {
   if (chip === 'esp8266') {
     const cause = options.cause === 'power-on' ? 1 : options.cause === 'watchdog' ? 4 : 2;
     const mode = options.download ? '(1,7)' : '(3,7)';
@@ -85,7 +88,8 @@ export function romBanner(chip: EspChipId, options: { download: boolean; cause: 
   const t = ROM_TEXT[chip];
   const boot = options.download ? t.downloadBoot : t.flashBoot;
   return (
-    `${t.header}${t.reset[options.cause]},${boot}\r\n` + (options.download ? 'waiting for download\r\n' : '')
+    `${t.header}${t.reset[options.cause]},${boot}\r\n` +
+    (options.download ? 'waiting for download\r\n' : '')
   );
 }
 
@@ -131,8 +135,10 @@ export function appBootLog(options: {
       .join('');
     return `invalid header: 0x${word}\r\n`;
   }
-  let out = 'I (29) boot: ESP-IDF 2nd stage bootloader\r\nI (31) boot: Loaded app from partition at offset 0x10000\r\n';
-  if (!options.appPresent) return out + 'E (41) boot: No bootable app partitions in the partition table\r\n';
+  let out =
+    'I (29) boot: ESP-IDF 2nd stage bootloader\r\nI (31) boot: Loaded app from partition at offset 0x10000\r\n';
+  if (!options.appPresent)
+    return out + 'E (41) boot: No bootable app partitions in the partition table\r\n';
   if (options.app) {
     out += `I (250) app_init: Project name:     ${options.app.project}\r\n`;
     out += `I (251) app_init: App version:      ${options.app.version}\r\n`;

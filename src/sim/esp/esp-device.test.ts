@@ -1,4 +1,4 @@
-import { deflateSync } from 'fflate';
+import { zlibSync } from 'fflate';
 import { md5 } from '@noble/hashes/legacy.js';
 import { describe, expect, it } from 'vitest';
 import { toHex, view } from '../../core/bytes.ts';
@@ -69,7 +69,10 @@ async function runSequence(link: SerialLink, clock: VirtualClock, sequence: stri
   }
 }
 
-async function downloadMode(name: string, options: { images?: { address: number; data: Uint8Array }[] } = {}) {
+async function downloadMode(
+  name: string,
+  options: { images?: { address: number; data: Uint8Array }[] } = {},
+) {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   const board = createBoard(name, { clock, seed: 42, ...options }) as EspSimBoard;
   const link = await board.wire!.port!.open({ baudRate: 115200 });
@@ -78,23 +81,31 @@ async function downloadMode(name: string, options: { images?: { address: number;
   const sequence = usb ? 'R0|D0|W100|D1|R0|W100|R1|D0|R1|W100|R0|D0' : 'D0|R1|W100|D1|R0|W50|D0';
   await runSequence(link, clock, sequence);
   await sleep(clock, 20);
-  const banner = new TextDecoder().decode(link.input.available ? await link.input.read(4096, { timeoutMs: 1 }) : new Uint8Array());
+  const banner = new TextDecoder().decode(
+    link.input.available ? await link.input.read(4096, { timeoutMs: 1 }) : new Uint8Array(),
+  );
   const host = new Host(link, clock, ESP_CHIPS[board.chip as EspChipId].romStatusBytes);
   return { clock, board, link, host, banner };
 }
 
 describe('ESP boot mode from DTR/RTS', () => {
-  it.each(['esp32', 'esp32s3-uart', 'esp32c3'])('%s: classic reset enters download mode', async (name) => {
-    const { banner, board } = await downloadMode(name);
-    expect(banner).toMatch(/boot:0x[0-9a-f]+ \(DOWNLOAD[^)]*\)+\r\nwaiting for download\r\n/);
-    expect(board.device.mode).toBe('download');
-  });
+  it.each(['esp32', 'esp32s3-uart', 'esp32c3'])(
+    '%s: classic reset enters download mode',
+    async (name) => {
+      const { banner, board } = await downloadMode(name);
+      expect(banner).toMatch(/boot:0x[0-9a-f]+ \(DOWNLOAD[^)]*\)+\r\nwaiting for download\r\n/);
+      expect(board.device.mode).toBe('download');
+    },
+  );
 
-  it.each(['esp32s3', 'esp32c3-usb', 'esp32c6', 'esp32h2'])('%s: USB-Serial/JTAG reset enters download mode', async (name) => {
-    const { banner, board } = await downloadMode(name);
-    expect(banner).toMatch(/waiting for download/);
-    expect(board.device.mode).toBe('download');
-  });
+  it.each(['esp32s3', 'esp32c3-usb', 'esp32c6', 'esp32h2'])(
+    '%s: USB-Serial/JTAG reset enters download mode',
+    async (name) => {
+      const { banner, board } = await downloadMode(name);
+      expect(banner).toMatch(/waiting for download/);
+      expect(board.device.mode).toBe('download');
+    },
+  );
 
   it('a wrong sequence (EN pulse without IO0) boots the application and prints its log', async () => {
     const clock = new VirtualClock({ yieldToHost: setImmediate });
@@ -105,7 +116,9 @@ describe('ESP boot mode from DTR/RTS', () => {
     await link.setSignals({ requestToSend: false });
     await sleep(clock, 100);
     const text = new TextDecoder().decode(await link.input.read(4096, { timeoutMs: 1 }));
-    expect(text).toContain('ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)');
+    expect(text).toContain(
+      'ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)',
+    );
     expect(text).toContain('invalid header: 0xffffffff');
     expect(board.device.mode).toBe('app');
   });
@@ -172,7 +185,14 @@ describe('ESP ROM loader commands', () => {
     await host.sync();
     const w0 = (await host.command(EspCommand.READ_REG, words(0x60007044))).value;
     const w1 = (await host.command(EspCommand.READ_REG, words(0x60007048))).value;
-    const mac = [(w1 >> 8) & 0xff, w1 & 0xff, w0 >>> 24, (w0 >> 16) & 0xff, (w0 >> 8) & 0xff, w0 & 0xff];
+    const mac = [
+      (w1 >> 8) & 0xff,
+      w1 & 0xff,
+      w0 >>> 24,
+      (w0 >> 16) & 0xff,
+      (w0 >> 8) & 0xff,
+      w0 & 0xff,
+    ];
     expect(mac).toEqual([...board.device.mac]);
     expect(mac.slice(0, 3)).toEqual([0xf4, 0x12, 0xfa]);
   });
@@ -215,15 +235,27 @@ describe('ESP ROM loader commands', () => {
     expect(clock.now() - t0).toBeGreaterThanOrEqual(45); // one 4 KiB sector erase
     // bad checksum → 0x07
     const block0 = image.subarray(0, 1024);
-    r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block0, 0), espChecksum(block0) ^ 1);
+    r = await host.command(
+      EspCommand.FLASH_DATA,
+      encodeDataPayload(block0, 0),
+      espChecksum(block0) ^ 1,
+    );
     expect(r.error).toBe(RomError.INVALID_CRC);
     // wrong sequence → 0x05
-    r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block0, 2), espChecksum(block0));
+    r = await host.command(
+      EspCommand.FLASH_DATA,
+      encodeDataPayload(block0, 2),
+      espChecksum(block0),
+    );
     expect(r.error).toBe(RomError.INVALID_MESSAGE);
     for (let seq = 0; seq < 3; seq++) {
       const block = new Uint8Array(1024).fill(0xff);
       block.set(image.subarray(seq * 1024, seq * 1024 + 1024));
-      r = await host.command(EspCommand.FLASH_DATA, encodeDataPayload(block, seq), espChecksum(block));
+      r = await host.command(
+        EspCommand.FLASH_DATA,
+        encodeDataPayload(block, seq),
+        espChecksum(block),
+      );
       expect(r.error).toBeUndefined();
     }
     expect(toHex(board.flash.read(0x10000, 3000))).toBe(toHex(image));
@@ -234,22 +266,28 @@ describe('ESP ROM loader commands', () => {
   it('FLASH_DEFL_*: inflates a zlib stream into flash; garbage gives the deflate error', async () => {
     const { host, board } = await downloadMode('esp32c3');
     const image = Uint8Array.from({ length: 20000 }, (_, i) => (i % 251) ^ (i >> 8));
-    const z = deflateSync(image); // raw deflate
-    const { zlibSync } = await import('fflate');
-    const zl = zlibSync(image);
-    expect(z.length).toBeGreaterThan(0);
+    const zl = zlibSync(image, { level: 9 }); // a zlib stream, as esptool sends (zlib.compress)
     const blocks = Math.ceil(zl.length / 1024);
     let r = await host.command(EspCommand.FLASH_DEFL_BEGIN, words(20480, blocks, 1024, 0, 0));
     expect(r.error).toBeUndefined();
     for (let seq = 0; seq < blocks; seq++) {
       const block = zl.subarray(seq * 1024, seq * 1024 + 1024);
-      r = await host.command(EspCommand.FLASH_DEFL_DATA, encodeDataPayload(block, seq), espChecksum(block));
+      r = await host.command(
+        EspCommand.FLASH_DEFL_DATA,
+        encodeDataPayload(block, seq),
+        espChecksum(block),
+      );
       expect(r.error).toBeUndefined();
     }
     expect(toHex(board.flash.read(0, image.length))).toBe(toHex(image));
     r = await host.command(EspCommand.FLASH_DEFL_BEGIN, words(4096, 1, 1024, 0x1000, 0));
+    expect(r.error).toBeUndefined();
     const junk = new Uint8Array(64).fill(0x13);
-    r = await host.command(EspCommand.FLASH_DEFL_DATA, encodeDataPayload(junk, 0), espChecksum(junk));
+    r = await host.command(
+      EspCommand.FLASH_DEFL_DATA,
+      encodeDataPayload(junk, 0),
+      espChecksum(junk),
+    );
     expect(r.error).toBe(RomError.DEFLATE_ERROR);
   });
 
@@ -286,6 +324,15 @@ describe('ESP ROM loader commands', () => {
     const { host } = await downloadMode('esp32');
     const r = await host.command(EspCommand.MEM_END, words(0, 0x40080000));
     expect(r.error).toBe(RomError.FAILED_TO_ACT);
+  });
+
+  it('a spontaneous reset (watchdog fault) drops the loader and boots the application', async () => {
+    const { board, clock, link } = await downloadMode('esp32');
+    board.wire!.resetDevice();
+    await sleep(clock, 100);
+    const text = new TextDecoder().decode(await link.input.read(4096, { timeoutMs: 1 }));
+    expect(text).toContain('rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)');
+    expect(board.device.mode).toBe('app');
   });
 
   it('FLASH_END(0) reboots into the application', async () => {

@@ -330,7 +330,8 @@ export class EspDevice implements SimSerialDevice {
         return;
       case 'reboot':
         await sleep(side.clock, 5);
-        if (epoch === this.epoch) this.boot({ download: this.io0Low(this.lastSignals), cause: 'software' });
+        if (epoch === this.epoch)
+          this.boot({ download: this.io0Low(this.lastSignals), cause: 'software' });
         return;
       case 'run-user-code':
         await sleep(side.clock, 5);

@@ -162,7 +162,8 @@ export class EspLoader {
         return this.flashData(cmd, true);
       case EspCommand.FLASH_END:
       case EspCommand.FLASH_DEFL_END:
-        if (cmd.op === EspCommand.FLASH_DEFL_END && !this.stub && !chip.romSupportsCompressed) break;
+        if (cmd.op === EspCommand.FLASH_DEFL_END && !this.stub && !chip.romSupportsCompressed)
+          break;
         return this.flashEnd(cmd);
       case EspCommand.SPI_FLASH_MD5:
         if (!this.stub && chip.id === 'esp8266') break;
@@ -199,7 +200,10 @@ export class EspLoader {
         if (address + size > this.ctx.flash.size || packetSize === 0 || maxInFlight === 0) {
           throw new LoaderFailure(StubError.BAD_DATA_LEN);
         }
-        return { ...this.ok(cmd.op), after: { kind: 'read-flash', address, size, packetSize, maxInFlight } };
+        return {
+          ...this.ok(cmd.op),
+          after: { kind: 'read-flash', address, size, packetSize, maxInFlight },
+        };
       }
       case EspCommand.RUN_USER_CODE:
         if (!this.stub) break;
@@ -227,7 +231,11 @@ export class EspLoader {
     need(d.length > 0 && d.length % 16 === 0);
     const v = view(d);
     for (let i = 0; i < d.length; i += 16) {
-      this.ctx.registers.write(v.getUint32(i, true), v.getUint32(i + 4, true), v.getUint32(i + 8, true));
+      this.ctx.registers.write(
+        v.getUint32(i, true),
+        v.getUint32(i + 4, true),
+        v.getUint32(i + 8, true),
+      );
       const delayUs = v.getUint32(i + 12, true);
       if (delayUs > 0) await this.ctx.wait(delayUs / 1000);
     }
@@ -286,7 +294,8 @@ export class EspLoader {
     }
     let ms: number;
     if (compressed) {
-      if (state.inflateFailed) throw new LoaderFailure(this.stub ? StubError.INFLATE_ERROR : RomError.DEFLATE_ERROR);
+      if (state.inflateFailed)
+        throw new LoaderFailure(this.stub ? StubError.INFLATE_ERROR : RomError.DEFLATE_ERROR);
       this.pendingProgramMs = 0;
       try {
         state.inflater!.push(block, seq + 1 >= state.blocks);
@@ -322,15 +331,21 @@ export class EspLoader {
     }
     this.write = undefined;
     // "0 to reboot, 1 to run user code"; the stub stays in the loader unless asked to reboot.
-    if (this.stub) return runUserCode ? this.ok(cmd.op) : { ...this.ok(cmd.op), after: { kind: 'reboot' } };
-    return { ...this.ok(cmd.op), after: runUserCode ? { kind: 'run-user-code' } : { kind: 'reboot' } };
+    if (this.stub)
+      return runUserCode ? this.ok(cmd.op) : { ...this.ok(cmd.op), after: { kind: 'reboot' } };
+    return {
+      ...this.ok(cmd.op),
+      after: runUserCode ? { kind: 'run-user-code' } : { kind: 'reboot' },
+    };
   }
 
   private async flashMd5(cmd: CommandPacket): Promise<LoaderResult> {
     need(cmd.data.length === 16);
     const [addr, size] = args(cmd.data);
     if (addr + size > this.ctx.flash.size) {
-      throw new LoaderFailure(this.stub ? StubError.FAILED_SPI_OP : RomError.FLASH_READ_LENGTH_ERROR);
+      throw new LoaderFailure(
+        this.stub ? StubError.FAILED_SPI_OP : RomError.FLASH_READ_LENGTH_ERROR,
+      );
     }
     const digest = md5(this.ctx.flash.read(addr, size));
     await this.ctx.wait(size * MD5_MS_PER_BYTE);
@@ -371,7 +386,8 @@ export class EspLoader {
   private memData(cmd: CommandPacket): LoaderResult {
     const state = this.mem;
     const d = cmd.data;
-    if (!state) throw new LoaderFailure(this.stub ? StubError.NOT_IN_FLASH_MODE : RomError.INVALID_MESSAGE);
+    if (!state)
+      throw new LoaderFailure(this.stub ? StubError.NOT_IN_FLASH_MODE : RomError.INVALID_MESSAGE);
     need(d.length >= 16);
     const [length, seq] = args(d);
     const block = d.subarray(16);
@@ -390,7 +406,9 @@ export class EspLoader {
     const [noEntry, entry] = args(cmd.data);
     this.mem = undefined;
     if (noEntry !== 0) return this.ok(cmd.op);
-    const inLoadedRam = [...this.ram].some(([at, bytes]) => entry >= at && entry < at + bytes.length);
+    const inLoadedRam = [...this.ram].some(
+      ([at, bytes]) => entry >= at && entry < at + bytes.length,
+    );
     if (!inLoadedRam) throw new LoaderFailure(RomError.FAILED_TO_ACT);
     const reply = this.ok(cmd.op);
     this.stub = true;
@@ -429,9 +447,7 @@ export class EspLoader {
 
   private fail(op: number, error: number): LoaderResult {
     return {
-      replies: [
-        encodeResponse({ op, value: this.value, statusBytes: this.statusBytes, error }),
-      ],
+      replies: [encodeResponse({ op, value: this.value, statusBytes: this.statusBytes, error })],
     };
   }
 

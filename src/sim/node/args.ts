@@ -39,7 +39,8 @@ Serves a simulated board's serial port, already in its bootloader, to native too
 
 function parseNumber(text: string, what: string): number {
   const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : Number(text);
-  if (!Number.isFinite(n) || text.trim() === '') throw new UsageError(`${what}: "${text}" is not a number`);
+  if (!Number.isFinite(n) || text.trim() === '')
+    throw new UsageError(`${what}: "${text}" is not a number`);
   return n;
 }
 
@@ -47,7 +48,8 @@ function parseFaults(spec: string, into: FaultOptions): void {
   for (const part of spec.split(',')) {
     const [kind, a, b] = part.split(':');
     const p = parseNumber(a ?? '', `--fault ${kind}`);
-    if (p < 0 || p > 1) throw new UsageError(`--fault ${kind}: probability must be between 0 and 1`);
+    if (p < 0 || p > 1)
+      throw new UsageError(`--fault ${kind}: probability must be between 0 and 1`);
     if (kind === 'drop') into.dropRate = p;
     else if (kind === 'corrupt') into.corruptRate = p;
     else if (kind === 'delay') {
@@ -62,7 +64,15 @@ function parseFaults(spec: string, into: FaultOptions): void {
  * @throws {UsageError} with a plain message for anything malformed.
  */
 export function parseSimArgs(argv: readonly string[]): SimCliOptions {
-  const o: SimCliOptions = { board: '', baud: 115200, seed: 1, faults: {}, images: [], help: false, list: false };
+  const o: SimCliOptions = {
+    board: '',
+    baud: 115200,
+    seed: 1,
+    faults: {},
+    images: [],
+    help: false,
+    list: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -107,7 +117,10 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
         const v = value();
         const at = v.indexOf(':');
         if (at <= 0) throw new UsageError(`--image: expected ADDR:FILE, got "${v}"`);
-        o.images.push({ address: parseNumber(v.slice(0, at), '--image address'), file: v.slice(at + 1) });
+        o.images.push({
+          address: parseNumber(v.slice(0, at), '--image address'),
+          file: v.slice(at + 1),
+        });
         break;
       }
       default:

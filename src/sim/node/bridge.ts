@@ -61,7 +61,9 @@ export function serveOnTcp(options: BridgeOptions): Promise<RunningBridge> {
     active = { socket, conn };
     log(`client connected from ${socket.remoteAddress}:${socket.remotePort}`);
     socket.on('data', (data: Buffer) => {
-      void conn.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()).catch(() => undefined);
+      void conn
+        .write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice())
+        .catch(() => undefined);
     });
     const done = (): void => {
       if (active?.socket !== socket) return;

@@ -52,7 +52,8 @@ export function serveOnPty(options: PtyOptions): RunningPty {
     const check = (): void => {
       if (closed) return;
       if (existsSync(options.path) && lstatSync(options.path).isSymbolicLink()) resolve();
-      else if (Date.now() - started > 5000) reject(new Error(`socat did not create ${options.path}`));
+      else if (Date.now() - started > 5000)
+        reject(new Error(`socat did not create ${options.path}`));
       else setTimeout(check, 20);
     };
     check();

@@ -101,6 +101,20 @@ export class Stm32SimBoard implements SimSerialDevice {
     if (this.stateValue !== 'off') this.boot();
   }
 
+  /**
+   * BOOT0 high and a reset that finished a moment ago: the bootloader waits for 0x7F right
+   * away. For bridges without control lines (TCP, pty), which do this for every new client, so
+   * that a tool's first 0x7F is not lost in the chip's start-up time.
+   */
+  enterBootloader(): void {
+    this.options.boot0 = 'high';
+    if (this.stateValue === 'off') return;
+    this.stop('starting');
+    this.resets++;
+    this.side?.flushToHost();
+    this.start();
+  }
+
   // ---- SimSerialDevice ----------------------------------------------------------------------
 
   attach(side: DeviceSide): void {
@@ -192,31 +206,36 @@ export class Stm32SimBoard implements SimSerialDevice {
     if (!clock) return;
     this.timer = clock.setTimer(this.options.startupMs ?? 5, () => {
       this.timer = undefined;
-      if (!this.boot0) {
-        this.stateValue = 'application';
-        this.applicationAddress = this.chip.flash.start;
-        return;
-      }
-      this.stateValue = 'bootloader';
-      this.inAutobaud = true;
-      this.program = bootloaderProgram({
-        chip: this.chip,
-        memory: this.memory,
-        commands: this.commands,
-        send: (bytes) => this.side?.send(bytes),
-        lockBaud: () => {
-          this.inAutobaud = false;
-        },
-        // The last ACK leaves the USART before the reset takes effect.
-        systemReset: () => this.afterSend(() => this.boot(false)),
-        runApplication: (address) => {
-          this.stop('application');
-          this.applicationAddress = address;
-        },
-        onCommand: (op) => this.commandLog.push(op),
-      });
-      this.advance(new Uint8Array(0));
+      this.start();
     });
+  }
+
+  /** Runs from the reset vector: the application, or the bootloader when BOOT0 is high. */
+  private start(): void {
+    if (!this.boot0) {
+      this.stateValue = 'application';
+      this.applicationAddress = this.chip.flash.start;
+      return;
+    }
+    this.stateValue = 'bootloader';
+    this.inAutobaud = true;
+    this.program = bootloaderProgram({
+      chip: this.chip,
+      memory: this.memory,
+      commands: this.commands,
+      send: (bytes) => this.side?.send(bytes),
+      lockBaud: () => {
+        this.inAutobaud = false;
+      },
+      // The last ACK leaves the USART before the reset takes effect.
+      systemReset: () => this.afterSend(() => this.boot(false)),
+      runApplication: (address) => {
+        this.stop('application');
+        this.applicationAddress = address;
+      },
+      onCommand: (op) => this.commandLog.push(op),
+    });
+    this.advance(new Uint8Array(0));
   }
 
   private advance(input: Uint8Array): void {

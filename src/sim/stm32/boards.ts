@@ -66,7 +66,7 @@ function stm32Preset(options: {
         chip: chip.chip,
         flash: device.memory.flash,
         wire,
-        enterBootloader: () => device.setBoot0('high'),
+        enterBootloader: () => device.enterBootloader(),
         device,
       };
     },

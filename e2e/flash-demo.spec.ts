@@ -1,0 +1,64 @@
+/**
+ * The technician's flow in demo mode, end to end in Chromium: virtual ESP32-S3 → demo bundle →
+ * Flash → verified; and an unplug mid-flash that names the cause and the next step, then a
+ * retry after plugging back in. Waits on DOM state and the store, never on sleeps.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import type {} from '../src/demo/test-hook.ts';
+import { serveDemoBundle } from './demo-fixture.ts';
+
+async function ready(page: Page): Promise<void> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await serveDemoBundle(page);
+  await page.goto('/');
+  await expect(page.getByTestId('demo-banner')).toBeVisible();
+  await page.getByLabel('Virtual board').selectOption('esp32s3');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await expect(page.getByTestId('port-label')).toContainText('Virtual ESP32-S3');
+  await page.getByRole('button', { name: 'Load demo bundle' }).click();
+  await expect(page.getByTestId('bundle-verdict')).toHaveAttribute('data-status', 'verified');
+  await expect(page.getByTestId('bundle-details')).toContainText('webflash-demo');
+  expect(errors).toEqual([]);
+}
+
+test('flash a virtual ESP32-S3 with the demo bundle', async ({ page }, testInfo) => {
+  await ready(page);
+  await page.getByLabel('Baud rate').selectOption('921600');
+  await page.getByRole('button', { name: 'Flash', exact: true }).click();
+  await expect(page.getByTestId('phase')).toHaveAttribute('data-phase', 'writing', {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-ok', 'true', { timeout: 45_000 });
+  await expect(page.getByTestId('region-app')).toHaveText('MD5 verified');
+  await expect(page.getByTestId('region-partition-table')).toHaveText('MD5 verified');
+  await expect(page.getByTestId('device-chip')).toContainText('ESP32-S3');
+  await testInfo.attach('flashed', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
+});
+
+test('unplugging mid-flash explains what happened; a retry after re-plugging completes', async ({
+  page,
+}, testInfo) => {
+  await ready(page);
+  await page.evaluate(() => window.__webflashSim!.unplugAfter(40_000));
+  await page.getByRole('button', { name: 'Flash', exact: true }).click();
+  const error = page.getByTestId('flash-error');
+  await expect(error).toBeVisible({ timeout: 45_000 });
+  await expect(error).toHaveAttribute('data-code', 'transport.device-lost');
+  await expect(error).toContainText('The board was disconnected');
+  await expect(error).toContainText('Plug the board back in');
+  await expect(page.getByTestId('cable-state')).toHaveText('unplugged');
+  await testInfo.attach('unplugged', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
+
+  await page.getByRole('button', { name: 'Plug in' }).click();
+  await expect(page.getByTestId('cable-state')).toHaveText('plugged in');
+  await page.getByRole('button', { name: 'Flash', exact: true }).click();
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-ok', 'true', { timeout: 45_000 });
+  await expect(page.getByTestId('region-app')).toHaveText('MD5 verified');
+});
