@@ -5,8 +5,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { MemoryRollbackStore } from './bundle/rollback-store.ts';
-import { installDemoLab, type DemoLab } from './demo/lab.ts';
-import { installSimHook } from './demo/test-hook.ts';
+import type { DemoLab } from './demo/lab.ts';
 import { createAppStore, createBrowserServices, resolveAppConfig } from './store/index.ts';
 import { App } from './ui/App.tsx';
 import { AppContext } from './ui/use-app-store.ts';
@@ -18,7 +17,11 @@ const config = resolveAppConfig({
   search: location.search,
   baseUrl: import.meta.env.BASE_URL,
 });
-const lab: DemoLab | undefined = config.virtualBoards ? installDemoLab() : undefined;
+// Loaded only in demo mode, so production builds do not carry the simulators.
+const demo = config.virtualBoards
+  ? await Promise.all([import('./demo/lab.ts'), import('./demo/test-hook.ts')])
+  : undefined;
+const lab: DemoLab | undefined = demo?.[0].installDemoLab();
 const services = createBrowserServices({
   buildMode: config.buildMode,
   productionRoot: config.productionRoot,
@@ -29,7 +32,7 @@ const services = createBrowserServices({
   virtualBoards: lab,
 });
 const store = createAppStore(services);
-if (lab) installSimHook({ lab, store });
+if (demo && lab) demo[1].installSimHook({ lab, store });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleCommand } from './bundle-cmd.ts';
+import { dfuCommand } from './dfu-cmd.ts';
 import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
 import { keygenCommand } from './keys-cmd.ts';
 import { rootCommand } from './root-cmd.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   bundleCommand,
   verifyCommand,
   inspectCommand,
+  dfuCommand,
 ];
 
 function usage(): string {

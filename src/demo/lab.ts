@@ -32,6 +32,8 @@ export interface LabState {
 export interface DemoLab extends VirtualBoardHost {
   readonly serial: FakeSerial;
   readonly types: readonly VirtualBoardType[];
+  /** The board type offered first. */
+  readonly defaultBoard: string;
   /** Observable bench state (for the UI's Unplug / Plug in control). */
   readonly state: StoreApi<LabState>;
   /** The built board `name`, if it was used. */
@@ -116,6 +118,7 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
   return {
     serial,
     types,
+    defaultBoard: DEFAULT_VIRTUAL_BOARD,
     state,
     prepare,
     board: (name) => boards.get(name),

@@ -12,6 +12,13 @@
  * TransportError 'transport.device-lost'); plugging back creates a new one.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import { Lane, type Received } from './lane.ts';
+import {
+  LINK_CP2102,
+  type FaultDirection,
+  type FaultOptions,
+  type LinkModel,
+} from './link-model.ts';
 import { TransportError } from '../core/errors.ts';
 import type {
   LinkOptions,
@@ -26,70 +33,21 @@ import {
   type HostConnection,
   type HostSink,
   type InputSignals,
-  type LineErrorKind,
   type SimHostPort,
   type SimOpenOptions,
 } from './sim-link.ts';
 import { bitsPerCharacter, receiveCharacter, type UartFormat } from './uart-frame.ts';
 
-/** How bytes travel between the USB host and the device's serial interface. */
-export interface LinkModel {
-  name: string;
-  /** 'uart': clocked at the baud rate through a USB-UART bridge; 'usb-cdc': native USB, baud ignored. */
-  kind: 'uart' | 'usb-cdc';
-  /** Delay added to every delivered chunk (USB polling, the bridge's latency timer), ms. */
-  latencyMs: number;
-  /** Largest chunk delivered at once (the USB bulk packet payload). */
-  chunkSize: number;
-  /** 'usb-cdc' only: throughput in bytes per millisecond. */
-  bytesPerMs?: number;
-}
-
-/** Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame. */
-export const LINK_CP2102: LinkModel = { name: 'CP2102', kind: 'uart', latencyMs: 1, chunkSize: 64 };
-/** WCH CH340: 32-byte bulk packets, about 2 ms from UART to host. */
-export const LINK_CH340: LinkModel = { name: 'CH340', kind: 'uart', latencyMs: 2, chunkSize: 32 };
-/**
- * FTDI FT232R with the default 16 ms latency timer (FTDI AN232B-04 "Data Throughput, Latency
- * and Handshaking" §3.3): short replies wait for the timer; 64-byte packets carry 62 data bytes.
- */
-export const LINK_FTDI: LinkModel = { name: 'FT232R', kind: 'uart', latencyMs: 16, chunkSize: 62 };
-/**
- * Native USB full-speed CDC (ESP32-S3/C3/C6/H2 USB-Serial/JTAG): 64-byte bulk packets, one
- * frame of latency, roughly 1 MB/s; the baud rate setting has no effect.
- */
-export const LINK_USB_CDC: LinkModel = {
-  name: 'USB CDC',
-  kind: 'usb-cdc',
-  latencyMs: 1,
-  chunkSize: 64,
-  bytesPerMs: 1000,
-};
-/** No latency, no bandwidth limit: for tests that only care about bytes. */
-export const LINK_IDEAL: LinkModel = {
-  name: 'ideal',
-  kind: 'usb-cdc',
-  latencyMs: 0,
-  chunkSize: 1 << 20,
-  bytesPerMs: Number.POSITIVE_INFINITY,
-};
-
-/** Faults to inject, each with a probability per byte (or per chunk for delays). */
-export interface FaultOptions {
-  /** Seed of the fault PRNG; printed in every fault message. Default: a fresh one. */
-  seed?: number;
-  /** Probability that a byte is lost. */
-  dropRate?: number;
-  /** Probability that a byte arrives with random bits flipped. */
-  corruptRate?: number;
-  /** Probability that a chunk is held back for `delayMs`. */
-  delayRate?: number;
-  delayMs?: number;
-  /** Which direction the faults apply to. Default 'both'. */
-  direction?: FaultDirection;
-}
-
-export type FaultDirection = 'both' | 'to-device' | 'to-host';
+export {
+  LINK_CH340,
+  LINK_CP2102,
+  LINK_FTDI,
+  LINK_IDEAL,
+  LINK_USB_CDC,
+  type FaultDirection,
+  type FaultOptions,
+  type LinkModel,
+} from './link-model.ts';
 
 /** What the simulated device sees of the wire. */
 export interface DeviceSide {
@@ -168,63 +126,6 @@ const IDLE_SIGNALS: Readonly<Required<SerialSignals>> = {
   requestToSend: false,
   break: false,
 };
-
-interface Delivery {
-  at: number;
-  data?: Uint8Array;
-  /** A receive error the UART flags with this chunk. */
-  lineError?: LineErrorKind | undefined;
-  action?: () => void;
-}
-
-/** A chunk as the receiver gets it. */
-interface Received {
-  data: Uint8Array;
-  lineError?: LineErrorKind | undefined;
-}
-
-/** One direction of the wire: an ordered queue of timed deliveries with a single timer. */
-class Lane {
-  busyUntil = 0;
-  private queue: Delivery[] = [];
-  private timer: TimerHandle | undefined;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly deliver: (data: Uint8Array, lineError: LineErrorKind | undefined) => void,
-  ) {}
-
-  push(item: Delivery): void {
-    this.queue.push(item);
-    this.arm();
-  }
-
-  clear(): void {
-    this.queue = [];
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.busyUntil = this.clock.now();
-  }
-
-  private arm(): void {
-    if (this.timer || this.queue.length === 0) return;
-    const wait = Math.max(0, this.queue[0]!.at - this.clock.now());
-    this.timer = this.clock.setTimer(wait, () => {
-      this.timer = undefined;
-      this.flush();
-    });
-  }
-
-  private flush(): void {
-    const now = this.clock.now() + 1e-6;
-    while (this.queue.length > 0 && this.queue[0]!.at <= now) {
-      const item = this.queue.shift()!;
-      if (item.data) this.deliver(item.data, item.lineError);
-      else item.action?.();
-    }
-    this.arm();
-  }
-}
 
 /**
  * A simulated serial link between one host port and one device.

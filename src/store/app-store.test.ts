@@ -241,6 +241,23 @@ describe('job slice', () => {
     expect(await services.rollbackStore!.get('acme-sensor')).toMatchObject({ securityCounter: 3 });
   });
 
+  it('finds the port again before flashing (after a replug or re-enumeration)', async () => {
+    const { store, services } = setup();
+    await ready(store);
+    const before = store.getState().port!;
+    const again = { ...before, handle: { ...before.handle } };
+    services.refreshPort = (p) => Promise.resolve(p === before ? again : p);
+    const ports: unknown[] = [];
+    const connect = services.fakeConnector.connect.bind(services.fakeConnector);
+    services.fakeConnector.connect = (port, o) => {
+      ports.push(port);
+      return connect(port, o);
+    };
+    expect((await store.getState().startFlash())?.ok).toBe(true);
+    expect(ports).toEqual([again.handle]);
+    expect(store.getState().port).toBe(again);
+  });
+
   it('passes the chosen baud rate to the driver', async () => {
     const { store, services } = setup();
     await ready(store);

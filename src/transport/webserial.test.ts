@@ -246,8 +246,8 @@ describe('WebSerialPortWatcher', () => {
     }
     plug(port: FakeSerialPort): void {
       this.ports.push(port);
+      // Web Serial: `connect` fires at the SerialPort and bubbles to navigator.serial.
       const ev = new Event('connect');
-      port.dispatchEvent(ev);
       Object.defineProperty(ev, 'target', { value: port });
       this.dispatchEvent(ev);
     }
@@ -259,7 +259,6 @@ describe('WebSerialPortWatcher', () => {
     const old = new WebSerialPortHandle(asPort(new FakeSerialPort()), { clock: c });
     const watcher = new WebSerialPortWatcher({ clock: c, serial: serial as unknown as Serial });
     const back = watcher.waitForReturn(old, { timeoutMs: 5000 });
-    await new Promise((r) => setImmediate(r));
     serial.plug(new FakeSerialPort({ usbVendorId: 0x10c4, usbProductId: 0xea60 }));
     const same = new FakeSerialPort();
     serial.plug(same);

@@ -124,10 +124,14 @@ export class WebSerialLink implements SerialLink {
     while (this.port.readable && !this.quiet) {
       const reader = this.port.readable.getReader();
       this.reader = reader;
+      let ended = false;
       try {
         for (;;) {
           const { value, done } = await reader.read();
-          if (done) break;
+          if (done) {
+            ended = true;
+            break;
+          }
           if (value && value.length > 0) this.input.push(value);
         }
       } catch (err) {
@@ -141,7 +145,8 @@ export class WebSerialLink implements SerialLink {
         reader.releaseLock();
         this.reader = undefined;
       }
-      if (this.quiet) return;
+      // A stream that ends without our cancel means the port went away.
+      if (this.quiet || ended) break;
     }
     // The stream is gone without us closing it: the device went away.
     if (!this.quiet && this.open) this.lose(mapSerialError({ name: 'NetworkError' }, 'read'));
@@ -150,6 +155,7 @@ export class WebSerialLink implements SerialLink {
   private lose(error: TransportError): void {
     if (!this.open) return;
     this.open = false;
+    this.quiet = true;
     this.port.removeEventListener('disconnect', this.onDisconnect);
     this.input.end(error);
     const listeners = this.lostListeners;

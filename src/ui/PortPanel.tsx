@@ -4,7 +4,6 @@
  */
 import { useId, useState, useSyncExternalStore } from 'react';
 import type { DemoLab } from '../demo/lab.ts';
-import { DEFAULT_VIRTUAL_BOARD } from '../demo/lab.ts';
 import { ErrorBox } from './ErrorBox.tsx';
 import { useActions, useAppContext, useAppStore } from './use-app-store.ts';
 
@@ -45,7 +44,7 @@ export function PortPanel() {
 function VirtualBoardPicker(props: { lab: DemoLab; busy: boolean }) {
   const { lab, busy } = props;
   const id = useId();
-  const [board, setBoard] = useState(DEFAULT_VIRTUAL_BOARD);
+  const [board, setBoard] = useState(lab.defaultBoard);
   const { choosePort } = useActions();
   return (
     <div className="field-row">

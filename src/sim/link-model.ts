@@ -1,0 +1,63 @@
+/**
+ * Link models (how a USB-UART bridge or a native USB port moves bytes) and fault options for
+ * the simulated serial wire (serial-wire.ts).
+ */
+
+/** How bytes travel between the USB host and the device's serial interface. */
+export interface LinkModel {
+  name: string;
+  /** 'uart': clocked at the baud rate through a USB-UART bridge; 'usb-cdc': native USB, baud ignored. */
+  kind: 'uart' | 'usb-cdc';
+  /** Delay added to every delivered chunk (USB polling, the bridge's latency timer), ms. */
+  latencyMs: number;
+  /** Largest chunk delivered at once (the USB bulk packet payload). */
+  chunkSize: number;
+  /** 'usb-cdc' only: throughput in bytes per millisecond. */
+  bytesPerMs?: number;
+}
+
+/** Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame. */
+export const LINK_CP2102: LinkModel = { name: 'CP2102', kind: 'uart', latencyMs: 1, chunkSize: 64 };
+/** WCH CH340: 32-byte bulk packets, about 2 ms from UART to host. */
+export const LINK_CH340: LinkModel = { name: 'CH340', kind: 'uart', latencyMs: 2, chunkSize: 32 };
+/**
+ * FTDI FT232R with the default 16 ms latency timer (FTDI AN232B-04 "Data Throughput, Latency
+ * and Handshaking" §3.3): short replies wait for the timer; 64-byte packets carry 62 data bytes.
+ */
+export const LINK_FTDI: LinkModel = { name: 'FT232R', kind: 'uart', latencyMs: 16, chunkSize: 62 };
+/**
+ * Native USB full-speed CDC (ESP32-S3/C3/C6/H2 USB-Serial/JTAG): 64-byte bulk packets, one
+ * frame of latency, roughly 1 MB/s; the baud rate setting has no effect.
+ */
+export const LINK_USB_CDC: LinkModel = {
+  name: 'USB CDC',
+  kind: 'usb-cdc',
+  latencyMs: 1,
+  chunkSize: 64,
+  bytesPerMs: 1000,
+};
+/** No latency, no bandwidth limit: for tests that only care about bytes. */
+export const LINK_IDEAL: LinkModel = {
+  name: 'ideal',
+  kind: 'usb-cdc',
+  latencyMs: 0,
+  chunkSize: 1 << 20,
+  bytesPerMs: Number.POSITIVE_INFINITY,
+};
+
+/** Faults to inject, each with a probability per byte (or per chunk for delays). */
+export interface FaultOptions {
+  /** Seed of the fault PRNG; printed in every fault message. Default: a fresh one. */
+  seed?: number;
+  /** Probability that a byte is lost. */
+  dropRate?: number;
+  /** Probability that a byte arrives with random bits flipped. */
+  corruptRate?: number;
+  /** Probability that a chunk is held back for `delayMs`. */
+  delayRate?: number;
+  delayMs?: number;
+  /** Which direction the faults apply to. Default 'both'. */
+  direction?: FaultDirection;
+}
+
+export type FaultDirection = 'both' | 'to-device' | 'to-host';
