@@ -231,32 +231,36 @@ export class EspDevice implements SimSerialDevice {
   private boot(options: { download: boolean; cause: ResetCause }): void {
     const side = this.side;
     if (!side) return;
-    this.stop(options.download ? 'download' : 'app');
+    // The ROM starts, prints its banner, and only then listens: bytes before that are lost.
+    this.stop('reset');
     const epoch = this.epoch;
     side.setFormat({ baudRate: ESP_ROM_BAUD, dataBits: 8, parity: 'none', stopBits: 1 });
-    if (options.download) {
-      this.registers = new EspRegisterFile({
-        chip: this.chip,
-        mac: this.mac,
-        flashJedecId: winbondJedecId(this.flash.size),
-        baudRate: () => side.format.baudRate,
-        ...(this.options.registers ? { extra: this.options.registers } : {}),
-      });
-      this.loader = new EspLoader(
-        {
-          chip: this.chip,
-          flash: this.flash,
-          registers: this.registers,
-          wait: (ms) => sleep(side.clock, ms),
-        },
-        () => side.clock.now(),
-      );
-    }
     side.clock.setTimer(ROM_STARTUP_MS, () => {
       if (epoch !== this.epoch) return;
+      this.modeNow = options.download ? 'download' : 'app';
+      if (options.download) this.startLoader(side);
       this.print(romBanner(this.chip.id, options));
       if (!options.download) this.startApp(epoch, false, options.cause !== 'power-on');
     });
+  }
+
+  private startLoader(side: DeviceSide): void {
+    this.registers = new EspRegisterFile({
+      chip: this.chip,
+      mac: this.mac,
+      flashJedecId: winbondJedecId(this.flash.size),
+      baudRate: () => side.format.baudRate,
+      ...(this.options.registers ? { extra: this.options.registers } : {}),
+    });
+    this.loader = new EspLoader(
+      {
+        chip: this.chip,
+        flash: this.flash,
+        registers: this.registers,
+        wait: (ms) => sleep(side.clock, ms),
+      },
+      () => side.clock.now(),
+    );
   }
 
   /**
