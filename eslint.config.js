@@ -26,13 +26,31 @@ const layers = {
 };
 const all = Object.keys(layers);
 
-const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
-  files: [`src/${layer}/**/*.{ts,tsx}`],
+/**
+ * The hand-off token that rebuilds a VerifiedBundle without hashing (src/bundle/_handoff.ts):
+ * only the verifier and the two ends of the verification worker may import it.
+ */
+const handoffPattern = {
+  group: ['**/_handoff', '**/_handoff.ts'],
+  message:
+    'Only src/bundle/verify.ts and src/worker/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
+};
+const handoffUsers = [
+  'src/bundle/verify.ts',
+  'src/worker/verify-worker.ts',
+  'src/worker/verify-client.ts',
+];
+
+const layerRule = (layer, allowed, allowHandoff) => ({
+  files: allowHandoff
+    ? handoffUsers.filter((f) => f.startsWith(`src/${layer}/`))
+    : [`src/${layer}/**/*.{ts,tsx}`],
   rules: {
     'no-restricted-imports': [
       'error',
       {
         patterns: [
+          ...(allowHandoff ? [] : [handoffPattern]),
           {
             group: all
               .filter((l) => l !== layer && !allowed.includes(l))
@@ -51,7 +69,17 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
       },
     ],
   },
-}));
+});
+
+const layerRules = [
+  ...Object.entries(layers).map(([layer, allowed]) => layerRule(layer, allowed, false)),
+  layerRule('bundle', layers.bundle, true),
+  layerRule('worker', layers.worker, true),
+  {
+    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [handoffPattern] }] },
+  },
+];
 
 export default tseslint.config(
   {

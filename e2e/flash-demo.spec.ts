@@ -3,6 +3,7 @@
  * Flash → verified; and an unplug mid-flash that names the cause and the next step, then a
  * retry after plugging back in. Waits on DOM state and the store, never on sleeps.
  */
+import { existsSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import type {} from '../src/demo/test-hook.ts';
 import { serveDemoBundle } from './demo-fixture.ts';
@@ -61,4 +62,20 @@ test('unplugging mid-flash explains what happened; a retry after re-plugging com
   await page.getByRole('button', { name: 'Flash', exact: true }).click();
   await expect(page.getByTestId('outcome')).toHaveAttribute('data-ok', 'true', { timeout: 45_000 });
   await expect(page.getByTestId('region-app')).toHaveText('MD5 verified');
+});
+
+test('the generated demo bundle flashes a virtual ESP32-C3 through its UART bridge', async ({
+  page,
+}) => {
+  test.skip(!existsSync('public/demo/demo.fwb'), 'run `npx tsx scripts/make-demo-bundle.ts` first');
+  await page.goto('/');
+  await page.getByLabel('Virtual board').selectOption('esp32c3');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByRole('button', { name: 'Load demo bundle' }).click();
+  await expect(page.getByTestId('bundle-verdict')).toHaveAttribute('data-status', 'verified');
+  await page.getByLabel('Baud rate').selectOption('921600');
+  await page.getByRole('button', { name: 'Flash', exact: true }).click();
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-ok', 'true', { timeout: 55_000 });
+  await expect(page.getByTestId('device-chip')).toContainText('ESP32-C3');
+  await expect(page.getByTestId('region-blink-esp32c3')).toHaveText('MD5 verified');
 });

@@ -24,6 +24,7 @@ import { type Clock, realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type BundleSource, ChunkReader } from './_chunk-reader.ts';
+import { HANDOFF, type VerifiedHandoff } from './_handoff.ts';
 import {
   encodeContainerChunks,
   readContainerHead,
@@ -168,6 +169,19 @@ export class VerifiedBundle {
   }
 
   /**
+   * @internal The verified bytes themselves (not copies) for the worker hand-off (_handoff.ts).
+   * The caller transfers the image buffers away, after which this instance must not be used.
+   */
+  [HANDOFF](): VerifiedHandoff {
+    return {
+      roots: this.#roots,
+      envelope: this.#envelope,
+      images: [...this.#images].map(([name, bytes]) => ({ name, bytes })),
+      bundleBytes: this.bundleBytes,
+    };
+  }
+
+  /**
    * The bundle re-encoded as container chunks (copies), e.g. to hand to another thread, which
    * runs `verifyBundle` over them again before trusting them.
    */
@@ -303,6 +317,67 @@ export async function verifyBundle(
   }
 }
 
+/** What the page supplies when it rebuilds a bundle that the verification worker verified. */
+export type RehydrateOptions = Pick<
+  VerifyOptions,
+  'trustRoot' | 'rollbackStore' | 'mode' | 'override' | 'logger'
+>;
+
+/**
+ * @internal Rebuilds, on the page, a `VerifiedBundle` that `verifyBundle` accepted in the
+ * verification worker (_handoff.ts; docs/threat-model.md, "The verification worker"). It does
+ * not hash the images or check signatures again; it re-derives what is cheap from the exact bytes
+ * handed over: the manifest (strict parse of the signed payload), the trust root (the pinned root,
+ * or the chain the bundle carries), every declared image present once with exactly its signed
+ * length and nothing else, the bundle size; then the rollback check against the page's store,
+ * which the worker cannot see.
+ * @throws {TypeError} without the hand-off token.
+ * @throws {BundleError} with the reason `verifyBundle` would give for the same defect.
+ */
+export async function rehydrateVerifiedBundle(
+  token: typeof HANDOFF,
+  data: VerifiedHandoff,
+  options: RehydrateOptions,
+): Promise<VerifiedBundle> {
+  if (token !== HANDOFF) throw new TypeError('A VerifiedBundle comes only from verifyBundle()');
+  const envelope = parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2);
+  if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
+    throw reject('envelope.payload-type', `found "${envelope.payloadType}"`);
+  }
+  const manifest = parseManifest(envelope.payload);
+  const root = resolveRootChain(options.trustRoot, data.roots);
+  const declared = declaredImages(manifest);
+  const images = new Map<string, Uint8Array>();
+  let size = 9 + 6 + data.envelope.length; // magic, format, manifest record (container.ts)
+  for (const r of data.roots) size += 6 + String(r.version).length + r.envelope.length;
+  for (const { name, bytes } of data.images) {
+    const signed = declared.get(name);
+    if (!signed) throw reject('container.undeclared-entry', name);
+    if (images.has(name)) throw reject('container.duplicate-entry', name);
+    if (!(bytes instanceof Uint8Array) || bytes.length !== signed.size) {
+      throw reject('image.size-mismatch', `"${name}" handed over with the wrong length`);
+    }
+    images.set(name, bytes);
+    size += 6 + name.length + bytes.length;
+  }
+  if (images.size !== declared.size) {
+    const missing = [...declared.keys()].filter((n) => !images.has(n));
+    throw reject('container.missing-entry', missing.join(', '));
+  }
+  if (size !== data.bundleBytes) {
+    throw reject('container.malformed', `handed over as ${data.bundleBytes} bytes, parts ${size}`);
+  }
+  return new VerifiedBundle(MINT, {
+    manifest,
+    root,
+    roots: data.roots,
+    envelope: data.envelope,
+    images,
+    bundleBytes: data.bundleBytes,
+    rollback: await checkStoredRollback(manifest, root, options),
+  });
+}
+
 /** A threshold of distinct keys of `root` must have signed the manifest envelope. */
 function requireManifestSignatures(
   envelope: ReturnType<typeof parseEnvelope>,
@@ -328,7 +403,7 @@ function requireManifestSignatures(
 async function checkStoredRollback(
   manifest: Manifest,
   root: TrustRoot,
-  options: VerifyOptions,
+  options: RehydrateOptions,
 ): Promise<RollbackDecision | undefined> {
   const store = options.rollbackStore;
   const mode = options.mode ?? 'customer';

@@ -1,15 +1,18 @@
 /**
  * The page's side of the verification worker (verify-worker.ts). `verifyInWorker` streams a
  * bundle through the worker — from a URL the worker fetches, or from chunks the page already
- * has — reports progress, and on success runs `verifyBundle` once more on the page over the
- * transferred bytes, with the page's rollback store. The `VerifiedBundle` the engine receives is
- * therefore built, on this thread, from exactly the bytes this thread holds; a message from the
- * worker alone can never become one. Where no Worker exists (Node, the CLI) call `verifyBundle`
- * directly.
+ * has — reports progress, and on success rebuilds the `VerifiedBundle` on the page from the
+ * exact bytes the worker verified (transferred, not copied), without hashing them again: the
+ * page re-derives only what is cheap (manifest parse, trust root, image lengths, bundle size) and
+ * runs the rollback check with its own store (`rehydrateVerifiedBundle`, src/bundle/verify.ts;
+ * docs/threat-model.md, "The verification worker"). Only this module and the worker may use the
+ * hand-off token, so arbitrary page code still cannot turn data into a `VerifiedBundle`. Where no
+ * Worker exists (Node, the CLI) call `verifyBundle` directly.
  */
+import { HANDOFF, type VerifiedHandoff } from '../bundle/_handoff.ts';
 import { BundleError } from '../bundle/errors.ts';
 import {
-  verifyBundle,
+  rehydrateVerifiedBundle,
   type VerifiedBundle,
   type VerifyOptions,
   type VerifyProgress,
@@ -49,14 +52,15 @@ export function fromErrorData(e: ErrorData): WebflashError {
 }
 
 /**
- * Verifies a bundle in the worker, then once more on this thread over the transferred bytes.
+ * Verifies a bundle in the worker and rebuilds the result on this thread from the transferred
+ * bytes (cheap checks and the rollback store only; no second hash).
  * @throws {BundleError} with the reason of the first failed check.
  * @throws {AbortError} when `signal` fires.
  */
 export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<VerifiedBundle> {
-  const { worker, source, onProgress, ...verifyOptions } = options;
+  const { worker, source, onProgress } = options;
   const id = nextId++;
-  const chunks = await new Promise<Uint8Array[]>((resolve, reject) => {
+  const handoff = await new Promise<VerifiedHandoff>((resolve, reject) => {
     const onMessage = (event: MessageEvent<VerifyResponse>): void => {
       const msg = event.data;
       if (msg.id !== id) return;
@@ -66,7 +70,7 @@ export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<Ve
       }
       worker.removeEventListener('message', onMessage);
       options.signal?.removeEventListener('abort', onAbort);
-      if (msg.type === 'verified') resolve(msg.chunks);
+      if (msg.type === 'verified') resolve(msg.handoff);
       else reject(fromErrorData(msg.error));
     };
     const onAbort = (): void => worker.postMessage({ type: 'cancel', id });
@@ -85,9 +89,17 @@ export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<Ve
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       ...('url' in source && typeof source.url === 'string' ? { url: source.url } : {}),
     });
-    if (!('url' in source)) void pump(worker, id, source, options.signal).catch(reject);
+    if (options.signal?.aborted) onAbort();
+    else if (!('url' in source)) void pump(worker, id, source, options.signal).catch(reject);
   });
-  return verifyBundle(chunks, verifyOptions);
+  if (options.signal?.aborted) throw new AbortError('Bundle verification cancelled');
+  return rehydrateVerifiedBundle(HANDOFF, handoff, {
+    trustRoot: options.trustRoot,
+    ...(options.rollbackStore === undefined ? {} : { rollbackStore: options.rollbackStore }),
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.override === undefined ? {} : { override: options.override }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
 }
 
 async function pump(

@@ -2,13 +2,15 @@
  * A module Web Worker that verifies a bundle while it downloads, so hashing megabytes and
  * checking signatures never blocks the page. The page either sends the bundle chunk by chunk or
  * names a URL the worker fetches and streams itself. Progress goes back as it happens; on
- * success the verified bundle goes back as container chunks whose buffers are transferred, not
- * copied (verify-client.ts re-verifies them on the page before handing a `VerifiedBundle` to
- * the engine, because a class instance cannot cross a message channel).
+ * success the exact bytes that were verified go back as hand-off data (src/bundle/_handoff.ts)
+ * whose image buffers are transferred, not copied, and verify-client.ts rebuilds the
+ * `VerifiedBundle` from them on the page without hashing again (a class instance cannot cross a
+ * message channel; docs/threat-model.md, "The verification worker").
  *
  * Vite bundles it from `new Worker(new URL('./verify-worker.ts', import.meta.url),
  * { type: 'module' })` (see verify-client.ts).
  */
+import { HANDOFF, type VerifiedHandoff } from '../bundle/_handoff.ts';
 import { BundleError, type BundleReason } from '../bundle/errors.ts';
 import { loadTrustRoot } from '../bundle/trust-root.ts';
 import { verifyBundle, type VerifyProgress } from '../bundle/verify.ts';
@@ -45,7 +47,7 @@ export interface ErrorData {
 /** Messages the worker sends back. */
 export type VerifyResponse =
   | { type: 'progress'; id: number; progress: VerifyProgress }
-  | { type: 'verified'; id: number; chunks: Uint8Array[] }
+  | { type: 'verified'; id: number; handoff: VerifiedHandoff }
   | { type: 'rejected'; id: number; error: ErrorData };
 
 /** The worker scope or a MessagePort. */
@@ -158,10 +160,12 @@ export function serveVerification(endpoint: VerifyEndpoint): void {
           ...(msg.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: msg.stallTimeoutMs }),
         },
       );
-      const chunks = verified.toChunks();
+      // The image buffers move to the page (each image has its own buffer, verify.ts step 5);
+      // this side's VerifiedBundle is dropped with them.
+      const handoff = verified[HANDOFF]();
       endpoint.postMessage(
-        { type: 'verified', id: msg.id, chunks },
-        chunks.map((c) => c.buffer as ArrayBuffer),
+        { type: 'verified', id: msg.id, handoff },
+        handoff.images.map((im) => im.bytes.buffer as ArrayBuffer),
       );
     } catch (err) {
       endpoint.postMessage({ type: 'rejected', id: msg.id, error: toErrorData(err) }, []);

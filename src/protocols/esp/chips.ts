@@ -311,7 +311,7 @@ export function chipByImageChipId(id: number): EspChip | undefined {
 
 /** The chip with machine id `id` ("esp32s3"), if supported. */
 export function chipById(id: string): EspChip | undefined {
-  return (ESP_CHIPS as Readonly<Record<string, EspChip>>)[id];
+  return Object.hasOwn(ESP_CHIPS, id) ? ESP_CHIPS[id as EspChipId] : undefined;
 }
 
 /** Chips that may sit behind a USB port with this Espressif PID (native USB). */
