@@ -9,11 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBundle } from '../../src/bundle/create.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
 import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
-import {
-  rehydrateVerifiedBundle,
-  verifyBundle,
-  VerifiedBundle,
-} from '../../src/bundle/verify.ts';
+import { rehydrateVerifiedBundle, verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
 import { AbortError } from '../../src/core/errors.ts';
 import { verifyInWorker, type VerifyWorkerLike } from '../../src/worker/verify-client.ts';
 import {
@@ -152,8 +148,7 @@ describe('verification worker', () => {
 });
 
 describe('hand-off invariants on the page', () => {
-  const im = (h: Handoff, name: string): Uint8Array =>
-    h.images.find((i) => i.name === name)!.bytes;
+  const im = (h: Handoff, name: string): Uint8Array => h.images.find((i) => i.name === name)!.bytes;
   // A worker that hands over something other than what it verified, and the reason the page
   // gives; each is the reason verifyBundle gives for the same defect in a file.
   const cases: [string, (h: Handoff) => Handoff, string][] = [
@@ -203,11 +198,15 @@ describe('hand-off invariants on the page', () => {
       }),
       'image.size-mismatch',
     ],
-    ['a wrong bundle size', (h) => ({ ...h, bundleBytes: h.bundleBytes + 1 }), 'container.malformed'],
+    [
+      'a wrong bundle size',
+      (h) => ({ ...h, bundleBytes: h.bundleBytes + 1 }),
+      'container.malformed',
+    ],
     [
       'an envelope that is not JSON',
       (h) => ({ ...h, envelope: new TextEncoder().encode('{"payloadType":') }),
-      'json.syntax',
+      'json.malformed',
     ],
     [
       'a root chain with a gap',

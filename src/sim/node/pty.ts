@@ -1,7 +1,9 @@
 /**
  * Serves the TCP bridge on a pseudo-terminal as well, with socat (`socat PTY,link=PATH
- * TCP:host:port`): native tools open PATH like any serial port. socat is restarted after each
- * client so that clients can come one after another.
+ * TCP:host:port`): native tools open PATH like any serial port, one after another. socat stays
+ * up between clients (no `wait-slave`: re-creating the pty for each client loses the bytes a
+ * tool sends right after opening it, e.g. stm32flash's first 0x7F); it is restarted only if it
+ * exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
@@ -35,15 +37,12 @@ export function serveOnPty(options: PtyOptions): RunningPty {
   const start = (): void => {
     child = spawn(
       SOCAT,
-      [
-        `PTY,raw,echo=0,link=${options.path},wait-slave`,
-        `TCP:${options.tcpHost}:${options.tcpPort}`,
-      ],
+      [`PTY,raw,echo=0,link=${options.path}`, `TCP:${options.tcpHost}:${options.tcpPort},nodelay`],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child.stderr?.on('data', (d: Buffer) => log(`socat: ${d.toString().trim()}`));
     child.on('exit', () => {
-      if (!closed) setTimeout(start, 50); // next client
+      if (!closed) setTimeout(start, 50);
     });
   };
   start();
