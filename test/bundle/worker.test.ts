@@ -231,9 +231,12 @@ describe('hand-off invariants on the page', () => {
 
   it('cannot be used without the hand-off token', async () => {
     const data: Handoff = { roots: [], envelope: new Uint8Array(), images: [], bundleBytes: 0 };
-    const forged = Symbol('VerifiedBundle.handoff') as unknown as Parameters<
-      typeof rehydrateVerifiedBundle
-    >[0];
-    await expect(rehydrateVerifiedBundle(forged, data, base)).rejects.toThrow(TypeError);
+    const rehydrate = rehydrateVerifiedBundle as unknown as (
+      token: symbol,
+      ...rest: [Handoff, typeof base]
+    ) => Promise<VerifiedBundle>;
+    await expect(rehydrate(Symbol('VerifiedBundle.handoff'), data, base)).rejects.toThrow(
+      TypeError,
+    );
   });
 });
