@@ -12,17 +12,19 @@ import globals from 'globals';
 const layers = {
   core: [],
   formats: ['core'],
+  audit: ['core'],
   transport: ['core'],
   framing: ['core', 'transport'],
   protocols: ['core', 'transport', 'framing', 'formats'],
   bundle: ['core', 'formats'],
   job: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
   sim: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
-  worker: ['core', 'protocols', 'bundle', 'job'],
-  store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker'],
-  demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store'],
-  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols'],
-  cli: ['core', 'formats', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport'],
+  worker: ['core', 'protocols', 'bundle', 'job', 'audit'],
+  store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker', 'audit', 'sw'],
+  demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store', 'audit'],
+  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw'],
+  cli: ['core', 'formats', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport', 'audit'],
+  sw: [],
 };
 const all = Object.keys(layers);
 

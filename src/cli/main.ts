@@ -10,6 +10,7 @@ import { bundleCommand } from './bundle-cmd.ts';
 import { dfuCommand } from './dfu-cmd.ts';
 import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
 import { keygenCommand } from './keys-cmd.ts';
+import { logCommand } from './log-cmd.ts';
 import { rootCommand } from './root-cmd.ts';
 import { inspectCommand, verifyCommand } from './verify-cmd.ts';
 
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   inspectCommand,
   dfuCommand,
+  logCommand,
 ];
 
 function usage(): string {

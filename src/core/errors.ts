@@ -31,8 +31,12 @@ export type ErrorCode =
   | 'verify.mismatch'
   // bundle rejection: the reason code is in BundleError.reason
   | 'bundle.rejected'
+  // the customer updater refused a bundle address outside its allowed origins
+  | 'bundle.origin-refused'
   // usage
-  | 'usage.invalid-argument';
+  | 'usage.invalid-argument'
+  // flash log: another tab or process appended the same entry number first
+  | 'audit.conflict';
 
 export interface WebflashErrorOptions {
   cause?: unknown;
