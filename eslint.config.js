@@ -22,9 +22,25 @@ const layers = {
   worker: ['core', 'protocols', 'bundle', 'job', 'audit'],
   store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker', 'audit', 'sw'],
   demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store', 'audit'],
-  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw'],
+  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw', 'bench'],
+  // The bench view (src/bench): a ui-layer feature with the same allowances as ui.
+  bench: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw'],
   cli: ['core', 'formats', 'bundle', 'protocols', 'framing', 'sim', 'job', 'transport', 'audit'],
   sw: [],
+  // The embeddable customer updater (src/customer). Plain DOM, no React. demo and sim are left
+  // out on purpose: only a dynamic import() in demo builds may reach them (no-restricted-imports
+  // does not check import() expressions), so production entries never carry the simulators.
+  customer: [
+    'core',
+    'formats',
+    'transport',
+    'framing',
+    'protocols',
+    'bundle',
+    'job',
+    'worker',
+    'audit',
+  ],
 };
 const all = Object.keys(layers);
 
@@ -59,7 +75,7 @@ const layerRule = (layer, allowed, allowHandoff) => ({
               .flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]),
             message: `The ${layer} layer may import only from: ${allowed.join(', ') || 'itself'} (see docs/architecture.md).`,
           },
-          ...(layer === 'ui' || layer === 'demo'
+          ...(layer === 'ui' || layer === 'demo' || layer === 'bench'
             ? []
             : [
                 {
@@ -124,7 +140,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts', 'src/main.tsx'],
+    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts', 'src/bench/**/*.{ts,tsx}', 'src/main.tsx'],
     plugins: { 'react-hooks': reactHooks },
     rules: {
       'react-hooks/rules-of-hooks': 'error',

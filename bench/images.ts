@@ -50,7 +50,9 @@ export function bestCompressedSize(image: Uint8Array): number {
 export function espEraseMs(size: number, timing: FlashTiming): number {
   const sectors = Math.ceil(size / 4096);
   const blocks = Math.floor(sectors / 16);
-  return blocks * timing.sectorEraseMs(65536) + (sectors - blocks * 16) * timing.sectorEraseMs(4096);
+  return (
+    blocks * timing.sectorEraseMs(65536) + (sectors - blocks * 16) * timing.sectorEraseMs(4096)
+  );
 }
 
 /** Erase of the sectors an image covers on a list-of-sectors flash (STM32), from its start. */

@@ -7,7 +7,16 @@
  * the ESP32-S2 "blink" app, the ESP32 and ESP32-C3 second-stage bootloaders and a single-app
  * partition table. For chips without a real build among them, the blink app is re-targeted
  * (image chip id, checksum and appended SHA-256 rewritten): such images are for simulated
- * boards only. The output is byte-for-byte reproducible (fixed dates, deterministic ed25519).
+ * boards only.
+ *
+ * The STM32 and USB DFU targets (an STM32F4 over its USART bootloader and over DfuSe 0483:df11,
+ * and a generic DFU 1.1 gadget 1209:0001) have no real build in ../shared/firmware. They carry
+ * a clearly named stand-in: the first 16 KiB of the nRF52 test firmware `nrf-foo.hex`
+ * (NordicSemiconductor/pc-nrfutil, converted from Intel HEX with src/formats/intel-hex.ts). It
+ * is an ARM Cortex-M image, but built for another chip: for simulated boards only, never for
+ * real hardware.
+ *
+ * The output is byte-for-byte reproducible (fixed dates, deterministic ed25519).
  *
  * Usage: npx tsx scripts/make-demo-bundle.ts [--out public/demo/demo.fwb]
  */
@@ -15,6 +24,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createBundle, type ManifestDraft } from '../src/bundle/create.ts';
 import { readSecretKey } from '../src/cli/keyfile.ts';
+import { parseIntelHex } from '../src/formats/intel-hex.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
 
@@ -25,6 +35,19 @@ const out = outArg >= 0 ? process.argv[outArg + 1]! : join('public', 'demo', 'de
 const read = async (name: string): Promise<Uint8Array> =>
   new Uint8Array(await readFile(join(firmware, name)));
 
+/** Size of the stand-in image: small, so flashing it over a 115200-baud UART takes seconds. */
+const STAND_IN_BYTES = 16 * 1024;
+
+/** The first STAND_IN_BYTES of the first segment of nrf-foo.hex, as a flat binary. */
+async function standIn(): Promise<Uint8Array> {
+  const hex = parseIntelHex(await read('nrf-foo.hex'));
+  const first = hex.segments[0];
+  if (!first || first.data.length < STAND_IN_BYTES) {
+    throw new Error('nrf-foo.hex: expected a first segment of at least 16 KiB');
+  }
+  return first.data.slice(0, STAND_IN_BYTES);
+}
+
 const blinkS2 = await read('esp_idf_blink_esp32s2.bin');
 const images: Record<string, Uint8Array> = {
   'partitions': await read('partitions_singleapp.bin'),
@@ -34,6 +57,7 @@ const images: Record<string, Uint8Array> = {
   'blink-esp32c3': retargetImage(blinkS2, ESP_CHIPS.esp32c3),
   'bootloader-esp32': await read('bootloader_esp32.bin'),
   'bootloader-esp32c3': await read('bootloader_esp32c3.bin'),
+  'standin-nrf52-foo': await standIn(),
 };
 
 const manifest: ManifestDraft = {
@@ -43,8 +67,10 @@ const manifest: ManifestDraft = {
   created: '2026-11-01T00:00:00Z',
   expires: '2031-11-01T00:00:00Z',
   notes:
-    'Demo release for simulated boards: the ESP-IDF "blink" example. Signed with the public ' +
-    'demo key, so only demo builds accept it.',
+    'Demo release for simulated boards: the ESP-IDF "blink" example for ESP32 boards; for the ' +
+    'STM32F4 (USART and DfuSe) and the generic DFU gadget a stand-in image (16 KiB of an nRF52 ' +
+    'test firmware) that is not meant for real hardware. Signed with the public demo key, so ' +
+    'only demo builds accept it.',
   targets: [
     {
       chip: 'esp32s3',
@@ -79,6 +105,23 @@ const manifest: ManifestDraft = {
         { name: 'partitions', address: 0x8000 },
         { name: 'blink-esp32c3', address: 0x10000 },
       ],
+    },
+    {
+      chip: 'stm32f4',
+      protocol: 'stm32-usart',
+      images: [{ name: 'standin-nrf52-foo', address: 0x08000000 }],
+    },
+    {
+      chip: 'stm32f4',
+      protocol: 'dfuse',
+      usb: { vendorId: 0x0483, productId: 0xdf11 },
+      images: [{ name: 'standin-nrf52-foo', address: 0x08000000 }],
+    },
+    {
+      chip: 'example-gadget',
+      protocol: 'dfu',
+      usb: { vendorId: 0x1209, productId: 0x0001 },
+      images: [{ name: 'standin-nrf52-foo', slot: 0 }],
     },
   ],
 };

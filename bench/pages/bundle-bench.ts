@@ -64,7 +64,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Incompressible, seeded image bytes (xorshift32). */
-function randomImage(n: number, seed: number): Uint8Array {
+function randomImage(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const words = new Uint32Array(Math.ceil(n / 4));
   let x = seed >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {

@@ -36,7 +36,7 @@ export function isWellFormed(s: string): boolean {
  * @example canonicalJson({ b: 1, a: 'x' }) // '{"a":"x","b":1}'
  */
 export function canonicalJson(value: CanonicalValue): string {
-  return encode(value as unknown, 0);
+  return encode(value, 0);
 }
 
 function encode(value: unknown, depth: number): string {

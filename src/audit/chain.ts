@@ -172,7 +172,11 @@ export class ChainWalker {
       return this.fail(index, 'malformed', err instanceof Error ? err.message : String(err));
     }
     if (hash !== entry.hash) {
-      return this.fail(index, 'hash-mismatch', 'its contents do not match its hash: it was changed');
+      return this.fail(
+        index,
+        'hash-mismatch',
+        'its contents do not match its hash: it was changed',
+      );
     }
     if (index === 0 && entry.kind !== 'genesis') {
       return this.fail(0, 'genesis', 'the log does not start with its genesis entry');

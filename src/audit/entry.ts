@@ -102,7 +102,9 @@ const BUNDLE_KEYS = new Set(['product', 'version', 'sha256']);
 
 /** True for a `Date.toISOString()` time that names a real instant. */
 export function isIsoTime(s: unknown): s is string {
-  return typeof s === 'string' && ISO_TIME.test(s) && new Date(s).toISOString() === s;
+  if (typeof s !== 'string' || !ISO_TIME.test(s)) return false;
+  const t = new Date(s);
+  return !Number.isNaN(t.getTime()) && t.toISOString() === s;
 }
 
 /**
@@ -110,7 +112,10 @@ export function isIsoTime(s: unknown): s is string {
  * `AuditEntry` (hash not yet checked), else what is wrong, naming the field.
  * @example entryProblem({ kind: 'flash' }) // 'unknown or missing field "v"…'
  */
-export function entryProblem(value: unknown, options: { hashed?: boolean } = {}): string | undefined {
+export function entryProblem(
+  value: unknown,
+  options: { hashed?: boolean } = {},
+): string | undefined {
   if (!isPlainObject(value)) return 'not a JSON object';
   const hashed = options.hashed ?? true;
   const kind = value['kind'];

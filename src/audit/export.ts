@@ -239,7 +239,8 @@ function parseHeader(text: string): ExportHeader | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad;
   const h = value as Record<string, unknown>;
   if (h['format'] !== EXPORT_FORMAT_ID) return `${bad} (format is not "${EXPORT_FORMAT_ID}")`;
-  if (h['version'] !== EXPORT_VERSION) return `export version ${String(h['version'])} is not supported`;
+  if (h['version'] !== EXPORT_VERSION)
+    return `export version ${String(h['version'])} is not supported`;
   const keys = Object.keys(h).sort().join(',');
   if (keys !== 'count,format,head,version') return `${bad} (unexpected or missing fields)`;
   const count = h['count'];

@@ -2,8 +2,8 @@
  * `webflash log verify` and `webflash log show`: check and read a flash log exported from the
  * web app (docs/flash-log.md).
  */
-import { readExport, type ChainVerdict, type ExportReading } from '../audit/export.ts';
-import type { AuditEntry } from '../audit/entry.ts';
+import { readExport, type ChainVerdict, type ExportReading } from '../audit/index.ts';
+import type { AuditEntry } from '../audit/index.ts';
 import { readBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse } from './io.ts';
 import { onePositional } from './root-cmd.ts';
@@ -94,10 +94,7 @@ function showText(reading: ExportReading): string {
     lines.push(`UNVERIFIED  ${typeof e === 'object' && e ? JSON.stringify(e) : String(value)}`);
   }
   const v = reading.verdict;
-  lines.push(
-    '',
-    v.ok ? `OK: ${v.count} entries, head ${v.head}` : `BROKEN: ${describeBreak(v)}`,
-  );
+  lines.push('', v.ok ? `OK: ${v.count} entries, head ${v.head}` : `BROKEN: ${describeBreak(v)}`);
   return lines.join('\n') + '\n';
 }
 

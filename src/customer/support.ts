@@ -22,8 +22,7 @@ export type UnsupportedReason =
   | 'no-api';
 
 export type Support =
-  | { ok: true; transports: readonly Transport[] }
-  | { ok: false; reason: UnsupportedReason };
+  { ok: true; transports: readonly Transport[] } | { ok: false; reason: UnsupportedReason };
 
 /** The facts `detectSupport` decides on. */
 export interface EnvironmentSnapshot {

@@ -1,23 +1,46 @@
 /**
- * The store's services in a browser: Web Serial ports (src/transport/webserial.ts), the ESP
- * driver with the compression worker, bundle verification in the verify worker against the
- * root this build pins, and the rollback history.
+ * The store's services in a browser: Web Serial ports (src/transport/webserial.ts) and WebUSB
+ * devices (src/transport/webusb.ts), a connector per protocol (the ESP driver with the
+ * compression worker, the STM32 USART driver, DFU 1.1 and DfuSe), bundle verification in the
+ * verify worker against the root this build pins, and the rollback history.
  */
 import { pinnedRoot, type BuildMode } from '../bundle/pinned-root.ts';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
 import { realClock, type Clock } from '../core/clock.ts';
+import { TransportError } from '../core/errors.ts';
 import type { Connector } from '../job/types.ts';
+import { connectDfu } from '../protocols/dfu/dfu-driver.ts';
+import { connectDfuse } from '../protocols/dfu/dfuse-driver.ts';
 import { connectEsp } from '../protocols/esp/driver.ts';
+import { createStm32Driver } from '../protocols/stm32/driver.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
+import type { UsbDeviceHandle } from '../transport/usb.ts';
 import {
   requestSerialPort,
   WebSerialPortHandle,
   WebSerialPortWatcher,
 } from '../transport/webserial.ts';
+import {
+  requestUsbDevice,
+  WebUsbDeviceHandle,
+  WebUsbWatcher,
+  type WebUsbOptions,
+} from '../transport/webusb.ts';
+import { serialHintForVendor } from './protocol-choice.ts';
+import { PromptingUsbWatcher } from './usb-reselect.ts';
 import { createCompressClient } from '../worker/compress-client.ts';
 import { startVerifyWorker, verifyInWorker } from '../worker/verify-client.ts';
-import type { AppServices, PortRequest, SelectedPort } from './types.ts';
+import type {
+  AppConnectors,
+  AppServices,
+  ConnectorContext,
+  PortRequest,
+  SelectedPort,
+  SelectedUsbDevice,
+  SerialProtocolId,
+  UsbDeviceRequest,
+} from './types.ts';
 
 /** Demo mode's virtual boards, as the port chooser sees them. */
 export interface VirtualBoardHost {
@@ -26,7 +49,21 @@ export interface VirtualBoardHost {
    * pick it; returns its label ("Virtual ESP32-S3-DevKitC-1").
    */
   prepare(request: PortRequest): string;
+  /** The protocol of the virtual board `request` names (its type tells it). */
+  protocolHint?(request: PortRequest): SerialProtocolId | undefined;
+  /**
+   * Makes the virtual USB device `request.device` available and tells the fake chooser to pick
+   * it; returns its label. Without a device name the chooser picks the first device matching
+   * the filters (choosing a re-enumerated device again) and this returns undefined.
+   */
+  prepareUsb?(request: UsbDeviceRequest): string | undefined;
 }
+
+/**
+ * The highest rate the STM32 USART bootloader is tested at (ST AN2662 §2.4, AN3155 §1): its
+ * autobaud measures the 0x7F frame with a timer whose error grows with the speed.
+ */
+export const STM32_MAX_BAUD = 115_200;
 
 export interface BrowserServicesOptions {
   buildMode: BuildMode;
@@ -36,6 +73,8 @@ export interface BrowserServicesOptions {
   rollbackStore?: RollbackStore | undefined;
   /** Default `navigator.serial`. */
   serial?: Serial | undefined;
+  /** Default `navigator.usb`. */
+  usb?: USB | undefined;
   /** Demo mode. */
   virtualBoards?: VirtualBoardHost | undefined;
   clock?: Clock;
@@ -75,23 +114,58 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
     },
   };
 
+  const usb = (): USB | undefined =>
+    options.usb ?? (globalThis.navigator as Navigator | undefined)?.usb;
+  const webUsb = (): WebUsbOptions => {
+    const u = usb();
+    if (!u) {
+      throw new TransportError('transport.unavailable', 'This browser has no WebUSB.', {
+        hints: ['Use Chrome or Edge on a desktop computer.'],
+      });
+    }
+    return { usb: u, userAgent: globalThis.navigator?.userAgent ?? '', clock };
+  };
+
+  const connectors: AppConnectors = {
+    serial: (protocol, context) => {
+      if (protocol === 'esp-serial') return connector;
+      return stm32Connector(context);
+    },
+    usb: (protocol, context) =>
+      protocol === 'dfuse' ? dfuseConnector() : dfuConnector(context, webUsb, clock),
+  };
+
   return {
     clock,
     now: () => new Date(),
     unverifiedAllowed: options.unverifiedAllowed,
     rollbackStore: options.rollbackStore,
     connector,
+    connectors,
     async requestPort(request) {
-      const label = options.virtualBoards?.prepare(request);
+      const host = options.virtualBoards;
+      const label = host?.prepare(request);
       const handle = await requestSerialPort({ clock, serial: serial() });
+      const hint = host?.protocolHint?.(request) ?? serialHintForVendor(handle.info.usbVendorId);
       return {
         handle,
         label: label ?? handle.info.label,
         virtual: label !== undefined,
+        ...(hint ? { protocolHint: hint } : {}),
       };
     },
     async refreshPort(selected) {
       return findAgain(selected, serial(), clock);
+    },
+    async requestUsbDevice(request) {
+      const host = options.virtualBoards;
+      const label = host?.prepareUsb?.(request);
+      const handle = await requestUsbDevice(request.filters, webUsb());
+      const virtual = host?.prepareUsb !== undefined;
+      return { handle, label: label ?? handle.info.label, virtual };
+    },
+    async refreshUsbDevice(selected) {
+      return findUsbAgain(selected, usb(), webUsb);
     },
     verifyBundle({ source, signal, onProgress }) {
       root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
@@ -140,4 +214,86 @@ async function findAgain(
   });
   if (!found) return selected;
   return { ...selected, handle: new WebSerialPortHandle(found, { clock }) };
+}
+
+/**
+ * The STM32 USART driver with the technician's readout-unprotect permission, at no more than
+ * the bootloader's highest tested rate.
+ */
+function stm32Connector(context: ConnectorContext): Connector<SerialPortHandle> {
+  const driver = createStm32Driver({ allowReadoutUnprotect: context.allowReadoutUnprotect });
+  return {
+    id: driver.id,
+    connect: (port, o) => {
+      const baudRate = Math.min(o.baudRate ?? STM32_MAX_BAUD, STM32_MAX_BAUD);
+      if (baudRate !== o.baudRate) {
+        o.logger.info(`${baudRate} baud: the highest rate the STM32 USART bootloader is made for.`);
+      }
+      return driver.connect(port, { ...o, baudRate });
+    },
+  };
+}
+
+function dfuseConnector(): Connector<UsbDeviceHandle> {
+  return { id: 'dfuse', connect: (device, o) => connectDfuse(device, o) };
+}
+
+/**
+ * DFU 1.1 with the bundle target's chip and slot, and a watcher that asks the technician to
+ * choose the device again when it comes back from DFU_DETACH with a new identity.
+ */
+function dfuConnector(
+  context: ConnectorContext,
+  webUsb: () => WebUsbOptions,
+  clock: Clock,
+): Connector<UsbDeviceHandle> {
+  return {
+    id: 'dfu',
+    connect: (device, o) => {
+      let base: WebUsbWatcher | undefined;
+      try {
+        base = new WebUsbWatcher(webUsb());
+      } catch {
+        base = undefined;
+      }
+      const watcher = new PromptingUsbWatcher({
+        base,
+        clock,
+        chooseAgain: (request, signal) => context.chooseAgain(request, signal),
+      });
+      return connectDfu(device, {
+        ...o,
+        watcher,
+        ...(context.chip === undefined ? {} : { chip: context.chip }),
+        ...(context.alternateSetting === undefined
+          ? {}
+          : { alternateSetting: context.alternateSetting }),
+      });
+    },
+  };
+}
+
+/**
+ * The same USB device after it was unplugged and plugged back, or re-enumerated: a new
+ * USBDevice object that `getDevices()` lists (the permission is kept per vendor id, product id
+ * and serial number). The old device is kept when nothing better is found.
+ */
+async function findUsbAgain(
+  selected: SelectedUsbDevice,
+  usb: USB | undefined,
+  webUsb: () => WebUsbOptions,
+): Promise<SelectedUsbDevice> {
+  const handle = selected.handle;
+  if (!(handle instanceof WebUsbDeviceHandle) || handle.connected || !usb) return selected;
+  const want = handle.info;
+  const devices = await usb.getDevices();
+  const found = devices.find(
+    (d) =>
+      d !== handle.device &&
+      d.vendorId === want.vendorId &&
+      d.productId === want.productId &&
+      (d.serialNumber ?? undefined) === want.serialNumber,
+  );
+  if (!found) return selected;
+  return { ...selected, handle: new WebUsbDeviceHandle(found, webUsb()) };
 }

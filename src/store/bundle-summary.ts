@@ -24,6 +24,8 @@ export interface TargetSummary {
   chip: string;
   protocol: string;
   board?: string;
+  /** USB ids the board enumerates with, when the target is matched on them. */
+  usb?: { vendorId: number; productId: number };
   images: ImageSummary[];
 }
 
@@ -69,6 +71,9 @@ export async function summarizeBundle(bundle: VerifiedBundle): Promise<BundleSum
       chip: t.chip,
       protocol: t.protocol,
       ...(t.board === undefined ? {} : { board: t.board }),
+      ...(t.usb === undefined
+        ? {}
+        : { usb: { vendorId: t.usb.vendorId, productId: t.usb.productId } }),
       images: t.images.map((im) => ({
         name: im.name,
         ...(im.address === undefined ? {} : { address: im.address }),

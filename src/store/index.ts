@@ -14,13 +14,39 @@ export {
   LOG_LEVELS,
   type LogFilter,
 } from './log-export.ts';
-export { flashBlocker, phasePercent, visibleLog } from './selectors.ts';
+export { flashBlocker, phasePercent, plannedProtocol, visibleLog } from './selectors.ts';
 export type { BundleSlice, BundleState, BundleStatus } from './slices/bundle.ts';
-export type { JobOutcome, JobSlice, JobState } from './slices/job.ts';
+export {
+  READ_PROTECTED_RECOVERY,
+  type JobOutcome,
+  type JobSlice,
+  type JobState,
+  type ReselectPrompt,
+} from './slices/job.ts';
+export {
+  chooseSerialProtocol,
+  chooseUsbProtocol,
+  dfuTargetFor,
+  DFU_CLASS_FILTER,
+  PROTOCOL_NAMES,
+  SHORT_NAMES,
+  serialHintForVendor,
+  usbFiltersFor,
+  type TargetShape,
+  type UsbIds,
+} from './protocol-choice.ts';
+export { planConnection, type ConnectionInput, type ConnectionPlan } from './connection.ts';
+export { deviceFacts, type DeviceFact } from './device-facts.ts';
+export {
+  PromptingUsbWatcher,
+  RESELECT_TIMEOUT_MS,
+  type PromptingWatcherOptions,
+} from './usb-reselect.ts';
 export { MAX_LOG_ENTRIES, type LogSlice } from './slices/log.ts';
 export type { PortSlice } from './slices/ports.ts';
 export {
   BAUD_RATES,
+  SERIAL_PROTOCOL_CHOICES,
   defaultSettings,
   type BaudRate,
   type Settings,

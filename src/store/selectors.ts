@@ -3,6 +3,8 @@
  * and components select exactly what they render.
  */
 import type { LogEntry } from '../core/log.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
+import { chooseSerialProtocol, chooseUsbProtocol } from './protocol-choice.ts';
 import { filterLog } from './log-export.ts';
 import type { AppState } from './slices/slice.ts';
 
@@ -11,12 +13,15 @@ import type { AppState } from './slices/slice.ts';
  * @example flashBlocker(state, { unverifiedAllowed: false }) // "Choose a board first."
  */
 export function flashBlocker(
-  state: Pick<AppState, 'port' | 'bundle' | 'job' | 'settings' | 'choosingPort'>,
+  state: Pick<AppState, 'port' | 'bundle' | 'job' | 'settings' | 'choosingPort'> &
+    Partial<Pick<AppState, 'transport' | 'usbDevice'>>,
   build: { unverifiedAllowed: boolean },
 ): string | undefined {
   if (state.job.running) return 'A flash is already running.';
   if (state.choosingPort) return 'Choose a board in the browser’s list first.';
-  if (!state.port) return 'Choose a board first.';
+  if (state.transport === 'usb') {
+    if (!state.usbDevice) return 'Choose a USB device first.';
+  } else if (!state.port) return 'Choose a board first.';
   switch (state.bundle.status) {
     case 'empty':
       return 'Load a signed firmware bundle first.';
@@ -44,4 +49,33 @@ export function phasePercent(state: Pick<AppState, 'job'>): number | undefined {
   const p = state.job.progress;
   if (!p) return state.job.outcome?.ok ? 100 : undefined;
   return p.percent;
+}
+
+/**
+ * The protocol a flash would speak now, or why it cannot be told, for the line beside the
+ * Flash button. Undefined until a port or device and a verified bundle are chosen.
+ * @example plannedProtocol(state) // { protocol: 'stm32-usart', auto: true }
+ */
+export function plannedProtocol(
+  state: Pick<AppState, 'transport' | 'port' | 'usbDevice' | 'bundle' | 'settings'>,
+): { protocol: ProtocolId; auto: boolean } | { problem: string } | undefined {
+  const targets =
+    state.bundle.status === 'verified' ? state.bundle.verified?.manifest.targets : undefined;
+  if (!targets) return undefined;
+  try {
+    if (state.transport === 'usb') {
+      if (!state.usbDevice) return undefined;
+      const { vendorId, productId } = state.usbDevice.handle.info;
+      return {
+        protocol: chooseUsbProtocol({ targets, device: { vendorId, productId } }),
+        auto: true,
+      };
+    }
+    if (!state.port) return undefined;
+    const choice = state.settings.serialProtocol;
+    const protocol = chooseSerialProtocol({ targets, choice, hint: state.port.protocolHint });
+    return { protocol, auto: choice === 'auto' };
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
 }

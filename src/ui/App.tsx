@@ -1,4 +1,8 @@
-/** The technician's page: board, firmware, flash, device facts and the log. */
+/**
+ * The technician's page: board, firmware, flash, device facts and the log. `?mode=bench` opens
+ * the production bench view instead (src/bench, docs/bench-guide.md), loaded on demand.
+ */
+import { lazy, Suspense } from 'react';
 import { BundlePanel } from './BundlePanel.tsx';
 import { DevicePanel } from './DevicePanel.tsx';
 import { FlashPanel } from './FlashPanel.tsx';
@@ -7,8 +11,18 @@ import { PortPanel } from './PortPanel.tsx';
 import { useAppContext } from './use-app-store.ts';
 import './app.css';
 
+const BenchApp = lazy(() => import('../bench/BenchApp.tsx').then((m) => ({ default: m.BenchApp })));
+const benchMode = new URLSearchParams(globalThis.location?.search ?? '').get('mode') === 'bench';
+
 export function App() {
   const { config, lab } = useAppContext();
+  if (benchMode) {
+    return (
+      <Suspense fallback={<p role="status">Loading the bench…</p>}>
+        <BenchApp config={config} lab={lab} />
+      </Suspense>
+    );
+  }
   return (
     <>
       <header className="app-header">
@@ -21,6 +35,9 @@ export function App() {
           </p>
         )}
         {config.unverifiedAllowed && <p className="dev-note">Development build</p>}
+        <a href="?mode=bench" style={{ color: 'var(--accent)' }}>
+          Bench mode
+        </a>
       </header>
       <main className="layout">
         <div className="column">

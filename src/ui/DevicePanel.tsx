@@ -1,53 +1,37 @@
-/** What the board said about itself: chip, revision, MAC, flash size, installed firmware. */
-import { Fragment } from 'react';
-import { formatBytes } from './format.ts';
+/**
+ * What the board said about itself: chip and the facts of its protocol (ESP: revision, MAC,
+ * flash size; STM32: product id, bootloader, read protection, flash size; DFU: USB ids, DFU
+ * version, transfer size, memory layout) and the installed firmware.
+ */
+import { deviceFacts } from '../store/index.ts';
 import { useAppStore } from './use-app-store.ts';
 
 export function DevicePanel() {
   const device = useAppStore((s) => s.device);
   const installed = useAppStore((s) => s.installed);
-  const virtual = useAppStore((s) => s.port?.virtual ?? false);
+  const usbInfo = useAppStore((s) =>
+    s.transport === 'usb' ? s.usbDevice?.handle.info : undefined,
+  );
+  const virtual = useAppStore(
+    (s) => (s.transport === 'usb' ? s.usbDevice?.virtual : s.port?.virtual) ?? false,
+  );
   return (
     <section className="panel" aria-labelledby="device-heading">
       <h2 id="device-heading">Device</h2>
       {!device ? (
         <p className="hint">The board identifies itself when you press Flash.</p>
       ) : (
-        <dl className="facts" data-testid="device-facts">
+        <dl className="facts" data-testid="device-facts" data-protocol={device.protocol}>
           <dt>Chip</dt>
           <dd data-testid="device-chip">
             {device.name}
             {virtual && <span className="badge badge-virtual">virtual</span>}
           </dd>
-          {device.revision && (
-            <>
-              <dt>Revision</dt>
-              <dd>{device.revision}</dd>
-            </>
-          )}
-          {device.uniqueId && (
-            <>
-              <dt>MAC / unique id</dt>
-              <dd className="mono">{device.uniqueId}</dd>
-            </>
-          )}
-          {device.flashSize !== undefined && (
-            <>
-              <dt>Flash size</dt>
-              <dd>{formatBytes(device.flashSize)}</dd>
-            </>
-          )}
-          {device.bootloaderVersion && (
-            <>
-              <dt>Bootloader</dt>
-              <dd>{device.bootloaderVersion}</dd>
-            </>
-          )}
-          {Object.entries(device.details ?? {}).map(([k, v]) => (
-            <Fragment key={k}>
-              <dt>{k}</dt>
-              <dd>{v}</dd>
-            </Fragment>
+          {deviceFacts(device, usbInfo).map((f) => (
+            <div key={f.key} className="fact">
+              <dt>{f.label}</dt>
+              <dd data-testid={`fact-${f.key}`}>{f.value}</dd>
+            </div>
           ))}
           <dt>Current firmware</dt>
           <dd data-testid="installed">

@@ -1,9 +1,20 @@
 /**
- * Step 3: options, Flash and Cancel, live progress (phase, rate, ETA) and the outcome with the
- * recovery steps when something went wrong.
+ * Step 3: options (speed, verification, the serial protocol, advanced options), Flash and
+ * Cancel, the protocol the flash will speak, live progress (phase, rate, ETA), a prompt when a
+ * DFU device must be chosen again, and the outcome with the recovery steps when something went
+ * wrong.
  */
 import { useId } from 'react';
-import { BAUD_RATES, flashBlocker, type BaudRate } from '../store/index.ts';
+import {
+  BAUD_RATES,
+  flashBlocker,
+  plannedProtocol,
+  PROTOCOL_NAMES,
+  SERIAL_PROTOCOL_CHOICES,
+  SHORT_NAMES,
+  type BaudRate,
+  type SerialProtocolChoice,
+} from '../store/index.ts';
 import { ErrorBox } from './ErrorBox.tsx';
 import { formatBytes, formatDuration, formatRate, hex32, PHASE_LABEL } from './format.ts';
 import { useActions, useAppContext, useAppStore, useShallow } from './use-app-store.ts';
@@ -48,36 +59,103 @@ export function FlashPanel() {
           </span>
         )}
       </div>
+      <PlannedProtocol />
       {running && !verifiedSource && (
         <p className="danger">Writing an UNVERIFIED image (development build).</p>
       )}
+      <Reselect />
       <Progress />
       <Outcome />
     </section>
   );
 }
 
+/** Which protocol Flash will speak, and why (or why it cannot be told). */
+function PlannedProtocol() {
+  const planned = useAppStore(useShallow((s) => plannedProtocol(s)));
+  if (!planned) return null;
+  if ('problem' in planned) {
+    return (
+      <p className="warn" data-testid="planned-protocol">
+        {planned.problem}
+      </p>
+    );
+  }
+  return (
+    <p className="hint" data-testid="planned-protocol" data-protocol={planned.protocol}>
+      Protocol: <strong>{PROTOCOL_NAMES[planned.protocol]}</strong>
+      {planned.auto ? ' (chosen from the bundle)' : ' (chosen in the options)'}
+    </p>
+  );
+}
+
+/** A DFU device came back with a new USB identity: the technician must pick it again. */
+function Reselect() {
+  const prompt = useAppStore((s) => s.job.reselect);
+  const { chooseDeviceAgain } = useActions();
+  if (!prompt) return null;
+  return (
+    <div className="reselect" role="alert" data-testid="reselect-prompt">
+      <p className="error-title">Choose the device again</p>
+      <p>{prompt.reason}</p>
+      <button
+        type="button"
+        className="primary"
+        onClick={() => void chooseDeviceAgain()}
+        disabled={prompt.choosing}
+      >
+        Choose the device again…
+      </button>
+      {prompt.error && <ErrorBox error={prompt.error} testId="reselect-error" />}
+    </div>
+  );
+}
+
 function Options(props: { disabled: boolean }) {
   const { config } = useAppContext();
   const settings = useAppStore((s) => s.settings);
-  const { setBaudRate, setVerifyAfterWrite, setAllowUnverified } = useActions();
+  const serial = useAppStore((s) => s.transport === 'serial');
+  const {
+    setBaudRate,
+    setVerifyAfterWrite,
+    setAllowUnverified,
+    setSerialProtocol,
+    setAllowReadoutUnprotect,
+  } = useActions();
   const baudId = useId();
+  const protocolId = useId();
   return (
     <fieldset className="options" disabled={props.disabled}>
       <legend>Options</legend>
       <div className="field-row">
-        <label htmlFor={baudId}>Baud rate</label>
-        <select
-          id={baudId}
-          value={settings.baudRate}
-          onChange={(e) => setBaudRate(Number(e.target.value) as BaudRate)}
-        >
-          {BAUD_RATES.map((b) => (
-            <option key={b} value={b}>
-              {b.toLocaleString('en-US')}
-            </option>
-          ))}
-        </select>
+        {serial && (
+          <>
+            <label htmlFor={protocolId}>Protocol</label>
+            <select
+              id={protocolId}
+              value={settings.serialProtocol}
+              onChange={(e) => setSerialProtocol(e.target.value as SerialProtocolChoice)}
+            >
+              {SERIAL_PROTOCOL_CHOICES.map((p) => (
+                <option key={p} value={p}>
+                  {p === 'auto' ? 'Auto (from the bundle)' : SHORT_NAMES[p]}
+                </option>
+              ))}
+            </select>
+            <label htmlFor={baudId}>Baud rate</label>
+            <select
+              id={baudId}
+              value={settings.baudRate}
+              onChange={(e) => setBaudRate(Number(e.target.value) as BaudRate)}
+            >
+              {BAUD_RATES.map((b) => (
+                <option key={b} value={b}>
+                  {b.toLocaleString('en-US')}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label className="check">
           <input
             type="checkbox"
@@ -97,6 +175,21 @@ function Options(props: { disabled: boolean }) {
           </label>
         )}
       </div>
+      <details className="advanced" open={settings.allowReadoutUnprotect || undefined}>
+        <summary>Advanced options</summary>
+        <label className="check danger">
+          <input
+            type="checkbox"
+            checked={settings.allowReadoutUnprotect}
+            onChange={(e) => setAllowReadoutUnprotect(e.target.checked)}
+          />
+          Allow readout unprotect (erases the chip)
+        </label>
+        <p className="hint">
+          A read-protected STM32 refuses to be written. Readout unprotect removes the protection by
+          erasing all of its flash. This applies to the next flash only.
+        </p>
+      </details>
     </fieldset>
   );
 }
@@ -163,7 +256,12 @@ function Outcome() {
       </div>
     );
   }
-  const check = protocol === 'esp-serial' ? 'MD5 verified' : 'verified';
+  const check =
+    protocol === 'esp-serial'
+      ? 'MD5 verified'
+      : protocol === 'dfu' || protocol === 'dfuse'
+        ? 'verified by read-back'
+        : 'verified';
   return (
     <div className="outcome" data-testid="outcome" data-ok="true" role="status">
       <p className="ok">

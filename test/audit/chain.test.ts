@@ -53,8 +53,16 @@ describe('entries and hashes', () => {
     ['a negative duration', { durationMs: -1 }, /"durationMs"/],
     ['a fractional duration', { durationMs: 1.5 }, /"durationMs"/],
     ['a short bundle hash', { bundle: { product: 'p', version: '1', sha256: 'ab' } }, /sha256/],
-    ['an upper-case bundle hash', { bundle: { product: 'p', version: '1', sha256: 'AB'.repeat(32) } }, /sha256/],
-    ['an extra bundle field', { bundle: { product: 'p', version: '1', sha256: 'ab'.repeat(32), x: 1 } }, /bundle\.x/],
+    [
+      'an upper-case bundle hash',
+      { bundle: { product: 'p', version: '1', sha256: 'AB'.repeat(32) } },
+      /sha256/,
+    ],
+    [
+      'an extra bundle field',
+      { bundle: { product: 'p', version: '1', sha256: 'ab'.repeat(32), x: 1 } },
+      /bundle\.x/,
+    ],
     ['a note that is too long', { note: 'x'.repeat(2001) }, /"note"/],
     ['a lone surrogate', { chip: '\ud800' }, /"chip"/],
     ['a number as port', { port: 3 }, /"port"/],
@@ -75,7 +83,11 @@ describe('entries and hashes', () => {
 });
 
 describe('verifyChain names the first broken entry', () => {
-  const mutate = (entries: AuditEntry[], i: number, f: (e: Record<string, unknown>) => void): AuditEntry[] =>
+  const mutate = (
+    entries: AuditEntry[],
+    i: number,
+    f: (e: Record<string, unknown>) => void,
+  ): AuditEntry[] =>
     entries.map((e, j) => {
       if (j !== i) return e;
       const copy = structuredClone(e) as unknown as Record<string, unknown>;
@@ -89,22 +101,73 @@ describe('verifyChain names the first broken entry', () => {
   const cases: [string, (l: AuditEntry[]) => unknown[], number, string][] = [
     ['an edited field', (l) => mutate(l, 3, (e) => (e['result'] = 'ok')), 3, 'malformed'],
     ['an edited note', (l) => mutate(l, 4, (e) => (e['note'] = 'all fine')), 4, 'hash-mismatch'],
-    ['an edited bundle hash', (l) => mutate(l, 2, (e) => ((e['bundle'] as Record<string, string>)['sha256'] = 'cd'.repeat(32))), 2, 'hash-mismatch'],
-    ['an edited entry with a recomputed hash', (l) => mutate(l, 2, (e) => { e['durationMs'] = 1; rehash(e); }), 3, 'prev-mismatch'],
+    [
+      'an edited bundle hash',
+      (l) =>
+        mutate(l, 2, (e) => ((e['bundle'] as Record<string, string>)['sha256'] = 'cd'.repeat(32))),
+      2,
+      'hash-mismatch',
+    ],
+    [
+      'an edited entry with a recomputed hash',
+      (l) =>
+        mutate(l, 2, (e) => {
+          e['durationMs'] = 1;
+          rehash(e);
+        }),
+      3,
+      'prev-mismatch',
+    ],
     ['a deleted entry', (l) => l.filter((_, i) => i !== 3), 3, 'seq-mismatch'],
-    ['a deleted entry, later ones renumbered and rehashed', (l) => {
-      const out = l.filter((_, i) => i !== 3).map((e) => structuredClone(e) as unknown as Record<string, unknown>);
-      for (let i = 3; i < out.length; i++) { out[i]!['seq'] = i; rehash(out[i]!); }
-      return out;
-    }, 3, 'prev-mismatch'],
+    [
+      'a deleted entry, later ones renumbered and rehashed',
+      (l) => {
+        const out = l
+          .filter((_, i) => i !== 3)
+          .map((e) => structuredClone(e) as unknown as Record<string, unknown>);
+        for (let i = 3; i < out.length; i++) {
+          out[i]!['seq'] = i;
+          rehash(out[i]!);
+        }
+        return out;
+      },
+      3,
+      'prev-mismatch',
+    ],
     ['two swapped entries', (l) => [l[0], l[1], l[3], l[2], l[4], l[5]], 2, 'seq-mismatch'],
     ['a duplicated entry', (l) => [l[0], l[1], l[1], l[2]], 2, 'seq-mismatch'],
     ['a missing genesis', (l) => l.slice(1), 0, 'genesis'],
     ['a second genesis', (l) => [l[0], l[0]], 1, 'genesis'],
-    ['a genesis with a non-zero prev', (l) => mutate(l, 0, (e) => { e['prev'] = 'ab'.repeat(32); rehash(e); }), 0, 'prev-mismatch'],
+    [
+      'a genesis with a non-zero prev',
+      (l) =>
+        mutate(l, 0, (e) => {
+          e['prev'] = 'ab'.repeat(32);
+          rehash(e);
+        }),
+      0,
+      'prev-mismatch',
+    ],
     ['an unknown field', (l) => mutate(l, 1, (e) => (e['extra'] = 1)), 1, 'malformed'],
-    ['a wrong version', (l) => mutate(l, 1, (e) => { e['v'] = 2; rehash(e); }), 1, 'malformed'],
-    ['a bad time', (l) => mutate(l, 1, (e) => { e['time'] = '2026-02-30T00:00:00.000Z'; }), 1, 'malformed'],
+    [
+      'a wrong version',
+      (l) =>
+        mutate(l, 1, (e) => {
+          e['v'] = 2;
+          rehash(e);
+        }),
+      1,
+      'malformed',
+    ],
+    [
+      'a bad time',
+      (l) =>
+        mutate(l, 1, (e) => {
+          e['time'] = '2026-02-30T00:00:00.000Z';
+        }),
+      1,
+      'malformed',
+    ],
     ['a non-object', (l) => [l[0], 'entry'], 1, 'malformed'],
     ['nothing', () => [], 0, 'empty'],
   ];
@@ -129,7 +192,9 @@ describe('AuditLog', () => {
   it('starts with a genesis entry and serialises concurrent appends', async () => {
     const store = new MemoryAuditStore();
     const log = new AuditLog({ store, logId: LOG_ID, now: () => T0 });
-    const entries = await Promise.all([1, 2, 3, 4].map((d) => log.append(record({ durationMs: d }))));
+    const entries = await Promise.all(
+      [1, 2, 3, 4].map((d) => log.append(record({ durationMs: d }))),
+    );
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     const all = await store.all();
     expect(all[0]).toMatchObject({ kind: 'genesis', logId: LOG_ID });
@@ -142,7 +207,10 @@ describe('AuditLog', () => {
     const b = new AuditLog({ store, now: () => T0 });
     await a.append(record());
     // b read the head before a's second append landed: simulate by racing both.
-    const [x, y] = await Promise.all([a.append(record({ note: 'a' })), b.append(record({ note: 'b' }))]);
+    const [x, y] = await Promise.all([
+      a.append(record({ note: 'a' })),
+      b.append(record({ note: 'b' })),
+    ]);
     expect(new Set([x.seq, y.seq])).toEqual(new Set([2, 3]));
     expect(verifyChain(await store.all()).ok).toBe(true);
   });

@@ -27,10 +27,14 @@ describe.each(FORMATS)('export format %s', (format) => {
     expect(l.at(-1)).toBe('');
     if (format === 'json') {
       expect(JSON.parse(text)).toMatchObject({ format: 'webflash-flash-log', count: 2 });
-      expect(l[0]).toMatch(/^\{"count":2,"format":"webflash-flash-log","head":"[0-9a-f]{64}","version":1,"entries":\[$/);
+      expect(l[0]).toMatch(
+        /^\{"count":2,"format":"webflash-flash-log","head":"[0-9a-f]{64}","version":1,"entries":\[$/,
+      );
       expect(l.at(-2)).toBe(']}');
     } else {
-      expect(l[0]).toMatch(/^\{"count":2,"format":"webflash-flash-log","head":"[0-9a-f]{64}","version":1\}$/);
+      expect(l[0]).toMatch(
+        /^\{"count":2,"format":"webflash-flash-log","head":"[0-9a-f]{64}","version":1\}$/,
+      );
       for (const line of l.slice(0, -1)) expect(() => JSON.parse(line) as unknown).not.toThrow();
     }
   });
@@ -39,19 +43,69 @@ describe.each(FORMATS)('export format %s', (format) => {
   const entryLine = (i: number): number => i + 1;
 
   const edits: [string, (l: string[]) => string[], number, string][] = [
-    ['an edited entry', (l) => l.map((s, i) => (i === entryLine(2) ? s.replace('board 1', 'board X') : s)), 2, 'hash-mismatch'],
+    [
+      'an edited entry',
+      (l) => l.map((s, i) => (i === entryLine(2) ? s.replace('board 1', 'board X') : s)),
+      2,
+      'hash-mismatch',
+    ],
     ['a deleted entry', (l) => l.filter((_, i) => i !== entryLine(2)), 2, 'seq-mismatch'],
-    ['swapped entries', (l) => l.map((s, i, a) => (i === entryLine(2) ? a[entryLine(4)]! : i === entryLine(4) ? a[entryLine(2)]! : s)), 2, 'seq-mismatch'],
-    ['entries cut off at the end', (l) => [...l.slice(0, entryLine(4)), ...(format === 'json' ? [']}'] : []), ''], 4, format === 'json' ? 'malformed' : 'truncated'],
-    ['a file cut mid-entry', (l) => [l.slice(0, entryLine(5)).join('\n') + '\n' + l[entryLine(5)]!.slice(0, 40)], 5, 'truncated'],
-    ['a reformatted entry', (l) => l.map((s, i) => (i === entryLine(1) ? s.replace('":', '": ') : s)), 1, 'malformed'],
-    ['an extra entry not in the header', (l) => [...l.slice(0, -1), l.at(-2)!, ''].slice(0, format === 'json' ? -3 : undefined).concat(format === 'json' ? [] : []), 7, 'seq-mismatch'],
+    [
+      'swapped entries',
+      (l) =>
+        l.map((s, i, a) =>
+          i === entryLine(2) ? a[entryLine(4)]! : i === entryLine(4) ? a[entryLine(2)]! : s,
+        ),
+      2,
+      'seq-mismatch',
+    ],
+    [
+      'a file cut mid-entry',
+      (l) => [l.slice(0, entryLine(5)).join('\n') + '\n' + l[entryLine(5)]!.slice(0, 40)],
+      5,
+      'truncated',
+    ],
+    [
+      'a reformatted entry',
+      (l) => l.map((s, i) => (i === entryLine(1) ? s.replace('":', '": ') : s)),
+      1,
+      'malformed',
+    ],
   ];
   it.each(edits)('names the first broken entry: %s', async (name, edit, index, reason) => {
     const text = exportLog(await buildLog(6), format);
     const edited = edit(lines(text)).join('\n');
     const v = readExport(edited).verdict;
     expect(v, name).toMatchObject({ ok: false, index, reason });
+  });
+
+  it('names the first missing entry when whole entries are cut off the end', async () => {
+    const l = lines(exportLog(await buildLog(6), format));
+    const kept = l.slice(0, entryLine(4));
+    if (format === 'json') kept[kept.length - 1] = kept.at(-1)!.slice(0, -1);
+    const cut = [...kept, ...(format === 'json' ? [']}'] : []), ''].join('\n');
+    expect(readExport(cut).verdict).toMatchObject({ ok: false, index: 4, reason: 'truncated' });
+  });
+
+  it('names the first entry the header does not count', async () => {
+    const log = await buildLog(7);
+    const longer = lines(exportLog(log, format));
+    longer[0] = lines(exportLog(log.slice(0, 7), format))[0]!;
+    expect(readExport(longer.join('\n')).verdict).toMatchObject({
+      ok: false,
+      index: 7,
+      reason: 'header',
+    });
+  });
+
+  it('names the last entry when the header head hash is wrong', async () => {
+    const l = lines(exportLog(await buildLog(3), format));
+    l[0] = l[0]!.replace(/"head":"[0-9a-f]{64}"/, `"head":"${'e'.repeat(64)}"`);
+    expect(readExport(l.join('\n')).verdict).toMatchObject({
+      ok: false,
+      index: 3,
+      reason: 'header',
+    });
   });
 
   it('catches a new header over a cut log only with --expect', async () => {
@@ -84,12 +138,17 @@ describe.each(FORMATS)('export format %s', (format) => {
   it('detects any deleted or inserted byte (property)', async () => {
     const bytes = utf8.encode(exportLog(await buildLog(3), format));
     fc.assert(
-      fc.property(fc.nat({ max: bytes.length - 1 }), fc.nat({ max: 255 }), fc.boolean(), (pos, b, insert) => {
-        const changed = insert
-          ? new Uint8Array([...bytes.subarray(0, pos), b, ...bytes.subarray(pos)])
-          : new Uint8Array([...bytes.subarray(0, pos), ...bytes.subarray(pos + 1)]);
-        expect(readExport(changed).verdict.ok).toBe(false);
-      }),
+      fc.property(
+        fc.nat({ max: bytes.length - 1 }),
+        fc.nat({ max: 255 }),
+        fc.boolean(),
+        (pos, b, insert) => {
+          const changed = insert
+            ? new Uint8Array([...bytes.subarray(0, pos), b, ...bytes.subarray(pos)])
+            : new Uint8Array([...bytes.subarray(0, pos), ...bytes.subarray(pos + 1)]);
+          expect(readExport(changed).verdict.ok).toBe(false);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -100,11 +159,28 @@ describe('readExport rejects files that are not flash logs', () => {
     ['an empty file', ''],
     ['a blank line', '\n'],
     ['JSON that is not a header', '{"a":1}\n'],
-    ['another format', '{"count":1,"format":"other","head":"' + '0'.repeat(64) + '","version":1}\n'],
-    ['a future version', '{"count":1,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":2}\n'],
-    ['a header with spaces', '{"count": 1,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":1}\n'],
-    ['a header with a zero count', '{"count":0,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":1}\n'],
-    ['a header with an extra field', '{"count":1,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":1,"x":1}\n'],
+    [
+      'another format',
+      '{"count":1,"format":"other","head":"' + '0'.repeat(64) + '","version":1}\n',
+    ],
+    [
+      'a future version',
+      '{"count":1,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":2}\n',
+    ],
+    [
+      'a header with spaces',
+      '{"count": 1,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":1}\n',
+    ],
+    [
+      'a header with a zero count',
+      '{"count":0,"format":"webflash-flash-log","head":"' + '0'.repeat(64) + '","version":1}\n',
+    ],
+    [
+      'a header with an extra field',
+      '{"count":1,"format":"webflash-flash-log","head":"' +
+        '0'.repeat(64) +
+        '","version":1,"x":1}\n',
+    ],
     ['binary', new Uint8Array([0xff, 0xfe, 0x0a])],
   ])('%s', (_name, input) => {
     expect(readExport(input).verdict).toMatchObject({ ok: false, index: -1, reason: 'header' });

@@ -1,5 +1,10 @@
 /** Deterministic flash logs for the flash-log tests: fixed log id, a clock that ticks 1 s per entry. */
-import { AuditLog, MemoryAuditStore, type AuditEntry, type FlashRecord } from '../../src/audit/index.ts';
+import {
+  AuditLog,
+  MemoryAuditStore,
+  type AuditEntry,
+  type FlashRecord,
+} from '../../src/audit/index.ts';
 
 export const LOG_ID = '00112233445566778899aabbccddeeff';
 export const BUNDLE_SHA = 'ab'.repeat(32);

@@ -1,11 +1,15 @@
 /**
- * Job slice: starts the flash engine (src/job) on the chosen port with the loaded bundle,
- * subscribes to its events and keeps phase, progress (rate, ETA), retries and the result.
- * Cancellation goes through the job's AbortSignal.
+ * Job slice: starts the flash engine (src/job) on the chosen port or USB device with the loaded
+ * bundle, speaking the protocol picked for it (connection.ts), subscribes to the engine's
+ * events and keeps phase, progress (rate, ETA), retries and the result. Cancellation goes
+ * through the job's AbortSignal. A DFU device that re-enumerates with a new identity is chosen
+ * again through a prompt (`reselect`, `chooseDeviceAgain`).
  */
+import { AbortError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
 import { FlashJob } from '../../job/engine.ts';
 import type { FlashSource } from '../../job/source.ts';
+import type { ProtocolId } from '../../protocols/driver.ts';
 import type {
   JobPhase,
   JobResult,
@@ -13,9 +17,11 @@ import type {
   RegionReport,
   RetryEvent,
 } from '../../job/types.ts';
+import type { UsbDeviceFilter, UsbDeviceHandle } from '../../transport/usb.ts';
+import { planConnection, type ConnectionPlan } from '../connection.ts';
 import { toErrorView } from '../error-view.ts';
 import { flashBlocker } from '../selectors.ts';
-import type { AppServices, ErrorView } from '../types.ts';
+import type { AppServices, ErrorView, ReselectRequest } from '../types.ts';
 import type { AppSlice, AppState } from './slice.ts';
 import { storeLogger } from './store-log.ts';
 
@@ -40,6 +46,18 @@ export type JobOutcome =
       durationMs: number;
     };
 
+/** A running job waits for the technician to choose a re-enumerated USB device again. */
+export interface ReselectPrompt {
+  /** Why, in plain words. */
+  reason: string;
+  /** The identity the device should have now. */
+  filters: readonly UsbDeviceFilter[];
+  /** True while the browser's chooser is open. */
+  choosing: boolean;
+  /** Why the last attempt failed (chooser cancelled…); the job keeps waiting. */
+  error: ErrorView | undefined;
+}
+
 export interface JobState {
   phase: JobPhase;
   running: boolean;
@@ -51,6 +69,10 @@ export interface JobState {
   outcome: JobOutcome | undefined;
   /** Verified or raw images: what the running/last job writes. */
   verifiedSource: boolean;
+  /** The protocol the running/last job speaks, once chosen. */
+  protocol?: ProtocolId | undefined;
+  /** Set while the job waits for the technician to choose the USB device again. */
+  reselect?: ReselectPrompt | undefined;
 }
 
 export interface JobSlice {
@@ -64,6 +86,11 @@ export interface JobSlice {
   cancelFlash: () => void;
   /** Clears the last outcome and progress (not while running). */
   dismissOutcome: () => void;
+  /**
+   * Answers the `reselect` prompt: opens the browser's USB chooser (needs the click that
+   * calls it) for the device's new identity. Resolves true when the job got its device.
+   */
+  chooseDeviceAgain: () => Promise<boolean>;
 }
 
 export const idleJob: JobState = {
@@ -76,7 +103,31 @@ export const idleJob: JobState = {
   verifiedSource: true,
 };
 
-function toOutcome(result: JobResult): JobOutcome {
+/**
+ * The recovery for a read-protected STM32, where this app offers the way out: nothing was
+ * written (the bootloader refuses every erase and write under RDP level 1, AN3155 §3.12), and
+ * readout unprotect is an explicit, chip-erasing option.
+ */
+export const READ_PROTECTED_RECOVERY =
+  'Nothing was written: the bootloader refused to erase or write. Readout unprotect erases the whole chip; enable it under Advanced options to continue.';
+
+function toOutcome(result: JobResult, protocol: ProtocolId | undefined): JobOutcome {
+  if (
+    !result.ok &&
+    !result.cancelled &&
+    protocol === 'stm32-usart' &&
+    result.error.code === 'protocol.read-protected'
+  ) {
+    return {
+      ok: false,
+      cancelled: false,
+      error: toErrorView(result.error),
+      phase: result.phase,
+      recovery: READ_PROTECTED_RECOVERY,
+      flashTouched: false,
+      durationMs: result.durationMs,
+    };
+  }
   if (result.ok) {
     return {
       ok: true,
@@ -113,17 +164,94 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
   return (set, get) => {
     const log = storeLogger(get, services, 'app');
     let controller: AbortController | undefined;
+    let pending:
+      { request: ReselectRequest; answer: (handle: UsbDeviceHandle) => void } | undefined;
+
+    const setReselect = (reselect: ReselectPrompt | undefined): void =>
+      set((s) => ({ job: { ...s.job, reselect } }));
+
+    /** ConnectorContext.chooseAgain: shows the prompt until it is answered or withdrawn. */
+    const chooseAgain = (request: ReselectRequest, signal: AbortSignal): Promise<UsbDeviceHandle> =>
+      new Promise<UsbDeviceHandle>((resolve, reject) => {
+        const done = (): void => {
+          signal.removeEventListener('abort', onAbort);
+          if (pending?.request === request) pending = undefined;
+          setReselect(undefined);
+        };
+        const onAbort = (): void => {
+          done();
+          reject(new AbortError());
+        };
+        if (signal.aborted) {
+          reject(new AbortError());
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending = {
+          request,
+          answer: (handle) => {
+            done();
+            resolve(handle);
+          },
+        };
+        setReselect({
+          reason: request.reason,
+          filters: request.filters,
+          choosing: false,
+          error: undefined,
+        });
+        log.warn(`Waiting for the device to be chosen again: ${request.reason}`);
+      });
+
+    /** Finds the chosen port or device again (replugged, re-enumerated) before a flash. */
+    const refresh = async (): Promise<void> => {
+      const state = get();
+      try {
+        if (state.transport === 'usb' && state.usbDevice && services.refreshUsbDevice) {
+          const usbDevice = await services.refreshUsbDevice(state.usbDevice);
+          if (usbDevice !== state.usbDevice) {
+            set({ usbDevice });
+            log.info(`Found ${usbDevice.label} again.`);
+          }
+        } else if (state.transport === 'serial' && state.port && services.refreshPort) {
+          const port = await services.refreshPort(state.port);
+          if (port !== state.port) {
+            set({ port });
+            log.info(`Found ${port.label} again.`);
+          }
+        }
+      } catch (err) {
+        log.warn(`Could not look for the port again: ${toErrorView(err).message}`);
+      }
+    };
+
+    /** Ends a job that could not start: nothing was touched. */
+    const refuse = (err: unknown): JobOutcome => {
+      const error = toErrorView(err, 'usage.invalid-argument');
+      const outcome: JobOutcome = {
+        ok: false,
+        cancelled: false,
+        error,
+        phase: 'idle',
+        recovery: 'Nothing was written and the board keeps its current firmware.',
+        flashTouched: false,
+        durationMs: 0,
+      };
+      log.error(`Cannot flash: ${error.message}`);
+      set((s) => ({ job: { ...s.job, phase: 'failed', running: false, outcome } }));
+      return outcome;
+    };
 
     return {
       job: idleJob,
       startFlash: async () => {
-        const state = get();
-        const blocker = flashBlocker(state, { unverifiedAllowed: services.unverifiedAllowed });
+        const before = get();
+        const blocker = flashBlocker(before, { unverifiedAllowed: services.unverifiedAllowed });
         if (blocker) {
           log.warn(`Cannot flash: ${blocker}`);
           return undefined;
         }
-        const source = sourceOf(state, services, get);
+        const source = sourceOf(before, services, get);
         const ctl = new AbortController();
         controller = ctl;
         set({
@@ -131,30 +259,43 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           device: undefined,
           installed: undefined,
         });
-        let port = state.port!;
-        if (services.refreshPort) {
-          try {
-            port = await services.refreshPort(port);
-            if (port !== state.port) {
-              set({ port });
-              log.info(`Found ${port.label} again.`);
-            }
-          } catch (err) {
-            log.warn(`Could not look for the port again: ${toErrorView(err).message}`);
-          }
+        await refresh();
+        const state = get();
+        let plan: ConnectionPlan;
+        try {
+          plan = planConnection(services, {
+            transport: state.transport,
+            port: state.port,
+            usbDevice: state.usbDevice,
+            targets:
+              state.bundle.status === 'verified'
+                ? state.bundle.verified?.manifest.targets
+                : undefined,
+            serialProtocol: state.settings.serialProtocol,
+            allowReadoutUnprotect: state.settings.allowReadoutUnprotect,
+            chooseAgain,
+          });
+        } catch (err) {
+          if (controller === ctl) controller = undefined;
+          return refuse(err);
         }
-        const job = new FlashJob({
-          port: port.handle,
-          connector: services.connector,
+        set((s) => ({ job: { ...s.job, protocol: plan.protocol } }));
+        log.info(`Protocol: ${plan.protocol}`);
+        const common = {
           source,
           clock: services.clock,
           signal: ctl.signal,
           settings: {
             baudRate: state.settings.baudRate,
             verify: state.settings.verifyAfterWrite,
+            timeouts: plan.timeouts,
           },
           allowUnverified: services.unverifiedAllowed && state.settings.allowUnverified,
-        });
+        };
+        const job: FlashJob<unknown> =
+          plan.transport === 'serial'
+            ? new FlashJob({ ...common, port: plan.port, connector: plan.connector })
+            : new FlashJob({ ...common, port: plan.port, connector: plan.connector });
         const offs = [
           job.on('phase', (e) => set((s) => ({ job: { ...s.job, phase: e.phase } }))),
           job.on('progress', (p) => set((s) => ({ job: { ...s.job, progress: p } }))),
@@ -165,7 +306,8 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
         ];
         try {
           const result = await job.run();
-          const outcome = toOutcome(result);
+          const unprotectOffered = !state.settings.allowReadoutUnprotect;
+          const outcome = toOutcome(result, unprotectOffered ? plan.protocol : undefined);
           set((s) => ({
             job: {
               ...s.job,
@@ -173,14 +315,18 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
               running: false,
               cancelling: false,
               retry: undefined,
+              reselect: undefined,
               outcome,
             },
+            // The chip-erasing permission is for one job only.
+            settings: { ...s.settings, allowReadoutUnprotect: false },
             ...(result.ok ? { device: result.identity } : {}),
           }));
           return outcome;
         } finally {
           for (const off of offs) off();
           if (controller === ctl) controller = undefined;
+          pending = undefined;
         }
       },
       cancelFlash: () => {
@@ -192,6 +338,25 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
       dismissOutcome: () => {
         if (get().job.running) return;
         set({ job: idleJob });
+      },
+      chooseDeviceAgain: async () => {
+        const asked = pending;
+        const prompt = get().job.reselect;
+        if (!asked || !prompt || prompt.choosing) return false;
+        if (!services.requestUsbDevice) return false;
+        setReselect({ ...prompt, choosing: true, error: undefined });
+        try {
+          const chosen = await services.requestUsbDevice({ filters: asked.request.filters });
+          if (pending !== asked) return false;
+          log.info(`USB device chosen again: ${chosen.label}`);
+          asked.answer(chosen.handle);
+          return true;
+        } catch (err) {
+          const error = toErrorView(err, 'transport.no-port-selected');
+          if (pending === asked) setReselect({ ...prompt, choosing: false, error });
+          log.warn(`The device was not chosen again: ${error.message}`);
+          return false;
+        }
       },
     };
   };

@@ -1,0 +1,138 @@
+// Sizes of what a browser downloads, from a production build made in memory (nothing is
+// written): the embeddable customer updater (`webflash-update.js` and every chunk it imports
+// statically), what it loads on top to flash an ESP board (driver and compressor chunks), its
+// workers, and the technician app (index.html's entry). Lazily loaded demo chunks (virtual
+// boards, simulators) are left out: production pages never load them. Sizes are gzip level 9,
+// as served with `Content-Encoding: gzip`.
+//
+//   node scripts/size-report.mjs          # table
+//   node scripts/size-report.mjs --json   # machine-readable, for the benchmarks
+import { gzipSync } from 'node:zlib';
+import { build } from 'vite';
+
+const json = process.argv.includes('--json');
+const CUSTOMER_ENTRY = 'webflash-update.js';
+/** Chunks made only of demo-mode modules: never loaded by a production page. */
+const DEMO_MODULE = /[\\/]src[\\/](demo|sim)[\\/]|[\\/]src[\\/]customer[\\/]demo-hook\.ts$/;
+
+const result = await build({
+  logLevel: 'silent',
+  mode: 'production',
+  build: { write: false, sourcemap: false },
+});
+const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output ?? []);
+const byName = new Map(outputs.map((o) => [o.fileName, o]));
+
+const bytesOf = (o) => (o.type === 'chunk' ? o.code : o.source);
+const raw = (o) => Buffer.byteLength(bytesOf(o));
+const gz = (o) => gzipSync(Buffer.from(bytesOf(o)), { level: 9 }).length;
+
+function staticClosure(start) {
+  const seen = new Set();
+  const walk = (name) => {
+    if (seen.has(name)) return;
+    const chunk = byName.get(name);
+    if (!chunk || chunk.type !== 'chunk') return;
+    seen.add(name);
+    for (const dep of chunk.imports) walk(dep);
+  };
+  for (const s of start) walk(s);
+  return seen;
+}
+
+const isDemoChunk = (name) => {
+  const chunk = byName.get(name);
+  const ids = chunk?.moduleIds ?? Object.keys(chunk?.modules ?? {});
+  return ids.length > 0 && ids.every((id) => DEMO_MODULE.test(id));
+};
+
+/** Workers and other .js assets that `chunks` reference by file name. */
+function workersOf(chunks) {
+  const found = new Set();
+  for (const name of chunks) {
+    const code = byName.get(name)?.code ?? '';
+    for (const o of outputs) {
+      if (o.fileName.endsWith('.js') && /worker/.test(o.fileName) && !chunks.has(o.fileName)) {
+        const base = o.fileName.split('/').pop();
+        if (code.includes(base)) found.add(o.fileName);
+      }
+    }
+  }
+  return found;
+}
+
+function total(names) {
+  let r = 0;
+  let g = 0;
+  for (const n of names) {
+    const o = byName.get(n);
+    if (!o) continue;
+    r += raw(o);
+    g += gz(o);
+  }
+  return { files: [...names].sort(), bytes: r, gzipBytes: g };
+}
+
+if (!byName.has(CUSTOMER_ENTRY)) {
+  console.error(`size-report: the build has no ${CUSTOMER_ENTRY} (see vite.config.ts inputs)`);
+  process.exit(1);
+}
+
+// The customer updater: its static closure, then each lazily loaded (non-demo) chunk with what
+// it imports, named by the module it was split at (the ESP driver, the compressor…).
+const entry = staticClosure([CUSTOMER_ENTRY]);
+const lazy = new Map();
+for (const name of entry) {
+  for (const dyn of byName.get(name).dynamicImports) {
+    if (isDemoChunk(dyn)) continue;
+    const facade = String(byName.get(dyn).facadeModuleId ?? dyn).replace(
+      /^.*[\\/]src[\\/]/,
+      'src/',
+    );
+    lazy.set(facade, new Set([...staticClosure([dyn])].filter((n) => !entry.has(n))));
+  }
+}
+const union = (sets) => new Set(sets.flatMap((s) => [...s]));
+/** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`). */
+const flashes = {
+  esp: union(
+    [...lazy].filter(([k]) => /protocols\/esp\/|compress-client/.test(k)).map(([, v]) => v),
+  ),
+  stm32: union([...lazy].filter(([k]) => /protocols\/stm32\//.test(k)).map(([, v]) => v)),
+};
+const onFlash = union([...lazy.values()]);
+const customerWorkers = workersOf(new Set([...entry, ...onFlash]));
+
+// The technician app: the chunks index.html loads, and its CSS.
+const html = byName.get('index.html');
+const appScripts = [...String(html?.source ?? '').matchAll(/src="\/?([^"]+\.js)"/g)].map(
+  (m) => m[1],
+);
+const appCss = [...String(html?.source ?? '').matchAll(/href="\/?([^"]+\.css)"/g)].map((m) => m[1]);
+const app = staticClosure(appScripts);
+
+const report = {
+  customerEntry: total(entry),
+  customerEspFlash: total(flashes.esp),
+  customerStm32Flash: total(flashes.stm32),
+  customerWorkers: total(customerWorkers),
+  app: total(new Set([...app, ...appCss])),
+};
+const customerEspTotal = total(union([entry, flashes.esp])).gzipBytes;
+
+if (json) {
+  console.log(JSON.stringify({ ...report, customerEspTotalGzipBytes: customerEspTotal }, null, 2));
+} else {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  const row = (label, t) =>
+    console.log(
+      `${label.padEnd(46)} ${kb(t.bytes).padStart(9)} ${kb(t.gzipBytes).padStart(9)}  (${t.files.length} files)`,
+    );
+  console.log(`${'what'.padEnd(46)} ${'raw'.padStart(9)} ${'gzip'.padStart(9)}`);
+  row('customer element: webflash-update.js + imports', report.customerEntry);
+  row('  + when updating an ESP board (lazy)', report.customerEspFlash);
+  row('  + when updating an STM32 board (lazy)', report.customerStm32Flash);
+  row('  workers (verify; compress for ESP)', report.customerWorkers);
+  row('technician app: index.html entry + CSS', report.app);
+  console.log(`customer element, complete ESP update, page scripts: ${kb(customerEspTotal)} gzip`);
+}

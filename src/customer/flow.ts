@@ -1,0 +1,341 @@
+/**
+ * The customer updater's state machine: a vanilla zustand store (no React) that walks one
+ * person through one update — get the update file ready (download + verify), one button,
+ * choose the device, install with progress and time left, then success or a failure screen that
+ * says what to do. It subscribes to the flash engine's events (docs/engine.md, "Events") and
+ * never offers options: customer mode refuses downgrades (bundle rollback policy) and only a
+ * `VerifiedBundle` can reach the engine.
+ *
+ * States: loading → ready → connecting → installing → success | failed; `unsupported` when the
+ * browser or page cannot update a device at all.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { RollbackStore } from '../bundle/rollback-store.ts';
+import type { VerifiedBundle, VerifyProgress } from '../bundle/verify.ts';
+import type { Clock } from '../core/clock.ts';
+import { asWebflashError, type ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { fromVerifiedBundle } from '../job/bundle-source.ts';
+import { FlashJob } from '../job/engine.ts';
+import type { Connector, JobPhase, JobSettings, ProgressEvent } from '../job/types.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
+import { BundleError, type BundleReason } from '../bundle/errors.ts';
+import { failureText, type FailureText, UNSUPPORTED_TEXT } from './messages.ts';
+import type { Support, UnsupportedReason } from './support.ts';
+
+/** What the release is, from its verified manifest. */
+export interface Release {
+  product: string;
+  version: string;
+}
+
+/** The step of an install the person sees. */
+export type InstallStep = 'connecting' | 'checking' | 'installing' | 'verifying' | 'restarting';
+
+/** What the updater shows now. */
+export type Screen =
+  | { kind: 'unsupported'; reason: UnsupportedReason; text: FailureText }
+  | { kind: 'loading'; percent: number | undefined }
+  | { kind: 'ready'; note: string | undefined }
+  | { kind: 'choosing' }
+  | {
+      kind: 'installing';
+      step: InstallStep;
+      /** 0…100 over the whole install, or undefined while not measurable. */
+      percent: number | undefined;
+      secondsLeft: number | undefined;
+    }
+  | { kind: 'success'; notice: string | undefined }
+  | {
+      kind: 'failed';
+      text: FailureText;
+      code: ErrorCode;
+      reason: BundleReason | undefined;
+      /** True once the device's memory may have been changed. */
+      flashTouched: boolean;
+      /** What "Try again" does: load the update file again, or install again. */
+      retry: 'reload' | 'install' | 'none';
+    };
+
+export type ScreenKind = Screen['kind'];
+
+export interface UpdaterState {
+  screen: Screen;
+  /** Known once the update file is verified. */
+  release: Release | undefined;
+  /** The device's name, once it identified itself ("ESP32-S3"). */
+  device: string | undefined;
+}
+
+/** A device the person chose, and the driver that talks to it. */
+export interface PortChoice {
+  port: unknown;
+  connector: Connector<unknown>;
+  protocol: ProtocolId;
+  /** Line speed to flash at, where the protocol can change it. */
+  baudRate?: number | undefined;
+}
+
+/** What the updater needs from the page (browser services, or fakes in tests). */
+export interface CustomerServices {
+  clock: Clock;
+  /**
+   * Downloads and verifies the update file.
+   * @throws {BundleError} when it is refused; {OriginRefusedError} for a disallowed origin.
+   */
+  loadBundle(options: {
+    url: URL;
+    expectedProduct: string | undefined;
+    signal: AbortSignal;
+    onProgress: (p: VerifyProgress) => void;
+  }): Promise<VerifiedBundle>;
+  /**
+   * Asks the person to choose the device (runs in the click's user activation) and picks the
+   * driver for the bundle's protocol.
+   * @throws {TransportError} 'transport.no-port-selected' when the person closes the chooser.
+   */
+  choosePort(options: { bundle: VerifiedBundle; signal: AbortSignal }): Promise<PortChoice>;
+  /** Where installed releases are remembered (anti-rollback). */
+  rollbackStore?: RollbackStore | undefined;
+  logger?: Logger | undefined;
+}
+
+export interface UpdaterOptions {
+  services: CustomerServices;
+  support: Support;
+  /**
+   * The update file's address, already checked against the allowed origins.
+   * @throws {OriginRefusedError} or {UsageError}, shown as a failure screen.
+   */
+  bundleUrl: () => URL;
+  /** The product id the page is for; a bundle for another product is refused. */
+  product?: string | undefined;
+  /** Board id, for products whose targets share a chip. */
+  board?: string | undefined;
+  /** Engine settings (line speed…); not offered to the person. */
+  settings?: JobSettings | undefined;
+}
+
+/** The customer updater. */
+export interface Updater {
+  readonly store: StoreApi<UpdaterState>;
+  /** Downloads and verifies the update file (done once at start; again by `retry`). */
+  prepare(): Promise<void>;
+  /** The one button: choose the device and install. Call from a click handler. */
+  start(): Promise<void>;
+  /** "Try again" on a failure screen. */
+  retry(): Promise<void>;
+  /** Stops whatever runs. */
+  dispose(): void;
+}
+
+/** Share of the bar for writing; verifying fills the rest up to 99 %, restarting 100 %. */
+const WRITE_SHARE = 90;
+
+/**
+ * The install's overall percentage and time left from an engine progress event.
+ * @example overallProgress({ phase: 'writing', percent: 50, etaSeconds: 10, … }) // { percent: 45, … }
+ */
+export function overallProgress(p: ProgressEvent): {
+  percent: number;
+  secondsLeft: number | undefined;
+} {
+  const pct = Math.min(100, Math.max(0, p.percent));
+  switch (p.phase) {
+    case 'erasing':
+      return { percent: 0, secondsLeft: undefined };
+    case 'writing':
+      return { percent: Math.floor((pct * WRITE_SHARE) / 100), secondsLeft: p.etaSeconds };
+    case 'verifying':
+      return {
+        percent: WRITE_SHARE + Math.floor((pct * (99 - WRITE_SHARE)) / 100),
+        secondsLeft: p.etaSeconds,
+      };
+  }
+}
+
+/** Failures that trying again cannot fix: the page's setup, or a release this device must not get. */
+const FINAL: ReadonlySet<ErrorCode> = new Set(['bundle.origin-refused', 'usage.invalid-argument']);
+const FINAL_REASONS = /^(rollback\.|product\.mismatch$)/;
+
+const STEP_OF: Partial<Record<JobPhase, InstallStep>> = {
+  connecting: 'connecting',
+  identifying: 'connecting',
+  checking: 'checking',
+  erasing: 'installing',
+  writing: 'installing',
+  verifying: 'verifying',
+  resetting: 'restarting',
+};
+
+/**
+ * Creates the updater. It starts in `unsupported` when `support` says so, else in `loading`
+ * (call `prepare()`).
+ * @example
+ * const updater = createUpdater({ services, support, bundleUrl: () => new URL('/fw.fwb', location.href) });
+ * void updater.prepare();
+ * button.onclick = () => void updater.start();
+ */
+export function createUpdater(options: UpdaterOptions): Updater {
+  const { services, support } = options;
+  const initial: Screen = support.ok
+    ? { kind: 'loading', percent: undefined }
+    : { kind: 'unsupported', reason: support.reason, text: UNSUPPORTED_TEXT[support.reason] };
+  const store = createStore<UpdaterState>()(() => ({
+    screen: initial,
+    release: undefined,
+    device: undefined,
+  }));
+  const set = (screen: Screen): void => store.setState({ screen });
+  const log = services.logger;
+  let verified: VerifiedBundle | undefined;
+  let controller = new AbortController();
+  let disposed = false;
+  let busy = false;
+
+  const fail = (
+    err: unknown,
+    ctx: {
+      flashTouched: boolean;
+      protocol?: ProtocolId | undefined;
+      retry: 'reload' | 'install';
+    },
+  ): void => {
+    const error = asWebflashError(err);
+    log?.warn(`Update stopped: [${error.code}] ${error.message}`);
+    const reason = error instanceof BundleError ? error.reason : undefined;
+    set({
+      kind: 'failed',
+      text: failureText({
+        error,
+        flashTouched: ctx.flashTouched,
+        protocol: ctx.protocol,
+        stage: ctx.retry === 'reload' ? 'download' : 'install',
+      }),
+      code: error.code,
+      reason,
+      flashTouched: ctx.flashTouched,
+      retry:
+        FINAL.has(error.code) || (reason !== undefined && FINAL_REASONS.test(reason))
+          ? 'none'
+          : ctx.retry,
+    });
+  };
+
+  const prepare = async (): Promise<void> => {
+    if (!support.ok || disposed || busy) return;
+    busy = true;
+    verified = undefined;
+    set({ kind: 'loading', percent: undefined });
+    try {
+      const url = options.bundleUrl();
+      const bundle = await services.loadBundle({
+        url,
+        expectedProduct: options.product,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.bytesTotal === undefined || p.bytesTotal === 0) return;
+          set({ kind: 'loading', percent: Math.floor((100 * p.bytesDone) / p.bytesTotal) });
+        },
+      });
+      if (disposed) return;
+      verified = bundle;
+      const m = bundle.manifest;
+      store.setState({ release: { product: m.product, version: m.version } });
+      set({ kind: 'ready', note: undefined });
+    } catch (err) {
+      if (!disposed) fail(err, { flashTouched: false, retry: 'reload' });
+    } finally {
+      busy = false;
+    }
+  };
+
+  const start = async (): Promise<void> => {
+    const bundle = verified;
+    if (!bundle || disposed || busy) return;
+    busy = true;
+    const signal = controller.signal;
+    let choice: PortChoice;
+    set({ kind: 'choosing' });
+    try {
+      choice = await services.choosePort({ bundle, signal });
+    } catch (err) {
+      busy = false;
+      if (disposed) return;
+      const error = asWebflashError(err);
+      if (error.code === 'transport.no-port-selected') {
+        set({ kind: 'ready', note: 'No device was chosen. Press the button to try again.' });
+        return;
+      }
+      fail(error, { flashTouched: false, retry: 'install' });
+      return;
+    }
+    set({ kind: 'installing', step: 'connecting', percent: undefined, secondsLeft: undefined });
+    store.setState({ device: undefined });
+    const job = new FlashJob({
+      port: choice.port,
+      connector: choice.connector,
+      source: fromVerifiedBundle(bundle, {
+        mode: 'customer',
+        rollbackStore: services.rollbackStore,
+        board: options.board,
+        logger: log,
+      }),
+      clock: services.clock,
+      signal,
+      logger: log,
+      settings: {
+        ...(choice.baudRate === undefined ? {} : { baudRate: choice.baudRate }),
+        ...options.settings,
+      },
+    });
+    const offs = [
+      job.on('phase', (e) => {
+        const step = STEP_OF[e.phase];
+        const now = store.getState().screen;
+        if (!step || now.kind !== 'installing' || now.step === step) return;
+        const percent = step === 'restarting' ? 99 : now.percent;
+        set({ kind: 'installing', step, percent, secondsLeft: undefined });
+      }),
+      job.on('progress', (p) => {
+        const now = store.getState().screen;
+        if (now.kind !== 'installing') return;
+        set({ ...now, ...overallProgress(p) });
+      }),
+      job.on('device', (identity) => store.setState({ device: identity.name })),
+    ];
+    try {
+      const result = await job.run();
+      if (disposed) return;
+      if (result.ok) {
+        set({ kind: 'success', notice: result.notice });
+      } else {
+        fail(result.error, {
+          flashTouched: result.flashTouched,
+          protocol: choice.protocol,
+          retry: 'install',
+        });
+      }
+    } finally {
+      for (const off of offs) off();
+      busy = false;
+    }
+  };
+
+  return {
+    store,
+    prepare,
+    start,
+    retry: async () => {
+      const screen = store.getState().screen;
+      if (screen.kind !== 'failed' || busy) return;
+      if (screen.retry === 'reload' || !verified) await prepare();
+      else if (screen.retry === 'install') await start();
+    },
+    dispose: () => {
+      disposed = true;
+      controller.abort();
+      controller = new AbortController();
+    },
+  };
+}

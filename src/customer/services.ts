@@ -1,0 +1,154 @@
+/**
+ * The customer updater's services in a browser: the update file fetched under the
+ * allowed-origins policy and verified while it streams in against the root this build pins,
+ * Web Serial ports, and the bootloader drivers, each loaded only once a device was chosen so
+ * the element's own script stays small.
+ *
+ * No Web Workers: a vendor may serve the script from another origin, and browsers start workers
+ * only from the page's own origin. Verification hashes each chunk as it arrives (SHA-256 runs at
+ * about 40 MB/s here, so a 64 KiB chunk costs under 2 ms of the page's time) and the ESP
+ * compressor takes a few milliseconds per image (docs/engine.md, "Compression worker").
+ */
+import { pinnedRoot, type BuildMode } from '../bundle/pinned-root.ts';
+import type { RollbackStore } from '../bundle/rollback-store.ts';
+import type { TrustRoot } from '../bundle/trust-root.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle, type VerifiedBundle } from '../bundle/verify.ts';
+import { realClock, type Clock } from '../core/clock.ts';
+import { TransportError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Connector } from '../job/types.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
+import type { SerialPortHandle } from '../transport/link.ts';
+import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.ts';
+import { fetchBundle } from './download.ts';
+import type { CustomerServices, PortChoice } from './flow.ts';
+import type { OriginPolicy } from './origins.ts';
+
+/** Bootloader protocols the customer updater drives over Web Serial, in order of preference. */
+export const SERIAL_PROTOCOLS: readonly ProtocolId[] = ['esp-serial', 'stm32-usart'];
+
+/** Line speed per protocol (the ESP driver steps down by itself if a board cannot keep up). */
+const BAUD: Partial<Record<ProtocolId, number>> = { 'esp-serial': 460_800 };
+
+export interface CustomerServicesOptions {
+  buildMode: BuildMode;
+  /** root.json text for production builds. */
+  productionRoot?: string | undefined;
+  policy: OriginPolicy;
+  rollbackStore?: RollbackStore | undefined;
+  /** Default `navigator.serial`. */
+  serial?: Serial | undefined;
+  /** Demo mode: puts a virtual board on the bench before the port chooser opens. */
+  prepareVirtualBoard?: (() => void) | undefined;
+  clock?: Clock | undefined;
+  logger?: Logger | undefined;
+}
+
+/** Services plus a way to stop the workers. */
+export interface BrowserCustomerServices extends CustomerServices {
+  dispose(): void;
+}
+
+/**
+ * The protocol to use for a bundle: the first serial protocol among its targets.
+ * @throws {TransportError} 'transport.unavailable' when no target can be flashed from here.
+ */
+export function protocolFor(bundle: VerifiedBundle): ProtocolId {
+  const offered = new Set(bundle.manifest.targets.map((t) => t.protocol));
+  const found = SERIAL_PROTOCOLS.find((p) => offered.has(p));
+  if (!found) {
+    throw new TransportError(
+      'transport.unavailable',
+      'This update is for devices that connect in a way this updater does not support.',
+      { hints: ["Contact the manufacturer's support."] },
+    );
+  }
+  return found;
+}
+
+/** Loads the driver for `protocol` (a separate chunk per driver). */
+async function loadConnector(
+  protocol: ProtocolId,
+  serial: Serial | undefined,
+  clock: Clock,
+): Promise<{ connector: Connector<SerialPortHandle>; dispose(): void }> {
+  if (protocol === 'stm32-usart') {
+    const { stm32Driver } = await import('../protocols/stm32/driver.ts');
+    return { connector: stm32Driver, dispose: () => undefined };
+  }
+  const { connectEsp } = await import('../protocols/esp/driver.ts');
+  return {
+    connector: {
+      id: 'esp-serial',
+      // The driver's own compressor runs on the page: a few milliseconds per image, measured in
+      // docs/engine.md ("Compression worker"), and no worker script that a page on another
+      // origin could not start.
+      connect: (port, o) =>
+        connectEsp(port, {
+          ...o,
+          ...(serial ? { portWatcher: new WebSerialPortWatcher({ clock, serial }) } : {}),
+        }),
+    },
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * Builds the browser services.
+ * @example const services = createCustomerServices({ buildMode: 'demo', policy });
+ */
+export function createCustomerServices(options: CustomerServicesOptions): BrowserCustomerServices {
+  const clock = options.clock ?? realClock;
+  const serial = (): Serial | undefined =>
+    options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
+  let root: TrustRoot | undefined;
+  const drivers: { dispose(): void }[] = [];
+
+  return {
+    clock,
+    rollbackStore: options.rollbackStore,
+    logger: options.logger,
+    async loadBundle({ url, expectedProduct, signal, onProgress }) {
+      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
+      const download = await fetchBundle({
+        url,
+        policy: options.policy,
+        signal,
+        maxBytes: DEFAULT_MAX_BUNDLE_BYTES,
+      });
+      return verifyBundle(download.chunks, {
+        trustRoot: root,
+        now: new Date(),
+        mode: 'customer',
+        ...(expectedProduct === undefined ? {} : { expectedProduct }),
+        ...(options.rollbackStore ? { rollbackStore: options.rollbackStore } : {}),
+        signal,
+        clock,
+        onProgress: (p) =>
+          onProgress({
+            ...p,
+            ...(p.bytesTotal === undefined && download.bytesTotal !== undefined
+              ? { bytesTotal: download.bytesTotal }
+              : {}),
+          }),
+      });
+    },
+    async choosePort({ bundle }): Promise<PortChoice> {
+      const protocol = protocolFor(bundle);
+      options.prepareVirtualBoard?.();
+      // The chooser first, while the click still counts as a user gesture; then the driver.
+      const port = await requestSerialPort({ clock, serial: serial() });
+      const driver = await loadConnector(protocol, serial(), clock);
+      drivers.push(driver);
+      return {
+        port,
+        connector: driver.connector,
+        protocol,
+        baudRate: BAUD[protocol],
+      };
+    },
+    dispose() {
+      for (const d of drivers.splice(0)) d.dispose();
+    },
+  };
+}

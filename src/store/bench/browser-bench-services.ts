@@ -1,0 +1,88 @@
+/**
+ * The bench's services in a browser: the granted Web Serial ports and their events, the ESP
+ * driver with the compression worker (one worker serves every board), bundle verification in
+ * the verify worker against the root this build pins, and the flash log in IndexedDB (or in
+ * memory for virtual boards).
+ */
+import { AuditLog, MemoryAuditStore } from '../../audit/store.ts';
+import { pinnedRoot, type BuildMode } from '../../bundle/pinned-root.ts';
+import type { RollbackStore } from '../../bundle/rollback-store.ts';
+import type { TrustRoot } from '../../bundle/trust-root.ts';
+import { realClock, type Clock } from '../../core/clock.ts';
+import type { Connector, JobSettings } from '../../job/types.ts';
+import { connectEsp } from '../../protocols/esp/driver.ts';
+import type { SerialPortHandle } from '../../transport/link.ts';
+import { IdbAuditStore } from '../../worker/audit-idb.ts';
+import { createCompressClient } from '../../worker/compress-client.ts';
+import { startVerifyWorker, verifyInWorker } from '../../worker/verify-client.ts';
+import type { BenchServices } from './types.ts';
+import { webSerialPorts } from './web-serial-ports.ts';
+
+export interface BenchBrowserOptions {
+  buildMode: BuildMode;
+  /** root.json text for production builds. */
+  productionRoot?: string | undefined;
+  /** Default `navigator.serial`. */
+  serial?: Serial | undefined;
+  /** Virtual boards: keep the flash log in memory (they start blank on every visit). */
+  virtualBoards?: boolean;
+  /** A better label for a port (demo mode's board names). */
+  labelFor?: (port: SerialPort) => string | undefined;
+  rollbackStore?: RollbackStore | undefined;
+  jobSettings?: JobSettings;
+  clock?: Clock;
+}
+
+/** The services plus a way to stop the workers. */
+export interface BenchBrowserServices extends BenchServices {
+  dispose(): void;
+}
+
+/**
+ * Builds the bench's browser services.
+ * @example const bench = createBenchStore(createBenchBrowserServices({ buildMode: 'demo' }));
+ */
+export function createBenchBrowserServices(options: BenchBrowserOptions): BenchBrowserServices {
+  const clock = options.clock ?? realClock;
+  const serial = options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
+  const compressor = createCompressClient();
+  let worker: Worker | undefined;
+  let root: TrustRoot | undefined;
+  const connector: Connector<SerialPortHandle> = {
+    id: 'esp-serial',
+    connect: (port, o) => connectEsp(port, { ...o, compress: compressor.compress }),
+  };
+  const audit = new AuditLog({
+    store: options.virtualBoards ? new MemoryAuditStore() : new IdbAuditStore(),
+  });
+  return {
+    clock,
+    now: () => new Date(),
+    connector,
+    rollbackStore: options.rollbackStore,
+    jobSettings: options.jobSettings,
+    ports: webSerialPorts({
+      serial,
+      clock,
+      ...(options.labelFor ? { labelFor: options.labelFor } : {}),
+    }),
+    audit,
+    verifyBundle({ source, signal, onProgress }) {
+      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
+      worker ??= startVerifyWorker();
+      return verifyInWorker({
+        worker,
+        source,
+        trustRoot: root,
+        now: new Date(),
+        signal,
+        onProgress,
+      });
+    },
+    dispose() {
+      compressor.dispose();
+      worker?.terminate();
+      worker = undefined;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The bench store's vocabulary (docs/bench-guide.md): what it needs from the outside world
+ * (`BenchServices`, injected so the store runs in Node tests with simulated boards on a
+ * VirtualClock and in the browser with Web Serial, workers and IndexedDB), and the plain data it
+ * keeps about every board on the bench.
+ */
+import type { AuditEntry, FlashRecord } from '../../audit/entry.ts';
+import type { RollbackStore } from '../../bundle/rollback-store.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { JobPhase, JobSettings, ProgressEvent } from '../../job/types.ts';
+import type { Connector } from '../../job/types.ts';
+import type { SerialPortHandle } from '../../transport/link.ts';
+import type { AppServices, ErrorView } from '../types.ts';
+
+/** One serial port the page may use without asking again (Web Serial `getPorts()`). */
+export interface BenchPort {
+  /**
+   * Stable id of this port object ("port-1", "port-2"…). A board that re-enumerates, or is
+   * unplugged and plugged back, appears as a new port with a new id.
+   */
+  id: string;
+  handle: SerialPortHandle;
+  /** "USB serial 303a:1001", "Virtual ESP32-S3-DevKitC-1 (USB port)". */
+  label: string;
+  usbVendorId?: number | undefined;
+  usbProductId?: number | undefined;
+}
+
+/** A granted port appeared (Web Serial `connect` event) or went away (`disconnect`). */
+export interface PortChange {
+  type: 'connect' | 'disconnect';
+  port: BenchPort;
+}
+
+/** The granted ports and their connect/disconnect events. */
+export interface BenchPortSource {
+  /** Ports connected now that the page may use. */
+  list(): Promise<BenchPort[]>;
+  /** Calls `listener` for every connect and disconnect of a granted port; returns `off`. */
+  watch(listener: (change: PortChange) => void): () => void;
+  /**
+   * Opens the browser's chooser to grant one more port (a user gesture is needed).
+   * @throws {TransportError} 'transport.no-port-selected' when the chooser is cancelled.
+   */
+  request(): Promise<BenchPort>;
+}
+
+/** The tamper-evident flash log as the bench uses it: an `AuditLog` (src/audit/store.ts). */
+export interface BenchAuditLog {
+  /** Appends one flash; resolves with the new entry. */
+  append(record: FlashRecord): Promise<AuditEntry>;
+  /**
+   * The whole chain as an export file (src/audit/export.ts), which `webflash log verify` checks.
+   * @throws {UsageError} when the stored chain is damaged.
+   */
+  export(format: 'jsonl'): Promise<string>;
+}
+
+/** Everything the bench store needs from its surroundings. */
+export interface BenchServices {
+  /** The clock jobs run on (`realClock` in the app). */
+  clock: Clock;
+  /** Wall-clock time, for report and log timestamps. */
+  now(): Date;
+  /** Opens a flash session on a port (the ESP driver with the compression worker). */
+  connector: Connector<SerialPortHandle>;
+  verifyBundle: AppServices['verifyBundle'];
+  rollbackStore?: RollbackStore | undefined;
+  ports: BenchPortSource;
+  audit: BenchAuditLog;
+  /** Job settings for every board (line speed…). */
+  jobSettings?: JobSettings | undefined;
+  /**
+   * How long a board that restarted into its new firmware may stay off the bus and still be
+   * recognised as the same board when it comes back (native USB re-enumeration). Default 5 s.
+   */
+  followWindowMs?: number | undefined;
+}
+
+/** Where a board's tile is. */
+export type TileState =
+  /** Present, waiting for hands-off mode or a Start press. */
+  | 'waiting'
+  /** A job is running; `phase` says which step. */
+  | 'running'
+  | 'done'
+  | 'failed'
+  | 'cancelled'
+  /** Identified as a board already provisioned with this release; left alone. */
+  | 'skipped';
+
+/** One board on the bench, as its tile shows it. */
+export interface Tile {
+  /** "board-1"… in order of appearance. */
+  id: string;
+  /** The port the board is on now (changes when the board re-enumerates). */
+  portId: string;
+  portLabel: string;
+  /** USB identity of the port, for following a re-enumerating board. */
+  usbVendorId: number | undefined;
+  usbProductId: number | undefined;
+  /** True while the board is on the bus. */
+  connected: boolean;
+  state: TileState;
+  /** Engine phase of the running or last job. */
+  phase: JobPhase;
+  progress: ProgressEvent | undefined;
+  /** Chip id once identified ("esp32s3"). */
+  chip: string | undefined;
+  /** Human chip name ("ESP32-S3 (revision v0.2)"). */
+  chipName: string | undefined;
+  /** MAC address or other unique id, once identified. */
+  uniqueId: string | undefined;
+  /** Milliseconds the last job took. */
+  durationMs: number | undefined;
+  error: ErrorView | undefined;
+  /** What to do next after a failure. */
+  recovery: string | undefined;
+  /** A line for the operator ("Restarted into the new firmware."). */
+  notice: string | undefined;
+  /** Flash attempts of this board in this session. */
+  attempts: number;
+  /** Times the board was followed to a new port after it restarted. */
+  followed: number;
+  /** Milliseconds (services clock) the tile was created, for ordering. */
+  createdAt: number;
+}
+
+/** The release every board gets, as plain data. */
+export interface BenchBundleInfo {
+  product: string;
+  version: string;
+  /** SHA-256 of the whole bundle file, lower-case hex. */
+  sha256: string;
+  /** Chips the release has targets for. */
+  chips: string[];
+  bundleBytes: number;
+  /** Where it came from ("demo.fwb"). */
+  source: string;
+}
+
+/** One finished flash, as the report lists it. */
+export interface BenchRecord {
+  /** ISO 8601 UTC time the flash finished. */
+  time: string;
+  tileId: string;
+  port: string;
+  /** MAC or other unique id; empty when the board never identified itself. */
+  uniqueId: string;
+  chip: string;
+  product: string;
+  version: string;
+  bundleSha256: string;
+  result: 'ok' | 'failed' | 'cancelled';
+  /** Stable error code when not ok; null when ok. */
+  errorCode: string | null;
+  durationMs: number;
+  note: string;
+}
