@@ -16,7 +16,7 @@
  * - WEBFLASH_SERVICE_WORKER=off: build without the offline service worker.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import react from '@vitejs/plugin-react';
@@ -251,7 +251,19 @@ const pageInputs = {
   },
 };
 
+/**
+ * The trust root a production build pins (docs/publishing.md): `WEBFLASH_TRUST_ROOT` names the
+ * root.json file; its text reaches the app as `import.meta.env.VITE_WEBFLASH_TRUST_ROOT`
+ * (which may also be set directly to the file's text).
+ */
+function trustRootDefine(): Record<string, string> {
+  const path = env['WEBFLASH_TRUST_ROOT'];
+  if (path === undefined || path === '') return {};
+  return { 'import.meta.env.VITE_WEBFLASH_TRUST_ROOT': JSON.stringify(readFileSync(path, 'utf8')) };
+}
+
 export default defineConfig(({ command, isPreview }) => ({
+  define: trustRootDefine(),
   plugins: [react(), devCsp(), pwaLinks(), serviceWorker(env['WEBFLASH_SERVICE_WORKER'] !== 'off')],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, rolldownOptions: pageInputs },
