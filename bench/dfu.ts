@@ -52,7 +52,7 @@ function targets(quick: boolean): Target[] {
       connector: dfuseDriver,
     },
     {
-      name: 'generic DFU 1.1 device (W25Q32 flash)',
+      name: 'generic DFU 1.1 device (flash time not modelled)',
       address: 0,
       imageBytes: (192 * KiB) / q,
       transferSize: 4096,

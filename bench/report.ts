@@ -5,6 +5,7 @@
 import type { BundleSuiteResult } from './bundle.ts';
 import type { EspRow } from './esp.ts';
 import type { LinkRow } from './stm32.ts';
+import { provisioningSection, type ProvisioningResult } from './provisioning.ts';
 
 /** Where and when a suite ran. */
 export interface Machine {
@@ -29,6 +30,7 @@ export interface Results {
   esp?: SuiteRecord<EspRow[]>;
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
+  provisioning?: SuiteRecord<ProvisioningResult>;
 }
 
 export const BEGIN =
@@ -39,7 +41,10 @@ const MiB = 1024 * 1024;
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const ms1 = (ms: number): string => `${ms.toFixed(1)} ms`;
 const x = (r: number): string => `${r.toFixed(2)}×`;
-const size = (b: number): string => (b >= MiB ? `${b / MiB} MiB` : `${b / 1024} KiB`);
+const size = (b: number): string => {
+  const [n, unit] = b >= MiB ? [b / MiB, 'MiB'] : [b / 1024, 'KiB'];
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${unit}`;
+};
 const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
 const rate = (bytes: number, ms: number): string =>
   `${(((bytes / ms) * 1000) / 1024).toFixed(1)} KiB/s`;
@@ -79,7 +84,8 @@ function bundleSection(r: SuiteRecord<BundleSuiteResult>): string {
     `### Bundle verification in Chromium ${b.chromium}`,
     '',
     machineLine(r.machine),
-    `Median of ${b.repeats} runs; downloads in ${b.chunkBytes / 1024} KiB chunks, paced at ${b.paceMbit} Mbit/s.`,
+    `Best of ${b.repeats} runs for verify and hashing, median for the latencies; downloads in ` +
+      `${b.chunkBytes / 1024} KiB chunks, paced at ${b.paceMbit} Mbit/s.`,
     '',
     table(
       [
@@ -185,6 +191,11 @@ export function renderResults(results: Results): string {
   if (results.stm32)
     parts.push(linkSection('### STM32 USART bootloader (real time)', results.stm32), '');
   if (results.dfu) parts.push(linkSection('### USB DFU (real time)', results.dfu), '');
+  if (results.provisioning)
+    parts.push(
+      provisioningSection(results.provisioning, machineLine(results.provisioning.machine)),
+      '',
+    );
   parts.push(END);
   return parts.join('\n');
 }

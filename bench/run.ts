@@ -20,9 +20,10 @@ import {
   type Results,
   type SuiteRecord,
 } from './report.ts';
+import { runProvisioningSuite } from './provisioning.ts';
 import { runStm32Suite } from './stm32.ts';
 
-const SUITES = ['bundle', 'esp', 'stm32', 'dfu'] as const;
+const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench [-- --only ${SUITES.join('|')}[,…]] [-- --quick]
@@ -87,12 +88,14 @@ for (const suite of only) {
   const t = performance.now();
   if (suite === 'bundle') {
     results.bundle = await timed(quick, () =>
-      runBundleSuite({ sizesMiB: quick ? [1, 4] : [1, 4, 16], repeats: quick ? 1 : 3, log }),
+      runBundleSuite({ sizesMiB: quick ? [1, 4] : [1, 4, 16], repeats: quick ? 1 : 5, log }),
     );
   } else if (suite === 'esp') {
     results.esp = await timed(quick, () => runEspSuite({ quick, log }));
   } else if (suite === 'stm32') {
     results.stm32 = await timed(quick, () => runStm32Suite({ quick, log }));
+  } else if (suite === 'provisioning') {
+    results.provisioning = await timed(quick, () => runProvisioningSuite({ quick, log }));
   } else {
     results.dfu = await timed(quick, () => runDfuSuite({ quick, log }));
   }

@@ -6,6 +6,7 @@
  * and styling. axe-core runs on every screen; screenshots are attached to the test output.
  * Waits on the element's `data-state`, never on sleeps.
  */
+import { readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
 import type {} from '../src/customer/demo-hook.ts';
@@ -43,8 +44,9 @@ async function axe(page: Page): Promise<void> {
 }
 
 async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const body = await page.screenshot({ fullPage: true });
-  await testInfo.attach(name, { body, contentType: 'image/png' });
+  const path = testInfo.outputPath(`${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
 }
 
 const updater = (page: Page): Locator => page.locator('webflash-update');
@@ -198,6 +200,11 @@ test('the /update page works inside an iframe with allow="serial; usb"', async (
 }, testInfo) => {
   const errors = watchErrors(page);
   await serve(page, goodBundle);
+  // The vendor's page comes from the vendor's server, not with this app's own strict policy
+  // (whose default-src 'none' forbids frames on the app's pages).
+  await page.route(`**${IFRAME_HOST}`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: readFileSync(`.${IFRAME_HOST}`) }),
+  );
   await page.goto(IFRAME_HOST);
   const frame = page.frameLocator('iframe[title="Widget updater"]');
   const el = frame.locator('webflash-update');

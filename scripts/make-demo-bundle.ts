@@ -50,7 +50,7 @@ async function standIn(): Promise<Uint8Array> {
 
 const blinkS2 = await read('esp_idf_blink_esp32s2.bin');
 const images: Record<string, Uint8Array> = {
-  'partitions': await read('partitions_singleapp.bin'),
+  partitions: await read('partitions_singleapp.bin'),
   'blink-esp32s2': blinkS2,
   'blink-esp32s3': retargetImage(blinkS2, ESP_CHIPS.esp32s3),
   'blink-esp32': retargetImage(blinkS2, ESP_CHIPS.esp32),

@@ -92,6 +92,20 @@ for (const name of entry) {
     lazy.set(facade, new Set([...staticClosure([dyn])].filter((n) => !entry.has(n))));
   }
 }
+// Production pages must not even be able to reach the simulators (webflash-update.ts drops the
+// demo import when the build is not a demo build).
+const modulesOf = (name) => {
+  const chunk = byName.get(name);
+  return chunk?.moduleIds ?? Object.keys(chunk?.modules ?? {});
+};
+const demoReach = [...entry].flatMap((name) => [
+  ...modulesOf(name).filter((id) => DEMO_MODULE.test(id)),
+  ...byName.get(name).dynamicImports.filter(isDemoChunk),
+]);
+if (demoReach.length > 0 && process.env['VITE_WEBFLASH_DEMO'] !== '1') {
+  console.error(`size-report: the customer entry reaches demo code: ${demoReach.join(', ')}`);
+  process.exitCode = 1;
+}
 const union = (sets) => new Set(sets.flatMap((s) => [...s]));
 /** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`). */
 const flashes = {
@@ -132,7 +146,7 @@ if (json) {
   row('customer element: webflash-update.js + imports', report.customerEntry);
   row('  + when updating an ESP board (lazy)', report.customerEspFlash);
   row('  + when updating an STM32 board (lazy)', report.customerStm32Flash);
-  row('  workers (verify; compress for ESP)', report.customerWorkers);
+  row('  workers started (none expected)', report.customerWorkers);
   row('technician app: index.html entry + CSS', report.app);
   console.log(`customer element, complete ESP update, page scripts: ${kb(customerEspTotal)} gzip`);
 }

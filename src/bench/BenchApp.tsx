@@ -11,7 +11,6 @@ import type { AppConfig } from '../store/index.ts';
 import {
   createBenchBrowserServices,
   createBenchStore,
-  resetBenchStore,
   type BenchBrowserServices,
   type BenchStore,
 } from '../store/bench/index.ts';
@@ -42,6 +41,7 @@ function createBench(props: BenchAppProps): Bench {
     ...(lab ? { labelFor: (p: SerialPort) => lab.labelFor(p) } : {}),
     jobSettings: { baudRate: 921600 },
   });
+  window.addEventListener('pagehide', () => services.dispose(), { once: true });
   return { store: createBenchStore(services), services, lab };
 }
 
@@ -53,12 +53,13 @@ export function BenchApp(props: BenchAppProps) {
     const removeHook = lab
       ? installBenchHook({ lab, state: () => store.getState() })
       : () => undefined;
+    // The page's lifetime is the bench's: workers end with the page, jobs are not cancelled
+    // by a re-render (React StrictMode mounts effects twice in development).
     return () => {
       removeHook();
-      resetBenchStore(store);
+      store.getState().detachPorts();
     };
   }, [bench]);
-  useEffect(() => () => bench.services.dispose(), [bench]);
   return (
     <BenchContext.Provider value={{ store: bench.store, config: props.config, lab: bench.lab }}>
       <header className="app-header">

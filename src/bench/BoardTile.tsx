@@ -14,12 +14,11 @@ export function BoardTile(props: { id: string }) {
   const name = `Board ${tile.id.replace('board-', '')}`;
   const status = statusText(tile.state, tile.phase);
   const p = tile.progress;
-  const titleId = `${tile.id}-title`;
   return (
     <li>
       <article
         className={`tile tile-${tile.state}`}
-        aria-labelledby={titleId}
+        aria-label={`${name}, ${status}`}
         data-testid="tile"
         data-tile={tile.id}
         data-state={tile.state}
@@ -28,10 +27,7 @@ export function BoardTile(props: { id: string }) {
         data-code={tile.error?.code ?? ''}
       >
         <header className="tile-head">
-          <h3 id={titleId}>
-            {name}
-            <span className="visually-hidden">, {status}</span>
-          </h3>
+          <h3>{name}</h3>
           <span className={`tile-status tile-status-${tile.state}`} aria-hidden="true">
             {status}
           </span>

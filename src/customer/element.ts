@@ -16,7 +16,11 @@ import { createLogger } from '../core/log.ts';
 import type { CustomerConfig } from './config.ts';
 import { createUpdater, type Updater, type UpdaterState } from './flow.ts';
 import { parseOriginList, resolveBundleUrl, type OriginPolicy } from './origins.ts';
-import { createCustomerServices, type BrowserCustomerServices } from './services.ts';
+import {
+  createCustomerServices,
+  USABLE_TRANSPORTS,
+  type BrowserCustomerServices,
+} from './services.ts';
 import { ELEMENT_CSS } from './styles.ts';
 import { detectSupport, readEnvironment } from './support.ts';
 import { viewOf, type ViewModel } from './view.ts';
@@ -80,7 +84,7 @@ export class WebflashUpdateElement extends HTMLElement {
     const template = document.createElement('template');
     template.innerHTML = TEMPLATE; // a constant: no page or vendor text goes through innerHTML
     this.root.append(template.content.cloneNode(true));
-    this.q('.go').textContent = this.getAttribute('label') ?? 'Update firmware';
+    this.q('.go').textContent = 'Update firmware'; // `label` arrives in attributeChangedCallback
     this.q('slot[name="activate"]').addEventListener('click', () => void this.updater?.start());
     this.q('.retry').addEventListener('click', () => void this.updater?.retry());
   }
@@ -103,8 +107,10 @@ export class WebflashUpdateElement extends HTMLElement {
       this.q('.go').textContent = value ?? 'Update firmware';
       return;
     }
-    // A new update file or policy: start over, unless an install is under way.
-    const kind = this.updater?.store.getState().screen.kind;
+    // A new update file or policy: start over, unless an install is under way. Before the
+    // first set-up there is nothing to redo: set-up reads the attributes when it runs.
+    if (!this.updater) return;
+    const kind = this.updater.store.getState().screen.kind;
     if (old === value || !this.isConnected || kind === 'installing' || kind === 'choosing') return;
     this.tearDown();
     void this.setUp();
@@ -120,7 +126,7 @@ export class WebflashUpdateElement extends HTMLElement {
     const generation = ++this.generation;
     const { config } = rt;
     // Decided on the real browser before any virtual board could stand in for Web Serial.
-    const support = detectSupport(readEnvironment());
+    const support = detectSupport(readEnvironment(), { usable: USABLE_TRANSPORTS });
     let virtual: VirtualBoards | undefined;
     if (
       support.ok &&

@@ -142,6 +142,14 @@ export function failureText(ctx: FailureContext): FailureText {
       };
     case 'protocol.wrong-chip':
       return bundleText(new BundleError('target.mismatch'));
+    case 'protocol.unsupported':
+      return {
+        title: 'This updater cannot install this update',
+        message: `${error.message} ${NOTHING_CHANGED}`,
+        steps: [...error.hints, "Contact the manufacturer's support."].filter(
+          (step, i, all) => all.indexOf(step) === i,
+        ),
+      };
     case 'protocol.read-protected':
       return {
         title: 'This device is locked',

@@ -14,7 +14,7 @@ import type { RollbackStore } from '../bundle/rollback-store.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle, type VerifiedBundle } from '../bundle/verify.ts';
 import { realClock, type Clock } from '../core/clock.ts';
-import { TransportError } from '../core/errors.ts';
+import { ProtocolError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Connector } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
@@ -23,6 +23,10 @@ import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.
 import { fetchBundle } from './download.ts';
 import type { CustomerServices, PortChoice } from './flow.ts';
 import type { OriginPolicy } from './origins.ts';
+import type { Transport } from './support.ts';
+
+/** The transports the customer updater drives today (support.ts `detectSupport`). */
+export const USABLE_TRANSPORTS: readonly Transport[] = ['serial'];
 
 /** Bootloader protocols the customer updater drives over Web Serial, in order of preference. */
 export const SERIAL_PROTOCOLS: readonly ProtocolId[] = ['esp-serial', 'stm32-usart'];
@@ -51,14 +55,14 @@ export interface BrowserCustomerServices extends CustomerServices {
 
 /**
  * The protocol to use for a bundle: the first serial protocol among its targets.
- * @throws {TransportError} 'transport.unavailable' when no target can be flashed from here.
+ * @throws {ProtocolError} 'protocol.unsupported' when no target can be flashed from here.
  */
 export function protocolFor(bundle: VerifiedBundle): ProtocolId {
   const offered = new Set(bundle.manifest.targets.map((t) => t.protocol));
   const found = SERIAL_PROTOCOLS.find((p) => offered.has(p));
   if (!found) {
-    throw new TransportError(
-      'transport.unavailable',
+    throw new ProtocolError(
+      'protocol.unsupported',
       'This update is for devices that connect in a way this updater does not support.',
       { hints: ["Contact the manufacturer's support."] },
     );

@@ -67,13 +67,19 @@ export function isMobile(env: Pick<EnvironmentSnapshot, 'userAgent' | 'uaMobile'
 }
 
 /**
- * Decides whether an update can run, and if not, why. Order matters: an insecure page hides the
+ * Decides whether an update can run, and if not, why. `usable` names the transports the caller
+ * can drive (default both): a phone with WebUSB but no Web Serial cannot run a serial-only
+ * updater. Order matters: an insecure page hides the
  * APIs, so "use https" is the actionable answer there, not "use another browser"; a blocking
  * iframe policy is the embedder's to fix; a phone cannot be fixed by a browser switch.
  * @example detectSupport({ isSecureContext: false, protocol: 'http:', hostname: 'shop.example', … })
  *   // { ok: false, reason: 'insecure' }
  */
-export function detectSupport(env: EnvironmentSnapshot): Support {
+export function detectSupport(
+  env: EnvironmentSnapshot,
+  options: { usable?: readonly Transport[] } = {},
+): Support {
+  const usable = options.usable ?? ['serial', 'usb'];
   // The browser's own verdict is authoritative (it also covers an https frame inside an http
   // page); older engines without `isSecureContext` fall back to the address rules.
   const secure =
@@ -82,15 +88,17 @@ export function detectSupport(env: EnvironmentSnapshot): Support {
   if (!secure) return { ok: false, reason: 'insecure' };
 
   const policy = env.policyAllows;
-  const serial = env.hasSerial && policy?.serial !== false;
-  const usb = env.hasUsb && policy?.usb !== false;
+  const hasSerial = env.hasSerial && usable.includes('serial');
+  const hasUsb = env.hasUsb && usable.includes('usb');
+  const serial = hasSerial && policy?.serial !== false;
+  const usb = hasUsb && policy?.usb !== false;
   const transports: Transport[] = [];
   if (serial) transports.push('serial');
   if (usb) transports.push('usb');
   if (transports.length > 0) return { ok: true, transports };
 
   // The APIs exist but the embedding page's policy switches them off.
-  if (env.inIframe && (env.hasSerial || env.hasUsb)) {
+  if (env.inIframe && (hasSerial || hasUsb)) {
     return { ok: false, reason: 'blocked-by-embedder' };
   }
   if (isMobile(env)) return { ok: false, reason: 'mobile' };

@@ -1,5 +1,6 @@
 /** What a verified bundle contains: release facts, signatures against the threshold, targets. */
 import type { BundleSummary } from '../store/index.ts';
+import { usbId } from '../transport/usb.ts';
 import { formatBytes, formatUtc, hex32 } from './format.ts';
 
 export function BundleDetails(props: { summary: BundleSummary }) {
@@ -41,7 +42,8 @@ export function BundleDetails(props: { summary: BundleSummary }) {
         <table key={`${t.chip}-${t.board ?? ''}-${i}`} className="images">
           <caption>
             Target {t.chip}
-            {t.board ? ` / ${t.board}` : ''} ({t.protocol})
+            {t.board ? ` / ${t.board}` : ''} ({t.protocol}
+            {t.usb ? `, USB ${usbId(t.usb.vendorId, t.usb.productId)}` : ''})
           </caption>
           <thead>
             <tr>

@@ -14,7 +14,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   'transport.device-lost': 'The board was disconnected',
   'transport.io': 'The connection to the board failed',
   'transport.closed': 'The connection was closed',
-  'transport.driver-missing': 'The USB-serial driver is missing',
+  'transport.driver-missing': 'The USB driver for the board is missing',
   'framing.invalid': 'The board sent garbled data',
   'framing.overflow': 'The board sent too much data',
   'protocol.no-sync': 'The board did not answer',

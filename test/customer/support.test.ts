@@ -118,6 +118,23 @@ describe('detectSupport', () => {
   });
 });
 
+describe('detectSupport for a serial-only updater', () => {
+  const serialOnly = (change: Partial<EnvironmentSnapshot>) =>
+    detectSupport({ ...desktopChrome, ...change }, { usable: ['serial'] });
+  it('needs Web Serial: WebUSB alone is not enough', () => {
+    expect(serialOnly({})).toEqual({ ok: true, transports: ['serial'] });
+    expect(serialOnly({ hasSerial: false })).toEqual({ ok: false, reason: 'no-api' });
+    expect(serialOnly({ hasSerial: false, userAgent: CHROME_ANDROID, uaMobile: true })).toEqual({
+      ok: false,
+      reason: 'mobile',
+    });
+    expect(serialOnly({ inIframe: true, policyAllows: { serial: false, usb: true } })).toEqual({
+      ok: false,
+      reason: 'blocked-by-embedder',
+    });
+  });
+});
+
 describe('isLocalHost', () => {
   it.each([
     ['localhost', true],

@@ -31,6 +31,7 @@ describe('failureText', () => {
     ['timeout mid-write', new TimeoutError('WRITE', 100), true],
     ['wrong chip', new ProtocolError('protocol.wrong-chip', 'x'), false],
     ['read-protected', new ProtocolError('protocol.read-protected', 'x'), false],
+    ['unsupported protocol', new ProtocolError('protocol.unsupported', 'x'), false],
     ['verify mismatch', new VerificationError('x'), true],
     ['cancelled', new AbortError(), false],
     ['origin refused', new OriginRefusedError('https://evil.example'), false],

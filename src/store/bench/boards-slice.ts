@@ -46,6 +46,11 @@ export interface BoardsSlice {
 }
 
 const DEFAULT_FOLLOW_WINDOW_MS = 5000;
+/**
+ * Progress reaches the store at most this often per board (the end of a phase always does): a
+ * bench of eight boards otherwise re-renders its tiles for every block each board writes.
+ */
+const PROGRESS_INTERVAL_MS = 100;
 
 function newTile(id: string, port: BenchPort, now: number): Tile {
   return {
@@ -82,6 +87,8 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     /** Tile id → the port it was followed to and has not been identified on since. */
     const followedTo = new Map<string, string>();
     const jobs = new Map<string, AbortController>();
+    /** Tile id → when its progress was last stored (services clock). */
+    const progressAt = new Map<string, number>();
     let nextTile = 1;
     let unwatch: (() => void) | undefined;
 
@@ -310,7 +317,18 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
               const t = tile(id);
               if (e.phase === 'resetting' && t) tracker.expect(id, portOf(t), services.clock.now());
             },
-            progress: (p) => update(id, { progress: p }),
+            progress: (p) => {
+              const now = services.clock.now();
+              const last = progressAt.get(id);
+              if (
+                last !== undefined &&
+                now - last < PROGRESS_INTERVAL_MS &&
+                p.bytesDone < p.bytesTotal
+              )
+                return;
+              progressAt.set(id, now);
+              update(id, { progress: p });
+            },
             device: (identity) => {
               // The same board seen before on another tile (plugged in again): one tile per board.
               const older = get().tiles.filter(
@@ -327,6 +345,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
           },
         }).then((end) => {
           jobs.delete(id);
+          progressAt.delete(id);
           finish(id, end);
         });
         return true;

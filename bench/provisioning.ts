@@ -1,0 +1,209 @@
+/**
+ * Bench provisioning in Chromium (docs/bench-guide.md, "How many boards at once"): the bench
+ * view of the app in demo mode (`/?mode=bench`, served by Vite with the project's config) flashes
+ * 1, 2, 4 and 8 virtual native-USB ESP32-S3 boards at once, all plugged in together in hands-off
+ * mode. Reported per run: wall time from the first board appearing to the last one done,
+ * aggregate image throughput, its ratio to one board's (target: 8 boards ≥ 7× one), and the
+ * longest main-thread task seen by a PerformanceObserver for 'longtask' (Long Tasks API: tasks
+ * over 50 ms) while the boards flash (target for 8 boards: under 50 ms, i.e. none).
+ *
+ * The simulated boards run on the page's main thread, beside the engine and the UI; compression
+ * runs in the app's worker.
+ */
+import { chromium } from '@playwright/test';
+import { createServer } from 'vite';
+import { join } from 'node:path';
+import type {} from '../src/demo/bench-lab.ts';
+import { e2eBundle } from '../e2e/demo-fixture.ts';
+import playwrightConfig from '../playwright.config.ts';
+
+/** One run: `boards` boards flashed at once. */
+export interface ProvisioningRow {
+  boards: number;
+  /** Image bytes written per board (every region of the release). */
+  imageBytes: number;
+  /** First board seen → last board done, ms. */
+  wallMs: number;
+  /** Mean of the boards' own job durations, ms. */
+  meanJobMs: number;
+  /** Image bytes per second over all boards. */
+  aggregateBytesPerSecond: number;
+  /** aggregate ÷ the 1-board aggregate. */
+  speedup: number;
+  /** Long tasks (> 50 ms) on the main thread during the run, and the longest. */
+  longTasks: number;
+  longestTaskMs: number;
+  ok: number;
+}
+
+export interface ProvisioningResult {
+  chromium: string;
+  board: string;
+  rows: ProvisioningRow[];
+}
+
+interface PageRun {
+  wallMs: number;
+  meanJobMs: number;
+  imageBytes: number;
+  ok: number;
+  longTasks: number[];
+}
+
+declare global {
+  interface Window {
+    __benchLongTasks?: number[];
+  }
+}
+
+const BOARD = 'esp32s3';
+
+/** Runs 1, 2, 4, 8 boards (`quick`: 1 and 8) in one browser, a fresh page for each. */
+export async function runProvisioningSuite(options: {
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<ProvisioningResult> {
+  const root = join(import.meta.dirname, '..');
+  const server = await createServer({
+    configFile: join(root, 'vite.config.ts'),
+    root,
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, strictPort: false },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('Vite did not start');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: playwrightConfig.use?.launchOptions?.args ?? [],
+  });
+  const counts = options.quick ? [1, 8] : [1, 2, 4, 8];
+  const rows: ProvisioningRow[] = [];
+  try {
+    // A warm-up run so Vite's on-demand transforms do not count against the first figure.
+    await runOnce(browser, address.port, 1);
+    let single: number | undefined;
+    for (const boards of counts) {
+      const r = await runOnce(browser, address.port, boards);
+      const aggregate = (boards * r.imageBytes) / (r.wallMs / 1000);
+      single ??= aggregate;
+      const row: ProvisioningRow = {
+        boards,
+        imageBytes: r.imageBytes,
+        wallMs: r.wallMs,
+        meanJobMs: r.meanJobMs,
+        aggregateBytesPerSecond: aggregate,
+        speedup: aggregate / single,
+        longTasks: r.longTasks.length,
+        longestTaskMs: Math.max(0, ...r.longTasks),
+        ok: r.ok,
+      };
+      rows.push(row);
+      options.log(
+        `provisioning ${boards} board(s): ${(r.wallMs / 1000).toFixed(2)} s, ` +
+          `${(aggregate / 1024).toFixed(0)} KiB/s (${row.speedup.toFixed(2)}× one board), ` +
+          `${row.longTasks} long task(s), longest ${row.longestTaskMs.toFixed(0)} ms, ${r.ok}/${boards} ok`,
+      );
+    }
+    return { chromium: browser.version(), board: BOARD, rows };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function runOnce(
+  browser: Awaited<ReturnType<typeof chromium.launch>>,
+  port: number,
+  boards: number,
+): Promise<PageRun> {
+  const page = await browser.newPage();
+  try {
+    await page.route('**/demo/demo.fwb', (route) =>
+      route.fulfill({ status: 200, body: Buffer.from(e2eBundle) }),
+    );
+    await page.goto(`http://127.0.0.1:${port}/?mode=bench`);
+    await page.getByRole('button', { name: 'Load demo bundle' }).click();
+    await page.waitForSelector('[data-testid="bench-bundle"][data-status="verified"]');
+    await page.getByRole('button', { name: 'Start hands-off mode' }).click();
+    await page.evaluate(() => {
+      const seen: number[] = [];
+      window.__benchLongTasks = seen;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) seen.push(e.duration);
+      }).observe({ type: 'longtask' });
+    });
+    await page.evaluate(
+      ([n, type]) => {
+        for (let i = 0; i < n; i++) window.__webflashBench!.add({ type });
+      },
+      [boards, BOARD] as const,
+    );
+    await page.waitForFunction(
+      (n) => {
+        const s = window.__webflashBench!.state();
+        return s.tiles.length === n && s.tiles.every((t) => t.state !== 'running');
+      },
+      boards,
+      { timeout: 300_000, polling: 250 },
+    );
+    return await page.evaluate(() => {
+      const s = window.__webflashBench!.state();
+      const start = Math.min(...s.tiles.map((t) => t.createdAt));
+      const end = Math.max(...s.tiles.map((t) => t.createdAt + (t.durationMs ?? 0)));
+      const jobs = s.tiles.map((t) => t.durationMs ?? 0);
+      const longTasks = [...(window.__benchLongTasks ?? [])];
+      return {
+        wallMs: end - start,
+        meanJobMs: jobs.reduce((a, b) => a + b, 0) / jobs.length,
+        imageBytes: s.tiles[0]?.progress?.bytesTotal ?? 0,
+        ok: s.tiles.filter((t) => t.state === 'done').length,
+        longTasks,
+      };
+    });
+  } finally {
+    await page.close();
+  }
+}
+
+const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
+
+/** The table for docs/benchmarks.md's generated section (bench/report.ts). */
+export function provisioningSection(
+  r: { machine: { date: string }; result: ProvisioningResult },
+  machineLine: string,
+): string {
+  const rows = r.result.rows.map((row) => {
+    const target = row.boards === 8;
+    return [
+      String(row.boards),
+      `${(row.wallMs / 1000).toFixed(2)} s`,
+      `${(row.meanJobMs / 1000).toFixed(2)} s`,
+      `${(row.aggregateBytesPerSecond / 1024).toFixed(0)} KiB/s`,
+      `${row.speedup.toFixed(2)}×${target ? ` (${mark(row.speedup >= 7)})` : ''}`,
+      String(row.longTasks),
+      `${row.longestTaskMs.toFixed(0)} ms${target ? ` (${mark(row.longestTaskMs < 50)})` : ''}`,
+      `${row.ok}/${row.boards}`,
+    ];
+  });
+  const head = [
+    'boards at once',
+    'first seen → last done',
+    'mean job',
+    'aggregate image rate',
+    'vs one board (8: ≥ 7×)',
+    'long tasks',
+    'longest main-thread task (8: < 50 ms)',
+    'done',
+  ];
+  return [
+    `### Bench provisioning in Chromium ${r.result.chromium} (virtual ${r.result.board}, real time)`,
+    '',
+    machineLine,
+    'Every board plugged in at once in hands-off mode; the simulated boards run on the page’s main thread.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
