@@ -68,7 +68,8 @@ export async function runProvisioningSuite(options: {
     configFile: join(root, 'vite.config.ts'),
     root,
     logLevel: 'warn',
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
+    // No hot reload: edits to the sources during a run must not reload the page under it.
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
   });
   await server.listen();
   const address = server.httpServer?.address();

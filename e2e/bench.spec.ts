@@ -18,10 +18,19 @@ import { e2eBundle, serveDemoBundle } from './demo-fixture.ts';
 
 const root = join(import.meta.dirname, '..');
 
+/**
+ * Cuts the dev server's hot-reload channel: other work on the sources while this long test runs
+ * must not reload the page under it (the bench's state lives in the page).
+ */
+async function noHotReload(page: Page): Promise<void> {
+  await page.routeWebSocket(/.*/, (ws) => ws.send(JSON.stringify({ type: 'connected' })));
+}
+
 async function openBench(page: Page): Promise<void> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await serveDemoBundle(page);
+  await noHotReload(page);
   await page.goto('/?mode=bench');
   await expect(page.getByRole('heading', { name: 'webflash bench' })).toBeVisible();
   await page.getByRole('button', { name: 'Load demo bundle' }).click();
@@ -182,6 +191,7 @@ test('the bench is labelled, keyboard operable and has no serious axe violations
 }) => {
   test.setTimeout(90_000);
   await serveDemoBundle(page);
+  await noHotReload(page);
   await page.goto('/?mode=bench');
   const load = page.getByRole('button', { name: 'Load demo bundle' });
   await load.focus();

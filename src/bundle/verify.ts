@@ -113,6 +113,10 @@ interface VerifiedParts {
   envelope: Uint8Array;
   images: ReadonlyMap<string, Uint8Array>;
   bundleBytes: number;
+  /** Lower-case hex SHA-256 of the whole bundle file. */
+  bundleSha256: string;
+  /** Key ids of the root whose signatures over the manifest verified, sorted. */
+  signers: readonly string[];
   rollback: RollbackDecision | undefined;
 }
 
@@ -134,6 +138,10 @@ export class VerifiedBundle {
   /** The rollback decision, when a RollbackStore was consulted. */
   readonly rollback: RollbackDecision | undefined;
   readonly images: readonly VerifiedImageInfo[];
+  /** Lower-case hex SHA-256 of the whole bundle file, hashed as it streamed in. */
+  readonly bundleSha256: string;
+  /** Key ids of `root` whose signatures over the manifest verified, sorted (≥ threshold). */
+  readonly signers: readonly string[];
 
   /** @internal Use `verifyBundle`. */
   constructor(mint: typeof MINT, parts: VerifiedParts) {
@@ -145,6 +153,8 @@ export class VerifiedBundle {
     this.root = parts.root;
     this.bundleBytes = parts.bundleBytes;
     this.rollback = parts.rollback;
+    this.bundleSha256 = parts.bundleSha256;
+    this.signers = Object.freeze([...parts.signers].sort());
     this.images = Object.freeze(
       [...declaredImages(parts.manifest)].map(([name, d]) =>
         Object.freeze({ name, size: d.size, sha256: d.sha256 }),
@@ -178,6 +188,7 @@ export class VerifiedBundle {
       envelope: this.#envelope,
       images: [...this.#images].map(([name, bytes]) => ({ name, bytes })),
       bundleBytes: this.bundleBytes,
+      bundleSha256: this.bundleSha256,
     };
   }
 
@@ -217,7 +228,8 @@ export async function verifyBundle(
   const nowMs = options.now.getTime();
   if (!Number.isFinite(nowMs)) throw new UsageError('verifyBundle: now is not a valid date');
 
-  const reader = new ChunkReader(source, {
+  const fileHash = sha256.create();
+  const reader = new ChunkReader(hashingSource(source, fileHash), {
     maxBytes: maxBundleBytes,
     clock: options.clock ?? realClock,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
@@ -244,7 +256,7 @@ export async function verifyBundle(
         `expected ${MANIFEST_PAYLOAD_TYPE}, found "${envelope.payloadType}"`,
       );
     }
-    requireManifestSignatures(envelope, root);
+    const signers = requireManifestSignatures(envelope, root);
     const manifest = parseManifest(envelope.payload);
 
     // 4. Policy that needs no image bytes.
@@ -309,6 +321,8 @@ export async function verifyBundle(
       envelope: head.manifest,
       images,
       bundleBytes: reader.position,
+      bundleSha256: toHex(fileHash.digest()),
+      signers,
       rollback,
     });
   } finally {
@@ -374,20 +388,85 @@ export async function rehydrateVerifiedBundle(
     envelope: data.envelope,
     images,
     bundleBytes: data.bundleBytes,
+    bundleSha256: data.bundleSha256 ?? sha256Of(data, images),
+    signers: verifiedSigners(parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2), root),
     rollback: await checkStoredRollback(manifest, root, options),
   });
 }
 
-/** A threshold of distinct keys of `root` must have signed the manifest envelope. */
+/**
+ * Hands `source` to the reader unchanged while feeding every chunk it yields to `hash`, so the
+ * whole file is hashed in the one pass that verifies it (the reader refuses trailing data, so
+ * at the end the hash covers exactly the bundle).
+ */
+function hashingSource(source: BundleSource, hash: ReturnType<typeof sha256.create>): BundleSource {
+  const feed = <R extends IteratorResult<Uint8Array>>(r: R): R => {
+    if (!r.done && r.value instanceof Uint8Array) hash.update(r.value);
+    return r;
+  };
+  if (source instanceof Uint8Array) {
+    hash.update(source);
+    return source;
+  }
+  if (typeof source !== 'object' || source === null) return source;
+  if (Symbol.asyncIterator in source) {
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = source[Symbol.asyncIterator]();
+        return {
+          next: async () => feed(await it.next()),
+          return: async (value?: unknown) =>
+            it.return ? it.return(value) : { done: true as const, value: undefined },
+        };
+      },
+    };
+  }
+  if (Symbol.iterator in source) {
+    return {
+      [Symbol.iterator]: () => {
+        const it = source[Symbol.iterator]();
+        return {
+          next: () => feed(it.next()),
+          return: (value?: unknown) =>
+            it.return ? it.return(value) : { done: true as const, value: undefined },
+        };
+      },
+    };
+  }
+  return source;
+}
+
+/** SHA-256 of the container that `data` re-encodes to (a hand-off without the file hash). */
+function sha256Of(data: VerifiedHandoff, images: ReadonlyMap<string, Uint8Array>): string {
+  const hash = sha256.create();
+  const chunks = encodeContainerChunks({
+    roots: data.roots.map((r) => ({ version: r.version, envelope: r.envelope })),
+    manifest: data.envelope,
+    images: [...images].map(([name, bytes]) => ({ name, data: bytes })),
+  });
+  for (const c of chunks) hash.update(c);
+  return toHex(hash.digest());
+}
+
+/** Key ids of `root` whose signatures over `envelope` verify, sorted. */
+function verifiedSigners(envelope: ReturnType<typeof parseEnvelope>, root: TrustRoot): string[] {
+  const keys = new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
+  return [...tallySignatures(envelope, keys).valid].sort();
+}
+
+/**
+ * A threshold of distinct keys of `root` must have signed the manifest envelope.
+ * @returns the key ids that verified, sorted.
+ */
 function requireManifestSignatures(
   envelope: ReturnType<typeof parseEnvelope>,
   root: TrustRoot,
-): void {
+): string[] {
   const tally = tallySignatures(
     envelope,
     new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)])),
   );
-  if (tally.valid.size >= root.threshold) return;
+  if (tally.valid.size >= root.threshold) return [...tally.valid].sort();
   const counts = `${tally.valid.size} of ${root.threshold} required signatures`;
   if (tally.invalid > 0)
     throw reject('signature.invalid', `${tally.invalid} bad signature(s); ${counts}`);

@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'bundle.rejected'
   // the customer updater refused a bundle address outside its allowed origins
   | 'bundle.origin-refused'
+  // the flash plan would write or erase over a flash range the technician asked to keep
+  | 'plan.keep-range'
   // usage
   | 'usage.invalid-argument'
   // flash log: another tab or process appended the same entry number first

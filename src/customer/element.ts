@@ -207,11 +207,11 @@ export class WebflashUpdateElement extends HTMLElement {
     this.q('.title').textContent = v.title;
     this.renderExplanation(v);
     this.renderProgress(v);
-    const steps = this.q('.steps');
-    steps.replaceChildren(
-      ...v.steps.map((t) => Object.assign(document.createElement('li'), { textContent: t })),
-    );
-    steps.hidden = v.steps.length === 0 || v.explanation !== undefined;
+    // With an explanation slot shown, its fallback holds the message and steps instead.
+    const own = v.explanation === undefined;
+    const steps = this.q('ol[part="steps"]');
+    steps.replaceChildren(...(own ? listItems(v.steps) : []));
+    steps.hidden = !own || v.steps.length === 0;
     this.q('.activate').hidden = !v.activate;
     this.q('.retry').hidden = !v.retry;
     this.q('slot[name="success"]').hidden = !v.success;
@@ -247,14 +247,14 @@ export class WebflashUpdateElement extends HTMLElement {
         p.textContent = v.message;
         const ol = document.createElement('ol');
         ol.className = 'steps';
-        ol.replaceChildren(
-          ...v.steps.map((t) => Object.assign(document.createElement('li'), { textContent: t })),
-        );
+        ol.replaceChildren(...listItems(v.steps));
         slot.querySelector('.explain')!.replaceChildren(p, ol);
+      } else {
+        slot.querySelector('.explain')!.replaceChildren();
       }
     }
-    const message = this.q('.message');
-    message.textContent = v.message;
+    const message = this.q('p[part="message"]');
+    message.textContent = v.explanation === undefined ? v.message : '';
     message.hidden = v.explanation !== undefined;
   }
 
@@ -302,6 +302,10 @@ function adoptStyles(root: ShadowRoot): void {
   const style = document.createElement('style');
   style.textContent = ELEMENT_CSS;
   root.append(style);
+}
+
+function listItems(texts: readonly string[]): HTMLLIElement[] {
+  return texts.map((t) => Object.assign(document.createElement('li'), { textContent: t }));
 }
 
 function onBeforeUnload(event: BeforeUnloadEvent): void {

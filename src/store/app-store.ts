@@ -5,6 +5,8 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createBundleSlice } from './slices/bundle.ts';
+import { createFlashLogSlice } from './slices/flash-log.ts';
+import { createMonitorSlice } from './slices/monitor.ts';
 import { createJobSlice } from './slices/job.ts';
 import { createLogSlice } from './slices/log.ts';
 import { createPortSlice } from './slices/ports.ts';
@@ -30,6 +32,8 @@ export function createAppStore(services: AppServices): AppStore {
     ...createJobSlice(services)(...a),
     ...createLogSlice(...a),
     ...createSettingsSlice(services)(...a),
+    ...createMonitorSlice(services)(...a),
+    ...createFlashLogSlice(services)(...a),
   }));
 }
 
@@ -41,5 +45,6 @@ export function resetAppStore(store: AppStore): void {
   const state = store.getState();
   state.cancelFlash();
   state.cancelBundleLoad();
+  void state.stopMonitor();
   store.setState(store.getInitialState(), true);
 }

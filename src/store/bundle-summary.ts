@@ -2,9 +2,6 @@
  * What the technician's bundle panel shows about a verified bundle: product, version, security
  * counter, validity, who signed it against the root's threshold, targets and images.
  */
-import { concatBytes, fromHex } from '../core/bytes.ts';
-import { readBundleUnverified } from '../bundle/create.ts';
-import { tallySignatures } from '../bundle/dsse.ts';
 import type { VerifiedBundle } from '../bundle/verify.ts';
 
 /** One image of a target. */
@@ -40,6 +37,8 @@ export interface BundleSummary {
   notes: string;
   /** Size of the bundle file. */
   bundleBytes: number;
+  /** Lower-case hex SHA-256 of the bundle file. */
+  bundleSha256: string;
   /** Version of the trust root the manifest was verified with. */
   rootVersion: number;
   /** Signatures the root's threshold demands. */
@@ -50,11 +49,17 @@ export interface BundleSummary {
 }
 
 /**
- * Summarises a verified bundle. The signer list is recomputed from the bundle's own envelope
- * against its trust root, so it names only keys whose signatures really verify.
+ * Summarises a verified bundle. The signer list is the one verification produced
+ * (`VerifiedBundle.signers`): only keys of the trust root whose signatures really verified.
+ * Async for callers written against the earlier signature; it does no work that waits.
  * @example const s = await summarizeBundle(verified); s.signers.length >= s.threshold
  */
 export async function summarizeBundle(bundle: VerifiedBundle): Promise<BundleSummary> {
+  return Promise.resolve(summarizeBundleNow(bundle));
+}
+
+/** `summarizeBundle` without the promise. */
+export function summarizeBundleNow(bundle: VerifiedBundle): BundleSummary {
   const m = bundle.manifest;
   return {
     product: m.product,
@@ -64,9 +69,10 @@ export async function summarizeBundle(bundle: VerifiedBundle): Promise<BundleSum
     expires: m.expires,
     notes: m.notes,
     bundleBytes: bundle.bundleBytes,
+    bundleSha256: bundle.bundleSha256,
     rootVersion: bundle.root.version,
     threshold: bundle.root.threshold,
-    signers: await signersOf(bundle),
+    signers: [...bundle.signers],
     targets: m.targets.map((t) => ({
       chip: t.chip,
       protocol: t.protocol,
@@ -83,10 +89,4 @@ export async function summarizeBundle(bundle: VerifiedBundle): Promise<BundleSum
       })),
     })),
   };
-}
-
-async function signersOf(bundle: VerifiedBundle): Promise<string[]> {
-  const parts = await readBundleUnverified(concatBytes(...bundle.toChunks()));
-  const keys = new Map(bundle.root.keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
-  return [...tallySignatures(parts.envelope, keys).valid].sort();
 }

@@ -3,6 +3,7 @@
  * store runs in Node tests with fakes and in the browser with Web Serial and workers) and the
  * plain-data views of errors, ports and bundles it keeps.
  */
+import type { AuditLog } from '../audit/store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { BundleReason } from '../bundle/errors.ts';
@@ -173,6 +174,18 @@ export interface AppServices {
   }): Promise<VerifiedBundle>;
   /** Where installed releases are remembered (anti-rollback); optional. */
   rollbackStore?: RollbackStore | undefined;
+  /**
+   * The app's one flash log (docs/flash-log.md): an entry is appended for every job result.
+   * IndexedDB in the browser, memory in demo mode and tests. Optional: without it nothing is
+   * recorded.
+   */
+  auditLog?: AuditLog | undefined;
+  /**
+   * Keeps the bundle at `url` in the offline cache (src/sw/client.ts `keepBundleOffline`).
+   * Resolves `kept: false` with a note when there is no service worker (the dev server).
+   * Optional: without it the app does not offer offline use.
+   */
+  keepOffline?(url: string): Promise<{ kept: boolean; note: string }>;
   /**
    * True only in development builds: the settings may then allow writing a raw, unsigned image.
    * Production builds pass false, and the store refuses such images whatever the settings say.

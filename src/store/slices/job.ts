@@ -5,7 +5,11 @@
  * through the job's AbortSignal. A DFU device that re-enumerates with a new identity is chosen
  * again through a prompt (`reselect`, `chooseDeviceAgain`).
  */
-import { AbortError } from '../../core/errors.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { FlashRecord } from '../../audit/entry.ts';
+import type { DowngradeOverride } from '../../bundle/rollback.ts';
+import { toHex } from '../../core/bytes.ts';
+import { AbortError, UsageError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
 import { FlashJob } from '../../job/engine.ts';
 import type { FlashSource } from '../../job/source.ts';
@@ -19,6 +23,7 @@ import type {
 } from '../../job/types.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle } from '../../transport/usb.ts';
 import { planConnection, type ConnectionPlan } from '../connection.ts';
+import { assertKeepRanges, ESP_ERASE_BLOCK, type PlannedRegion } from '../keep-ranges.ts';
 import { toErrorView } from '../error-view.ts';
 import { flashBlocker } from '../selectors.ts';
 import type { AppServices, ErrorView, ReselectRequest } from '../types.ts';
@@ -147,17 +152,123 @@ function toOutcome(result: JobResult, protocol: ProtocolId | undefined): JobOutc
   };
 }
 
-function sourceOf(state: AppState, services: AppServices, get: () => AppState): FlashSource {
+/**
+ * The technician's downgrade override from the settings, or undefined without a reason.
+ * @throws {UsageError} for a reason without a detail, before anything is touched.
+ */
+export function downgradeOverrideOf(settings: AppState['settings']): DowngradeOverride | undefined {
+  if (settings.downgradeReason === undefined) return undefined;
+  const detail = settings.downgradeDetail.trim();
+  if (detail === '') {
+    throw new UsageError(
+      'A downgrade override needs a detail: say why this older release goes on.',
+      {
+        hints: ['Type the ticket number or what was observed next to the reason.'],
+      },
+    );
+  }
+  return { reason: settings.downgradeReason, detail };
+}
+
+/** Erase granularity for the keep-range check (keep-ranges.ts). */
+function eraseBlockOf(protocol: ProtocolId): number {
+  return protocol === 'esp-serial' ? ESP_ERASE_BLOCK : 1;
+}
+
+/**
+ * Every region the job could write with `protocol`: the images of each bundle target for that
+ * protocol (the board picks one after connecting), or the raw image.
+ */
+export function candidateRegions(
+  state: Pick<AppState, 'bundle'>,
+  protocol: ProtocolId,
+): PlannedRegion[] {
   const { bundle } = state;
   if (bundle.status === 'verified' && bundle.verified) {
-    return fromVerifiedBundle(bundle.verified, {
+    return bundle.verified.manifest.targets
+      .filter((t) => t.protocol === protocol)
+      .flatMap((t) =>
+        t.images
+          .filter((im) => im.address !== undefined)
+          .map((im) => ({ name: im.name, address: im.address!, size: im.size })),
+      );
+  }
+  const raw = bundle.raw;
+  return raw ? [{ name: raw.name, address: raw.address, size: raw.data.length }] : [];
+}
+
+function sourceOf(
+  state: AppState,
+  services: AppServices,
+  get: () => AppState,
+  override: DowngradeOverride | undefined,
+): FlashSource {
+  const { bundle, settings } = state;
+  if (bundle.status === 'verified' && bundle.verified) {
+    const source = fromVerifiedBundle(bundle.verified, {
       mode: 'technician',
       rollbackStore: services.rollbackStore,
       logger: storeLogger(get, services, 'bundle'),
+      override,
     });
+    // Checked again with the target the board picked, before anything is erased or written.
+    return {
+      ...source,
+      resolve: async (board) => {
+        const regions = await source.resolve(board);
+        assertKeepRanges({
+          regions: regions.map((r) => ({ name: r.name, address: r.address, size: r.data.length })),
+          keep: settings.keepRanges,
+          eraseMode: settings.eraseMode,
+          eraseBlock: eraseBlockOf(board.identity.protocol),
+        });
+        return regions;
+      },
+    };
   }
   const raw = bundle.raw!;
   return { kind: 'unverified', name: raw.name, address: raw.address, data: raw.data };
+}
+
+/** The flash-log record of a job that ended with `outcome`. */
+function flashRecordOf(
+  state: AppState,
+  outcome: JobOutcome,
+  override: DowngradeOverride | undefined,
+): FlashRecord {
+  const device = state.device;
+  const verified = state.bundle.status === 'verified' ? state.bundle.verified : undefined;
+  const raw = state.bundle.raw;
+  const bundle = verified
+    ? {
+        product: verified.manifest.product,
+        version: verified.manifest.version,
+        sha256: verified.bundleSha256,
+      }
+    : {
+        product: 'unverified image',
+        version: (raw?.name ?? '').slice(0, 200),
+        sha256: toHex(sha256(raw?.data ?? new Uint8Array(0))),
+      };
+  const note = [
+    override ? `Downgrade override (${override.reason}): ${override.detail}` : '',
+    state.settings.operatorNote.trim(),
+  ]
+    .filter(Boolean)
+    .join(' — ')
+    .slice(0, 2000);
+  const label = state.transport === 'usb' ? state.usbDevice?.label : state.port?.label;
+  return {
+    note,
+    port: (label ?? '').slice(0, 200),
+    deviceId: (device?.uniqueId ?? '').slice(0, 200),
+    chip: (device?.chip ?? '').slice(0, 200),
+    bundle,
+    result: outcome.ok ? 'ok' : 'failed',
+    errorCode: outcome.ok ? null : outcome.error.code,
+    durationMs: Math.max(0, Math.round(outcome.durationMs)),
+    mode: 'technician',
+  };
 }
 
 export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
@@ -226,7 +337,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
     };
 
     /** Ends a job that could not start: nothing was touched. */
-    const refuse = (err: unknown): JobOutcome => {
+    const refuse = (err: unknown, override?: DowngradeOverride): JobOutcome => {
       const error = toErrorView(err, 'usage.invalid-argument');
       const outcome: JobOutcome = {
         ok: false,
@@ -239,6 +350,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
       };
       log.error(`Cannot flash: ${error.message}`);
       set((s) => ({ job: { ...s.job, phase: 'failed', running: false, outcome } }));
+      void get().recordFlash(flashRecordOf(get(), outcome, override));
       return outcome;
     };
 
@@ -251,14 +363,23 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           log.warn(`Cannot flash: ${blocker}`);
           return undefined;
         }
-        const source = sourceOf(before, services, get);
+        await get().stopMonitor();
         const ctl = new AbortController();
         controller = ctl;
         set({
-          job: { ...idleJob, running: true, verifiedSource: source.kind === 'verified' },
+          job: { ...idleJob, running: true, verifiedSource: before.bundle.status === 'verified' },
           device: undefined,
           installed: undefined,
         });
+        let override: DowngradeOverride | undefined;
+        let source: FlashSource;
+        try {
+          override = downgradeOverrideOf(before.settings);
+          source = sourceOf(before, services, get, override);
+        } catch (err) {
+          if (controller === ctl) controller = undefined;
+          return refuse(err);
+        }
         await refresh();
         const state = get();
         let plan: ConnectionPlan;
@@ -275,12 +396,23 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
             allowReadoutUnprotect: state.settings.allowReadoutUnprotect,
             chooseAgain,
           });
+          // Before the port is opened: no image of any candidate target may touch a kept range.
+          assertKeepRanges({
+            regions: candidateRegions(state, plan.protocol),
+            keep: state.settings.keepRanges,
+            eraseMode: state.settings.eraseMode,
+            eraseBlock: eraseBlockOf(plan.protocol),
+          });
         } catch (err) {
           if (controller === ctl) controller = undefined;
-          return refuse(err);
+          return refuse(err, override);
         }
         set((s) => ({ job: { ...s.job, protocol: plan.protocol } }));
         log.info(`Protocol: ${plan.protocol}`);
+        if (state.settings.eraseMode === 'all') log.warn('Erase mode: the whole chip.');
+        if (override) {
+          log.warn(`Downgrade override allowed (${override.reason}): ${override.detail}`);
+        }
         const common = {
           source,
           clock: services.clock,
@@ -288,6 +420,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           settings: {
             baudRate: state.settings.baudRate,
             verify: state.settings.verifyAfterWrite,
+            eraseMode: state.settings.eraseMode,
             timeouts: plan.timeouts,
           },
           allowUnverified: services.unverifiedAllowed && state.settings.allowUnverified,
@@ -318,10 +451,19 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
               reselect: undefined,
               outcome,
             },
-            // The chip-erasing permission is for one job only.
-            settings: { ...s.settings, allowReadoutUnprotect: false },
+            // The chip-erasing permission and the downgrade override are for one job only.
+            settings: {
+              ...s.settings,
+              allowReadoutUnprotect: false,
+              downgradeReason: undefined,
+              downgradeDetail: '',
+            },
             ...(result.ok ? { device: result.identity } : {}),
           }));
+          await get().recordFlash(flashRecordOf(get(), outcome, override));
+          if (result.ok && plan.transport === 'serial' && get().settings.monitorAfterFlash) {
+            void get().startMonitor();
+          }
           return outcome;
         } finally {
           for (const off of offs) off();
