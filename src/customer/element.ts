@@ -16,11 +16,7 @@ import { createLogger } from '../core/log.ts';
 import type { CustomerConfig } from './config.ts';
 import { createUpdater, type Updater, type UpdaterState } from './flow.ts';
 import { parseOriginList, resolveBundleUrl, type OriginPolicy } from './origins.ts';
-import {
-  createCustomerServices,
-  USABLE_TRANSPORTS,
-  type BrowserCustomerServices,
-} from './services.ts';
+import { createCustomerServices, USABLE_TRANSPORTS } from './services.ts';
 import { ELEMENT_CSS } from './styles.ts';
 import { detectSupport, readEnvironment } from './support.ts';
 import { viewOf, type ViewModel } from './view.ts';
@@ -71,7 +67,6 @@ export class WebflashUpdateElement extends HTMLElement {
 
   private readonly root: ShadowRoot;
   private updater: Updater | undefined;
-  private services: BrowserCustomerServices | undefined;
   private unsubscribe: (() => void) | undefined;
   private lastAnnounce = '';
   private lastKind = '';
@@ -158,7 +153,7 @@ export class WebflashUpdateElement extends HTMLElement {
     } catch (err) {
       policyError = err;
     }
-    this.services = createCustomerServices({
+    const services = createCustomerServices({
       buildMode: config.buildMode,
       productionRoot: config.productionRoot,
       policy,
@@ -172,7 +167,7 @@ export class WebflashUpdateElement extends HTMLElement {
     });
     const bundle = this.getAttribute('bundle') ?? (virtual ? config.demoBundleUrl : undefined);
     this.updater = createUpdater({
-      services: this.services,
+      services,
       support,
       product: this.getAttribute('product') ?? undefined,
       board: this.getAttribute('board') ?? undefined,
@@ -193,8 +188,6 @@ export class WebflashUpdateElement extends HTMLElement {
     this.unsubscribe = undefined;
     this.updater?.dispose();
     this.updater = undefined;
-    this.services?.dispose();
-    this.services = undefined;
     window.removeEventListener('beforeunload', onBeforeUnload);
   }
 

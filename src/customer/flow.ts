@@ -57,8 +57,6 @@ export type Screen =
       retry: 'reload' | 'install' | 'none';
     };
 
-export type ScreenKind = Screen['kind'];
-
 export interface UpdaterState {
   screen: Screen;
   /** Known once the update file is verified. */

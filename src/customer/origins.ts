@@ -7,6 +7,7 @@
  * address the response finally came from, so a redirect cannot lead elsewhere.
  */
 import { UsageError, WebflashError } from '../core/errors.ts';
+import { isLocalHost } from './support.ts';
 
 /** Where bundles may come from. */
 export interface OriginPolicy {
@@ -53,16 +54,12 @@ export function parseOriginList(text: string | undefined | null): string[] {
         `allowed-origins: "${entry}" is not an origin (write scheme://host[:port] only)`,
       );
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalHost(url.hostname))) {
       throw new UsageError(`allowed-origins: "${entry}" must use https`);
     }
     if (!out.includes(url.origin)) out.push(url.origin);
   }
   return out;
-}
-
-function isLoopback(hostname: string): boolean {
-  return /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 }
 
 /** True when `origin` is the page's own or one the vendor listed. */

@@ -48,11 +48,6 @@ export interface CustomerServicesOptions {
   logger?: Logger | undefined;
 }
 
-/** Services plus a way to stop the workers. */
-export interface BrowserCustomerServices extends CustomerServices {
-  dispose(): void;
-}
-
 /**
  * The protocol to use for a bundle: the first serial protocol among its targets.
  * @throws {ProtocolError} 'protocol.unsupported' when no target can be flashed from here.
@@ -75,25 +70,18 @@ async function loadConnector(
   protocol: ProtocolId,
   serial: Serial | undefined,
   clock: Clock,
-): Promise<{ connector: Connector<SerialPortHandle>; dispose(): void }> {
-  if (protocol === 'stm32-usart') {
-    const { stm32Driver } = await import('../protocols/stm32/driver.ts');
-    return { connector: stm32Driver, dispose: () => undefined };
-  }
+): Promise<Connector<SerialPortHandle>> {
+  if (protocol === 'stm32-usart') return (await import('../protocols/stm32/driver.ts')).stm32Driver;
   const { connectEsp } = await import('../protocols/esp/driver.ts');
   return {
-    connector: {
-      id: 'esp-serial',
-      // The driver's own compressor runs on the page: a few milliseconds per image, measured in
-      // docs/engine.md ("Compression worker"), and no worker script that a page on another
-      // origin could not start.
-      connect: (port, o) =>
-        connectEsp(port, {
-          ...o,
-          ...(serial ? { portWatcher: new WebSerialPortWatcher({ clock, serial }) } : {}),
-        }),
-    },
-    dispose: () => undefined,
+    id: 'esp-serial',
+    // The driver's own compressor runs on the page (about 5 ms per 180 KB image, docs/engine.md
+    // "Compression worker"): no worker script that a page on another origin could not start.
+    connect: (port, o) =>
+      connectEsp(port, {
+        ...o,
+        ...(serial ? { portWatcher: new WebSerialPortWatcher({ clock, serial }) } : {}),
+      }),
   };
 }
 
@@ -101,12 +89,11 @@ async function loadConnector(
  * Builds the browser services.
  * @example const services = createCustomerServices({ buildMode: 'demo', policy });
  */
-export function createCustomerServices(options: CustomerServicesOptions): BrowserCustomerServices {
+export function createCustomerServices(options: CustomerServicesOptions): CustomerServices {
   const clock = options.clock ?? realClock;
   const serial = (): Serial | undefined =>
     options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
   let root: TrustRoot | undefined;
-  const drivers: { dispose(): void }[] = [];
 
   return {
     clock,
@@ -142,17 +129,13 @@ export function createCustomerServices(options: CustomerServicesOptions): Browse
       options.prepareVirtualBoard?.();
       // The chooser first, while the click still counts as a user gesture; then the driver.
       const port = await requestSerialPort({ clock, serial: serial() });
-      const driver = await loadConnector(protocol, serial(), clock);
-      drivers.push(driver);
+      const connector = await loadConnector(protocol, serial(), clock);
       return {
         port,
-        connector: driver.connector,
+        connector,
         protocol,
         baudRate: BAUD[protocol],
       };
-    },
-    dispose() {
-      for (const d of drivers.splice(0)) d.dispose();
     },
   };
 }

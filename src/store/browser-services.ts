@@ -4,6 +4,7 @@
  * compression worker, the STM32 USART driver, DFU 1.1 and DfuSe), bundle verification in the
  * verify worker against the root this build pins, and the rollback history.
  */
+import { AuditLog, MemoryAuditStore } from '../audit/store.ts';
 import { pinnedRoot, type BuildMode } from '../bundle/pinned-root.ts';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
@@ -29,6 +30,8 @@ import {
 } from '../transport/webusb.ts';
 import { serialHintForVendor } from './protocol-choice.ts';
 import { PromptingUsbWatcher } from './usb-reselect.ts';
+import { keepBundleOffline, offlineReady } from '../sw/client.ts';
+import { IdbAuditStore } from '../worker/audit-idb.ts';
 import { createCompressClient } from '../worker/compress-client.ts';
 import { startVerifyWorker, verifyInWorker } from '../worker/verify-client.ts';
 import type {
@@ -77,6 +80,11 @@ export interface BrowserServicesOptions {
   usb?: USB | undefined;
   /** Demo mode. */
   virtualBoards?: VirtualBoardHost | undefined;
+  /**
+   * The flash log. Default: IndexedDB (src/worker/audit-idb.ts), or memory in demo mode
+   * (virtual boards start blank each visit, so their history is not kept).
+   */
+  auditLog?: AuditLog | undefined;
   clock?: Clock;
 }
 
@@ -135,9 +143,34 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
       protocol === 'dfuse' ? dfuseConnector() : dfuConnector(context, webUsb, clock),
   };
 
+  const auditLog =
+    options.auditLog ??
+    new AuditLog({
+      store:
+        options.virtualBoards || typeof indexedDB === 'undefined'
+          ? new MemoryAuditStore()
+          : new IdbAuditStore(),
+    });
+
   return {
     clock,
     now: () => new Date(),
+    auditLog,
+    async keepOffline(url) {
+      if (!offlineReady()) {
+        return {
+          kept: false,
+          note: 'No service worker is active on this page (development server or first visit), so nothing was kept. Open the installed app or reload once to enable offline use.',
+        };
+      }
+      const kept = await keepBundleOffline(url);
+      return {
+        kept,
+        note: kept
+          ? 'Kept: this bundle URL loads without a network.'
+          : 'The service worker could not keep this bundle.',
+      };
+    },
     unverifiedAllowed: options.unverifiedAllowed,
     rollbackStore: options.rollbackStore,
     connector,

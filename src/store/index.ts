@@ -15,8 +15,37 @@ export {
   type LogFilter,
 } from './log-export.ts';
 export { flashBlocker, phasePercent, plannedProtocol, visibleLog } from './selectors.ts';
-export type { BundleSlice, BundleState, BundleStatus } from './slices/bundle.ts';
+export type {
+  BundleRollbackStatus,
+  BundleSlice,
+  BundleState,
+  BundleStatus,
+} from './slices/bundle.ts';
 export {
+  assertKeepRanges,
+  bundleKeepSuggestions,
+  ESP_ERASE_BLOCK,
+  formatRange,
+  keepConflicts,
+  keepSuggestions,
+  parseKeepRange,
+  type KeepConflict,
+  type KeepRange,
+  type PlannedRegion,
+} from './keep-ranges.ts';
+export { cleanTerminalText, MAX_MONITOR_CHARS, MonitorText } from './monitor-text.ts';
+export {
+  closedMonitor,
+  MONITOR_RETURN_TIMEOUT_MS,
+  monitorActive,
+  type MonitorSlice,
+  type MonitorState,
+  type MonitorStatus,
+} from './slices/monitor.ts';
+export type { FlashLogSlice, FlashLogState } from './slices/flash-log.ts';
+export {
+  candidateRegions,
+  downgradeOverrideOf,
   READ_PROTECTED_RECOVERY,
   type JobOutcome,
   type JobSlice,
@@ -46,9 +75,12 @@ export { MAX_LOG_ENTRIES, type LogSlice } from './slices/log.ts';
 export type { PortSlice } from './slices/ports.ts';
 export {
   BAUD_RATES,
+  MAX_OPERATOR_NOTE,
+  MONITOR_BAUD_RATES,
   SERIAL_PROTOCOL_CHOICES,
   defaultSettings,
   type BaudRate,
+  type MonitorBaudRate,
   type Settings,
   type SettingsSlice,
 } from './slices/settings.ts';

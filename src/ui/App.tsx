@@ -5,8 +5,10 @@
 import { lazy, Suspense } from 'react';
 import { BundlePanel } from './BundlePanel.tsx';
 import { DevicePanel } from './DevicePanel.tsx';
+import { FlashLogPanel } from './FlashLogPanel.tsx';
 import { FlashPanel } from './FlashPanel.tsx';
 import { LogConsole } from './LogConsole.tsx';
+import { MonitorPanel } from './MonitorPanel.tsx';
 import { PortPanel } from './PortPanel.tsx';
 import { useAppContext } from './use-app-store.ts';
 import './app.css';
@@ -47,7 +49,9 @@ export function App() {
         <div className="column">
           <FlashPanel />
           <DevicePanel />
+          <FlashLogPanel />
         </div>
+        <MonitorPanel />
         <LogConsole />
       </main>
     </>

@@ -8,6 +8,7 @@ import { useId } from 'react';
 import {
   BAUD_RATES,
   flashBlocker,
+  MAX_OPERATOR_NOTE,
   plannedProtocol,
   PROTOCOL_NAMES,
   SERIAL_PROTOCOL_CHOICES,
@@ -15,6 +16,7 @@ import {
   type BaudRate,
   type SerialProtocolChoice,
 } from '../store/index.ts';
+import { AdvancedOptions } from './AdvancedOptions.tsx';
 import { ErrorBox } from './ErrorBox.tsx';
 import { formatBytes, formatDuration, formatRate, hex32, PHASE_LABEL } from './format.ts';
 import { useActions, useAppContext, useAppStore, useShallow } from './use-app-store.ts';
@@ -120,8 +122,9 @@ function Options(props: { disabled: boolean }) {
     setVerifyAfterWrite,
     setAllowUnverified,
     setSerialProtocol,
-    setAllowReadoutUnprotect,
+    setOperatorNote,
   } = useActions();
+  const noteId = useId();
   const baudId = useId();
   const protocolId = useId();
   return (
@@ -164,6 +167,14 @@ function Options(props: { disabled: boolean }) {
           />
           Verify after writing
         </label>
+        <label htmlFor={noteId}>Note for the flash log</label>
+        <input
+          id={noteId}
+          value={settings.operatorNote}
+          maxLength={MAX_OPERATOR_NOTE}
+          placeholder="Ticket, serial number…"
+          onChange={(e) => setOperatorNote(e.target.value)}
+        />
         {config.unverifiedAllowed && (
           <label className="check danger">
             <input
@@ -175,21 +186,7 @@ function Options(props: { disabled: boolean }) {
           </label>
         )}
       </div>
-      <details className="advanced" open={settings.allowReadoutUnprotect || undefined}>
-        <summary>Advanced options</summary>
-        <label className="check danger">
-          <input
-            type="checkbox"
-            checked={settings.allowReadoutUnprotect}
-            onChange={(e) => setAllowReadoutUnprotect(e.target.checked)}
-          />
-          Allow readout unprotect (erases the chip)
-        </label>
-        <p className="hint">
-          A read-protected STM32 refuses to be written. Readout unprotect removes the protection by
-          erasing all of its flash. This applies to the next flash only.
-        </p>
-      </details>
+      <AdvancedOptions />
     </fieldset>
   );
 }

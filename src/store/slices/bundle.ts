@@ -30,6 +30,27 @@ export interface BundleState {
   /** The raw image (only with status `unverified`). */
   raw: RawImage | undefined;
   error: ErrorView | undefined;
+  /**
+   * Anti-rollback status at load time, against the counter this app recorded for the product
+   * (the board's own counter is checked again when flashing). Undefined until verified.
+   */
+  rollback?: BundleRollbackStatus | undefined;
+  /** The bundle's URL when it was loaded from one (offline use keeps that URL). */
+  url?: string | undefined;
+  /** "Keep for offline use": undefined until asked; then the answer. */
+  offline?: { busy: boolean; kept: boolean; note: string } | undefined;
+}
+
+/**
+ * `new`: nothing recorded for this product. `ok`: counter at or above the recorded one.
+ * `downgrade`: below it: flashing needs a technician's downgrade override.
+ */
+export interface BundleRollbackStatus {
+  status: 'new' | 'ok' | 'downgrade' | 'unknown';
+  /** The highest counter recorded for this product, if any. */
+  recorded: number | undefined;
+  /** The version recorded with it. */
+  recordedVersion: string | undefined;
 }
 
 export interface BundleSlice {
@@ -44,6 +65,11 @@ export interface BundleSlice {
   /** Stops a download/verification in progress. */
   cancelBundleLoad: () => void;
   clearBundle: () => void;
+  /**
+   * Keeps the verified bundle's URL in the offline cache (service worker). Without a service
+   * worker (the dev server) it says so in `bundle.offline.note`. Never rejects.
+   */
+  keepBundleOffline: () => Promise<boolean>;
 }
 
 export const emptyBundle: BundleState = {
@@ -99,10 +125,24 @@ export function createBundleSlice(services: AppServices): AppSlice<BundleSlice> 
             },
           });
           const summary = await summarizeBundle(verified);
+          const rollback = await rollbackStatus(services, summary.product, summary.securityCounter);
           if (loading !== controller) return false;
           set({
-            bundle: { ...emptyBundle, status: 'verified', source, verified, summary },
+            bundle: {
+              ...emptyBundle,
+              status: 'verified',
+              source,
+              verified,
+              summary,
+              rollback,
+              ...(input.kind === 'url' ? { url: input.url } : {}),
+            },
           });
+          if (rollback.status === 'downgrade') {
+            log.warn(
+              `Older release: security counter ${summary.securityCounter} is below ${rollback.recorded} recorded for ${summary.product}. Flashing it needs a downgrade override.`,
+            );
+          }
           log.info(
             `Bundle verified: ${summary.product} ${summary.version}, ${summary.signers.length} of ${summary.threshold} required signature(s), ${formatBytes(summary.bundleBytes)}.`,
           );
@@ -143,6 +183,36 @@ export function createBundleSlice(services: AppServices): AppSlice<BundleSlice> 
         set((s) => ({ bundle: { ...emptyBundle, source: s.bundle.source } }));
         log.info('Bundle check cancelled.');
       },
+      keepBundleOffline: async () => {
+        const { bundle } = get();
+        const url = bundle.url;
+        if (bundle.status !== 'verified' || url === undefined) return false;
+        if (!services.keepOffline) {
+          set((s) => ({
+            bundle: {
+              ...s.bundle,
+              offline: {
+                busy: false,
+                kept: false,
+                note: 'This app does not keep bundles offline.',
+              },
+            },
+          }));
+          return false;
+        }
+        set((s) => ({ bundle: { ...s.bundle, offline: { busy: true, kept: false, note: '' } } }));
+        let answer: { kept: boolean; note: string };
+        try {
+          answer = await services.keepOffline(url);
+        } catch (err) {
+          answer = { kept: false, note: toErrorView(err).message };
+        }
+        if (get().bundle.url !== url) return false;
+        set((s) => ({ bundle: { ...s.bundle, offline: { busy: false, ...answer } } }));
+        if (answer.kept) log.info(`Kept for offline use: ${url}`);
+        else log.warn(`Not kept for offline use: ${answer.note}`);
+        return answer.kept;
+      },
       clearBundle: () => {
         if (!guardIdle()) return;
         loading?.abort();
@@ -151,4 +221,25 @@ export function createBundleSlice(services: AppServices): AppSlice<BundleSlice> 
       },
     };
   };
+}
+
+/** The load-time rollback status against the recorded counter (never throws). */
+async function rollbackStatus(
+  services: AppServices,
+  product: string,
+  counter: number,
+): Promise<BundleRollbackStatus> {
+  if (!services.rollbackStore)
+    return { status: 'unknown', recorded: undefined, recordedVersion: undefined };
+  try {
+    const record = await services.rollbackStore.get(product);
+    if (!record) return { status: 'new', recorded: undefined, recordedVersion: undefined };
+    return {
+      status: counter >= record.securityCounter ? 'ok' : 'downgrade',
+      recorded: record.securityCounter,
+      recordedVersion: record.version,
+    };
+  } catch {
+    return { status: 'unknown', recorded: undefined, recordedVersion: undefined };
+  }
 }

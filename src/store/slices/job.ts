@@ -363,7 +363,6 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           log.warn(`Cannot flash: ${blocker}`);
           return undefined;
         }
-        await get().stopMonitor();
         const ctl = new AbortController();
         controller = ctl;
         set({
@@ -371,6 +370,8 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           device: undefined,
           installed: undefined,
         });
+        // Another flash takes the port from the serial monitor.
+        await get().stopMonitor();
         let override: DowngradeOverride | undefined;
         let source: FlashSource;
         try {
