@@ -23,7 +23,11 @@ export interface DeviceFact {
  * `usb` is the chosen USB device's descriptor info, for DFU memory layouts.
  * @example deviceFacts(identity).find((f) => f.key === 'read-protection')?.value // "off"
  */
-export function deviceFacts(device: DeviceIdentity, usb?: UsbDeviceInfo): DeviceFact[] {
+export function deviceFacts(
+  device: DeviceIdentity,
+  usb?: UsbDeviceInfo,
+  options: { missing?: boolean } = {},
+): DeviceFact[] {
   const details = { ...device.details };
   const facts: DeviceFact[] = [];
   const add = (key: string, label: string, value: string | undefined): void => {
@@ -62,8 +66,50 @@ export function deviceFacts(device: DeviceIdentity, usb?: UsbDeviceInfo): Device
       add('bootloader', 'Bootloader', device.bootloaderVersion);
   }
   for (const [label, value] of Object.entries(details)) add(slug(label), label, value);
+  if (options.missing) {
+    for (const [key, label] of EXPECTED[device.protocol] ?? []) {
+      if (!facts.some((f) => f.key === key)) facts.push({ key, label, value: NOT_REPORTED });
+    }
+  }
   return facts;
 }
+
+/** Shown for a fact the protocol has a place for but this bootloader did not tell. */
+export const NOT_REPORTED = 'not reported by this bootloader';
+
+/** The facts the technician expects per protocol, with their labels (keys as above). */
+const EXPECTED: Partial<
+  Record<DeviceIdentity['protocol'], readonly (readonly [string, string])[]>
+> = {
+  'esp-serial': [
+    ['revision', 'Revision'],
+    ['unique-id', 'MAC / unique id'],
+    ['flash-size', 'Flash size'],
+    ['bootloader', 'Bootloader'],
+  ],
+  'stm32-usart': [
+    ['product-id', 'Product ID'],
+    ['bootloader', 'Bootloader'],
+    ['read-protection', 'Read protection (RDP)'],
+    ['flash-size', 'Flash size'],
+    ['unique-id', 'Unique id'],
+  ],
+  dfu: [
+    ['usb-id', 'USB vendor:product'],
+    ['dfu-version', 'DFU version'],
+    ['transfer-size', 'Transfer size'],
+    ['flash-size', 'Flash size'],
+    ['serial-number', 'Serial number'],
+  ],
+  dfuse: [
+    ['usb-id', 'USB vendor:product'],
+    ['dfu-version', 'DFU version'],
+    ['transfer-size', 'Transfer size'],
+    ['memory-layout', 'Memory layout'],
+    ['flash-size', 'Flash size'],
+    ['serial-number', 'Serial number'],
+  ],
+};
 
 function sizeOf(device: DeviceIdentity): string | undefined {
   return device.flashSize === undefined ? undefined : formatBytes(device.flashSize);

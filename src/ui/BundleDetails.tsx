@@ -19,11 +19,11 @@ export function BundleDetails(props: { summary: BundleSummary }) {
         <dt>Expires</dt>
         <dd>{formatUtc(s.expires)}</dd>
         <dt>Signatures</dt>
-        <dd>
+        <dd data-testid="bundle-signers">
           {s.signers.length} valid, {s.threshold} required (trust root v{s.rootVersion})
           <ul className="keys">
             {s.signers.map((k) => (
-              <li key={k} className="mono" title={k}>
+              <li key={k} className="mono" title={k} data-testid="signer">
                 {k.slice(0, 16)}…
               </li>
             ))}
@@ -31,6 +31,10 @@ export function BundleDetails(props: { summary: BundleSummary }) {
         </dd>
         <dt>Size</dt>
         <dd>{formatBytes(s.bundleBytes)}</dd>
+        <dt>Bundle SHA-256</dt>
+        <dd className="mono hash" data-testid="bundle-sha256">
+          {s.bundleSha256}
+        </dd>
         {s.notes && (
           <>
             <dt>Notes</dt>

@@ -134,6 +134,8 @@ export function BundlePanel() {
           <ErrorBox error={bundle.error} testId="bundle-error" />
         )}
       </div>
+      {bundle.status === 'verified' && <RollbackLine />}
+      {bundle.status === 'verified' && bundle.url !== undefined && <KeepOffline />}
       {bundle.status === 'verified' && bundle.summary && <BundleDetails summary={bundle.summary} />}
     </section>
   );
@@ -177,5 +179,53 @@ function RawImageLoader(props: { disabled: boolean }) {
         />
       </div>
     </details>
+  );
+}
+
+/** Anti-rollback status at load time, against the counter recorded for this product. */
+function RollbackLine() {
+  const rollback = useAppStore((s) => s.bundle.rollback);
+  const counter = useAppStore((s) => s.bundle.summary?.securityCounter);
+  if (!rollback) return null;
+  const text = {
+    new: `Rollback: no release of this product recorded here yet (counter ${counter}).`,
+    ok: `Rollback: OK — counter ${counter} is not below ${rollback.recorded} recorded${rollback.recordedVersion ? ` (version ${rollback.recordedVersion})` : ''}.`,
+    downgrade: `Rollback: OLDER release — counter ${counter} is below ${rollback.recorded} recorded${rollback.recordedVersion ? ` (version ${rollback.recordedVersion})` : ''}. Flashing it needs a downgrade override (Advanced options).`,
+    unknown: 'Rollback: no record is kept here; the board’s own counter is checked when flashing.',
+  }[rollback.status];
+  return (
+    <p
+      className={`rollback-line ${rollback.status === 'downgrade' ? 'warn' : 'hint'}`}
+      data-testid="bundle-rollback"
+      data-status={rollback.status}
+    >
+      {text}
+    </p>
+  );
+}
+
+/** "Keep for offline use" for a bundle loaded by URL (service worker cache). */
+function KeepOffline() {
+  const offline = useAppStore((s) => s.bundle.offline);
+  const { keepBundleOffline } = useActions();
+  return (
+    <div className="field-row" data-testid="keep-offline">
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={offline?.kept ?? false}
+          disabled={offline?.busy === true || offline?.kept === true}
+          onChange={(e) => {
+            if (e.target.checked) void keepBundleOffline();
+          }}
+        />
+        Keep for offline use
+      </label>
+      {offline && !offline.busy && (
+        <span className="hint" data-testid="keep-offline-note" role="status">
+          {offline.note}
+        </span>
+      )}
+    </div>
   );
 }

@@ -4,11 +4,19 @@
  * version, transfer size, memory layout) and the installed firmware.
  */
 import { deviceFacts } from '../store/index.ts';
+import { usbId } from '../transport/usb.ts';
 import { useAppStore } from './use-app-store.ts';
 
 export function DevicePanel() {
   const device = useAppStore((s) => s.device);
   const installed = useAppStore((s) => s.installed);
+  const transport = useAppStore((s) => s.transport);
+  const portIds = useAppStore((s) => {
+    const info = s.transport === 'usb' ? undefined : s.port?.handle.info;
+    return info?.usbVendorId === undefined || info.usbProductId === undefined
+      ? undefined
+      : usbId(info.usbVendorId, info.usbProductId);
+  });
   const usbInfo = useAppStore((s) =>
     s.transport === 'usb' ? s.usbDevice?.handle.info : undefined,
   );
@@ -27,7 +35,12 @@ export function DevicePanel() {
             {device.name}
             {virtual && <span className="badge badge-virtual">virtual</span>}
           </dd>
-          {deviceFacts(device, usbInfo).map((f) => (
+          <dt>Transport</dt>
+          <dd data-testid="fact-transport">
+            {transport === 'usb' ? 'USB (WebUSB)' : 'Serial port (Web Serial)'}
+            {portIds ? `, USB ${portIds}` : ''}
+          </dd>
+          {deviceFacts(device, usbInfo, { missing: true }).map((f) => (
             <div key={f.key} className="fact">
               <dt>{f.label}</dt>
               <dd data-testid={`fact-${f.key}`}>{f.value}</dd>
@@ -45,7 +58,7 @@ export function DevicePanel() {
                 ]
                   .filter(Boolean)
                   .join(' ') || 'unnamed'
-              : 'not reported'}
+              : 'not reported by this bootloader'}
           </dd>
         </dl>
       )}

@@ -28,6 +28,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   'verify.mismatch': 'Verification failed',
   'bundle.rejected': 'The bundle was refused',
   'usage.invalid-argument': 'This cannot be done',
+  'plan.keep-range': 'The flash would overwrite a range you asked to keep',
 };
 
 /** The headline for an error. */
@@ -46,8 +47,19 @@ const STEPS: Partial<Record<ErrorCode, readonly string[]>> = {
   timeout: ['Try a lower baud rate in the options.', 'Hold BOOT and press RESET, then try again.'],
   'framing.invalid': ['Try a lower baud rate in the options.'],
   'protocol.bad-reply': ['Try a lower baud rate in the options.'],
-  'transport.port-busy': ['Close serial monitors, IDEs and other tabs that use the port.'],
-  'transport.open-failed': ['Close other programs that use the port, then try again.'],
+  'transport.port-busy': [
+    'Close serial monitors, IDEs and other tabs that use the port (only one program or tab can open it at a time).',
+  ],
+  'transport.open-failed': [
+    'Close other programs that use the port, then try again.',
+    'Linux: add yourself to the "dialout" group (sudo usermod -aG dialout $USER), log out and in, or add a udev rule for the board.',
+    'Try a lower baud rate in the options.',
+  ],
+  'transport.driver-missing': [
+    'Windows: install the USB-to-serial driver for the chip on the board (Silicon Labs CP210x or WCH CH340/CH343), then plug the board in again.',
+    'macOS: recent versions include CP210x and CH34x drivers; on older versions install the vendor driver and allow it in System Settings → Privacy & Security.',
+    'Linux: the drivers are built in; check that the board appears (dmesg) and that you are in the "dialout" group.',
+  ],
   'transport.device-lost': ['Check the USB cable and plug the board back in.'],
   'transport.unavailable': ['Use Chrome or Edge on a desktop computer.'],
 };
