@@ -13,6 +13,20 @@ export interface Clock {
   /** Calls `cb` once after `ms` milliseconds. */
   setTimer(ms: number, cb: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /**
+   * Optional: waits for work that takes host time, not clock time (loading a module, a file),
+   * without letting a virtual clock run ahead meanwhile. Real clocks need not have it; use
+   * `untimed()`.
+   */
+  hold?<T>(work: Promise<T>): Promise<T>;
+}
+
+/**
+ * Awaits `work` through `clock.hold` when the clock has it (VirtualClock), else directly.
+ * @example const image = await untimed(clock, import('./data.json'))
+ */
+export function untimed<T>(clock: Clock, work: Promise<T>): Promise<T> {
+  return clock.hold ? clock.hold(work) : work;
 }
 
 /**
@@ -70,6 +84,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private timers: VirtualTimer[] = [];
   private pumping = false;
+  private holds = 0;
   private readonly auto: boolean;
   private readonly yieldToHost: (cb: () => void) => void;
 
@@ -92,6 +107,17 @@ export class VirtualClock implements Clock {
   clearTimer(handle: TimerHandle): void {
     const i = this.timers.indexOf(handle as unknown as VirtualTimer);
     if (i >= 0) this.timers.splice(i, 1);
+  }
+
+  /** Keeps time still until `work` settles (see Clock.hold). */
+  async hold<T>(work: Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      return await work;
+    } finally {
+      this.holds--;
+      if (this.timers.length > 0) this.schedulePump();
+    }
   }
 
   /** Number of timers not yet fired. */
@@ -131,6 +157,7 @@ export class VirtualClock implements Clock {
     this.pumping = true;
     this.yieldToHost(() => {
       this.pumping = false;
+      if (this.holds > 0) return; // hold() pumps again when the work is done
       const next = this.earliest();
       if (!next) return;
       this.fire(next);

@@ -78,7 +78,8 @@ export function parseKeepRange(text: string, label = 'typed in'): KeepRange {
 
 /** "0x00009000–0x0000F000". */
 export function formatRange(r: { start: number; end: number }): string {
-  return `${hex32(r.start)}–${hex32(r.end)}`;
+  const end = r.end >= ADDRESS_LIMIT ? `0x${r.end.toString(16)}` : hex32(r.end);
+  return `${hex32(r.start)}–${end}`;
 }
 
 /**

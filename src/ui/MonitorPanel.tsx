@@ -90,6 +90,7 @@ export function MonitorPanel() {
         className="monitor-output"
         data-testid="monitor-output"
         tabIndex={0}
+        role="log"
         aria-label="Serial monitor output"
         aria-live="off"
       >

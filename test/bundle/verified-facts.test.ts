@@ -51,9 +51,18 @@ describe('VerifiedBundle facts', () => {
   });
 
   it.each([
-    [[1, 2], [1, 2]],
-    [[3, 1], [1, 3]],
-    [[1, 2, 3], [1, 2, 3]],
+    [
+      [1, 2],
+      [1, 2],
+    ],
+    [
+      [3, 1],
+      [1, 3],
+    ],
+    [
+      [1, 2, 3],
+      [1, 2, 3],
+    ],
   ])('signers names exactly the keys that signed (%j)', async (signedBy, expected) => {
     const v = await verifyBundle(goodBundle({}, signedBy), {
       trustRoot: pinnedTestRoot(),

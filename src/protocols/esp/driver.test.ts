@@ -27,7 +27,12 @@ function rig(chip: EspChip, opts: { faults?: [string, Fault][]; resetsNeeded?: n
     ...(opts.resetsNeeded === undefined ? {} : { resetsNeeded: opts.resetsNeeded }),
   });
   const connect = (baudRate?: number) =>
-    connectEsp(rom, { clock, logger: silentLogger, ...(baudRate ? { baudRate } : {}) });
+    connectEsp(rom, {
+      clock,
+      logger: silentLogger,
+      useStub: 'never',
+      ...(baudRate ? { baudRate } : {}),
+    });
   return { clock, rom, connect };
 }
 

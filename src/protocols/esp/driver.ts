@@ -1,12 +1,13 @@
 /**
  * The ESP serial bootloader as a webflash protocol driver ('esp-serial'): enters the ROM
- * loader through reset sequences, synchronises, identifies the chip, optionally raises the line
- * speed, then writes regions compressed, verifies them with SPI_FLASH_MD5 and resets into the
- * application. See docs/protocols/esp.md.
+ * loader through reset sequences, synchronises, identifies the chip, uploads esptool's flasher
+ * stub where one exists (stub.ts), optionally raises the line speed, then writes regions
+ * compressed, verifies them with SPI_FLASH_MD5 and resets into the application.
+ * See docs/protocols/esp.md.
  */
 import { equalBytes, formatBytes, hex32, toHex } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
-import { sleep } from '../../core/clock.ts';
+import { sleep, untimed } from '../../core/clock.ts';
 import {
   ProtocolError,
   TransportError,
@@ -34,7 +35,8 @@ import { ESP_ROM_BAUD } from './constants.ts';
 import { writeRegion } from './flash-writer.ts';
 import { detectChip, flashSizeFromId, readFlashId, readMac, readRevision } from './identify.ts';
 import { parseAppDesc, APP_DESC_OFFSET } from './image.ts';
-import { EspLoader } from './loader.ts';
+import { EspLoader, type SyncResult } from './loader.ts';
+import { hasStub, loadStubImage, readFlash, runStub, type StubUploadError } from './stub.ts';
 import {
   PARTITION_TABLE_MAX_LENGTH,
   PARTITION_TABLE_OFFSET,
@@ -56,8 +58,16 @@ export interface EspConnectOptions extends SessionOptions {
   compress?: CompressFn;
   /** Flash size to assume when the flash id cannot be read (default 4 MiB). */
   flashSize?: number;
+  /**
+   * esptool's flasher stub (stub.ts): 'auto' (default) uploads it when one exists for the chip
+   * and falls back to the ROM loader if the upload fails; 'always' fails instead; 'never' talks
+   * to the ROM only.
+   */
+  useStub?: 'auto' | 'never' | 'always';
 }
 
+/** Stub uploads before giving up (a garbled MEM_DATA gets no reply from the ROM). */
+const STUB_UPLOAD_ATTEMPTS = 2;
 /** SYNC attempts after each reset (loader.py `_connect_attempt`: 5, 50 ms apart). */
 const SYNCS_PER_RESET = 5;
 const DEFAULT_FLASH_SIZE = 4 * 1024 * 1024;
@@ -90,16 +100,23 @@ export async function connectEsp(
     logger.info(`chip is ${chip.name} (found by ${detected.method})`);
     const revision = await readRevision(loader, chip, signal);
     const mac = await readMac(loader, chip, signal);
+    await startStub(loader, port, options);
 
-    // Speed first: a fallback may reset the chip, which would undo SPI_ATTACH.
+    // Speed next: a fallback may reset the chip, which would undo SPI_ATTACH.
     const target = options.baudRate ?? ESP_ROM_BAUD;
-    if (target > link.baudRate && chip.romSupportsChangeBaud && !isNativeUsb(port, chip)) {
+    const canChangeBaud = loader.isStub || chip.romSupportsChangeBaud;
+    if (target > link.baudRate && canChangeBaud && !isNativeUsb(port, chip)) {
       const ladder = [target, ...BAUD_LADDER.filter((b) => b < target)].filter(
         (b) => b <= chip.maxRomBaud && b > ESP_ROM_BAUD,
       );
       await loader.raiseBaudrate(ladder, {
         signal,
-        reenter: () => enterBootloader(loader, port, options),
+        reenter: async () => {
+          // A reset ends the stub too: back to the ROM, and the stub again if it was running.
+          loader.isStub = false;
+          await enterBootloader(loader, port, options);
+          await startStub(loader, port, options);
+        },
       });
     }
 
@@ -121,7 +138,7 @@ export async function connectEsp(
     }
 
     const details: Record<string, string> = {
-      Loader: 'ROM',
+      Loader: loader.isStub ? 'flasher stub' : 'ROM',
       'Line speed': `${link.baudRate} baud`,
     };
     if (flashId !== undefined) details['Flash id'] = hex32(flashId);
@@ -142,6 +159,48 @@ export async function connectEsp(
   } catch (err) {
     await link.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Uploads and starts the flasher stub as `options.useStub` asks. In 'auto' mode a failed upload
+ * falls back to the ROM: if the stub was never started the ROM is still listening; otherwise
+ * the chip is reset into the bootloader again.
+ */
+async function startStub(
+  loader: EspLoader,
+  port: SerialPortHandle,
+  options: EspConnectOptions,
+): Promise<void> {
+  const mode = options.useStub ?? 'auto';
+  const chip = loader.chip;
+  if (mode === 'never' || !chip || loader.isStub) return;
+  if (!hasStub(chip.id)) {
+    if (mode === 'always') {
+      throw new ProtocolError('protocol.unsupported', `No flasher stub for ${chip.name}`);
+    }
+    return;
+  }
+  const image = await untimed(options.clock, loadStubImage(chip.id));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runStub(loader, image, options.signal);
+      return;
+    } catch (err) {
+      if (!(err instanceof WebflashError) || err.code === 'aborted') throw err;
+      if (err.code.startsWith('transport.')) throw err;
+      loader.isStub = false;
+      loader.flushInput();
+      // The ROM still listens unless it jumped into a half-loaded stub: then reset.
+      if ((err as StubUploadError).jumped) await enterBootloader(loader, port, options);
+      if (attempt < STUB_UPLOAD_ATTEMPTS) {
+        loader.logger.warn(`uploading the flasher stub failed (${err.message}); trying again`);
+        continue;
+      }
+      if (mode === 'always') throw err;
+      loader.logger.warn(`the flasher stub did not start (${err.message}); using the ROM loader`);
+      return;
+    }
   }
 }
 
@@ -240,7 +299,7 @@ export class EspSession implements FlashSession {
    * @throws {VerificationError} when the digests differ.
    */
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
-    if (!this.chip.romSupportsCompressed) {
+    if (!this.chip.romSupportsCompressed && !this.loader.isStub) {
       this.logger.warn(`${region.name}: the ESP8266 ROM cannot read flash back; not verified`);
       return;
     }
@@ -272,32 +331,48 @@ export class EspSession implements FlashSession {
     await sleep(this.clock, 100, signal);
     this.loader.flushInput();
     try {
-      await this.loader.checkAlive(signal);
+      this.checkSameLoader(await this.loader.checkAlive(signal));
       return;
     } catch (err) {
       if (!(err instanceof WebflashError) || err.code === 'aborted') throw err;
+      if (err.code === 'protocol.no-sync') throw err;
       if (err.code.startsWith('transport.') || this.link.baudRate === ESP_ROM_BAUD) throw err;
     }
     this.logger.warn(`no answer at ${this.link.baudRate} baud; trying ${ESP_ROM_BAUD}`);
     await this.link.setBaudRate(ESP_ROM_BAUD);
     this.loader.flushInput();
-    await this.loader.checkAlive(signal);
+    this.checkSameLoader(await this.loader.checkAlive(signal));
   }
 
   /**
-   * Reads the running application's `esp_app_desc_t` from flash. Only the ESP32 ROM can read
-   * flash (READ_FLASH_SLOW, 64 bytes per command); elsewhere this returns undefined.
+   * The ROM answering where the stub ran means the chip restarted: the stub, the line speed
+   * and the SPI setup are gone, so the engine must connect again.
+   */
+  private checkSameLoader(sync: SyncResult): void {
+    if (this.loader.isStub && !sync.stubDetected) {
+      throw new ProtocolError(
+        'protocol.no-sync',
+        'The board restarted: its ROM loader answered instead of the flasher stub',
+      );
+    }
+  }
+
+  /**
+   * Reads the running application's `esp_app_desc_t` from flash: with the stub's READ_FLASH on
+   * every chip, else with the ESP32 ROM's READ_FLASH_SLOW (64 bytes per command); other ROMs
+   * cannot read flash and this returns undefined.
    */
   async readInstalledFirmware(signal?: AbortSignal): Promise<InstalledFirmware | undefined> {
-    if (!this.chip.romSupportsReadFlashSlow) return undefined;
-    const table = await this.loader.readFlashSlow(
-      PARTITION_TABLE_OFFSET,
-      PARTITION_TABLE_MAX_LENGTH,
-      signal,
-    );
+    const read = this.loader.isStub
+      ? (address: number, length: number) => readFlash(this.loader, address, length, signal)
+      : this.chip.romSupportsReadFlashSlow
+        ? (address: number, length: number) => this.loader.readFlashSlow(address, length, signal)
+        : undefined;
+    if (!read) return undefined;
+    const table = await read(PARTITION_TABLE_OFFSET, PARTITION_TABLE_MAX_LENGTH);
     const app = bootAppPartition(parsePartitionTable(table));
     if (!app) return undefined;
-    const head = await this.loader.readFlashSlow(app.offset, APP_DESC_OFFSET + 256, signal);
+    const head = await read(app.offset, APP_DESC_OFFSET + 256);
     const desc = parseAppDesc(head.subarray(APP_DESC_OFFSET));
     if (!desc) return undefined;
     return {

@@ -1,6 +1,7 @@
 /**
- * Writing one region to flash through the ROM loader, compressed (FLASH_DEFL_*) where the ROM
- * allows it, else plain (FLASH_*), with resumption after a failure:
+ * Writing one region to flash through the ROM loader or the flasher stub, compressed
+ * (FLASH_DEFL_*) where the loader allows it, else plain (FLASH_*), with resumption after a
+ * failure:
  *
  * - The write restarts at the sector-aligned offset at or below `resumeFrom`, after checking
  *   with SPI_FLASH_MD5 that the board really holds the image up to there (else from 0).
@@ -52,6 +53,22 @@ export function esp8266EraseSize(offset: number, size: number): number {
   return (numSectors - headSectors) * FLASH_SECTOR_SIZE;
 }
 
+/**
+ * The stub inflates into a 32 KiB buffer and programs it only when it is full or the stream
+ * ends (stub_write_flash.c `handle_flash_deflated_data`, `out_buf[32768]`), so of the bytes
+ * decodable from the acknowledged blocks only whole 32 KiB buffers are surely in flash once the
+ * stub has finished its work (which any later command waits for).
+ */
+const STUB_OUT_BUFFER = 32768;
+function stubFlushed(decodable: number): number {
+  return Math.floor(decodable / STUB_OUT_BUFFER) * STUB_OUT_BUFFER;
+}
+
+/** FLASH_DEFL_* and SPI_FLASH_MD5 exist: every stub, and every ROM but the ESP8266's. */
+function canCompress(loader: EspLoader): boolean {
+  return loader.isStub || (loader.chip?.romSupportsCompressed ?? true);
+}
+
 /** Where to restart: the sector boundary at or below `resumeFrom`, if the board holds that prefix. */
 async function resumePoint(
   loader: EspLoader,
@@ -63,7 +80,7 @@ async function resumePoint(
     Math.floor(Math.min(resumeFrom ?? 0, region.data.length) / FLASH_SECTOR_SIZE) *
     FLASH_SECTOR_SIZE;
   if (aligned === 0) return 0;
-  if (!(loader.chip?.romSupportsCompressed ?? true)) return 0; // no SPI_FLASH_MD5 on the ESP8266 ROM
+  if (!canCompress(loader)) return 0; // no SPI_FLASH_MD5 on the ESP8266 ROM
   const onBoard = await loader.spiFlashMd5(region.address, aligned, signal);
   if (equalBytes(onBoard, md5(region.data.subarray(0, aligned)))) {
     loader.logger.info(`${region.name}: board holds the first ${aligned} bytes, resuming there`);
@@ -106,7 +123,7 @@ export async function writeRegion(
       });
 
     const bs = loader.flashWriteSize;
-    if (loader.chip?.romSupportsCompressed ?? true) {
+    if (canCompress(loader)) {
       const image = await options.compress(rest, {
         chunkSize: FLASH_SECTOR_SIZE,
         level: options.level ?? 6,
@@ -136,7 +153,7 @@ export async function writeRegion(
           timeoutMs: timeoutPerMb(EspTimeouts.ERASE_WRITE_PER_MB, Math.max(after - before, bs)),
         });
         wire += block.length + 24;
-        confirmed = start + after;
+        confirmed = start + (loader.isStub ? stubFlushed(after) : after);
         report('write', wire);
       }
     } else {
@@ -159,12 +176,31 @@ export async function writeRegion(
         report('write', wire);
       }
     }
-    // loader.py write_flash: a last harmless command is answered only once the ROM has written
-    // out the final block.
-    await loader.waitIdle(timeoutPerMb(EspTimeouts.ERASE_WRITE_PER_MB, bs), signal);
+    const lastBlockMs = timeoutPerMb(EspTimeouts.ERASE_WRITE_PER_MB, bs * 4);
+    if (loader.isStub) {
+      // The stub answers FLASH_END only after writing out the last block, and reports there
+      // what went wrong with it (stub_write_flash.c `handle_flash_end`). 1 = stay in the stub.
+      await loader.flashEnd({
+        compressed: canCompress(loader),
+        reboot: false,
+        signal,
+        timeoutMs: lastBlockMs,
+      });
+    } else {
+      // loader.py write_flash: a last harmless command is answered only once the ROM has
+      // written out the final block.
+      await loader.waitIdle(lastBlockMs, signal);
+    }
     confirmed = total;
     report('write', 0);
   } catch (err) {
+    // A block lost on the way (no reply, garbled reply): smaller blocks on the next attempt.
+    if (
+      err instanceof WebflashError &&
+      (err.code === 'timeout' || err.code.startsWith('framing.'))
+    ) {
+      loader.shrinkStubBlocks();
+    }
     throw withConfirmed(err, confirmed);
   }
 }

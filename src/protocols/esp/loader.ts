@@ -3,8 +3,8 @@
  * esptool uses for it (esptool/loader.py), over a SerialLink, a Clock and a Logger.
  * Framing is SLIP (src/framing/slip.ts); packets are in packet.ts; chips are data in chips.ts.
  *
- * Works with the ROM loader of every chip in chips.ts. Stub replies (2 status bytes, raw MD5) are
- * understood too when `isStub` is set, though webflash itself talks to the ROM.
+ * Works with the ROM loader of every chip in chips.ts and with esptool's flasher stub (stub.ts)
+ * once `isStub` is set: 2 status bytes, raw MD5, 16 KiB blocks, four-word FLASH_*_BEGIN.
  */
 import { toHex } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -86,6 +86,7 @@ export class EspLoader {
   chip: EspChip | undefined;
   /** True when talking to the esptool stub rather than the ROM. */
   isStub = false;
+  private stubBlockSize: number = FLASH_WRITE_SIZE_STUB;
   private readonly reader: SlipReader;
   private busy = false;
 
@@ -107,7 +108,28 @@ export class EspLoader {
 
   /** FLASH_DATA / FLASH_DEFL_DATA block size for this loader. */
   get flashWriteSize(): number {
-    return this.isStub ? FLASH_WRITE_SIZE_STUB : FLASH_WRITE_SIZE_ROM;
+    return this.isStub ? this.stubBlockSize : FLASH_WRITE_SIZE_ROM;
+  }
+
+  /**
+   * Halves the stub's block size for the next FLASH_*_BEGIN (down to the ROM's 1 KiB) after a
+   * block was garbled on the way: on a noisy line a 16 KiB block is often hit (at one bad byte
+   * in 50 000, more than a quarter of them), and each one must be sent again whole. The stub
+   * takes any block size up to 16 KiB (stub_flasher.c, ESP_FLASH_DEFLATED_BEGIN).
+   */
+  shrinkStubBlocks(): void {
+    if (!this.isStub || this.stubBlockSize <= FLASH_WRITE_SIZE_ROM) return;
+    this.stubBlockSize = Math.max(FLASH_WRITE_SIZE_ROM, this.stubBlockSize / 2);
+    this.logger.info(`using ${this.stubBlockSize}-byte blocks from the next write on`);
+  }
+
+  /** Reads one raw SLIP frame: the stub's OHAI greeting, READ_FLASH data. */
+  readFrame(options: {
+    timeoutMs: number;
+    signal?: AbortSignal | undefined;
+    what?: string;
+  }): Promise<Uint8Array> {
+    return this.reader.readFrame(options);
   }
 
   /** Drops everything received and not yet read (esptool `flush_input`). */
@@ -326,9 +348,10 @@ export class EspLoader {
   }
 
   private beginParams(size: number, blocks: number, offset: number): Uint8Array {
-    // loader.py `flash_begin`: ESP32 and ESP8266 ROMs take four words, others a fifth
-    // (encrypted write flag), as does the stub.
-    const extended = this.isStub || (this.chip?.romBeginHasEncryptedWord ?? false);
+    // loader.py `flash_begin`: ESP32 and ESP8266 ROMs take four words, later ROMs a fifth
+    // (encrypted write flag) "if self.SUPPORTS_ENCRYPTED_FLASH and not self.IS_STUB"; the stub
+    // wants exactly four (stub_flasher.c `verify_data_len(command, 16)`).
+    const extended = !this.isStub && (this.chip?.romBeginHasEncryptedWord ?? false);
     return extended
       ? words(size, blocks, this.flashWriteSize, offset, 0)
       : words(size, blocks, this.flashWriteSize, offset);
@@ -361,6 +384,7 @@ export class EspLoader {
         const rejected =
           err instanceof ProtocolError &&
           (err.status === RomError.INVALID_CRC || err.status === StubError.BAD_DATA_CHECKSUM);
+        if (rejected) this.shrinkStubBlocks();
         if (!rejected || attempt >= WRITE_BLOCK_ATTEMPTS) throw err;
         this.logger.warn(`block ${options.seq} rejected (checksum), resending`);
       }
@@ -374,10 +398,14 @@ export class EspLoader {
   async flashEnd(options: {
     compressed: boolean;
     reboot: boolean;
-    signal?: AbortSignal;
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number;
   }): Promise<void> {
     const op = options.compressed ? EspCommand.FLASH_DEFL_END : EspCommand.FLASH_END;
-    await this.check(op, words(options.reboot ? 0 : 1), { signal: options.signal });
+    await this.check(op, words(options.reboot ? 0 : 1), {
+      signal: options.signal,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
   }
 
   /**
@@ -472,13 +500,12 @@ export class EspLoader {
   }
 
   /** Confirms the chip answers: a few SYNC attempts at the current rate. */
-  async checkAlive(signal?: AbortSignal, attempts = 3): Promise<void> {
+  async checkAlive(signal?: AbortSignal, attempts = 3): Promise<SyncResult> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       this.flushInput();
       try {
-        await this.sync(signal);
-        return;
+        return await this.sync(signal);
       } catch (err) {
         if (err instanceof WebflashError && err.code === 'aborted') throw err;
         last = err;

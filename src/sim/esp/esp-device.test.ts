@@ -314,6 +314,8 @@ describe('ESP ROM loader commands', () => {
     expect(board.device.stubRunning).toBe(true);
     const sync = await host.command(EspCommand.SYNC, SYNC_PAYLOAD);
     expect(sync.value).toBe(0);
+    // Like the ROM, the stub answers SYNC eight times (stub_flasher.c `cmd_loop`, ESP_SYNC).
+    for (let i = 0; i < 7; i++) expect((await host.reply(EspCommand.SYNC)).value).toBe(0);
     r = await host.command(EspCommand.SPI_FLASH_MD5, words(0, 16, 0, 0));
     expect(toHex(r.data)).toBe(toHex(md5(new Uint8Array(16).fill(0xff))));
     r = await host.command(0x42);

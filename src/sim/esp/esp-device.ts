@@ -62,6 +62,8 @@ const EN_RC_DELAY_MS = 10;
 const ROM_STARTUP_MS = 2;
 /** Time the second-stage bootloader and the app take to print their first lines, ms. */
 const APP_STARTUP_MS = 30;
+/** Commands the stub holds while its main loop is busy (stub_flasher.c `uart_buf_t`). */
+const STUB_PENDING_COMMANDS = 1;
 /** The ESP8266 ROM prints its banner at 74880 baud (26 MHz crystal; esptool docs "Boot log"). */
 const ESP8266_BANNER_BAUD = 74880;
 
@@ -195,6 +197,12 @@ export class EspDevice implements SimSerialDevice {
     }
     if (this.modeNow !== 'download') return;
     this.frames.push(...this.decodeFrames(data));
+    if (this.stubRunning && this.frames.length > STUB_PENDING_COMMANDS) {
+      // The stub receives into two buffers: the one its main loop works on and one more. A
+      // command completed while another still waits replaces it (stub_flasher.c
+      // `stub_handle_rx_byte` sets `ub.command` to the newest frame), so the older is lost.
+      this.frames.splice(0, this.frames.length - STUB_PENDING_COMMANDS);
+    }
     void this.pump();
   }
 
@@ -306,12 +314,23 @@ export class EspDevice implements SimSerialDevice {
       while (this.frames.length > 0 && this.loader) {
         const epoch = this.epoch;
         const loader = this.loader;
+        // The stub's main loop takes the next command only when the flash work on the blocks it
+        // acknowledged is done (stub_flasher.c `cmd_loop`).
+        const busy = loader.busyMs;
+        if (busy > 0) {
+          await sleep(this.side!.clock, busy);
+          continue;
+        }
         const frame = this.frames.shift()!;
         let cmd;
         try {
           cmd = decodeCommand(frame);
         } catch {
-          continue; // not a command packet: the ROM ignores it
+          // Not a command packet: the ROM ignores it. The stub answers a data block that lost
+          // bytes on the way with a checksum error (see EspLoader.truncated).
+          const reply = loader.truncated(frame);
+          if (reply) this.side!.send(slipEncode(reply));
+          continue;
         }
         const result = await loader.handle(cmd);
         if (epoch !== this.epoch) continue; // reset while working: the replies are lost

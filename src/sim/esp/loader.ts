@@ -13,6 +13,13 @@
  * The simulator does not execute uploaded code. When MEM_END jumps into RAM that was just
  * loaded, it assumes the code is esptool's flasher stub (which is what every tool uploads):
  * it greets with "OHAI" and speaks the stub protocol from then on.
+ *
+ * The stub's timing follows esptool `flasher_stub/stub_flasher.c` `cmd_loop`: FLASH_DATA and
+ * FLASH_DEFL_DATA are acknowledged as soon as the block is received and checked ("ACK DATA
+ * commands immediately, then process them … allowing next command to buffer"), and the block is
+ * inflated, erased ahead and programmed after the reply (stub-writer.ts). The main loop takes
+ * the next command only once that work is done, so the reply to the next command (the next
+ * block, FLASH_DEFL_END, SPI_FLASH_MD5…) waits for it. `busyMs` tells the board how long.
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { Unzlib } from 'fflate';
@@ -21,6 +28,7 @@ import type { EspChip } from '../../protocols/esp/chips.ts';
 import {
   ESP_CHECKSUM_SEED,
   EspCommand,
+  FLASH_WRITE_SIZE_STUB,
   RomError,
   STATUS_BYTES_STUB,
   StubError,
@@ -30,6 +38,7 @@ import {
 import { encodeResponse, espChecksum, type CommandPacket } from '../../protocols/esp/packet.ts';
 import type { FlashModel } from '../flash-model.ts';
 import type { EspRegisterFile } from './registers.ts';
+import { StubFlashWrite } from './stub-writer.ts';
 
 /** The value field of the ROM's SYNC replies (esptool-js and esptool traces of ESP32 ROMs). */
 export const SYNC_REPLY_VALUE = 0x20120707;
@@ -91,6 +100,8 @@ export class EspLoader {
   private mem: MemState | undefined;
   private readonly ram: RamModel = new Map();
   private flashBusyUntil = 0;
+  /** The stub's write in progress (FLASH_BEGIN / FLASH_DEFL_BEGIN … FLASH_END). */
+  private stubWrite: StubFlashWrite | undefined;
 
   constructor(
     private readonly ctx: LoaderContext,
@@ -100,6 +111,33 @@ export class EspLoader {
   /** True once the (simulated) flasher stub runs. */
   get isStub(): boolean {
     return this.stub;
+  }
+
+  /** How long the stub's flash work on acknowledged blocks still runs (ms of device time). */
+  get busyMs(): number {
+    return Math.max(0, this.flashBusyUntil - this.now());
+  }
+
+  /**
+   * The stub's answer to a frame shorter than its size field says: it does not compare the two
+   * (stub_flasher.c `cmd_loop` reads `data_len` from the header), so for a data block it sums
+   * bytes that never arrived and replies "bad data checksum"; other short frames are ignored.
+   * The ROM ignores every malformed frame.
+   */
+  truncated(frame: Uint8Array): Uint8Array | undefined {
+    if (!this.stub || frame.length < 8 || frame[0] !== 0) return undefined;
+    const op = frame[1]!;
+    const data =
+      op === EspCommand.FLASH_DATA ||
+      op === EspCommand.FLASH_DEFL_DATA ||
+      op === EspCommand.MEM_DATA;
+    if (!data) return undefined;
+    return encodeResponse({
+      op,
+      value: 0,
+      statusBytes: STATUS_BYTES_STUB,
+      error: StubError.BAD_DATA_CHECKSUM,
+    });
   }
 
   /** Status bytes in every reply of the current loader. */
@@ -151,19 +189,21 @@ export class EspLoader {
         return { ...this.ok(cmd.op), after: { kind: 'baud', baudRate } };
       }
       case EspCommand.FLASH_BEGIN:
-        return this.flashBegin(cmd, false);
+        return this.stub ? this.stubFlashBegin(cmd, false) : this.flashBegin(cmd, false);
       case EspCommand.FLASH_DEFL_BEGIN:
-        if (!this.stub && !chip.romSupportsCompressed) break;
+        if (this.stub) return this.stubFlashBegin(cmd, true);
+        if (!chip.romSupportsCompressed) break;
         return this.flashBegin(cmd, true);
       case EspCommand.FLASH_DATA:
-        return this.flashData(cmd, false);
+        return this.stub ? this.stubFlashData(cmd, false) : this.flashData(cmd, false);
       case EspCommand.FLASH_DEFL_DATA:
-        if (!this.stub && !chip.romSupportsCompressed) break;
+        if (this.stub) return this.stubFlashData(cmd, true);
+        if (!chip.romSupportsCompressed) break;
         return this.flashData(cmd, true);
       case EspCommand.FLASH_END:
       case EspCommand.FLASH_DEFL_END:
-        if (cmd.op === EspCommand.FLASH_DEFL_END && !this.stub && !chip.romSupportsCompressed)
-          break;
+        if (this.stub) return this.stubFlashEnd(cmd);
+        if (cmd.op === EspCommand.FLASH_DEFL_END && !chip.romSupportsCompressed) break;
         return this.flashEnd(cmd);
       case EspCommand.SPI_FLASH_MD5:
         if (!this.stub && chip.id === 'esp8266') break;
@@ -214,12 +254,20 @@ export class EspLoader {
     return this.fail(cmd.op, this.stub ? StubError.CMD_NOT_IMPLEMENTED : RomError.INVALID_MESSAGE);
   }
 
-  /** SYNC: the ROM answers 8 times (loader.py `sync`), the stub once with value 0. */
+  /**
+   * SYNC: the ROM answers 8 times (loader.py `sync`). So does the stub, with value 0, which is
+   * how esptool tells them apart (stub_flasher.c `cmd_loop` case ESP_SYNC: "Bootloader responds
+   * to the SYNC request with eight identical SYNC responses. Stub flasher should react the same
+   * way").
+   */
   private sync(d: Uint8Array): LoaderResult {
     if (d.length !== SYNC_PAYLOAD.length || d.some((b, i) => b !== SYNC_PAYLOAD[i])) {
       throw new LoaderFailure(this.stub ? StubError.BAD_DATA_LEN : RomError.INVALID_MESSAGE);
     }
-    if (this.stub) return { replies: [this.reply(EspCommand.SYNC, 0)] };
+    if (this.stub) {
+      const one = this.reply(EspCommand.SYNC, 0);
+      return { replies: Array.from({ length: 1 + SYNC_EXTRA_REPLIES }, () => one) };
+    }
     this.lastValue = SYNC_REPLY_VALUE;
     const one = this.reply(EspCommand.SYNC, SYNC_REPLY_VALUE);
     return { replies: Array.from({ length: 1 + SYNC_EXTRA_REPLIES }, () => one) };
@@ -314,25 +362,73 @@ export class EspLoader {
       state.written += block.length;
     }
     state.nextSeq = seq + 1;
-    if (this.stub) {
-      // The stub acknowledges at once and writes while the next block arrives.
-      this.flashBusyUntil = Math.max(this.flashBusyUntil, this.now()) + ms;
-    } else {
-      await this.ctx.wait(ms); // the ROM writes the block before acknowledging it
-    }
+    await this.ctx.wait(ms); // the ROM writes the block before acknowledging it
     return this.ok(cmd.op);
+  }
+
+  /**
+   * Stub FLASH_BEGIN / FLASH_DEFL_BEGIN (stub_flasher.c `cmd_loop`): exactly four words (size,
+   * blocks, block size, offset), a block size of at most 16 KiB; nothing is erased here
+   * (stub_write_flash.c `handle_flash_begin`).
+   */
+  private stubFlashBegin(cmd: CommandPacket, compressed: boolean): LoaderResult {
+    const d = cmd.data;
+    if (d.length !== 16) throw new LoaderFailure(StubError.BAD_DATA_LEN);
+    const [size, , blockSize, offset] = args(d);
+    if (blockSize > FLASH_WRITE_SIZE_STUB) throw new LoaderFailure(StubError.BAD_BLOCKSIZE);
+    this.stubWrite = new StubFlashWrite(this.ctx.flash, {
+      offset,
+      totalSize: size,
+      compressed,
+    });
+    return this.ok(cmd.op);
+  }
+
+  /**
+   * Stub FLASH_DATA / FLASH_DEFL_DATA: the reply carries the error left by the previous block
+   * (or this block's length/checksum error) and goes out at once; the block's flash work runs
+   * after it, and the stub is busy for that long. The stub does not look at the sequence number.
+   */
+  private stubFlashData(cmd: CommandPacket, compressed: boolean): LoaderResult {
+    const write = this.stubWrite;
+    const d = cmd.data;
+    if (!write || write.compressed !== compressed) {
+      throw new LoaderFailure(StubError.NOT_IN_FLASH_MODE);
+    }
+    if (d.length < 16) throw new LoaderFailure(StubError.BAD_DATA_LEN);
+    const [length] = args(d);
+    const block = d.subarray(16);
+    let error = write.lastError;
+    if (length !== block.length) error = StubError.BAD_DATA_LEN;
+    if (espChecksum(block, ESP_CHECKSUM_SEED) !== (cmd.checksum & 0xff)) {
+      error = StubError.BAD_DATA_CHECKSUM;
+    }
+    if (error !== 0) return this.fail(cmd.op, error);
+    const ms = write.process(block);
+    this.flashBusyUntil = Math.max(this.flashBusyUntil, this.now()) + ms;
+    return this.ok(cmd.op);
+  }
+
+  /**
+   * Stub FLASH_END / FLASH_DEFL_END (stub_write_flash.c `handle_flash_end`): not in flash mode,
+   * fewer bytes than announced, or the last block's error; then "0 to reboot", else stay.
+   */
+  private stubFlashEnd(cmd: CommandPacket): LoaderResult {
+    if (cmd.data.length !== 4) throw new LoaderFailure(StubError.BAD_DATA_LEN);
+    const write = this.stubWrite;
+    if (!write) throw new LoaderFailure(StubError.NOT_IN_FLASH_MODE);
+    if (write.remaining > 0) throw new LoaderFailure(StubError.NOT_ENOUGH_DATA);
+    this.stubWrite = undefined;
+    if (write.lastError !== 0) throw new LoaderFailure(write.lastError);
+    const runUserCode = view(cmd.data).getUint32(0, true) !== 0;
+    return runUserCode ? this.ok(cmd.op) : { ...this.ok(cmd.op), after: { kind: 'reboot' } };
   }
 
   private flashEnd(cmd: CommandPacket): LoaderResult {
     need(cmd.data.length === 4);
     const runUserCode = view(cmd.data).getUint32(0, true) !== 0;
-    if (this.stub && !this.write) {
-      throw new LoaderFailure(StubError.NOT_IN_FLASH_MODE);
-    }
     this.write = undefined;
-    // "0 to reboot, 1 to run user code"; the stub stays in the loader unless asked to reboot.
-    if (this.stub)
-      return runUserCode ? this.ok(cmd.op) : { ...this.ok(cmd.op), after: { kind: 'reboot' } };
+    // "0 to reboot, 1 to run user code".
     return {
       ...this.ok(cmd.op),
       after: runUserCode ? { kind: 'run-user-code' } : { kind: 'reboot' },
@@ -413,6 +509,7 @@ export class EspLoader {
     const reply = this.ok(cmd.op);
     this.stub = true;
     this.write = undefined;
+    this.stubWrite = undefined;
     return { ...reply, after: { kind: 'stub-started' } };
   }
 

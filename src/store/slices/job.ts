@@ -337,7 +337,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
     };
 
     /** Ends a job that could not start: nothing was touched. */
-    const refuse = (err: unknown, override?: DowngradeOverride): JobOutcome => {
+    const refuse = async (err: unknown, override?: DowngradeOverride): Promise<JobOutcome> => {
       const error = toErrorView(err, 'usage.invalid-argument');
       const outcome: JobOutcome = {
         ok: false,
@@ -350,7 +350,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
       };
       log.error(`Cannot flash: ${error.message}`);
       set((s) => ({ job: { ...s.job, phase: 'failed', running: false, outcome } }));
-      void get().recordFlash(flashRecordOf(get(), outcome, override));
+      await get().recordFlash(flashRecordOf(get(), outcome, override));
       return outcome;
     };
 
