@@ -53,19 +53,13 @@ type StubModule = { default: StubJson } | StubJson;
  * chip and loads it only when that chip is connected.
  */
 const STUB_LOADERS: Readonly<Record<EspChipId, () => Promise<StubModule>>> = {
-  esp8266: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp8266.json', { with: { type: 'json' } }),
-  esp32: () => import('esptool-js/lib/targets/stub_flasher/esp32.json', { with: { type: 'json' } }),
-  esp32s2: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp32s2.json', { with: { type: 'json' } }),
-  esp32s3: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp32s3.json', { with: { type: 'json' } }),
-  esp32c3: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp32c3.json', { with: { type: 'json' } }),
-  esp32c6: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp32c6.json', { with: { type: 'json' } }),
-  esp32h2: () =>
-    import('esptool-js/lib/targets/stub_flasher/esp32h2.json', { with: { type: 'json' } }),
+  esp8266: () => import('esptool-js/lib/targets/stub_flasher/esp8266.json'),
+  esp32: () => import('esptool-js/lib/targets/stub_flasher/esp32.json'),
+  esp32s2: () => import('esptool-js/lib/targets/stub_flasher/esp32s2.json'),
+  esp32s3: () => import('esptool-js/lib/targets/stub_flasher/esp32s3.json'),
+  esp32c3: () => import('esptool-js/lib/targets/stub_flasher/esp32c3.json'),
+  esp32c6: () => import('esptool-js/lib/targets/stub_flasher/esp32c6.json'),
+  esp32h2: () => import('esptool-js/lib/targets/stub_flasher/esp32h2.json'),
 };
 
 /** True when a stub image exists for `chip`. */
