@@ -27,6 +27,4 @@ export interface VerifiedHandoff {
   readonly images: readonly { readonly name: string; readonly bytes: Uint8Array }[];
   /** Size of the bundle file in bytes. */
   readonly bundleBytes: number;
-  /** Lower-case hex SHA-256 of the whole bundle file, as it was hashed while streaming. */
-  readonly bundleSha256?: string;
 }

@@ -113,8 +113,6 @@ interface VerifiedParts {
   envelope: Uint8Array;
   images: ReadonlyMap<string, Uint8Array>;
   bundleBytes: number;
-  /** Lower-case hex SHA-256 of the whole bundle file. */
-  bundleSha256: string;
   /** Key ids of the root whose signatures over the manifest verified, sorted. */
   signers: readonly string[];
   rollback: RollbackDecision | undefined;
@@ -138,8 +136,7 @@ export class VerifiedBundle {
   /** The rollback decision, when a RollbackStore was consulted. */
   readonly rollback: RollbackDecision | undefined;
   readonly images: readonly VerifiedImageInfo[];
-  /** Lower-case hex SHA-256 of the whole bundle file, hashed as it streamed in. */
-  readonly bundleSha256: string;
+  #fileSha256: string | undefined;
   /** Key ids of `root` whose signatures over the manifest verified, sorted (≥ threshold). */
   readonly signers: readonly string[];
 
@@ -153,7 +150,6 @@ export class VerifiedBundle {
     this.root = parts.root;
     this.bundleBytes = parts.bundleBytes;
     this.rollback = parts.rollback;
-    this.bundleSha256 = parts.bundleSha256;
     this.signers = Object.freeze([...parts.signers].sort());
     this.images = Object.freeze(
       [...declaredImages(parts.manifest)].map(([name, d]) =>
@@ -179,6 +175,28 @@ export class VerifiedBundle {
   }
 
   /**
+   * Lower-case hex SHA-256 of the bundle file (what `sha256sum X.fwb` prints), for logs and
+   * reports. Computed on first use from the verified parts, which re-encode to exactly the file's
+   * bytes (the reader refuses any other layout), so verification itself hashes every byte once.
+   */
+  get bundleSha256(): string {
+    if (this.#fileSha256 === undefined) {
+      const hash = sha256.create();
+      for (const chunk of this.#fileChunks()) hash.update(chunk);
+      this.#fileSha256 = toHex(hash.digest());
+    }
+    return this.#fileSha256;
+  }
+
+  #fileChunks(): Uint8Array[] {
+    return encodeContainerChunks({
+      roots: this.#roots.map((r) => ({ version: r.version, envelope: r.envelope })),
+      manifest: this.#envelope,
+      images: this.images.map((im) => ({ name: im.name, data: this.#images.get(im.name)! })),
+    });
+  }
+
+  /**
    * @internal The verified bytes themselves (not copies) for the worker hand-off (_handoff.ts).
    * The caller transfers the image buffers away, after which this instance must not be used.
    */
@@ -188,7 +206,6 @@ export class VerifiedBundle {
       envelope: this.#envelope,
       images: [...this.#images].map(([name, bytes]) => ({ name, bytes })),
       bundleBytes: this.bundleBytes,
-      bundleSha256: this.bundleSha256,
     };
   }
 
@@ -228,8 +245,7 @@ export async function verifyBundle(
   const nowMs = options.now.getTime();
   if (!Number.isFinite(nowMs)) throw new UsageError('verifyBundle: now is not a valid date');
 
-  const fileHash = sha256.create();
-  const reader = new ChunkReader(hashingSource(source, fileHash), {
+  const reader = new ChunkReader(source, {
     maxBytes: maxBundleBytes,
     clock: options.clock ?? realClock,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
@@ -321,7 +337,6 @@ export async function verifyBundle(
       envelope: head.manifest,
       images,
       bundleBytes: reader.position,
-      bundleSha256: toHex(fileHash.digest()),
       signers,
       rollback,
     });
@@ -388,64 +403,9 @@ export async function rehydrateVerifiedBundle(
     envelope: data.envelope,
     images,
     bundleBytes: data.bundleBytes,
-    bundleSha256: data.bundleSha256 ?? sha256Of(data, images),
     signers: verifiedSigners(parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2), root),
     rollback: await checkStoredRollback(manifest, root, options),
   });
-}
-
-/**
- * Hands `source` to the reader unchanged while feeding every chunk it yields to `hash`, so the
- * whole file is hashed in the one pass that verifies it (the reader refuses trailing data, so
- * at the end the hash covers exactly the bundle).
- */
-function hashingSource(source: BundleSource, hash: ReturnType<typeof sha256.create>): BundleSource {
-  const feed = <R extends IteratorResult<Uint8Array>>(r: R): R => {
-    if (!r.done && r.value instanceof Uint8Array) hash.update(r.value);
-    return r;
-  };
-  if (source instanceof Uint8Array) {
-    hash.update(source);
-    return source;
-  }
-  if (typeof source !== 'object' || source === null) return source;
-  if (Symbol.asyncIterator in source) {
-    return {
-      [Symbol.asyncIterator]: () => {
-        const it = source[Symbol.asyncIterator]();
-        return {
-          next: async () => feed(await it.next()),
-          return: async (value?: unknown) =>
-            it.return ? it.return(value) : { done: true as const, value: undefined },
-        };
-      },
-    };
-  }
-  if (Symbol.iterator in source) {
-    return {
-      [Symbol.iterator]: () => {
-        const it = source[Symbol.iterator]();
-        return {
-          next: () => feed(it.next()),
-          return: (value?: unknown) =>
-            it.return ? it.return(value) : { done: true as const, value: undefined },
-        };
-      },
-    };
-  }
-  return source;
-}
-
-/** SHA-256 of the container that `data` re-encodes to (a hand-off without the file hash). */
-function sha256Of(data: VerifiedHandoff, images: ReadonlyMap<string, Uint8Array>): string {
-  const hash = sha256.create();
-  const chunks = encodeContainerChunks({
-    roots: data.roots.map((r) => ({ version: r.version, envelope: r.envelope })),
-    manifest: data.envelope,
-    images: [...images].map(([name, bytes]) => ({ name, data: bytes })),
-  });
-  for (const c of chunks) hash.update(c);
-  return toHex(hash.digest());
 }
 
 /** Key ids of `root` whose signatures over `envelope` verify, sorted. */

@@ -220,10 +220,16 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
   };
 }
 
+/** How long a flash waits for a board that is off the bus because it is re-enumerating. */
+export const REENUMERATION_WAIT_MS = 5_000;
+
 /**
  * The same board after it was unplugged and plugged back, or re-enumerated after a reset: the
  * browser gives it a new SerialPort object, which `getPorts()` lists (the permission is kept).
- * Matched on USB vendor and product id; the old port is kept when nothing better is found.
+ * A USB-native board is off the bus for a moment after it restarts, so when the old port is gone
+ * and no new one is listed yet, this waits (up to REENUMERATION_WAIT_MS) for its `connect`
+ * event. Matched on USB vendor and product id; the old port is kept when nothing better is
+ * found, and opening it then reports the board as missing.
  */
 async function findAgain(
   selected: SelectedPort,
@@ -245,8 +251,16 @@ async function findAgain(
       info.usbProductId === want.usbProductId
     );
   });
-  if (!found) return selected;
-  return { ...selected, handle: new WebSerialPortHandle(found, { clock }) };
+  if (found) return { ...selected, handle: new WebSerialPortHandle(found, { clock }) };
+  if (want.usbVendorId === undefined) return selected;
+  try {
+    const back = await new WebSerialPortWatcher({ clock, serial }).waitForReturn(handle, {
+      timeoutMs: REENUMERATION_WAIT_MS,
+    });
+    return { ...selected, handle: back };
+  } catch {
+    return selected;
+  }
 }
 
 /**

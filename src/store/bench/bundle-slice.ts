@@ -3,9 +3,7 @@
  * in the technician view (`services.verifyBundle`, the verify worker in the app), then hashed as
  * a whole file for the report and the flash log.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import type { VerifiedBundle } from '../../bundle/verify.ts';
-import { toHex } from '../../core/bytes.ts';
 import { toErrorView } from '../error-view.ts';
 import type { BundleInput, ErrorView } from '../types.ts';
 import type { BenchSlice } from './slice.ts';
@@ -39,9 +37,7 @@ export const emptyBenchBundle: BenchBundleState = {
  * @example bundleSha256(verified) === toHex(sha256(fileBytes))
  */
 export function bundleSha256(bundle: VerifiedBundle): string {
-  const h = sha256.create();
-  for (const chunk of bundle.toChunks()) h.update(chunk);
-  return toHex(h.digest());
+  return bundle.bundleSha256;
 }
 
 /** What the report and the log say about a release. */
