@@ -266,6 +266,17 @@ export default defineConfig(({ command, isPreview }) => ({
   define: trustRootDefine(),
   plugins: [react(), devCsp(), pwaLinks(), serviceWorker(env['WEBFLASH_SERVICE_WORKER'] !== 'off')],
   worker: { format: 'es' },
+  // Scan every page and module at startup, so the dev server never discovers a dependency late
+  // and reloads open pages mid-test (Vite's "optimized dependencies changed" reload).
+  optimizeDeps: {
+    entries: [
+      'index.html',
+      'update.html',
+      'test/**/*.html',
+      'bench/pages/*.html',
+      'src/**/*.{ts,tsx}',
+    ],
+  },
   build: { target: 'es2022', sourcemap: true, rolldownOptions: pageInputs },
   // The dev server marks Vite's own inline tags with this placeholder; devCsp() swaps in a nonce.
   ...(command === 'serve' && !isPreview ? { html: { cspNonce: NONCE_PLACEHOLDER } } : {}),
