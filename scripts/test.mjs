@@ -1,5 +1,6 @@
 // `npm test`: every check, in order, stopping at the first failure.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const steps = [
   ['typecheck', ['run', '-s', 'typecheck']],
@@ -8,6 +9,9 @@ const steps = [
   ['unit tests', ['run', '-s', 'test:unit']],
   ['end-to-end tests', ['run', '-s', 'test:e2e']],
 ];
+
+const summaries = ['test-results/unit-summary.json', 'test-results/e2e-summary.json'];
+for (const file of summaries) rmSync(file, { force: true });
 
 for (const [name, args] of steps) {
   const started = Date.now();
@@ -20,3 +24,13 @@ for (const [name, args] of steps) {
   }
   console.log(`✔ ${name} (${secs} s)`);
 }
+
+// One closing line over both runners: "N passed, N failed, N skipped".
+const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+const unit = read(summaries[0]);
+const e2e = read(summaries[1]);
+const passed = (unit?.numPassedTests ?? 0) + (e2e?.stats?.expected ?? 0) + (e2e?.stats?.flaky ?? 0);
+const failed = (unit?.numFailedTests ?? 0) + (e2e?.stats?.unexpected ?? 0);
+const skipped =
+  (unit?.numPendingTests ?? 0) + (unit?.numTodoTests ?? 0) + (e2e?.stats?.skipped ?? 0);
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
