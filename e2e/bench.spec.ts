@@ -126,6 +126,13 @@ test('eight boards plugged at different times are provisioned hands-off; one fau
   const shot = testInfo.outputPath('bench.png');
   await page.screenshot({ path: shot, fullPage: true });
   await testInfo.attach('bench', { path: shot, contentType: 'image/png' });
+  if (process.env.WEBFLASH_SCREENSHOTS === '1') {
+    // docs/bench-guide.md shows this view.
+    await page.screenshot({
+      path: join(import.meta.dirname, '..', 'docs', 'img', 'bench.png'),
+      fullPage: true,
+    });
+  }
 
   // CSV report.
   const [csvDownload] = await Promise.all([

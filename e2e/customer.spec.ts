@@ -7,6 +7,7 @@
  * Waits on the element's `data-state`, never on sleeps.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
 import type {} from '../src/customer/demo-hook.ts';
@@ -43,10 +44,17 @@ async function axe(page: Page): Promise<void> {
   );
 }
 
+/** Screens shown in docs/embedding.md; `WEBFLASH_SCREENSHOTS=1` refreshes docs/img/customer-*.png. */
+const DOC_SHOTS = new Set(['vendor-ready', 'vendor-success', 'failed-wrong-chip', 'unsupported']);
+
 async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   const path = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
+  if (process.env.WEBFLASH_SCREENSHOTS === '1' && DOC_SHOTS.has(name)) {
+    const docs = join(import.meta.dirname, '..', 'docs', 'img', `customer-${name}.png`);
+    await page.screenshot({ path: docs, fullPage: true, animations: 'disabled' });
+  }
 }
 
 const updater = (page: Page): Locator => page.locator('webflash-update');
