@@ -184,7 +184,12 @@ test("the vendor's words, button and styling", async ({ page }, testInfo) => {
   await expect(el.locator('[part="container"]')).toHaveCSS('border-radius', '4px');
   await axe(page);
   await shot(page, testInfo, 'vendor-ready');
+  // The ESP flasher stub is fetched as data for the detected chip, not loaded as a script.
+  const stubFetched = page.waitForRequest(
+    (r) => r.resourceType() === 'fetch' && /esp32s3[^/?]*\.json/.test(r.url()),
+  );
   await page.getByRole('button', { name: 'Install Lamp update' }).click();
+  expect((await (await stubFetched).response())?.ok()).toBe(true);
   await expect(el).toHaveAttribute('data-state', 'success', { timeout: 45_000 });
   await expect(page.getByText('Enjoy your Acme Lamp!')).toBeVisible();
   await shot(page, testInfo, 'vendor-success');

@@ -1,7 +1,7 @@
 // Sizes of what a browser downloads, from a production build made in memory (nothing is
 // written): the embeddable customer updater (`webflash-update.js` and every chunk it imports
-// statically), what it loads on top to flash an ESP board (driver and compressor chunks), its
-// workers, and the technician app (index.html's entry). Lazily loaded demo chunks (virtual
+// statically), what it loads on top to flash an ESP board (driver and compressor chunks, and
+// their lazy imports to any depth), the flasher stub data it fetches per chip, its workers, and the technician app (index.html's entry). Lazily loaded demo chunks (virtual
 // boards, simulators) are left out: production pages never load them. Sizes are gzip level 9,
 // as served with `Content-Encoding: gzip`.
 //
@@ -79,9 +79,20 @@ if (!byName.has(CUSTOMER_ENTRY)) {
 }
 
 // The customer updater: its static closure, then each lazily loaded (non-demo) chunk with what
-// it imports, named by the module it was split at (the ESP driver, the compressor…).
+// it imports, named by the module it was split at (the ESP driver, the compressor…), following
+// lazy imports of lazy chunks to any depth.
 const entry = staticClosure([CUSTOMER_ENTRY]);
 const lazy = new Map();
+const lazyClosure = (name, into) => {
+  for (const dep of staticClosure([name])) {
+    if (entry.has(dep) || into.has(dep)) continue;
+    into.add(dep);
+    for (const dyn of byName.get(dep).dynamicImports) {
+      if (!isDemoChunk(dyn)) lazyClosure(dyn, into);
+    }
+  }
+  return into;
+};
 for (const name of entry) {
   for (const dyn of byName.get(name).dynamicImports) {
     if (isDemoChunk(dyn)) continue;
@@ -89,7 +100,7 @@ for (const name of entry) {
       /^.*[\\/]src[\\/]/,
       'src/',
     );
-    lazy.set(facade, new Set([...staticClosure([dyn])].filter((n) => !entry.has(n))));
+    lazy.set(facade, lazyClosure(dyn, new Set()));
   }
 }
 // Production pages must not even be able to reach the simulators (webflash-update.ts drops the
@@ -110,7 +121,9 @@ const union = (sets) => new Set(sets.flatMap((s) => [...s]));
 /** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`). */
 const flashes = {
   esp: union(
-    [...lazy].filter(([k]) => /protocols\/esp\/|compress-client/.test(k)).map(([, v]) => v),
+    [...lazy]
+      .filter(([k]) => /protocols\/esp\/|compress-client|customer\/stub-assets/.test(k))
+      .map(([, v]) => v),
   ),
   stm32: union([...lazy].filter(([k]) => /protocols\/stm32\//.test(k)).map(([, v]) => v)),
 };
@@ -134,8 +147,33 @@ const report = {
 };
 const customerEspTotal = total(union([entry, flashes.esp])).gzipBytes;
 
+// The ESP flasher stub images (src/customer/stub-assets.ts): data files the driver fetches,
+// one per chip, only for the chip connected. A stub bundled as a JavaScript chunk the element
+// can reach would be counted above as script; the check below says so.
+const STUB_JSON = /stub_flasher[\\/](\w+)\.json$/;
+const stubOf = (o) => (o.originalFileNames ?? []).map((f) => STUB_JSON.exec(f)?.[1]).find(Boolean);
+const stubData = Object.fromEntries(
+  outputs
+    .filter((o) => o.type === 'asset' && stubOf(o))
+    .map((o) => [stubOf(o), { file: o.fileName, bytes: raw(o), gzipBytes: gz(o) }])
+    .sort(([a], [b]) => a.localeCompare(b)),
+);
+const stubScripts = [...union([entry, onFlash])].filter((n) =>
+  modulesOf(n).some((id) => STUB_JSON.test(id)),
+);
+if (stubScripts.length > 0) {
+  console.error(`size-report: the customer element loads stub images as scripts: ${stubScripts}`);
+  process.exitCode = 1;
+}
+
 if (json) {
-  console.log(JSON.stringify({ ...report, customerEspTotalGzipBytes: customerEspTotal }, null, 2));
+  console.log(
+    JSON.stringify(
+      { ...report, customerEspTotalGzipBytes: customerEspTotal, customerEspStubData: stubData },
+      null,
+      2,
+    ),
+  );
 } else {
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
   const row = (label, t) =>
@@ -149,4 +187,8 @@ if (json) {
   row('  workers started (none expected)', report.customerWorkers);
   row('technician app: index.html entry + CSS', report.app);
   console.log(`customer element, complete ESP update, page scripts: ${kb(customerEspTotal)} gzip`);
+  console.log('plus the flasher stub for the chip connected, fetched as data (not script):');
+  for (const [chip, d] of Object.entries(stubData)) {
+    console.log(`  ${chip.padEnd(44)} ${kb(d.bytes).padStart(9)} ${kb(d.gzipBytes).padStart(9)}`);
+  }
 }

@@ -72,14 +72,19 @@ async function loadConnector(
   clock: Clock,
 ): Promise<Connector<SerialPortHandle>> {
   if (protocol === 'stm32-usart') return (await import('../protocols/stm32/driver.ts')).stm32Driver;
-  const { connectEsp } = await import('../protocols/esp/driver.ts');
+  const [{ openEspSession }, { fetchStubJson }] = await Promise.all([
+    import('../protocols/esp/connect.ts'),
+    import('./stub-assets.ts'),
+  ]);
   return {
     id: 'esp-serial',
     // The driver's own compressor runs on the page (about 5 ms per 180 KB image, docs/engine.md
     // "Compression worker"): no worker script that a page on another origin could not start.
+    // The flasher stub image is fetched as data (stub-assets.ts), not bundled as a script.
     connect: (port, o) =>
-      connectEsp(port, {
+      openEspSession(port, {
         ...o,
+        loadStub: fetchStubJson,
         ...(serial ? { portWatcher: new WebSerialPortWatcher({ clock, serial }) } : {}),
       }),
   };

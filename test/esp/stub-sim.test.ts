@@ -22,14 +22,16 @@ import {
   FLASH_WRITE_SIZE_STUB,
   StubError,
 } from '../../src/protocols/esp/constants.ts';
-import { connectEsp } from '../../src/protocols/esp/driver.ts';
+import { connectEsp, openEspSession } from '../../src/protocols/esp/driver.ts';
 import { encodeCommand, words } from '../../src/protocols/esp/packet.ts';
 import {
   decodeBase64,
   hasStub,
   loadStubImage,
   parseStubJson,
+  type StubLoader,
 } from '../../src/protocols/esp/stub.ts';
+import { importStubJson } from '../../src/protocols/esp/stub-modules.ts';
 import { createBoard } from '../../src/sim/boards.ts';
 import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
 import { FakeRom } from './fake-rom.ts';
@@ -85,7 +87,7 @@ describe('flasher stub images from esptool-js', () => {
     '%s: loads, with text inside the RAM it names',
     async (chip) => {
       expect(hasStub(chip)).toBe(true);
-      const image = await loadStubImage(chip);
+      const image = await loadStubImage(chip, importStubJson);
       expect(image.text.length).toBeGreaterThan(1000);
       expect(image.entry).toBeGreaterThanOrEqual(image.textStart);
       expect(image.entry).toBeLessThan(image.textStart + image.text.length);
@@ -174,6 +176,68 @@ describe('ROM mode stays available', () => {
     await expect(connectEsp(strict, { clock, logger, useStub: 'always' })).rejects.toThrow(
       ProtocolError,
     );
+  });
+});
+
+describe('the stub source is injectable (options.loadStub)', () => {
+  const s3Json = async () => (await importStubJson('esp32s3')) as Record<string, unknown>;
+
+  async function connectWith(loadStub: StubLoader, useStub?: 'auto' | 'always') {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const logs: LogEntry[] = [];
+    const logger = createLogger(
+      (e) => logs.push(e),
+      () => clock.now(),
+    );
+    const board = createBoard('esp32s3', { clock, seed: 3 }) as EspSimBoard;
+    const options = { clock, logger, loadStub, ...(useStub ? { useStub } : {}) };
+    return { board, logs, session: () => openEspSession(board.wire!.port!, options) };
+  }
+
+  it('uses what the loader returns, asking for the connected chip', async () => {
+    const asked: string[] = [];
+    const { board, session } = await connectWith(async (chip) => {
+      asked.push(chip);
+      return s3Json();
+    });
+    const s = await session();
+    expect(asked).toEqual(['esp32s3']);
+    expect(board.device.stubRunning).toBe(true);
+    expect(s.identity.details?.['Loader']).toBe('flasher stub');
+    await s.close();
+  });
+
+  const failures: [string, StubLoader][] = [
+    ['the loader throws (a failed fetch)', () => Promise.reject(new Error('HTTP 404'))],
+    ['the JSON has no text', async () => ({ ...(await s3Json()), text: undefined })],
+    ['the JSON is not an object', async () => null],
+    ['the base64 is bad', async () => ({ ...(await s3Json()), text: '!!!!' })],
+  ];
+  it.each(failures)("'auto': %s, so the ROM loader is used", async (_, loadStub) => {
+    const { board, logs, session } = await connectWith(loadStub);
+    const s = await session();
+    expect(board.device.stubRunning).toBe(false);
+    expect(s.identity.details?.['Loader']).toBe('ROM');
+    expect(logs.some((l) => l.level === 'warn' && /stub could not be loaded/.test(l.message))).toBe(
+      true,
+    );
+    const region = { name: 'app', address: 0x10000, data: app.subarray(0, 40_000) };
+    await s.write(region, {});
+    await s.verify(region, {});
+    await s.close();
+  });
+
+  it("'always': a failing loader fails the connection", async () => {
+    const { session } = await connectWith(() => Promise.reject(new Error('HTTP 404')), 'always');
+    await expect(session()).rejects.toThrow('HTTP 404');
+  });
+
+  it('without a loader, openEspSession talks to the ROM', async () => {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const board = createBoard('esp32s3', { clock, seed: 3 }) as EspSimBoard;
+    const s = await openEspSession(board.wire!.port!, { clock, logger: silentLogger });
+    expect(s.identity.details?.['Loader']).toBe('ROM');
+    await s.close();
   });
 });
 

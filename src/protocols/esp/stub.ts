@@ -6,7 +6,8 @@
  *
  * The images are the ones esptool-js ships (`esptool-js/lib/targets/stub_flasher/<chip>.json`:
  * `text` and `data` in base64 with their load addresses `text_start` / `data_start`, and the
- * `entry` point). Each chip's image is loaded only when needed (dynamic import).
+ * `entry` point). Where they come from is the caller's choice (a `StubLoader`): stub-modules.ts
+ * imports them as modules (Node, the technician app); a page may fetch them as data instead.
  *
  * Upload: esptool loader.py `run_stub` — MEM_BEGIN / MEM_DATA (ESP_RAM_BLOCK bytes per block) /
  * MEM_END per segment, MEM_END with the entry point, then the stub's unsolicited "OHAI" frame
@@ -46,36 +47,38 @@ interface StubJson {
   data_start?: number;
 }
 
-type StubModule = { default: StubJson } | StubJson;
+/** The chips esptool-js ships a stub image for (`stub_flasher/<chip>.json`). */
+const STUB_CHIPS: ReadonlySet<EspChipId> = new Set<EspChipId>([
+  'esp8266',
+  'esp32',
+  'esp32s2',
+  'esp32s3',
+  'esp32c3',
+  'esp32c6',
+  'esp32h2',
+]);
 
 /**
- * Per-chip loaders. A static map (not a computed path) so the bundler emits one small chunk per
- * chip and loads it only when that chip is connected.
+ * Supplies the stub JSON for a chip: the parsed contents of esptool-js's
+ * `stub_flasher/<chip>.json`, checked by `parseStubJson` before use.
  */
-const STUB_LOADERS: Readonly<Record<EspChipId, () => Promise<StubModule>>> = {
-  esp8266: () => import('esptool-js/lib/targets/stub_flasher/esp8266.json'),
-  esp32: () => import('esptool-js/lib/targets/stub_flasher/esp32.json'),
-  esp32s2: () => import('esptool-js/lib/targets/stub_flasher/esp32s2.json'),
-  esp32s3: () => import('esptool-js/lib/targets/stub_flasher/esp32s3.json'),
-  esp32c3: () => import('esptool-js/lib/targets/stub_flasher/esp32c3.json'),
-  esp32c6: () => import('esptool-js/lib/targets/stub_flasher/esp32c6.json'),
-  esp32h2: () => import('esptool-js/lib/targets/stub_flasher/esp32h2.json'),
-};
+export type StubLoader = (chip: EspChipId) => Promise<unknown>;
 
 /** True when a stub image exists for `chip`. */
 export function hasStub(chip: EspChipId): boolean {
-  return chip in STUB_LOADERS;
+  return STUB_CHIPS.has(chip);
 }
 
 /**
- * Loads and decodes the stub image for `chip`.
- * @throws {ProtocolError} 'protocol.unsupported' when there is none or it is malformed.
+ * Loads the stub JSON for `chip` through `load` and decodes it.
+ * @throws {ProtocolError} 'protocol.unsupported' when there is none or it is malformed; what
+ *   `load` throws.
  */
-export async function loadStubImage(chip: EspChipId): Promise<StubImage> {
-  const load = STUB_LOADERS[chip];
-  const mod = await load();
-  const json: StubJson = 'default' in mod ? mod.default : mod;
-  return parseStubJson(json, chip);
+export async function loadStubImage(chip: EspChipId, load: StubLoader): Promise<StubImage> {
+  if (!hasStub(chip)) {
+    throw new ProtocolError('protocol.unsupported', `There is no flasher stub for ${chip}`);
+  }
+  return parseStubJson(await load(chip), chip);
 }
 
 /**
