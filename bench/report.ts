@@ -6,6 +6,7 @@ import type { BundleSuiteResult } from './bundle.ts';
 import type { EspRow } from './esp.ts';
 import type { LinkRow } from './stm32.ts';
 import { provisioningSection, type ProvisioningResult } from './provisioning.ts';
+import { CUSTOMER_JS_TARGET_BYTES, type SizeSuiteResult } from './size.ts';
 
 /** Where and when a suite ran. */
 export interface Machine {
@@ -31,6 +32,7 @@ export interface Results {
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
   provisioning?: SuiteRecord<ProvisioningResult>;
+  size?: SuiteRecord<SizeSuiteResult>;
 }
 
 export const BEGIN =
@@ -183,6 +185,44 @@ function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
   ].join('\n');
 }
 
+function sizeSection(r: SuiteRecord<SizeSuiteResult>): string {
+  const z = r.result;
+  const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+  const stubs = Object.values(z.customerEspStubData).map((d) => d.gzipBytes);
+  const espTotal = z.customerEspTotalGzipBytes;
+  const rows = [
+    [
+      'customer element: `webflash-update.js` and its static imports',
+      kib(z.customerEntry.gzipBytes),
+    ],
+    ['  plus, when updating an ESP board (driver, compressor)', kib(z.customerEspFlash.gzipBytes)],
+    [
+      `**complete ESP update, JavaScript** (≤ ${CUSTOMER_JS_TARGET_BYTES / 1024} KiB)`,
+      `**${kib(espTotal)}** (${mark(espTotal <= CUSTOMER_JS_TARGET_BYTES)})`,
+    ],
+    [
+      'ESP flasher stub data, one file per chip (JSON, fetched for the chip connected)',
+      stubs.length === 0
+        ? 'none'
+        : `${(Math.min(...stubs) / 1024).toFixed(1)}–${kib(Math.max(...stubs))}`,
+    ],
+    ['customer element, when updating an STM32 board instead', kib(z.customerStm32Flash.gzipBytes)],
+    [
+      'workers the customer element starts',
+      z.customerWorkers.files.length === 0 ? 'none' : kib(z.customerWorkers.gzipBytes),
+    ],
+    ['technician app: `index.html` entry and CSS', kib(z.app.gzipBytes)],
+  ];
+  return [
+    '### Download sizes (gzip -9)',
+    '',
+    `Run ${r.machine.date}: production build with Vite ${z.vite}, measured by ` +
+      '`scripts/size-report.mjs`.',
+    '',
+    table(['what', 'gzip'], rows),
+  ].join('\n');
+}
+
 /** The generated section, markers included. */
 export function renderResults(results: Results): string {
   const parts = [BEGIN, ''];
@@ -196,6 +236,7 @@ export function renderResults(results: Results): string {
       provisioningSection(results.provisioning, machineLine(results.provisioning.machine)),
       '',
     );
+  if (results.size) parts.push(sizeSection(results.size), '');
   parts.push(END);
   return parts.join('\n');
 }

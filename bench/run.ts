@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only bundle|esp|stm32|dfu[,…]] [-- --quick]`
+ * `npm run bench [-- --only bundle|esp|stm32|dfu|provisioning|size[,…]] [-- --quick]`
  *
  * Runs the benchmark suites one after another (never in parallel, so they do not disturb each
  * other), writes bench/results/latest.json and the generated section of docs/benchmarks.md.
@@ -21,9 +21,10 @@ import {
   type SuiteRecord,
 } from './report.ts';
 import { runProvisioningSuite } from './provisioning.ts';
+import { runSizeSuite } from './size.ts';
 import { runStm32Suite } from './stm32.ts';
 
-const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning'] as const;
+const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning', 'size'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench [-- --only ${SUITES.join('|')}[,…]] [-- --quick]
@@ -96,6 +97,8 @@ for (const suite of only) {
     results.stm32 = await timed(quick, () => runStm32Suite({ quick, log }));
   } else if (suite === 'provisioning') {
     results.provisioning = await timed(quick, () => runProvisioningSuite({ quick, log }));
+  } else if (suite === 'size') {
+    results.size = await timed(quick, () => runSizeSuite({ log }));
   } else {
     results.dfu = await timed(quick, () => runDfuSuite({ quick, log }));
   }
