@@ -8,6 +8,13 @@ import {
   W25Q32_TIMING,
 } from './flash-model.ts';
 
+/** Index of the first differing byte, or -1 (cheaper than a deep equality on 30 KB). */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
 describe('FlashModel', () => {
   it('starts erased (0xFF)', () => {
     const flash = new FlashModel({ size: 16384 });
@@ -116,6 +123,64 @@ describe('FlashModel', () => {
     ['no size', {}],
   ])('rejects a layout with %s', (_name, options) => {
     expect(() => new FlashModel(options)).toThrow(/FlashModel/);
+  });
+
+  it('behaves like a plain byte array across storage chunks (seeded model check)', () => {
+    // Sector sizes that do not line up with the 4 KiB storage chunks, and an STM32-style base.
+    const sectors = [1024, 1024, 2048, 6144, 16384, 3072];
+    const base = 0x0800_0000;
+    const size = sectors.reduce((a, b) => a + b, 0);
+    const range = fc
+      .tuple(fc.nat(size - 1), fc.nat(9000))
+      .map(([off, len]) => [off, Math.min(len, size - off)] as const);
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('program' as const),
+        at: fc.nat(size - 1),
+        data: fc.uint8Array({ maxLength: 9000 }),
+      }),
+      fc.record({
+        kind: fc.constant('load' as const),
+        at: fc.nat(size - 1),
+        data: fc.uint8Array({ maxLength: 9000 }),
+      }),
+      fc.record({ kind: fc.constant('erase' as const), index: fc.nat(sectors.length - 1) }),
+      fc.record({ kind: fc.constant('eraseAll' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), range, (ops, [off, len]) => {
+        const flash = new FlashModel({ sectors, baseAddress: base, timing: INSTANT_TIMING });
+        const model = new Uint8Array(size).fill(0xff);
+        for (const o of ops) {
+          if (o.kind === 'program' || o.kind === 'load') {
+            const data = o.data.subarray(0, size - o.at);
+            const expectOver = data.some((v, i) => v !== 0xff && model[o.at + i] !== 0xff);
+            if (o.kind === 'program') {
+              expect(flash.program(base + o.at, data).overNonErased).toBe(expectOver);
+              data.forEach((v, i) => (model[o.at + i]! &= v));
+            } else {
+              flash.load(base + o.at, data);
+              model.set(data, o.at);
+            }
+          } else if (o.kind === 'erase') {
+            const start = sectors.slice(0, o.index).reduce((a, b) => a + b, 0);
+            flash.eraseSector(o.index);
+            model.fill(0xff, start, start + sectors[o.index]!);
+          } else {
+            flash.eraseAll();
+            model.fill(0xff);
+          }
+        }
+        expect(firstDifference(flash.snapshot(), model)).toBe(-1);
+        expect(firstDifference(flash.read(base + off, len), model.subarray(off, off + len))).toBe(
+          -1,
+        );
+        expect(flash.isErased(base + off, len)).toBe(
+          model.subarray(off, off + len).every((b) => b === 0xff),
+        );
+      }),
+      { seed: 20260311, numRuns: 150 },
+    );
   });
 
   it('does not modify the data it programs', () => {

@@ -10,8 +10,16 @@
  *   wait the same time on its Clock.
  *
  * Addresses are absolute (`baseAddress` + offset), so an STM32 model can use 0x0800_0000.
+ *
+ * The array is stored sparsely in 4 KiB chunks: a chunk that was never written (or was erased
+ * as a whole) is not held in memory and reads 0xFF. A fresh 8 MiB board therefore costs no
+ * allocation and no 8 MiB fill when it is created, which matters when a page creates several
+ * simulated boards at once on its main thread.
  */
 import { UsageError } from '../core/errors.ts';
+
+/** Bytes per storage chunk (the erase unit of SPI NOR flash; any size works). */
+const CHUNK_SIZE = 4096;
 
 /** How long erase and program operations take, in milliseconds (typical datasheet values). */
 export interface FlashTiming {
@@ -114,7 +122,8 @@ export class FlashModel {
   readonly sectors: readonly FlashSector[];
   readonly timing: FlashTiming;
   readonly counters: FlashCounters;
-  private readonly data: Uint8Array;
+  /** Storage chunks of CHUNK_SIZE bytes (the last may be shorter); undefined = all 0xFF. */
+  private readonly chunks: (Uint8Array | undefined)[];
 
   /** @throws {UsageError} for a non-positive size or a size that is not a multiple of the sector size. */
   constructor(options: FlashModelOptions) {
@@ -144,7 +153,7 @@ export class FlashModel {
     }
     this.sectors = sectors;
     this.size = at - this.baseAddress;
-    this.data = new Uint8Array(this.size).fill(0xff);
+    this.chunks = new Array<Uint8Array | undefined>(Math.ceil(this.size / CHUNK_SIZE));
     this.counters = {
       sectorErases: sizes.map(() => 0),
       chipErases: 0,
@@ -171,16 +180,19 @@ export class FlashModel {
   /** Copy of `length` bytes at `address`. @throws {RangeError} outside the array. */
   read(address: number, length: number): Uint8Array {
     this.check(address, length);
-    const off = address - this.baseAddress;
-    return this.data.slice(off, off + length);
+    const out = new Uint8Array(length).fill(0xff);
+    this.eachSpan(address - this.baseAddress, length, (i, from, to, at) => {
+      const chunk = this.chunks[i];
+      if (chunk) out.set(chunk.subarray(from, to), at);
+    });
+    return out;
   }
 
   /** Erases one sector; returns the time taken in ms. */
   eraseSector(index: number): number {
     const sector = this.sectors[index];
     if (!sector) throw new RangeError(`FlashModel: no sector ${index}`);
-    const off = sector.start - this.baseAddress;
-    this.data.fill(0xff, off, off + sector.size);
+    this.fillErased(sector.start - this.baseAddress, sector.size);
     this.counters.sectorErases[index]!++;
     return this.timing.sectorEraseMs(sector.size);
   }
@@ -205,7 +217,7 @@ export class FlashModel {
 
   /** Erases the whole array; returns the time in ms. */
   eraseAll(): number {
-    this.data.fill(0xff);
+    this.chunks.fill(undefined);
     this.counters.chipErases++;
     return this.timing.chipEraseMs(this.size);
   }
@@ -216,14 +228,21 @@ export class FlashModel {
    */
   program(address: number, data: Uint8Array): ProgramResult {
     this.check(address, data.length);
-    const off = address - this.baseAddress;
     let overNonErased = false;
-    for (let i = 0; i < data.length; i++) {
-      const old = this.data[off + i]!;
-      const value = data[i]!;
-      if (old !== 0xff && value !== 0xff) overNonErased = true;
-      this.data[off + i] = old & value;
-    }
+    this.eachSpan(address - this.baseAddress, data.length, (index, from, to, at) => {
+      const existing = this.chunks[index];
+      if (!existing) {
+        // Erased chunk: old & new = new; nothing to check.
+        this.chunkAt(index).set(data.subarray(at, at + to - from), from);
+        return;
+      }
+      for (let i = from, j = at; i < to; i++, j++) {
+        const old = existing[i]!;
+        const value = data[j]!;
+        if (old !== 0xff && value !== 0xff) overNonErased = true;
+        existing[i] = old & value;
+      }
+    });
     this.counters.programOps++;
     this.counters.programmedBytes += data.length;
     if (overNonErased) this.counters.programsOverNonErased++;
@@ -233,9 +252,18 @@ export class FlashModel {
   /** True when every byte in the range reads 0xFF. */
   isErased(address: number, length: number): boolean {
     this.check(address, length);
-    const off = address - this.baseAddress;
-    for (let i = off; i < off + length; i++) if (this.data[i] !== 0xff) return false;
-    return true;
+    let erased = true;
+    this.eachSpan(address - this.baseAddress, length, (index, from, to) => {
+      const chunk = this.chunks[index];
+      if (!chunk || !erased) return;
+      for (let i = from; i < to; i++) {
+        if (chunk[i] !== 0xff) {
+          erased = false;
+          return;
+        }
+      }
+    });
+    return erased;
   }
 
   /**
@@ -244,12 +272,54 @@ export class FlashModel {
    */
   load(address: number, data: Uint8Array): void {
     this.check(address, data.length);
-    this.data.set(data, address - this.baseAddress);
+    this.eachSpan(address - this.baseAddress, data.length, (index, from, to, at) => {
+      this.chunkAt(index).set(data.subarray(at, at + to - from), from);
+    });
   }
 
   /** A copy of the whole array, for comparisons in tests. */
   snapshot(): Uint8Array {
-    return this.data.slice();
+    return this.read(this.baseAddress, this.size);
+  }
+
+  /**
+   * Calls `fn` for each storage chunk that `[offset, offset+length)` (offsets from the base
+   * address) touches: chunk index, start and end inside the chunk, and position in the range.
+   */
+  private eachSpan(
+    offset: number,
+    length: number,
+    fn: (index: number, from: number, to: number, at: number) => void,
+  ): void {
+    let at = 0;
+    while (at < length) {
+      const pos = offset + at;
+      const index = Math.floor(pos / CHUNK_SIZE);
+      const from = pos - index * CHUNK_SIZE;
+      const to = Math.min(CHUNK_SIZE, from + (length - at));
+      fn(index, from, to, at);
+      at += to - from;
+    }
+  }
+
+  /** The chunk at `index`, created erased (0xFF) when it is not held yet. */
+  private chunkAt(index: number): Uint8Array {
+    let chunk = this.chunks[index];
+    if (!chunk) {
+      chunk = new Uint8Array(Math.min(CHUNK_SIZE, this.size - index * CHUNK_SIZE)).fill(0xff);
+      this.chunks[index] = chunk;
+    }
+    return chunk;
+  }
+
+  /** Sets `[offset, offset+length)` to 0xFF, dropping chunks that are erased as a whole. */
+  private fillErased(offset: number, length: number): void {
+    this.eachSpan(offset, length, (index, from, to) => {
+      const chunk = this.chunks[index];
+      if (!chunk) return;
+      if (from === 0 && to === chunk.length) this.chunks[index] = undefined;
+      else chunk.fill(0xff, from, to);
+    });
   }
 
   private check(address: number, length: number): void {
