@@ -6,12 +6,14 @@
  */
 import { BundleError } from '../../src/bundle/errors.ts';
 import { demoRoot } from '../../src/bundle/pinned-root.ts';
-import { checkRollback } from '../../src/bundle/rollback.ts';
-import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
-import { checkTarget } from '../../src/bundle/target.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import { startVerifyWorker, verifyInWorker } from '../../src/worker/verify-client.ts';
-import { maliciousCases, type MaliciousCase } from '../bundle/corpus.ts';
+import {
+  caseVerifyOptions,
+  checkCaseBoard,
+  maliciousCases,
+  type MaliciousCase,
+} from '../bundle/corpus.ts';
 import { chunked, goodBundle, NOW, pinnedTestRoot } from '../bundle/fixtures.ts';
 import {
   type BundleCheckResults,
@@ -50,31 +52,12 @@ async function load(path: string): Promise<Uint8Array> {
 
 /** `runCase` (test/bundle/corpus.ts) with verification done by the worker. */
 async function workerCase(worker: Worker, c: MaliciousCase): Promise<string | null> {
-  const store = new MemoryRollbackStore();
-  if (c.conditions.recorded)
-    await store.put('acme-sensor', { ...c.conditions.recorded, version: '9.9.9' });
   try {
-    const verified = await verifyInWorker({
-      worker,
-      source: chunked(c.bytes, [700]),
-      trustRoot: pinnedTestRoot(),
-      now: c.conditions.now ? new Date(c.conditions.now) : NOW,
-      rollbackStore: store,
-      ...(c.conditions.maxBundleBytes === undefined
-        ? {}
-        : { maxBundleBytes: c.conditions.maxBundleBytes }),
-      ...(c.conditions.expectedProduct === undefined
-        ? {}
-        : { expectedProduct: c.conditions.expectedProduct }),
-    });
-    if (c.conditions.board) checkTarget(verified, c.conditions.board);
-    if (c.conditions.boardReported !== undefined) {
-      checkRollback({
-        manifest: verified.manifest,
-        boardReported: c.conditions.boardReported,
-        mode: 'customer',
-      });
-    }
+    const options = await caseVerifyOptions(c, pinnedTestRoot());
+    checkCaseBoard(
+      c,
+      await verifyInWorker({ worker, source: chunked(c.bytes, [700]), ...options }),
+    );
     return null;
   } catch (err) {
     if (err instanceof BundleError) return err.reason;

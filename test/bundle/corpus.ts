@@ -24,7 +24,7 @@ import { checkRollback } from '../../src/bundle/rollback.ts';
 import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
 import { checkTarget, type TargetQuery } from '../../src/bundle/target.ts';
 import type { TrustRoot } from '../../src/bundle/trust-root.ts';
-import { verifyBundle } from '../../src/bundle/verify.ts';
+import { verifyBundle, type VerifiedBundle, type VerifyOptions } from '../../src/bundle/verify.ts';
 import { CREATED, EXPIRES, key, NOW, rootBytes, testImages } from './fixtures.ts';
 
 export type AttackClass =
@@ -773,6 +773,42 @@ export function maliciousCases(): MaliciousCase[] {
 }
 
 /**
+ * The verification options a case is checked under: its clock, size cap, expected product and a
+ * rollback store holding what the case says was recorded.
+ */
+export async function caseVerifyOptions(
+  c: MaliciousCase,
+  trustRoot: TrustRoot,
+): Promise<VerifyOptions> {
+  const store = new MemoryRollbackStore();
+  if (c.conditions.recorded)
+    await store.put('acme-sensor', { ...c.conditions.recorded, version: '9.9.9' });
+  return {
+    trustRoot,
+    now: c.conditions.now ? new Date(c.conditions.now) : NOW,
+    rollbackStore: store,
+    ...(c.conditions.maxBundleBytes === undefined
+      ? {}
+      : { maxBundleBytes: c.conditions.maxBundleBytes }),
+    ...(c.conditions.expectedProduct === undefined
+      ? {}
+      : { expectedProduct: c.conditions.expectedProduct }),
+  };
+}
+
+/** The checks the app runs once a board is connected: target, then the board's own counter. */
+export function checkCaseBoard(c: MaliciousCase, verified: VerifiedBundle): void {
+  if (c.conditions.board) checkTarget(verified, c.conditions.board);
+  if (c.conditions.boardReported !== undefined) {
+    checkRollback({
+      manifest: verified.manifest,
+      boardReported: c.conditions.boardReported,
+      mode: 'customer',
+    });
+  }
+}
+
+/**
  * Applies the app's checks to a case and returns the reason it was rejected with, or
  * `undefined` when it was (wrongly) accepted.
  */
@@ -780,29 +816,8 @@ export async function runCase(
   c: MaliciousCase,
   trustRoot: TrustRoot,
 ): Promise<BundleReason | undefined> {
-  const store = new MemoryRollbackStore();
-  if (c.conditions.recorded)
-    await store.put('acme-sensor', { ...c.conditions.recorded, version: '9.9.9' });
   try {
-    const verified = await verifyBundle(c.bytes, {
-      trustRoot,
-      now: c.conditions.now ? new Date(c.conditions.now) : NOW,
-      rollbackStore: store,
-      ...(c.conditions.maxBundleBytes === undefined
-        ? {}
-        : { maxBundleBytes: c.conditions.maxBundleBytes }),
-      ...(c.conditions.expectedProduct === undefined
-        ? {}
-        : { expectedProduct: c.conditions.expectedProduct }),
-    });
-    if (c.conditions.board) checkTarget(verified, c.conditions.board);
-    if (c.conditions.boardReported !== undefined) {
-      checkRollback({
-        manifest: verified.manifest,
-        boardReported: c.conditions.boardReported,
-        mode: 'customer',
-      });
-    }
+    checkCaseBoard(c, await verifyBundle(c.bytes, await caseVerifyOptions(c, trustRoot)));
     return undefined;
   } catch (err) {
     if (err instanceof BundleError) return err.reason;

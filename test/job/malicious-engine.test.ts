@@ -19,8 +19,8 @@ import { espDriver } from '../../src/protocols/esp/driver.ts';
 import { EspDevice } from '../../src/sim/esp/esp-device.ts';
 import { FlashModel } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, SerialWire, type SimSerialPort } from '../../src/sim/serial-wire.ts';
-import { maliciousCases, type MaliciousCase } from '../bundle/corpus.ts';
-import { NOW, pinnedTestRoot } from '../bundle/fixtures.ts';
+import { caseVerifyOptions, maliciousCases, type MaliciousCase } from '../bundle/corpus.ts';
+import { pinnedTestRoot } from '../bundle/fixtures.ts';
 
 /** A board whose flash already holds a known firmware, so "untouched" is a real comparison. */
 function board(chip: string) {
@@ -46,21 +46,8 @@ function board(chip: string) {
 }
 
 async function verifyCase(c: MaliciousCase): Promise<VerifiedBundle | BundleError> {
-  const store = new MemoryRollbackStore();
-  if (c.conditions.recorded)
-    await store.put('acme-sensor', { ...c.conditions.recorded, version: '9.9.9' });
   try {
-    return await verifyBundle(c.bytes, {
-      trustRoot: pinnedTestRoot(),
-      now: c.conditions.now ? new Date(c.conditions.now) : NOW,
-      rollbackStore: store,
-      ...(c.conditions.maxBundleBytes === undefined
-        ? {}
-        : { maxBundleBytes: c.conditions.maxBundleBytes }),
-      ...(c.conditions.expectedProduct === undefined
-        ? {}
-        : { expectedProduct: c.conditions.expectedProduct }),
-    });
+    return await verifyBundle(c.bytes, await caseVerifyOptions(c, pinnedTestRoot()));
   } catch (err) {
     if (err instanceof BundleError) return err;
     throw err;
