@@ -232,6 +232,28 @@ export function declaredImages(m: Manifest): ReadonlyMap<string, { size: number;
 }
 
 /**
+ * Targets as plain data in the schema's member order, without absent optional members: the
+ * manifest's own encoding and the views that show a manifest use the same shape.
+ */
+export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget[] {
+  return targets.map((t) => ({
+    chip: t.chip,
+    protocol: t.protocol,
+    ...(t.board === undefined ? {} : { board: t.board }),
+    ...(t.usb === undefined
+      ? {}
+      : { usb: { vendorId: t.usb.vendorId, productId: t.usb.productId } }),
+    images: t.images.map((im) => ({
+      name: im.name,
+      ...(im.address === undefined ? {} : { address: im.address }),
+      ...(im.slot === undefined ? {} : { slot: im.slot }),
+      size: im.size,
+      sha256: im.sha256,
+    })),
+  }));
+}
+
+/**
  * Serialises manifest content as compact JSON bytes with a fixed member order, and checks that
  * the result parses (a publisher never signs what a verifier would refuse).
  * @throws {BundleError} when the content does not satisfy the schema.
@@ -244,21 +266,7 @@ export function encodeManifestPayload(content: ManifestContent): Uint8Array {
     securityCounter: content.securityCounter,
     created: content.created,
     expires: content.expires,
-    targets: content.targets.map((t) => ({
-      chip: t.chip,
-      protocol: t.protocol,
-      ...(t.board === undefined ? {} : { board: t.board }),
-      ...(t.usb === undefined
-        ? {}
-        : { usb: { vendorId: t.usb.vendorId, productId: t.usb.productId } }),
-      images: t.images.map((im) => ({
-        name: im.name,
-        ...(im.address === undefined ? {} : { address: im.address }),
-        ...(im.slot === undefined ? {} : { slot: im.slot }),
-        size: im.size,
-        sha256: im.sha256,
-      })),
-    })),
+    targets: plainTargets(content.targets),
     notes: content.notes,
   };
   const bytes = new TextEncoder().encode(JSON.stringify(doc));

@@ -5,9 +5,8 @@
  * verify worker against the root this build pins, and the rollback history.
  */
 import { AuditLog, MemoryAuditStore } from '../audit/store.ts';
-import { pinnedRoot, type BuildMode } from '../bundle/pinned-root.ts';
+import type { BuildMode } from '../bundle/pinned-root.ts';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
-import type { TrustRoot } from '../bundle/trust-root.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import { TransportError } from '../core/errors.ts';
 import type { Connector } from '../job/types.ts';
@@ -32,8 +31,8 @@ import { serialHintForVendor } from './protocol-choice.ts';
 import { PromptingUsbWatcher } from './usb-reselect.ts';
 import { keepBundleOffline, offlineReady } from '../sw/client.ts';
 import { IdbAuditStore } from '../worker/audit-idb.ts';
+import { createWorkerVerifier } from './worker-verifier.ts';
 import { createCompressClient } from '../worker/compress-client.ts';
-import { startVerifyWorker, verifyInWorker } from '../worker/verify-client.ts';
 import type {
   AppConnectors,
   AppServices,
@@ -102,8 +101,7 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
   const serial = (): Serial | undefined =>
     options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
   const compressor = createCompressClient();
-  let worker: Worker | undefined;
-  let root: TrustRoot | undefined;
+  const verifier = createWorkerVerifier(options);
 
   const watcher = (): WebSerialPortWatcher | undefined => {
     const s = serial();
@@ -200,22 +198,10 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
     async refreshUsbDevice(selected) {
       return findUsbAgain(selected, usb(), webUsb);
     },
-    verifyBundle({ source, signal, onProgress }) {
-      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
-      worker ??= startVerifyWorker();
-      return verifyInWorker({
-        worker,
-        source,
-        trustRoot: root,
-        now: new Date(),
-        signal,
-        onProgress,
-      });
-    },
+    verifyBundle: verifier.verifyBundle,
     dispose() {
       compressor.dispose();
-      worker?.terminate();
-      worker = undefined;
+      verifier.dispose();
     },
   };
 }

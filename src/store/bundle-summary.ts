@@ -2,29 +2,15 @@
  * What the technician's bundle panel shows about a verified bundle: product, version, security
  * counter, validity, who signed it against the root's threshold, targets and images.
  */
+import { plainTargets, type ManifestImage, type ManifestTarget } from '../bundle/manifest.ts';
 import type { VerifiedBundle } from '../bundle/verify.ts';
 
 /** One image of a target. */
-export interface ImageSummary {
-  name: string;
-  /** Flash address, for protocols that place images by address. */
-  address?: number;
-  /** DFU alternate setting, for protocols that place images by slot. */
-  slot?: number;
-  size: number;
-  /** Lower-case hex SHA-256. */
-  sha256: string;
-}
+/** One image of a target, as the manifest declares it. */
+export type ImageSummary = ManifestImage;
 
-/** One board the release applies to. */
-export interface TargetSummary {
-  chip: string;
-  protocol: string;
-  board?: string;
-  /** USB ids the board enumerates with, when the target is matched on them. */
-  usb?: { vendorId: number; productId: number };
-  images: ImageSummary[];
-}
+/** A board the release applies to, as the manifest declares it. */
+export type TargetSummary = ManifestTarget;
 
 /** Plain data about a verified bundle. */
 export interface BundleSummary {
@@ -45,7 +31,7 @@ export interface BundleSummary {
   threshold: number;
   /** Key ids of the trusted keys whose signatures verified, sorted. */
   signers: string[];
-  targets: TargetSummary[];
+  targets: readonly TargetSummary[];
 }
 
 /**
@@ -73,20 +59,6 @@ export function summarizeBundleNow(bundle: VerifiedBundle): BundleSummary {
     rootVersion: bundle.root.version,
     threshold: bundle.root.threshold,
     signers: [...bundle.signers],
-    targets: m.targets.map((t) => ({
-      chip: t.chip,
-      protocol: t.protocol,
-      ...(t.board === undefined ? {} : { board: t.board }),
-      ...(t.usb === undefined
-        ? {}
-        : { usb: { vendorId: t.usb.vendorId, productId: t.usb.productId } }),
-      images: t.images.map((im) => ({
-        name: im.name,
-        ...(im.address === undefined ? {} : { address: im.address }),
-        ...(im.slot === undefined ? {} : { slot: im.slot }),
-        size: im.size,
-        sha256: im.sha256,
-      })),
-    })),
+    targets: plainTargets(m.targets),
   };
 }

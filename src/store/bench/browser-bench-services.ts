@@ -5,16 +5,15 @@
  * memory for virtual boards).
  */
 import { AuditLog, MemoryAuditStore } from '../../audit/store.ts';
-import { pinnedRoot, type BuildMode } from '../../bundle/pinned-root.ts';
+import type { BuildMode } from '../../bundle/pinned-root.ts';
 import type { RollbackStore } from '../../bundle/rollback-store.ts';
-import type { TrustRoot } from '../../bundle/trust-root.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
 import { connectEsp } from '../../protocols/esp/driver.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import { IdbAuditStore } from '../../worker/audit-idb.ts';
+import { createWorkerVerifier } from '../worker-verifier.ts';
 import { createCompressClient } from '../../worker/compress-client.ts';
-import { startVerifyWorker, verifyInWorker } from '../../worker/verify-client.ts';
 import type { BenchServices } from './types.ts';
 import { webSerialPorts } from './web-serial-ports.ts';
 
@@ -46,8 +45,7 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   const clock = options.clock ?? realClock;
   const serial = options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
   const compressor = createCompressClient();
-  let worker: Worker | undefined;
-  let root: TrustRoot | undefined;
+  const verifier = createWorkerVerifier(options);
   const connector: Connector<SerialPortHandle> = {
     id: 'esp-serial',
     connect: (port, o) => connectEsp(port, { ...o, compress: compressor.compress }),
@@ -67,22 +65,10 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
       ...(options.labelFor ? { labelFor: options.labelFor } : {}),
     }),
     audit,
-    verifyBundle({ source, signal, onProgress }) {
-      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
-      worker ??= startVerifyWorker();
-      return verifyInWorker({
-        worker,
-        source,
-        trustRoot: root,
-        now: new Date(),
-        signal,
-        onProgress,
-      });
-    },
+    verifyBundle: verifier.verifyBundle,
     dispose() {
       compressor.dispose();
-      worker?.terminate();
-      worker = undefined;
+      verifier.dispose();
     },
   };
 }
