@@ -122,7 +122,7 @@ const union = (sets) => new Set(sets.flatMap((s) => [...s]));
 const flashes = {
   esp: union(
     [...lazy]
-      .filter(([k]) => /protocols\/esp\/|compress-client|customer\/stub-assets/.test(k))
+      .filter(([k]) => /protocols\/esp\/|compress-client|customer\/(stub-assets|esp-connector)/.test(k))
       .map(([, v]) => v),
   ),
   stm32: union([...lazy].filter(([k]) => /protocols\/stm32\//.test(k)).map(([, v]) => v)),

@@ -17,7 +17,6 @@ import {
 import { BoardTile } from './BoardTile.tsx';
 import { ControlsPanel, ExportPanel, LabPanel, ReleasePanel, TallyBar } from './Panels.tsx';
 import { BenchContext, useBench } from './use-bench.ts';
-import './bench.css';
 
 export interface BenchAppProps {
   config: AppConfig;

@@ -3,7 +3,7 @@
  * format and docs/threat-model.md for what it defends against.
  *
  * Consumer flow (app, worker, engine):
- *   const root = pinnedRoot({ mode });                       // pinned-root.ts
+ *   const root = await pinnedRoot({ mode });                 // pinned-root.ts
  *   const verified = await verifyBundle(source, { trustRoot: root, now: new Date(), rollbackStore });
  *   const { regions } = checkTarget(verified, session.identity);
  *   checkRollback({ manifest: verified.manifest, boardReported, mode });

@@ -72,22 +72,8 @@ async function loadConnector(
   clock: Clock,
 ): Promise<Connector<SerialPortHandle>> {
   if (protocol === 'stm32-usart') return (await import('../protocols/stm32/driver.ts')).stm32Driver;
-  const [{ openEspSession }, { fetchStubJson }] = await Promise.all([
-    import('../protocols/esp/connect.ts'),
-    import('./stub-assets.ts'),
-  ]);
-  return {
-    id: 'esp-serial',
-    // The driver's own compressor runs on the page (about 5 ms per 180 KB image, docs/engine.md
-    // "Compression worker"): no worker script that a page on another origin could not start.
-    // The flasher stub image is fetched as data (stub-assets.ts), not bundled as a script.
-    connect: (port, o) =>
-      openEspSession(port, {
-        ...o,
-        loadStub: fetchStubJson,
-        ...(serial ? { portWatcher: new WebSerialPortWatcher({ clock, serial }) } : {}),
-      }),
-  };
+  const { espConnector } = await import('./esp-connector.ts');
+  return espConnector(serial ? new WebSerialPortWatcher({ clock, serial }) : undefined);
 }
 
 /**
@@ -105,7 +91,10 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
     rollbackStore: options.rollbackStore,
     logger: options.logger,
     async loadBundle({ url, expectedProduct, signal, onProgress }) {
-      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
+      root ??= await pinnedRoot({
+        mode: options.buildMode,
+        productionRoot: options.productionRoot,
+      });
       const download = await fetchBundle({
         url,
         policy: options.policy,

@@ -20,8 +20,8 @@ export function createWorkerVerifier(options: {
   let worker: Worker | undefined;
   let root: TrustRoot | undefined;
   return {
-    verifyBundle({ source, signal, onProgress }) {
-      root ??= pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
+    async verifyBundle({ source, signal, onProgress }) {
+      root ??= await pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
       worker ??= startVerifyWorker();
       return verifyInWorker({
         worker,

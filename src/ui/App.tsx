@@ -12,6 +12,8 @@ import { MonitorPanel } from './MonitorPanel.tsx';
 import { PortPanel } from './PortPanel.tsx';
 import { useAppContext } from './use-app-store.ts';
 import './app.css';
+// The bench view loads lazily; its styles come with the app's (lazy chunks carry no CSS).
+import '../bench/bench.css';
 
 const BenchApp = lazy(() => import('../bench/BenchApp.tsx').then((m) => ({ default: m.BenchApp })));
 const benchMode = new URLSearchParams(globalThis.location?.search ?? '').get('mode') === 'bench';

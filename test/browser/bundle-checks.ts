@@ -169,7 +169,9 @@ export async function runBundleChecks(load: LoadFile): Promise<BundleCheckResult
   }
 
   const demoBytes = await load('public/demo/demo.fwb');
-  const demo = summarize(await verifyBundle(demoBytes, { trustRoot: demoRoot(), now: DEMO_NOW }));
+  const demo = summarize(
+    await verifyBundle(demoBytes, { trustRoot: await demoRoot(), now: DEMO_NOW }),
+  );
 
   return {
     rfc8032: { count: rfc.length, failures: rfcFailures },

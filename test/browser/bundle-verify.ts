@@ -85,7 +85,7 @@ async function run(): Promise<BrowserResults> {
       await verifyInWorker({
         worker,
         source: { url: '/demo/demo.fwb' },
-        trustRoot: demoRoot(),
+        trustRoot: await demoRoot(),
         now: DEMO_NOW,
       }),
     );

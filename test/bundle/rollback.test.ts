@@ -2,16 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBundle } from '../../src/bundle/create.ts';
-import { DEMO_KEY_ID } from '../../src/bundle/demo-root.ts';
+import { DEMO_KEY_ID } from '../../src/bundle/demo-key.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
 import { pinnedRoot } from '../../src/bundle/pinned-root.ts';
-import { loadTrustRoot } from '../../src/bundle/trust-root.ts';
+import { addSignature, encodeEnvelope } from '../../src/bundle/dsse.ts';
+import { publicKeyOf } from '../../src/bundle/ed25519.ts';
+import { createRootEnvelope, loadTrustRoot } from '../../src/bundle/trust-root.ts';
+import { fromHex } from '../../src/core/bytes.ts';
 import { checkRollback, type RollbackCheck } from '../../src/bundle/rollback.ts';
 import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
-import { goodBundle, NOW, pinnedTestRoot, testImages, testManifest } from './fixtures.ts';
+import { goodBundle, key, NOW, pinnedTestRoot, testImages, testManifest } from './fixtures.ts';
 
 const manifest = { product: 'acme-sensor', version: '1.4.2', securityCounter: 3 };
 const reasonOf = (c: RollbackCheck): string => {
@@ -146,7 +149,7 @@ describe('pinnedRoot', () => {
   const productionRoot = new TextDecoder().decode(pinnedTestRoot().envelope);
 
   it('demo mode pins the demo root, which verifies bundles signed with the committed demo key', async () => {
-    const root = pinnedRoot({ mode: 'demo' });
+    const root = await pinnedRoot({ mode: 'demo' });
     expect(root.keys.map((k) => k.keyid)).toEqual([DEMO_KEY_ID]);
     const demoKeyFile = readFileSync(
       new URL('../../demo/keys/demo-release.key', import.meta.url),
@@ -161,25 +164,44 @@ describe('pinnedRoot', () => {
     });
     await expect(verifyBundle(bytes, { trustRoot: root, now: NOW })).resolves.toBeDefined();
     // A production build with its own root refuses the demo-signed bundle.
-    const prod = pinnedRoot({ mode: 'production', productionRoot });
+    const prod = await pinnedRoot({ mode: 'production', productionRoot });
     await expect(verifyBundle(bytes, { trustRoot: prod, now: NOW })).rejects.toMatchObject({
       reason: 'signature.unknown-key',
     });
   });
 
-  it('demo/keys/demo-root.json is the root demo builds pin', () => {
+  it('demo/keys/demo-root.json is the root demo builds pin', async () => {
     const file = readFileSync(new URL('../../demo/keys/demo-root.json', import.meta.url));
-    expect(loadTrustRoot(file).envelope).toEqual(pinnedRoot({ mode: 'demo' }).envelope);
+    expect(loadTrustRoot(file).envelope).toEqual((await pinnedRoot({ mode: 'demo' })).envelope);
   });
 
-  it('production mode needs a root, and refuses one that trusts the demo key', () => {
-    expect(pinnedRoot({ mode: 'production', productionRoot }).version).toBe(1);
-    expect(() => pinnedRoot({ mode: 'production' })).toThrow(UsageError);
-    expect(() => pinnedRoot({ mode: 'production', productionRoot: '' })).toThrow(UsageError);
-    const demoAsProduction = new TextDecoder().decode(pinnedRoot({ mode: 'demo' }).envelope);
-    expect(() => pinnedRoot({ mode: 'production', productionRoot: demoAsProduction })).toThrow(
+  it('production mode needs a root, and refuses one that trusts the demo key', async () => {
+    expect((await pinnedRoot({ mode: 'production', productionRoot })).version).toBe(1);
+    await expect(pinnedRoot({ mode: 'production' })).rejects.toThrow(UsageError);
+    await expect(pinnedRoot({ mode: 'production', productionRoot: '' })).rejects.toThrow(
+      UsageError,
+    );
+    const demoRoot = await pinnedRoot({ mode: 'demo' });
+    const demoAsProduction = new TextDecoder().decode(demoRoot.envelope);
+    await expect(
+      pinnedRoot({ mode: 'production', productionRoot: demoAsProduction }),
+    ).rejects.toThrow(/demo key/);
+    // A root that lists the demo key beside a real one (threshold 1, signed by the real key)
+    // is refused as well.
+    const mixed = addSignature(
+      createRootEnvelope({
+        version: 1,
+        expires: '2030-01-01T00:00:00Z',
+        threshold: 1,
+        publicKeys: [publicKeyOf(key(1)), fromHex(demoRoot.keys[0]!.publicKey)],
+      }),
+      key(1),
+    );
+    const mixedText = new TextDecoder().decode(encodeEnvelope(mixed));
+    expect(loadTrustRoot(mixedText).keys.map((k) => k.keyid)).toContain(DEMO_KEY_ID);
+    await expect(pinnedRoot({ mode: 'production', productionRoot: mixedText })).rejects.toThrow(
       /demo key/,
     );
-    expect(() => pinnedRoot({ mode: 'staging' as never })).toThrow(UsageError);
+    await expect(pinnedRoot({ mode: 'staging' as never })).rejects.toThrow(UsageError);
   });
 });
