@@ -5,6 +5,7 @@
  * This module imports nothing, so the demo root stays a small chunk of its own that only demo
  * builds load (pinned-root.ts imports it lazily).
  */
+
 /** The demo root envelope (demo/keys/demo-root.json). */
 export const DEMO_ROOT_JSON =
   '{"payloadType":"application/vnd.webflash.root+json","payload":"eyJzY2hlbWEiOjEsInZlcnNpb24iOjEsImV4cGlyZXMiOiIyMDM2LTAxLTAxVDAwOjAwOjAwWiIsInRocmVzaG9sZCI6MSwia2V5cyI6W3sia2V5aWQiOiI0Y2JiODEzMzY0M2RhMTUwZTlhNDFmNTZjNTdjYmUzYzFkZmQ4NDc2MzY1N2RiNWQ0YThkOWY2MmYzOWZlOWE3Iiwia2V5dHlwZSI6ImVkMjU1MTkiLCJwdWJsaWMiOiI0OWEyMWFiYjIwZmFmMGFjNzhlMzIzNzE4ODBkODM5YjdlNGQzNGRiYzlkMzZkM2JlYTRiNTZjYmIwZjU4OTI5In1dfQ==","signatures":[{"keyid":"4cbb8133643da150e9a41f56c57cbe3c1dfd84763657db5d4a8d9f62f39fe9a7","sig":"fDkGf/FGih51Z8zNJ1y51v9NoR4+OZ+gzoBmtQ431eUvaFJvG40MDASEKMmHGhI+IzZFSkJZGvmjwXnD42mXCQ=="}]}';
