@@ -5,13 +5,13 @@
  * re-enumeration, and faults.
  */
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../../src/core/clock.ts';
+import { sleep, type Clock } from '../../src/core/clock.ts';
 import { ProtocolError, TransportError } from '../../src/core/errors.ts';
 import { confirmedBytesOf } from '../../src/protocols/driver.ts';
 import { DfuClient, DfuRequestError } from '../../src/protocols/dfu/dfu-client.ts';
 import { connectDfu } from '../../src/protocols/dfu/dfu-driver.ts';
 import { openDfu } from '../../src/protocols/dfu/dfu-open.ts';
-import { DfuState, DfuStatus } from '../../src/protocols/dfu/dfu-spec.ts';
+import { DfuRequest, DfuState, DfuStatus } from '../../src/protocols/dfu/dfu-spec.ts';
 import { W25Q32_TIMING } from '../../src/sim/flash-model.ts';
 import {
   GENERIC_DFU_PRODUCT_ID,
@@ -89,6 +89,85 @@ describe('DFU 1.1 state machine (Appendix A), host-triggerable transitions', () 
     await sleep(clock, busy.pollTimeoutMs);
     expect(await client.getStatus()).toMatchObject({ state: DfuState.dfuDNLOAD_IDLE, status: 0 });
     expect(clock.now() - t0).toBeGreaterThanOrEqual(busy.pollTimeoutMs);
+    expect(dev.trace.every((t) => !t.stalled)).toBe(true);
+  });
+
+  it('dfuDNLOAD-SYNC: a block already done is answered dfuDNLOAD-IDLE at once ("block complete", A.2.4)', async () => {
+    const { client, dev } = await clientRig();
+    await client.dnload(0, pattern(1024));
+    expect(await client.getStatus()).toEqual({
+      status: DfuStatus.OK,
+      pollTimeoutMs: 0,
+      state: DfuState.dfuDNLOAD_IDLE,
+      stringIndex: 0,
+    });
+    await client.downloadBlocks(pattern(4096));
+    // one DFU_GETSTATUS per block, none stalled
+    const statuses = dev.trace.filter((t) => t.request === DfuRequest.GETSTATUS);
+    expect(statuses.map((t) => [t.stateBefore, t.stateAfter])).toEqual(
+      Array<number[]>(5).fill([DfuState.dfuDNLOAD_SYNC, DfuState.dfuDNLOAD_IDLE]),
+    );
+    expect(dev.trace.every((t) => !t.stalled)).toBe(true);
+  });
+
+  it('dfuDNLOAD-SYNC: a block that failed at once is answered dfuERROR with its status', async () => {
+    const { client, dev } = await clientRig({
+      faults: { failBlock: { block: 0, status: DfuStatus.errWRITE } },
+    });
+    await client.dnload(0, pattern(64));
+    expect(await client.getStatus()).toMatchObject({
+      status: DfuStatus.errWRITE,
+      state: DfuState.dfuERROR,
+    });
+    expect(dev.state).toBe(DfuState.dfuERROR);
+  });
+
+  it('a device that always answers dfuDNBUSY first, with bwPollTimeout 0, is asked again without a timer', async () => {
+    const { opened, dev, clock } = await clientRig({ idleWhenBlockDone: false });
+    // The client's clock, counting the timers it sets (its only use is waiting bwPollTimeout).
+    const timers: number[] = [];
+    const counting: Clock = {
+      now: () => clock.now(),
+      setTimer: (ms, cb) => {
+        timers.push(ms);
+        return clock.setTimer(ms, cb);
+      },
+      clearTimer: (h) => clock.clearTimer(h),
+    };
+    const client = new DfuClient({
+      connection: opened.connection,
+      interfaceNumber: 0,
+      functional: opened.functional,
+      clock: counting,
+    });
+    await client.downloadBlocks(pattern(3000));
+    const answers = dev.trace
+      .filter((t) => t.request === DfuRequest.GETSTATUS)
+      .map((t) => t.stateAfter);
+    expect(answers).toEqual([0, 1, 2].flatMap(() => [DfuState.dfuDNBUSY, DfuState.dfuDNLOAD_IDLE]));
+    expect(timers).toEqual([]);
+    expect(dev.trace.every((t) => !t.stalled)).toBe(true);
+  });
+
+  it('waits exactly bwPollTimeout, once per busy block', async () => {
+    const { opened, dev, clock } = await clientRig({ timing: W25Q32_TIMING });
+    const timers: number[] = [];
+    const client = new DfuClient({
+      connection: opened.connection,
+      interfaceNumber: 0,
+      functional: opened.functional,
+      clock: {
+        now: () => clock.now(),
+        setTimer: (ms, cb) => {
+          timers.push(ms);
+          return clock.setTimer(ms, cb);
+        },
+        clearTimer: (h) => clock.clearTimer(h),
+      },
+    });
+    await client.downloadBlocks(pattern(4096));
+    // 1024-byte blocks: the first also erases the 4 KiB sector (45 ms), each programs 4 pages.
+    expect(timers).toEqual([Math.ceil(45 + 4 * 0.7), 3, 3, 3]);
     expect(dev.trace.every((t) => !t.stalled)).toBe(true);
   });
 

@@ -3,12 +3,11 @@
  * (src/transport/webusb.ts) maps its behaviour to our transport interface and errors.
  */
 import { describe, expect, it } from 'vitest';
-import { sleep, VirtualClock } from '../../src/core/clock.ts';
+import { VirtualClock } from '../../src/core/clock.ts';
 import { TransportError } from '../../src/core/errors.ts';
 import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
 import { openDfu } from '../../src/protocols/dfu/dfu-open.ts';
 import { DfuseSimDevice } from '../../src/sim/dfu/dfuse-sim.ts';
-import { UsbLinkModel } from '../../src/sim/dfu/usb-link-model.ts';
 import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import { WebUsbWatcher, mapWebUsbError, requestUsbDevice } from '../../src/transport/webusb.ts';
@@ -247,24 +246,5 @@ describe('WebUSB adapter', () => {
     });
     expect(back.connected).toBe(true);
     expect(rig.clock.now()).toBeGreaterThanOrEqual(300);
-  });
-});
-
-describe('USB link timing model (full speed, 1 ms frames, 64-byte packets)', () => {
-  it('schedules setup + ceil(N/64) data + status transactions into frames', async () => {
-    const clock = new VirtualClock({ yieldToHost: setImmediate });
-    const link = new UsbLinkModel(clock);
-    expect(link.transactions(0)).toBe(2);
-    expect(link.transactions(64)).toBe(3);
-    expect(link.transactions(2048)).toBe(34);
-    const t0 = clock.now();
-    await link.transfer(2048); // 34 transactions at 16 per frame: 3 frames
-    expect(clock.now() - t0).toBe(3);
-    await link.transfer(6); // 3 transactions: the next frame
-    expect(clock.now() - t0).toBe(4);
-    await sleep(clock, 10.5);
-    const t1 = clock.now();
-    await link.transfer(0); // waits for the next frame start, then one frame
-    expect(clock.now() - t1).toBeCloseTo(1.5);
   });
 });

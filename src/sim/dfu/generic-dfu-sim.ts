@@ -49,6 +49,12 @@ export interface GenericDfuBoardOptions {
   manifestMs?: number;
   faults?: GenericDfuFaults;
   serialNumber?: string;
+  /**
+   * Answer dfuDNLOAD-IDLE at once for a block that took no time (DFU 1.1 Appendix A.2.4,
+   * "block complete"); see SimDfuDeviceOptions.idleWhenBlockDone. Default true; false makes
+   * every block go through dfuDNBUSY, as TinyUSB's DFU class does.
+   */
+  idleWhenBlockDone?: boolean;
 }
 
 /** The board: its flash, and whichever USB face (run-time or DFU mode) it shows. */
@@ -131,6 +137,7 @@ export class GenericDfuDevice extends SimDfuDevice {
       functional: board.functional(runtime),
       runtime,
       alternateNames: [runtime ? 'Example Gadget DFU' : 'Example Gadget Firmware'],
+      idleWhenBlockDone: board.options.idleWhenBlockDone ?? true,
     });
   }
 

@@ -52,6 +52,15 @@ export interface SimDfuDeviceOptions {
   alternateNames?: readonly string[];
   link?: UsbLinkModelOptions;
   interfaceNumber?: number;
+  /**
+   * DFU 1.1 Appendix A.2.4 (state 3, dfuDNLOAD-SYNC): a block whose work is already done when
+   * DFU_GETSTATUS arrives ("block complete") is answered dfuDNLOAD-IDLE with bwPollTimeout 0,
+   * or dfuERROR when it failed; only a block still in progress goes to dfuDNBUSY. True for
+   * devices that write a block while its data stage arrives (TI's Tiva DFU boot loader); false
+   * (the default) for devices that always answer dfuDNBUSY first (ST's DfuSe bootloader,
+   * AN3156 §6; TinyUSB's DFU class).
+   */
+  idleWhenBlockDone?: boolean;
 }
 
 /** A log line of what the device saw, for tests. */
@@ -78,6 +87,7 @@ export abstract class SimDfuDevice extends SimUsbDevice {
   private manifestStarted = false;
   private manifestResult: number | undefined;
   private pollTimeoutMs = 0;
+  private readonly idleWhenBlockDone: boolean;
 
   protected constructor(options: SimDfuDeviceOptions) {
     const runtime = options.runtime ?? false;
@@ -108,6 +118,7 @@ export abstract class SimDfuDevice extends SimUsbDevice {
     this.functional = options.functional;
     this.interfaceNumber = iface;
     this.state = runtime ? DfuState.appIDLE : DfuState.dfuIDLE;
+    this.idleWhenBlockDone = options.idleWhenBlockDone ?? false;
   }
 
   /** Work for one downloaded block, started at the GETSTATUS after DFU_DNLOAD. */
@@ -302,7 +313,16 @@ export abstract class SimDfuDevice extends SimUsbDevice {
         this.blockResult = work.status;
         this.pollTimeoutMs = Math.ceil(work.pollTimeoutMs);
         this.busyUntil = now + this.pollTimeoutMs;
-        this.state = DfuState.dfuDNBUSY;
+        if (this.idleWhenBlockDone && this.pollTimeoutMs === 0) {
+          // Block complete (Appendix A.2.4): no dfuDNBUSY round trip.
+          if (work.status === DfuStatus.OK) this.state = DfuState.dfuDNLOAD_IDLE;
+          else {
+            this.state = DfuState.dfuERROR;
+            this.status = work.status;
+          }
+        } else {
+          this.state = DfuState.dfuDNBUSY;
+        }
       } else if (this.blockResult !== undefined && this.blockResult !== DfuStatus.OK) {
         this.state = DfuState.dfuERROR;
         this.status = this.blockResult;
