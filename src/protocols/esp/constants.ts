@@ -93,7 +93,10 @@ export const RomError = {
   DEFLATE_ERROR: 0x0b,
 } as const;
 
-/** Stub loader error codes (esptool flasher_stub/include/stub_flasher.h `esp_command_error`). */
+/**
+ * Stub loader error codes (esptool flasher_stub/include/stub_flasher.h `esp_command_error`;
+ * esp-flasher-stub src/commands.h `esp_response_code`, whose high byte they are).
+ */
 export const StubError = {
   BAD_DATA_LEN: 0xc0,
   BAD_DATA_CHECKSUM: 0xc1,

@@ -55,7 +55,8 @@ export function esp8266EraseSize(offset: number, size: number): number {
 
 /**
  * The stub inflates into a 32 KiB buffer and programs it only when it is full or the stream
- * ends (stub_write_flash.c `handle_flash_deflated_data`, `out_buf[32768]`), so of the bytes
+ * ends (esp-flasher-stub `s_flash_defl_data_post_process`, `decompressed_data[TINFL_LZ_DICT_SIZE]`;
+ * esptool's legacy stub `handle_flash_deflated_data`, `out_buf[32768]`), so of the bytes
  * decodable from the acknowledged blocks only whole 32 KiB buffers are surely in flash once the
  * stub has finished its work (which any later command waits for).
  */
@@ -178,8 +179,9 @@ export async function writeRegion(
     }
     const lastBlockMs = timeoutPerMb(EspTimeouts.ERASE_WRITE_PER_MB, bs * 4);
     if (loader.isStub) {
-      // The stub answers FLASH_END only after writing out the last block, and reports there
-      // what went wrong with it (stub_write_flash.c `handle_flash_end`). 1 = stay in the stub.
+      // The stub answers FLASH_END only after writing out the last block, and answers it with
+      // what went wrong with that block if anything did (esp-flasher-stub `handle_command`:
+      // a failed post-process answers the next command). 1 = stay in the stub.
       await loader.flashEnd({
         compressed: canCompress(loader),
         reboot: false,

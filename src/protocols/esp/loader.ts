@@ -32,6 +32,7 @@ import {
   StubError,
   WRITE_BLOCK_ATTEMPTS,
   commandName,
+  errorMeaning,
   timeoutPerMb,
 } from './constants.ts';
 import type { ResponsePacket } from './packet.ts';
@@ -115,7 +116,8 @@ export class EspLoader {
    * Halves the stub's block size for the next FLASH_*_BEGIN (down to the ROM's 1 KiB) after a
    * block was garbled on the way: on a noisy line a 16 KiB block is often hit (at one bad byte
    * in 50 000, more than a quarter of them), and each one must be sent again whole. The stub
-   * takes any block size up to 16 KiB (stub_flasher.c, ESP_FLASH_DEFLATED_BEGIN).
+   * takes any block size up to 16 KiB (esp-flasher-stub frame_buffer.h: a frame holds 8 + 0x4000
+   * + 0xFF bytes; esptool's legacy stub refuses blocks over 16 KiB).
    */
   shrinkStubBlocks(): void {
     if (!this.isStub || this.stubBlockSize <= FLASH_WRITE_SIZE_ROM) return;
@@ -350,7 +352,8 @@ export class EspLoader {
   private beginParams(size: number, blocks: number, offset: number): Uint8Array {
     // loader.py `flash_begin`: ESP32 and ESP8266 ROMs take four words, later ROMs a fifth
     // (encrypted write flag) "if self.SUPPORTS_ENCRYPTED_FLASH and not self.IS_STUB"; the stub
-    // wants exactly four (stub_flasher.c `verify_data_len(command, 16)`).
+    // gets four, which every stub takes (esp-flasher-stub `s_init_flash_operation` also takes a
+    // fifth, the encryption flag; esptool's legacy stub only four).
     const extended = !this.isStub && (this.chip?.romBeginHasEncryptedWord ?? false);
     return extended
       ? words(size, blocks, this.flashWriteSize, offset, 0)
@@ -359,8 +362,10 @@ export class EspLoader {
 
   /**
    * FLASH_DATA / FLASH_DEFL_DATA / MEM_DATA block with its checksum. A block the device rejects
-   * with a checksum error is resent (it was not used); any other failure is thrown, never
-   * retried, since the device may already have consumed the block.
+   * with a checksum error is resent (it was not used), and so is one the stub rejects for a
+   * length that does not match its header (a frame that lost bytes on the way: esp-flasher-stub
+   * `handle_command` answers BAD_DATA_LEN before running anything). Any other failure is thrown,
+   * never retried, since the device may already have consumed the block.
    */
   async dataBlock(options: {
     op:
@@ -381,12 +386,14 @@ export class EspLoader {
         });
         return;
       } catch (err) {
+        const status = err instanceof ProtocolError ? err.status : undefined;
         const rejected =
-          err instanceof ProtocolError &&
-          (err.status === RomError.INVALID_CRC || err.status === StubError.BAD_DATA_CHECKSUM);
+          status === RomError.INVALID_CRC ||
+          status === StubError.BAD_DATA_CHECKSUM ||
+          (this.isStub && status === StubError.BAD_DATA_LEN);
         if (rejected) this.shrinkStubBlocks();
         if (!rejected || attempt >= WRITE_BLOCK_ATTEMPTS) throw err;
-        this.logger.warn(`block ${options.seq} rejected (checksum), resending`);
+        this.logger.warn(`block ${options.seq} rejected (${errorMeaning(status)}), resending`);
       }
     }
   }

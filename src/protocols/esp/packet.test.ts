@@ -133,6 +133,11 @@ describe('decodeResponse', () => {
       0x08,
     ],
     ['deflate error', '0111020000000000010b', 2, 0x11, 'protocol.command-failed', 0x0b],
+    // The stubs put their code first (esp-flasher-stub RESPONSE_BAD_DATA_CHECKSUM = 0xC100).
+    ['stub checksum error', '01110200000000' + '00c100', 2, 0x11, 'protocol.command-failed', 0xc1],
+    ['stub inflate error', '01120200000000' + '00c700', 2, 0x12, 'protocol.command-failed', 0xc7],
+    ['stub invalid command', '01420200000000' + '00c300', 2, 0x42, 'protocol.unsupported', 0xc3],
+    ['stub not implemented', '01d50200000000' + '00ff00', 2, 0xd5, 'protocol.unsupported', 0xff],
     [
       'invalid message (unsupported)',
       '01140400000000000105' + '0000',
@@ -173,8 +178,11 @@ describe('decodeResponse', () => {
         fc.uint8Array({ maxLength: 100 }),
         fc.constantFrom(2, 4),
         fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
-        (op, value, data, statusBytes, error) => {
-          const frame = encodeResponse({ op, value, data, statusBytes, error });
+        fc.constantFrom('rom' as const, 'stub' as const),
+        (op, value, data, statusBytes, anyError, layout) => {
+          // Stub codes are 0xC0 and up (stub_flasher.h, esp-flasher-stub commands.h).
+          const error = layout === 'stub' && anyError !== undefined ? anyError | 0xc0 : anyError;
+          const frame = encodeResponse({ op, value, data, statusBytes, error, layout });
           const r = decodeResponse(frame, { statusBytes, expectOp: op, checkStatus: false });
           expect(r.op).toBe(op);
           expect(r.value).toBe(value);

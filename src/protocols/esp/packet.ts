@@ -114,7 +114,10 @@ export interface ResponsePacket {
   data: Uint8Array;
   /** The status bytes (2 or 4; may be fewer only if the device sent fewer). */
   status: Uint8Array;
-  /** The error byte when status[0] is non-zero, else undefined. */
+  /**
+   * The error code when the status says the command failed, else undefined: the byte after a
+   * status of 1 (ROM), or the first status byte itself when it is a stub code (0xC0 and up).
+   */
   error: number | undefined;
 }
 
@@ -158,13 +161,11 @@ export function decodeResponse(frame: Uint8Array, options: DecodeResponseOptions
   const nStatus = Math.min(statusBytes, body.length);
   const status = body.subarray(body.length - nStatus);
   const data = body.subarray(0, body.length - nStatus);
-  const error = status.length >= 1 && status[0] !== 0 ? (status[1] ?? 0) : undefined;
+  const error = statusError(status);
 
   if (expectOp !== undefined && op !== expectOp) {
     // The ROM answers an unknown command with "invalid message" (loader.py `command`).
-    if (error === RomError.INVALID_MESSAGE || error === StubError.CMD_NOT_IMPLEMENTED) {
-      throw unsupported(expectOp, error);
-    }
+    if (error !== undefined && UNSUPPORTED.has(error)) throw unsupported(expectOp, error);
     throw badPacket(`reply to ${commandName(op)} while waiting for ${commandName(expectOp)}`, op);
   }
   if (status.length < 2) {
@@ -174,9 +175,7 @@ export function decodeResponse(frame: Uint8Array, options: DecodeResponseOptions
     );
   }
   if (checkStatus && error !== undefined) {
-    if (error === RomError.INVALID_MESSAGE || error === StubError.CMD_NOT_IMPLEMENTED) {
-      throw unsupported(op, error);
-    }
+    if (UNSUPPORTED.has(error)) throw unsupported(op, error);
     throw new ProtocolError(
       'protocol.command-failed',
       `The bootloader rejected ${commandName(op)}: ${errorMeaning(error)} (0x${hexByte(error)})`,
@@ -187,8 +186,34 @@ export function decodeResponse(frame: Uint8Array, options: DecodeResponseOptions
 }
 
 /**
+ * Error codes meaning "this loader does not know the command": the ROM's invalid message, the
+ * stubs' "command not implemented" and esp-flasher-stub's "invalid command" for an unknown
+ * opcode (`handle_command` default case).
+ */
+const UNSUPPORTED: ReadonlySet<number> = new Set([
+  RomError.INVALID_MESSAGE,
+  StubError.CMD_NOT_IMPLEMENTED,
+  StubError.INVALID_COMMAND,
+]);
+
+/**
+ * The error code in a reply's status bytes, or undefined on success. The ROM sends status 1 and
+ * then the error (serial protocol "Status bytes"). Both flasher stubs send the error code first
+ * and 0 after it: esptool's legacy stub `cmd_loop` sends `error` then `status`, esp-flasher-stub
+ * sends its 16-bit response code big-endian (0xC100 → C1 00), and esptool reads the two bytes
+ * as one big-endian number (`FatalError.WithResult`). Stub codes are 0xC0 and up, so the first
+ * byte tells the two layouts apart.
+ */
+function statusError(status: Uint8Array): number | undefined {
+  const first = status[0] ?? 0;
+  if (first === 0) return undefined;
+  return first === 1 ? (status[1] ?? 0) : first;
+}
+
+/**
  * Builds a response packet (the device side: used by the simulated boards).
- * `error` undefined means success.
+ * `error` undefined means success; `layout` places it as the ROM does (status 1, then the error;
+ * the default) or as the stub does (the error, then 0; see `statusError`).
  */
 export function encodeResponse(options: {
   op: number;
@@ -196,13 +221,15 @@ export function encodeResponse(options: {
   data?: Uint8Array;
   statusBytes: number;
   error?: number | undefined;
+  layout?: 'rom' | 'stub';
 }): Uint8Array {
   const data = options.data ?? new Uint8Array(0);
   const body = new Uint8Array(data.length + options.statusBytes);
   body.set(data, 0);
   if (options.error !== undefined) {
-    body[data.length] = 1;
-    body[data.length + 1] = options.error;
+    const stub = options.layout === 'stub';
+    body[data.length] = stub ? options.error : 1;
+    body[data.length + 1] = stub ? 0 : options.error;
   }
   const out = new Uint8Array(PACKET_HEADER_LENGTH + body.length);
   const v = view(out);

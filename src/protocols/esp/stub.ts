@@ -1,12 +1,14 @@
 /**
- * esptool's flasher stub: a small program uploaded to the chip's RAM that replaces the ROM
- * loader for flashing. It acknowledges 16 KiB blocks before programming them (so programming
- * overlaps the next block's transfer), erases as data arrives, answers SPI_FLASH_MD5 with 16 raw
- * bytes and adds READ_FLASH, ERASE_REGION and a CHANGE_BAUDRATE that takes the old rate.
+ * The flasher stub: a small program uploaded to the chip's RAM that replaces the ROM loader for
+ * flashing. It acknowledges 16 KiB blocks before programming them (so programming overlaps the
+ * next block's transfer), erases in the background as data arrives, answers SPI_FLASH_MD5 with
+ * 16 raw bytes and adds READ_FLASH, ERASE_REGION and a CHANGE_BAUDRATE that takes the old rate.
  *
  * The images are the ones esptool-js ships (`esptool-js/lib/targets/stub_flasher/<chip>.json`:
  * `text` and `data` in base64 with their load addresses `text_start` / `data_start`, and the
- * `entry` point). Where they come from is the caller's choice (a `StubLoader`): stub-modules.ts
+ * `entry` point). In esptool-js 0.7.0 they are esp-flasher-stub release images (v1.2.2 and
+ * v1.3.0; the ESP32-S3 file also carries its optional NAND plugin, which webflash ignores), the
+ * stub esptool uses by default since v5.3. Where they come from is the caller's choice (a `StubLoader`): stub-modules.ts
  * imports them as modules (Node, the technician app); a page may fetch them as data instead.
  *
  * Upload: esptool loader.py `run_stub` — MEM_BEGIN / MEM_DATA (ESP_RAM_BLOCK bytes per block) /

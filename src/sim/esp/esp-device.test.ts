@@ -314,12 +314,20 @@ describe('ESP ROM loader commands', () => {
     expect(board.device.stubRunning).toBe(true);
     const sync = await host.command(EspCommand.SYNC, SYNC_PAYLOAD);
     expect(sync.value).toBe(0);
-    // Like the ROM, the stub answers SYNC eight times (stub_flasher.c `cmd_loop`, ESP_SYNC).
+    // Like the ROM, the stub answers SYNC eight times (esp-flasher-stub `s_sync`).
     for (let i = 0; i < 7; i++) expect((await host.reply(EspCommand.SYNC)).value).toBe(0);
     r = await host.command(EspCommand.SPI_FLASH_MD5, words(0, 16, 0, 0));
     expect(toHex(r.data)).toBe(toHex(md5(new Uint8Array(16).fill(0xff))));
+    // Unknown opcodes are an invalid command; plugin opcodes (0xD5–0xEF) are not implemented
+    // while no plugin is loaded. The stub sends its code first, then 0.
     r = await host.command(0x42);
+    expect(r.error).toBe(StubError.INVALID_COMMAND);
+    expect([...r.status]).toEqual([StubError.INVALID_COMMAND, 0]);
+    r = await host.command(0xd5);
     expect(r.error).toBe(StubError.CMD_NOT_IMPLEMENTED);
+    // A wrong length is "bad data length" (the ROM says "invalid message").
+    r = await host.command(EspCommand.READ_REG, words(0, 0));
+    expect(r.error).toBe(StubError.BAD_DATA_LEN);
   });
 
   it('MEM_END jumping outside the loaded RAM fails to act', async () => {

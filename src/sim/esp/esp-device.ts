@@ -19,7 +19,6 @@ import { sleep, type TimerHandle } from '../../core/clock.ts';
 import { SlipDecoder, slipEncode } from '../../framing/slip.ts';
 import type { EspChip } from '../../protocols/esp/chips.ts';
 import { ESP_ROM_BAUD, STUB_GREETING } from '../../protocols/esp/constants.ts';
-import { decodeCommand } from '../../protocols/esp/packet.ts';
 import type { SerialSignals } from '../../transport/link.ts';
 import type { FlashModel } from '../flash-model.ts';
 import type { DeviceSide, SimSerialDevice } from '../serial-wire.ts';
@@ -62,8 +61,6 @@ const EN_RC_DELAY_MS = 10;
 const ROM_STARTUP_MS = 2;
 /** Time the second-stage bootloader and the app take to print their first lines, ms. */
 const APP_STARTUP_MS = 30;
-/** Commands the stub holds while its main loop is busy (stub_flasher.c `uart_buf_t`). */
-const STUB_PENDING_COMMANDS = 1;
 /** The ESP8266 ROM prints its banner at 74880 baud (26 MHz crystal; esptool docs "Boot log"). */
 const ESP8266_BANNER_BAUD = 74880;
 
@@ -196,12 +193,14 @@ export class EspDevice implements SimSerialDevice {
       return;
     }
     if (this.modeNow !== 'download') return;
-    this.frames.push(...this.decodeFrames(data));
-    if (this.stubRunning && this.frames.length > STUB_PENDING_COMMANDS) {
-      // The stub receives into two buffers: the one its main loop works on and one more. A
-      // command completed while another still waits replaces it (stub_flasher.c
-      // `stub_handle_rx_byte` sets `ub.command` to the newest frame), so the older is lost.
-      this.frames.splice(0, this.frames.length - STUB_PENDING_COMMANDS);
+    for (const frame of this.decodeFrames(data)) {
+      // The stub receives into two buffers: the one its main loop works on and one more. After
+      // a frame the receiver has no buffer until the main loop takes that frame, so a frame that
+      // completes while one already waits is dropped (esp-flasher-stub slip.c `slip_rearm`,
+      // frame_buffer.c). An idle main loop takes a waiting frame at once.
+      const room = this.processing ? 1 : 2;
+      if (this.stubRunning && this.frames.length >= room) continue;
+      this.frames.push(frame);
     }
     void this.pump();
   }
@@ -314,25 +313,22 @@ export class EspDevice implements SimSerialDevice {
       while (this.frames.length > 0 && this.loader) {
         const epoch = this.epoch;
         const loader = this.loader;
-        // The stub's main loop takes the next command only when the flash work on the blocks it
-        // acknowledged is done (stub_flasher.c `cmd_loop`).
+        // The stub's main loop takes the next command only when the flash work of the block it
+        // acknowledged is done (esp-flasher-stub main.c, `handle_command`'s post-process).
         const busy = loader.busyMs;
         if (busy > 0) {
           await sleep(this.side!.clock, busy);
           continue;
         }
         const frame = this.frames.shift()!;
-        let cmd;
-        try {
-          cmd = decodeCommand(frame);
-        } catch {
-          // Not a command packet: the ROM ignores it. The stub answers a data block that lost
-          // bytes on the way with a checksum error (see EspLoader.truncated).
-          const reply = loader.truncated(frame);
-          if (reply) this.side!.send(slipEncode(reply));
+        // The ROM ignores a frame that is not a command packet; the stub answers a bad header.
+        const screened = loader.screen(frame);
+        if (screened.kind === 'ignore') continue;
+        if (screened.kind === 'answer') {
+          this.side!.send(slipEncode(loader.answer(screened.op, screened.error)));
           continue;
         }
-        const result = await loader.handle(cmd);
+        const result = await loader.handle(screened.cmd);
         if (epoch !== this.epoch) continue; // reset while working: the replies are lost
         const side = this.side!;
         if (result.replies.length > 0) {

@@ -1,25 +1,21 @@
 /**
  * The device side of the Espressif serial bootloader protocol (esptool serial protocol,
  * "Command Packet" / "Response Packet" / "Commands" / "Functional Description"): the ROM loader
- * of each chip, and — once a RAM download is started — the replies of esptool's flasher stub.
+ * of each chip, and — once a RAM download is started — the replies of the flasher stub.
  *
  * Replies match the ROM byte for byte where it is documented: the value field carries the last
  * register read (as in esptool traces), status bytes are 4 on ESP32-and-later ROMs and 2 on the
  * ESP8266 ROM and the stub, SPI_FLASH_MD5 answers 32 ASCII hex digits from the ROM and 16 raw
  * bytes from the stub, errors use the ROM codes (0x05 invalid message, 0x07 bad checksum, 0x0b
- * inflate error…) or the stub codes (0xC0…), and an unknown command gets status 1 / error 0x05
- * (ROM) or 0xFF (stub).
+ * inflate error…, after a status byte of 1) or the stub codes (0xC0…, first, then 0), and an
+ * unknown command gets error 0x05 (ROM) or 0xC3 (stub; 0xFF for its plugin opcodes).
  *
  * The simulator does not execute uploaded code. When MEM_END jumps into RAM that was just
- * loaded, it assumes the code is esptool's flasher stub (which is what every tool uploads):
- * it greets with "OHAI" and speaks the stub protocol from then on.
- *
- * The stub's timing follows esptool `flasher_stub/stub_flasher.c` `cmd_loop`: FLASH_DATA and
- * FLASH_DEFL_DATA are acknowledged as soon as the block is received and checked ("ACK DATA
- * commands immediately, then process them … allowing next command to buffer"), and the block is
- * inflated, erased ahead and programmed after the reply (stub-writer.ts). The main loop takes
- * the next command only once that work is done, so the reply to the next command (the next
- * block, FLASH_DEFL_END, SPI_FLASH_MD5…) waits for it. `busyMs` tells the board how long.
+ * loaded, it assumes the code is the flasher stub esptool-js ships (esp-flasher-stub, which is
+ * what every current tool uploads): it greets with "OHAI" and speaks the stub protocol from then
+ * on. The stub's main loop, its pending errors and its timing are in stub-loop.ts and
+ * stub-writer.ts: a data block is answered first and written afterwards, and the reply to the
+ * next command waits for that work. `busyMs` tells the board how long.
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { Unzlib } from 'fflate';
@@ -28,17 +24,21 @@ import type { EspChip } from '../../protocols/esp/chips.ts';
 import {
   ESP_CHECKSUM_SEED,
   EspCommand,
-  FLASH_WRITE_SIZE_STUB,
   RomError,
   STATUS_BYTES_STUB,
   StubError,
   SYNC_EXTRA_REPLIES,
   SYNC_PAYLOAD,
 } from '../../protocols/esp/constants.ts';
-import { encodeResponse, espChecksum, type CommandPacket } from '../../protocols/esp/packet.ts';
+import {
+  decodeCommand,
+  encodeResponse,
+  espChecksum,
+  type CommandPacket,
+} from '../../protocols/esp/packet.ts';
 import type { FlashModel } from '../flash-model.ts';
 import type { EspRegisterFile } from './registers.ts';
-import { StubFlashWrite } from './stub-writer.ts';
+import { StubMainLoop, type Screened } from './stub-loop.ts';
 
 /** The value field of the ROM's SYNC replies (esptool-js and esptool traces of ESP32 ROMs). */
 export const SYNC_REPLY_VALUE = 0x20120707;
@@ -89,19 +89,21 @@ interface MemState {
 /** RAM regions loaded with MEM_* (address → bytes), for the stub check at MEM_END. */
 type RamModel = Map<number, Uint8Array>;
 
+/** The stub's plugin opcodes (esp-flasher-stub plugin_table.h: 0xD5–0xEF). */
+const STUB_PLUGIN_FIRST_OPCODE = 0xd5;
+const STUB_PLUGIN_LAST_OPCODE = 0xef;
+
 /** Flash MD5 speed of the ROM (reads and hashes about 2 MB/s, measured on ESP32 with esptool). */
 const MD5_MS_PER_BYTE = 1 / 2000;
 
 /** One ESP serial loader session (ROM, then stub once uploaded). Reset = a new instance. */
 export class EspLoader {
-  private stub = false;
   private lastValue = 0;
   private write: WriteState | undefined;
   private mem: MemState | undefined;
   private readonly ram: RamModel = new Map();
-  private flashBusyUntil = 0;
-  /** The stub's write in progress (FLASH_BEGIN / FLASH_DEFL_BEGIN … FLASH_END). */
-  private stubWrite: StubFlashWrite | undefined;
+  /** The stub's main loop, once MEM_END started it. */
+  private stubLoop: StubMainLoop | undefined;
 
   constructor(
     private readonly ctx: LoaderContext,
@@ -110,34 +112,39 @@ export class EspLoader {
 
   /** True once the (simulated) flasher stub runs. */
   get isStub(): boolean {
-    return this.stub;
+    return this.stubLoop !== undefined;
   }
 
-  /** How long the stub's flash work on acknowledged blocks still runs (ms of device time). */
+  private get stub(): boolean {
+    return this.stubLoop !== undefined;
+  }
+
+  /** How long the stub's main loop is still busy with the last command's work (device ms). */
   get busyMs(): number {
-    return Math.max(0, this.flashBusyUntil - this.now());
+    const loop = this.stubLoop;
+    if (!loop || loop.hung) return 0;
+    return Math.max(0, loop.freeAt - this.now());
   }
 
   /**
-   * The stub's answer to a frame shorter than its size field says: it does not compare the two
-   * (stub_flasher.c `cmd_loop` reads `data_len` from the header), so for a data block it sums
-   * bytes that never arrived and replies "bad data checksum"; other short frames are ignored.
-   * The ROM ignores every malformed frame.
+   * What the loader makes of a received frame. The ROM ignores every malformed frame; the stub
+   * answers a bad header and ignores a frame too long for its buffer (stub-loop.ts).
    */
-  truncated(frame: Uint8Array): Uint8Array | undefined {
-    if (!this.stub || frame.length < 8 || frame[0] !== 0) return undefined;
-    const op = frame[1]!;
-    const data =
-      op === EspCommand.FLASH_DATA ||
-      op === EspCommand.FLASH_DEFL_DATA ||
-      op === EspCommand.MEM_DATA;
-    if (!data) return undefined;
-    return encodeResponse({
-      op,
-      value: 0,
-      statusBytes: STATUS_BYTES_STUB,
-      error: StubError.BAD_DATA_CHECKSUM,
-    });
+  screen(frame: Uint8Array): Screened {
+    if (this.stubLoop) {
+      if (this.stubLoop.hung) return { kind: 'ignore' };
+      return this.stubLoop.screen(frame);
+    }
+    try {
+      return { kind: 'command', cmd: decodeCommand(frame) };
+    } catch {
+      return { kind: 'ignore' };
+    }
+  }
+
+  /** The reply to a frame `screen` answered without running it. */
+  answer(op: number, error: number): Uint8Array {
+    return this.fail(op, error).replies[0]!;
   }
 
   /** Status bytes in every reply of the current loader. */
@@ -147,14 +154,22 @@ export class EspLoader {
 
   /** Handles one decoded command packet. */
   async handle(cmd: CommandPacket): Promise<LoaderResult> {
-    // The stub acknowledges data blocks before writing them; later commands wait for the flash.
-    const busy = this.flashBusyUntil - this.now();
-    if (busy > 0) await this.ctx.wait(busy);
+    const loop = this.stubLoop;
+    if (loop) {
+      if (loop.hung) return { replies: [] };
+      // The main loop takes a command only once the last one's flash work is done.
+      const busy = loop.freeAt - this.now();
+      if (busy > 0) await this.ctx.wait(busy);
+      // handle_command: a failed post-process answers this command, which is not run.
+      const pending = loop.takePendingError();
+      if (pending !== 0) return this.fail(cmd.op, pending);
+    }
     try {
       return await this.dispatch(cmd);
     } catch (err) {
-      if (err instanceof LoaderFailure) return this.fail(cmd.op, err.code);
-      throw err;
+      if (!(err instanceof LoaderFailure)) throw err;
+      if (err.code !== MALFORMED) return this.fail(cmd.op, err.code);
+      return this.fail(cmd.op, this.stub ? StubError.BAD_DATA_LEN : RomError.INVALID_MESSAGE);
     }
   }
 
@@ -177,8 +192,8 @@ export class EspLoader {
         return this.ok(cmd.op);
       case EspCommand.SPI_ATTACH:
         if (!this.stub && !chip.romSupportsSpiAttach) break;
-        // ROM: 8 bytes (pin config + a zero word); the stub and esptool-js send 4.
-        need(d.length === 4 || d.length === 8);
+        // ROM: 8 bytes (pin config + a zero word); the stub takes exactly 4 (`SPI_ATTACH_SIZE`).
+        need(d.length === 4 || (!this.stub && d.length === 8));
         return this.ok(cmd.op);
       case EspCommand.CHANGE_BAUDRATE: {
         if (!this.stub && !chip.romSupportsChangeBaud) break;
@@ -189,22 +204,35 @@ export class EspLoader {
         return { ...this.ok(cmd.op), after: { kind: 'baud', baudRate } };
       }
       case EspCommand.FLASH_BEGIN:
-        return this.stub ? this.stubFlashBegin(cmd, false) : this.flashBegin(cmd, false);
-      case EspCommand.FLASH_DEFL_BEGIN:
-        if (this.stub) return this.stubFlashBegin(cmd, true);
-        if (!chip.romSupportsCompressed) break;
-        return this.flashBegin(cmd, true);
+      case EspCommand.FLASH_DEFL_BEGIN: {
+        const compressed = cmd.op === EspCommand.FLASH_DEFL_BEGIN;
+        if (this.stubLoop) {
+          const { ms, error } = this.stubLoop.flashBegin(d);
+          if (ms > 0) await this.ctx.wait(ms);
+          return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
+        }
+        if (compressed && !chip.romSupportsCompressed) break;
+        return this.flashBegin(cmd, compressed);
+      }
       case EspCommand.FLASH_DATA:
-        return this.stub ? this.stubFlashData(cmd, false) : this.flashData(cmd, false);
-      case EspCommand.FLASH_DEFL_DATA:
-        if (this.stub) return this.stubFlashData(cmd, true);
-        if (!chip.romSupportsCompressed) break;
-        return this.flashData(cmd, true);
+      case EspCommand.FLASH_DEFL_DATA: {
+        const compressed = cmd.op === EspCommand.FLASH_DEFL_DATA;
+        if (this.stubLoop) {
+          const error = this.stubLoop.flashData(cmd, compressed);
+          return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
+        }
+        if (compressed && !chip.romSupportsCompressed) break;
+        return this.flashData(cmd, compressed);
+      }
       case EspCommand.FLASH_END:
-      case EspCommand.FLASH_DEFL_END:
-        if (this.stub) return this.stubFlashEnd(cmd);
+      case EspCommand.FLASH_DEFL_END: {
+        if (this.stubLoop) {
+          const error = this.stubLoop.flashEnd(d);
+          return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
+        }
         if (cmd.op === EspCommand.FLASH_DEFL_END && !chip.romSupportsCompressed) break;
         return this.flashEnd(cmd);
+      }
       case EspCommand.SPI_FLASH_MD5:
         if (!this.stub && chip.id === 'esp8266') break;
         return this.flashMd5(cmd);
@@ -221,44 +249,70 @@ export class EspLoader {
       case EspCommand.MEM_END:
         return this.memEnd(cmd);
       case EspCommand.ERASE_FLASH:
-        if (!this.stub) break;
+        if (!this.stubLoop) break;
+        need(d.length === 0);
+        await this.waitForFlashChip();
         await this.ctx.wait(this.ctx.flash.eraseAll());
         return this.ok(cmd.op);
       case EspCommand.ERASE_REGION: {
-        if (!this.stub) break;
+        if (!this.stubLoop) break;
         need(d.length === 8);
         const [addr, size] = args(d);
-        // stub_flasher.c: address and size must be sector aligned.
+        // `s_erase_region`: address and size must be sector aligned.
         if (addr % 4096 !== 0 || size % 4096 !== 0) throw new LoaderFailure(StubError.BAD_DATA_LEN);
+        await this.waitForFlashChip();
         await this.erase(addr, size);
         return this.ok(cmd.op);
       }
-      case EspCommand.READ_FLASH: {
-        if (!this.stub) break;
-        need(d.length === 16);
-        const [address, size, packetSize, maxInFlight] = args(d);
-        if (address + size > this.ctx.flash.size || packetSize === 0 || maxInFlight === 0) {
-          throw new LoaderFailure(StubError.BAD_DATA_LEN);
-        }
-        return {
-          ...this.ok(cmd.op),
-          after: { kind: 'read-flash', address, size, packetSize, maxInFlight },
-        };
-      }
+      case EspCommand.READ_FLASH:
+        if (!this.stubLoop) break;
+        return this.stubReadFlash(cmd);
       case EspCommand.RUN_USER_CODE:
-        if (!this.stub) break;
-        return { replies: [], after: { kind: 'run-user-code' } };
+        if (!this.stubLoop) break;
+        // `handle_command`: "This command does not send response. TODO: ... system reset".
+        return { replies: [] };
       default:
         break;
     }
-    return this.fail(cmd.op, this.stub ? StubError.CMD_NOT_IMPLEMENTED : RomError.INVALID_MESSAGE);
+    if (!this.stubLoop) return this.fail(cmd.op, RomError.INVALID_MESSAGE);
+    // The stub's plugin opcodes answer "not implemented" until a plugin is loaded; other
+    // unknown opcodes are an invalid command (`handle_command`, plugin_table.h).
+    const plugin = cmd.op >= STUB_PLUGIN_FIRST_OPCODE && cmd.op <= STUB_PLUGIN_LAST_OPCODE;
+    return this.fail(cmd.op, plugin ? StubError.CMD_NOT_IMPLEMENTED : StubError.INVALID_COMMAND);
+  }
+
+  /** Flash commands of the stub first wait until the chip has finished an erase in progress. */
+  private async waitForFlashChip(): Promise<void> {
+    const ms = this.stubLoop?.chipBusyMs() ?? 0;
+    if (ms > 0) await this.ctx.wait(ms);
+  }
+
+  /**
+   * Stub READ_FLASH (`s_read_flash`, `s_read_flash_post_process`): four words, answered at once;
+   * then the stream, one packet at a time ("max_unacked_packets = 1" whatever the host asks).
+   * A packet size of 0 or over 4096 bytes, or a range past the end of the chip, sends nothing
+   * and leaves the error for the next command.
+   */
+  private async stubReadFlash(cmd: CommandPacket): Promise<LoaderResult> {
+    need(cmd.data.length === 16);
+    const [address, size, packetSize] = args(cmd.data);
+    const ok = this.ok(cmd.op);
+    if (packetSize > 4096 || packetSize === 0) {
+      this.stubLoop!.failLater(StubError.BAD_DATA_LEN);
+      return ok;
+    }
+    if (address + size > this.ctx.flash.size) {
+      this.stubLoop!.failLater(StubError.FAILED_SPI_OP);
+      return ok;
+    }
+    await this.waitForFlashChip();
+    return { ...ok, after: { kind: 'read-flash', address, size, packetSize, maxInFlight: 1 } };
   }
 
   /**
    * SYNC: the ROM answers 8 times (loader.py `sync`). So does the stub, with value 0, which is
-   * how esptool tells them apart (stub_flasher.c `cmd_loop` case ESP_SYNC: "Bootloader responds
-   * to the SYNC request with eight identical SYNC responses. Stub flasher should react the same
-   * way").
+   * how esptool tells them apart (esp-flasher-stub `s_sync`: "Bootloader responds to the SYNC
+   * request with eight identical SYNC responses. Stub flasher should react the same way").
    */
   private sync(d: Uint8Array): LoaderResult {
     if (d.length !== SYNC_PAYLOAD.length || d.some((b, i) => b !== SYNC_PAYLOAD[i])) {
@@ -276,7 +330,10 @@ export class EspLoader {
   /** WRITE_REG: one or more (address, value, mask, delay µs) groups. */
   private async writeReg(cmd: CommandPacket): Promise<LoaderResult> {
     const d = cmd.data;
-    need(d.length > 0 && d.length % 16 === 0);
+    // The stub says "not enough data" here (`s_write_reg`).
+    if (d.length === 0 || d.length % 16 !== 0) {
+      throw new LoaderFailure(this.stub ? StubError.NOT_ENOUGH_DATA : MALFORMED);
+    }
     const v = view(d);
     for (let i = 0; i < d.length; i += 16) {
       this.ctx.registers.write(
@@ -366,64 +423,6 @@ export class EspLoader {
     return this.ok(cmd.op);
   }
 
-  /**
-   * Stub FLASH_BEGIN / FLASH_DEFL_BEGIN (stub_flasher.c `cmd_loop`): exactly four words (size,
-   * blocks, block size, offset), a block size of at most 16 KiB; nothing is erased here
-   * (stub_write_flash.c `handle_flash_begin`).
-   */
-  private stubFlashBegin(cmd: CommandPacket, compressed: boolean): LoaderResult {
-    const d = cmd.data;
-    if (d.length !== 16) throw new LoaderFailure(StubError.BAD_DATA_LEN);
-    const [size, , blockSize, offset] = args(d);
-    if (blockSize > FLASH_WRITE_SIZE_STUB) throw new LoaderFailure(StubError.BAD_BLOCKSIZE);
-    this.stubWrite = new StubFlashWrite(this.ctx.flash, {
-      offset,
-      totalSize: size,
-      compressed,
-    });
-    return this.ok(cmd.op);
-  }
-
-  /**
-   * Stub FLASH_DATA / FLASH_DEFL_DATA: the reply carries the error left by the previous block
-   * (or this block's length/checksum error) and goes out at once; the block's flash work runs
-   * after it, and the stub is busy for that long. The stub does not look at the sequence number.
-   */
-  private stubFlashData(cmd: CommandPacket, compressed: boolean): LoaderResult {
-    const write = this.stubWrite;
-    const d = cmd.data;
-    if (!write || write.compressed !== compressed) {
-      throw new LoaderFailure(StubError.NOT_IN_FLASH_MODE);
-    }
-    if (d.length < 16) throw new LoaderFailure(StubError.BAD_DATA_LEN);
-    const [length] = args(d);
-    const block = d.subarray(16);
-    let error = write.lastError;
-    if (length !== block.length) error = StubError.BAD_DATA_LEN;
-    if (espChecksum(block, ESP_CHECKSUM_SEED) !== (cmd.checksum & 0xff)) {
-      error = StubError.BAD_DATA_CHECKSUM;
-    }
-    if (error !== 0) return this.fail(cmd.op, error);
-    const ms = write.process(block);
-    this.flashBusyUntil = Math.max(this.flashBusyUntil, this.now()) + ms;
-    return this.ok(cmd.op);
-  }
-
-  /**
-   * Stub FLASH_END / FLASH_DEFL_END (stub_write_flash.c `handle_flash_end`): not in flash mode,
-   * fewer bytes than announced, or the last block's error; then "0 to reboot", else stay.
-   */
-  private stubFlashEnd(cmd: CommandPacket): LoaderResult {
-    if (cmd.data.length !== 4) throw new LoaderFailure(StubError.BAD_DATA_LEN);
-    const write = this.stubWrite;
-    if (!write) throw new LoaderFailure(StubError.NOT_IN_FLASH_MODE);
-    if (write.remaining > 0) throw new LoaderFailure(StubError.NOT_ENOUGH_DATA);
-    this.stubWrite = undefined;
-    if (write.lastError !== 0) throw new LoaderFailure(write.lastError);
-    const runUserCode = view(cmd.data).getUint32(0, true) !== 0;
-    return runUserCode ? this.ok(cmd.op) : { ...this.ok(cmd.op), after: { kind: 'reboot' } };
-  }
-
   private flashEnd(cmd: CommandPacket): LoaderResult {
     need(cmd.data.length === 4);
     const runUserCode = view(cmd.data).getUint32(0, true) !== 0;
@@ -443,6 +442,7 @@ export class EspLoader {
         this.stub ? StubError.FAILED_SPI_OP : RomError.FLASH_READ_LENGTH_ERROR,
       );
     }
+    await this.waitForFlashChip();
     const digest = md5(this.ctx.flash.read(addr, size));
     await this.ctx.wait(size * MD5_MS_PER_BYTE);
     const data = this.stub ? digest : new TextEncoder().encode(toHex(digest));
@@ -507,9 +507,9 @@ export class EspLoader {
     );
     if (!inLoadedRam) throw new LoaderFailure(RomError.FAILED_TO_ACT);
     const reply = this.ok(cmd.op);
-    this.stub = true;
+    const { chip, flash } = this.ctx;
+    this.stubLoop = new StubMainLoop({ chip, flash, now: this.now });
     this.write = undefined;
-    this.stubWrite = undefined;
     return { ...reply, after: { kind: 'stub-started' } };
   }
 
@@ -543,8 +543,11 @@ export class EspLoader {
   }
 
   private fail(op: number, error: number): LoaderResult {
+    const layout = this.stub ? 'stub' : 'rom';
     return {
-      replies: [encodeResponse({ op, value: this.value, statusBytes: this.statusBytes, error })],
+      replies: [
+        encodeResponse({ op, value: this.value, statusBytes: this.statusBytes, error, layout }),
+      ],
     };
   }
 
@@ -565,8 +568,11 @@ class LoaderFailure extends Error {
   }
 }
 
+/** Marks a malformed argument list: the ROM's "invalid message", the stub's "bad data length". */
+const MALFORMED = -1;
+
 function need(ok: boolean): void {
-  if (!ok) throw new LoaderFailure(RomError.INVALID_MESSAGE);
+  if (!ok) throw new LoaderFailure(MALFORMED);
 }
 
 /** The first four little-endian words of the argument data (0 where the data is shorter). */
