@@ -89,8 +89,18 @@ export interface EspRow extends EspScenario {
   oursOverEsptoolJs: number | undefined;
 }
 
-function freshBoard(name: string, clock: Clock): EspSimBoard {
-  return createBoard(name, { clock, seed: 1 }) as EspSimBoard;
+/**
+ * A board that holds an older release where the image goes, as when firmware is updated: the
+ * flasher stub erases only sectors that were written, so a factory-blank board would need no
+ * erase at all and the erase + program limit would not apply.
+ */
+function boardWithOldFirmware(name: string, clock: Clock, imageBytes: number): EspSimBoard {
+  const old = benchImage('random', imageBytes, 99);
+  return createBoard(name, {
+    clock,
+    seed: 1,
+    images: [{ address: ADDRESS, data: old }],
+  }) as EspSimBoard;
 }
 
 async function runOurs(
@@ -98,7 +108,7 @@ async function runOurs(
   image: Uint8Array,
   clock: Clock,
 ): Promise<{ ms: number; phases: PhaseTimes; result: JobResult }> {
-  const board = freshBoard(s.board, clock);
+  const board = boardWithOldFirmware(s.board, clock, image.length);
   const job = new FlashJob({
     port: board.wire!.port!,
     connector: espDriver,
@@ -126,7 +136,7 @@ const quiet: IEspLoaderTerminal = {
 };
 
 async function runEsptoolJs(s: EspScenario, image: Uint8Array): Promise<number> {
-  const board = freshBoard(s.board, realClock);
+  const board = boardWithOldFirmware(s.board, realClock, image.length);
   const serial = new FakeSerial();
   serial.addWire(board.wire!);
   const port = await serial.requestPort();
