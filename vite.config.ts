@@ -250,11 +250,13 @@ const pageInputs = {
       chunk.name === 'webflash-update' ? 'webflash-update.js' : 'assets/[name]-[hash].js',
     // Every page needs the core helpers and the hashes; one chunk for them instead of several
     // small ones saves the customer updater about 0.4 KB gzipped (docs/embedding.md, "Size").
+    // Not noble's legacy hashes (only the simulators use them) nor zustand's `shallow` (only
+    // the React app): in this chunk the customer updater would load them too (0.5 KB gzipped).
     codeSplitting: {
       groups: [
         {
           name: 'core',
-          test: /[\\/]src[\\/]core[\\/]|@noble[\\/]hashes[\\/]|zustand[\\/]esm[\\/]vanilla/,
+          test: /[\\/]src[\\/]core[\\/]|@noble[\\/]hashes[\\/](?!legacy)|zustand[\\/]esm[\\/]vanilla\.mjs$/,
         },
       ],
     },

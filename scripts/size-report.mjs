@@ -1,9 +1,10 @@
 // Sizes of what a browser downloads, from a production build made in memory (nothing is
 // written): the embeddable customer updater (`webflash-update.js` and every chunk it imports
 // statically), what it loads on top to flash an ESP board (driver and compressor chunks, and
-// their lazy imports to any depth), the flasher stub data it fetches per chip, its workers, and the technician app (index.html's entry). Lazily loaded demo chunks (virtual
-// boards, simulators) are left out: production pages never load them. Sizes are gzip level 9,
-// as served with `Content-Encoding: gzip`.
+// their lazy imports to any depth), an STM32 board over serial or a DFU board over WebUSB, the
+// flasher stub data it fetches per chip, its workers, and the technician app (index.html's
+// entry). Lazily loaded demo chunks (virtual boards, simulators) are left out: production pages
+// never load them. Sizes are gzip level 9, as served with `Content-Encoding: gzip`.
 //
 //   node scripts/size-report.mjs          # table
 //   node scripts/size-report.mjs --json   # machine-readable, for the benchmarks
@@ -118,14 +119,18 @@ if (demoReach.length > 0 && process.env['VITE_WEBFLASH_DEMO'] !== '1') {
   process.exitCode = 1;
 }
 const union = (sets) => new Set(sets.flatMap((s) => [...s]));
-/** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`). */
+/** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`, `choosePort`). */
 const flashes = {
   esp: union(
     [...lazy]
-      .filter(([k]) => /protocols\/esp\/|compress-client|customer\/(stub-assets|esp-connector)/.test(k))
+      .filter(([k]) =>
+        /protocols\/esp\/|compress-client|customer\/(stub-assets|esp-connector)/.test(k),
+      )
       .map(([, v]) => v),
   ),
   stm32: union([...lazy].filter(([k]) => /protocols\/stm32\//.test(k)).map(([, v]) => v)),
+  // The WebUSB transport and the DFU 1.1 / DfuSe drivers (customer/usb-connector.ts).
+  dfu: union([...lazy].filter(([k]) => /customer\/usb-connector/.test(k)).map(([, v]) => v)),
 };
 const onFlash = union([...lazy.values()]);
 const customerWorkers = workersOf(new Set([...entry, ...onFlash]));
@@ -142,6 +147,7 @@ const report = {
   customerEntry: total(entry),
   customerEspFlash: total(flashes.esp),
   customerStm32Flash: total(flashes.stm32),
+  customerDfuFlash: total(flashes.dfu),
   customerWorkers: total(customerWorkers),
   app: total(new Set([...app, ...appCss])),
 };
@@ -184,6 +190,7 @@ if (json) {
   row('customer element: webflash-update.js + imports', report.customerEntry);
   row('  + when updating an ESP board (lazy)', report.customerEspFlash);
   row('  + when updating an STM32 board (lazy)', report.customerStm32Flash);
+  row('  + when updating a DFU board (lazy)', report.customerDfuFlash);
   row('  workers started (none expected)', report.customerWorkers);
   row('technician app: index.html entry + CSS', report.app);
   console.log(`customer element, complete ESP update, page scripts: ${kb(customerEspTotal)} gzip`);

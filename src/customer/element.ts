@@ -6,8 +6,10 @@
  *
  * Attributes: `bundle` (the update file), `product` (its product id), `board` (board id, for
  * products whose targets share a chip), `allowed-origins` (further origins bundles may come
- * from), `label` (the button's text), `theme` (`light` / `dark`), `demo` (`off` uses real ports
- * in demo builds). The host mirrors the screen in `data-state` and fires `webflash-state`.
+ * from), `transport` (`serial` / `usb`: which kind of connection a bundle with both uses),
+ * `label` (the button's text), `theme` (`light` / `dark`), `demo` (`off` uses real ports in demo
+ * builds), `virtual-board` (demo builds: the virtual board or USB device the chooser offers).
+ * The host mirrors the screen in `data-state` and fires `webflash-state`.
  */
 import type { RollbackStore } from '../bundle/rollback-store.ts';
 import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
@@ -18,14 +20,19 @@ import { createUpdater, type Updater, type UpdaterState } from './flow.ts';
 import { parseOriginList, resolveBundleUrl, type OriginPolicy } from './origins.ts';
 import { createCustomerServices, USABLE_TRANSPORTS } from './services.ts';
 import { ELEMENT_CSS } from './styles.ts';
-import { detectSupport, readEnvironment } from './support.ts';
+import { detectSupport, readEnvironment, type Transport } from './support.ts';
+import { parseTransport } from './transport-choice.ts';
 import { viewOf, type ViewModel } from './view.ts';
 
 /** Virtual boards for demo builds, loaded on demand. */
 export interface VirtualBoards {
   serial: Serial;
-  /** Puts a board of type `board` (or the default) on the bench for the port chooser. */
-  prepare(board: string | undefined): void;
+  usb: USB;
+  /**
+   * Puts a board of type `board` (or the default for `transport`) on the bench for the
+   * chooser of `transport`.
+   */
+  prepare(board: string | undefined, transport: Transport): void;
 }
 
 /** What the element needs from the page's build. */
@@ -63,7 +70,14 @@ let boards: Promise<VirtualBoards> | undefined;
 
 /** The custom element class. */
 export class WebflashUpdateElement extends HTMLElement {
-  static readonly observedAttributes = ['bundle', 'product', 'board', 'allowed-origins', 'label'];
+  static readonly observedAttributes = [
+    'bundle',
+    'product',
+    'board',
+    'allowed-origins',
+    'transport',
+    'label',
+  ];
 
   private readonly root: ShadowRoot;
   private updater: Updater | undefined;
@@ -142,7 +156,9 @@ export class WebflashUpdateElement extends HTMLElement {
     );
     let policy: OriginPolicy = { pageOrigin: location.origin, allowedOrigins: config.buildOrigins };
     let policyError: unknown;
+    let transport: Transport | undefined;
     try {
+      transport = parseTransport(this.getAttribute('transport'));
       policy = {
         ...policy,
         allowedOrigins: [
@@ -160,8 +176,9 @@ export class WebflashUpdateElement extends HTMLElement {
       // Virtual boards start blank each visit, so their history lives in memory only.
       rollbackStore: virtual ? new MemoryRollbackStore() : rt.rollbackStore(),
       serial: virtual?.serial,
+      usb: virtual?.usb,
       prepareVirtualBoard: virtual
-        ? () => virtual.prepare(this.getAttribute('virtual-board') ?? undefined)
+        ? (t) => virtual.prepare(this.getAttribute('virtual-board') ?? undefined, t)
         : undefined,
       logger: log,
     });
@@ -171,6 +188,7 @@ export class WebflashUpdateElement extends HTMLElement {
       support,
       product: this.getAttribute('product') ?? undefined,
       board: this.getAttribute('board') ?? undefined,
+      transport,
       bundleUrl: () => {
         if (policyError !== undefined) throw asWebflashError(policyError);
         return resolveBundleUrl(bundle, { ...policy, base: document.baseURI });

@@ -6,6 +6,10 @@
  * never offers options: customer mode refuses downgrades (bundle rollback policy) and only a
  * `VerifiedBundle` can reach the engine.
  *
+ * Once the update file is verified, the bundle's targets, the browser and the vendor's
+ * `transport` setting decide how the device is reached (transport-choice.ts): Web Serial or
+ * WebUSB.
+ *
  * States: loading → ready → connecting → installing → success | failed; `unsupported` when the
  * browser or page cannot update a device at all.
  */
@@ -20,8 +24,9 @@ import { FlashJob } from '../job/engine.ts';
 import type { Connector, JobPhase, JobSettings, ProgressEvent } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import { BundleError, type BundleReason } from '../bundle/errors.ts';
-import { failureText, type FailureText, UNSUPPORTED_TEXT } from './messages.ts';
-import type { Support, UnsupportedReason } from './support.ts';
+import { failureText, type FailureText, noDeviceNote, UNSUPPORTED_TEXT } from './messages.ts';
+import type { Support, Transport, UnsupportedReason } from './support.ts';
+import { chooseTransport } from './transport-choice.ts';
 
 /** What the release is, from its verified manifest. */
 export interface Release {
@@ -63,6 +68,8 @@ export interface UpdaterState {
   release: Release | undefined;
   /** The device's name, once it identified itself ("ESP32-S3"). */
   device: string | undefined;
+  /** How the device is reached, once the update file is verified. */
+  transport: Transport | undefined;
 }
 
 /** A device the person chose, and the driver that talks to it. */
@@ -88,11 +95,15 @@ export interface CustomerServices {
     onProgress: (p: VerifyProgress) => void;
   }): Promise<VerifiedBundle>;
   /**
-   * Asks the person to choose the device (runs in the click's user activation) and picks the
-   * driver for the bundle's protocol.
+   * Asks the person to choose the device over `transport` (runs in the click's user
+   * activation) and picks the driver for the bundle's protocol.
    * @throws {TransportError} 'transport.no-port-selected' when the person closes the chooser.
    */
-  choosePort(options: { bundle: VerifiedBundle; signal: AbortSignal }): Promise<PortChoice>;
+  choosePort(options: {
+    bundle: VerifiedBundle;
+    transport: Transport;
+    signal: AbortSignal;
+  }): Promise<PortChoice>;
   /** Where installed releases are remembered (anti-rollback). */
   rollbackStore?: RollbackStore | undefined;
   logger?: Logger | undefined;
@@ -110,6 +121,8 @@ export interface UpdaterOptions {
   product?: string | undefined;
   /** Board id, for products whose targets share a chip. */
   board?: string | undefined;
+  /** The vendor's choice of transport, for bundles with both serial and USB targets. */
+  transport?: Transport | undefined;
   /** Engine settings (line speed…); not offered to the person. */
   settings?: JobSettings | undefined;
 }
@@ -183,6 +196,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     screen: initial,
     release: undefined,
     device: undefined,
+    transport: undefined,
   }));
   const set = (screen: Screen): void => store.setState({ screen });
   const log = services.logger;
@@ -196,7 +210,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     ctx: {
       flashTouched: boolean;
       protocol?: ProtocolId | undefined;
-      retry: 'reload' | 'install';
+      retry: 'reload' | 'install' | 'none';
     },
   ): void => {
     const error = asWebflashError(err);
@@ -208,6 +222,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
         error,
         flashTouched: ctx.flashTouched,
         protocol: ctx.protocol,
+        transport: store.getState().transport,
         stage: ctx.retry === 'reload' ? 'download' : 'install',
       }),
       code: error.code,
@@ -237,9 +252,23 @@ export function createUpdater(options: UpdaterOptions): Updater {
         },
       });
       if (disposed) return;
-      verified = bundle;
       const m = bundle.manifest;
       store.setState({ release: { product: m.product, version: m.version } });
+      let transport: Transport;
+      try {
+        transport = chooseTransport({
+          targets: m.targets,
+          available: support.transports,
+          pinned: options.transport,
+        });
+      } catch (err) {
+        // The release needs a connection this browser lacks (WebUSB, Web Serial) or that no
+        // updater has: trying again cannot help.
+        fail(err, { flashTouched: false, retry: 'none' });
+        return;
+      }
+      verified = bundle;
+      store.setState({ transport });
       set({ kind: 'ready', note: undefined });
     } catch (err) {
       if (!disposed) fail(err, { flashTouched: false, retry: 'reload' });
@@ -250,19 +279,20 @@ export function createUpdater(options: UpdaterOptions): Updater {
 
   const start = async (): Promise<void> => {
     const bundle = verified;
-    if (!bundle || disposed || busy) return;
+    const transport = store.getState().transport;
+    if (!bundle || !transport || disposed || busy) return;
     busy = true;
     const signal = controller.signal;
     let choice: PortChoice;
     set({ kind: 'choosing' });
     try {
-      choice = await services.choosePort({ bundle, signal });
+      choice = await services.choosePort({ bundle, transport, signal });
     } catch (err) {
       busy = false;
       if (disposed) return;
       const error = asWebflashError(err);
       if (error.code === 'transport.no-port-selected') {
-        set({ kind: 'ready', note: 'No device was chosen. Press the button to try again.' });
+        set({ kind: 'ready', note: noDeviceNote(transport) });
         return;
       }
       fail(error, { flashTouched: false, retry: 'install' });

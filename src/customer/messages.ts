@@ -6,7 +6,7 @@
 import { BundleError } from '../bundle/errors.ts';
 import type { WebflashError } from '../core/errors.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
-import type { UnsupportedReason } from './support.ts';
+import type { Transport, UnsupportedReason } from './support.ts';
 
 /** What a failure screen says. */
 export interface FailureText {
@@ -59,13 +59,28 @@ export interface FailureContext {
   /** True once the device's memory may have been changed. */
   flashTouched: boolean;
   protocol?: ProtocolId | undefined;
+  /** How the device is reached (USB devices get USB-specific steps). */
+  transport?: Transport | undefined;
   /** Whether the update file was being fetched, or the device updated. Default 'install'. */
   stage?: 'download' | 'install';
 }
 
 const NOTHING_CHANGED = 'Nothing was changed on your device.';
+const SUPPORT = "Contact the manufacturer's support.";
 const INCOMPLETE =
   'The update did not finish, so your device will not start normally until it is updated again.';
+
+/**
+ * The note on the button after the device chooser was closed without a choice. A USB device
+ * that is not in its update mode is not in the list at all (the chooser lists only the
+ * release's USB ids), so over USB the note says how to get it there.
+ * @example noDeviceNote('serial') // 'No device was chosen. Press the button to try again.'
+ */
+export function noDeviceNote(transport: Transport): string {
+  return transport === 'usb'
+    ? `No device was chosen. If yours was not in the list, ${UPDATE_MODE.dfu}, then press the button to try again.`
+    : 'No device was chosen. Press the button to try again.';
+}
 
 /**
  * The failure screen for an error, whether it came from loading the update file or from the
@@ -77,6 +92,7 @@ export function failureText(ctx: FailureContext): FailureText {
   const { error } = ctx;
   const manual = ctx.protocol ? UPDATE_MODE[ctx.protocol] : undefined;
   const state = ctx.flashTouched ? INCOMPLETE : NOTHING_CHANGED;
+  const usb = ctx.transport === 'usb';
 
   if (error instanceof BundleError) return bundleText(error);
   if (
@@ -101,14 +117,16 @@ export function failureText(ctx: FailureContext): FailureText {
       return {
         title: 'This update page is not set up correctly',
         message: `${error.message} ${NOTHING_CHANGED}`,
-        steps: ["Contact the manufacturer's support."],
+        steps: [SUPPORT],
       };
     case 'transport.device-lost':
       return {
         title: 'The device was disconnected',
         message: state,
         steps: [
-          'Plug the device back in with the USB cable.',
+          usb && manual
+            ? `To plug it back in, ${manual}.`
+            : 'Plug the device back in with the USB cable.',
           'Press Try again and keep the cable plugged in until the update finishes.',
         ],
       };
@@ -117,13 +135,24 @@ export function failureText(ctx: FailureContext): FailureText {
       return {
         title: 'The device is in use by another program',
         message: state,
-        steps: ['Close other programs or browser tabs that use the device.', 'Press Try again.'],
+        steps: [
+          'Close other programs or browser tabs that use the device.',
+          // Linux lets only users the device's udev rules name open a USB device.
+          ...(usb ? ["On Linux, install the device's USB rules from its manufacturer."] : []),
+          'Press Try again.',
+        ],
       };
     case 'transport.driver-missing':
+      // Over WebUSB on Windows the transport names the driver and how to install it.
       return {
         title: 'A USB driver is missing',
-        message: state,
-        steps: ["Install the USB driver from the manufacturer's support page.", 'Press Try again.'],
+        message: `${error.message} ${state}`,
+        steps: [
+          ...(error.hints.length > 0
+            ? error.hints
+            : ["Install the USB driver from the manufacturer's support page."]),
+          'Press Try again.',
+        ],
       };
     case 'transport.unavailable':
       return { ...UNSUPPORTED_TEXT['no-api'] };
@@ -146,15 +175,14 @@ export function failureText(ctx: FailureContext): FailureText {
       return {
         title: 'This updater cannot install this update',
         message: `${error.message} ${NOTHING_CHANGED}`,
-        steps: [...error.hints, "Contact the manufacturer's support."].filter(
-          (step, i, all) => all.indexOf(step) === i,
-        ),
+        steps: [...error.hints, SUPPORT].filter((step, i, all) => all.indexOf(step) === i),
       };
     case 'protocol.read-protected':
       return {
         title: 'This device is locked',
-        message: `Its memory is protected against changes. ${NOTHING_CHANGED}`,
-        steps: ["Contact the manufacturer's support."],
+        // A read-protected STM32 bootloader refuses erase and write (ST AN3155, AN3156).
+        message: `Its memory is protected, so the update cannot be installed. ${NOTHING_CHANGED}`,
+        steps: [`${SUPPORT} Unlocking the device erases it, which needs their tools.`],
       };
     case 'verify.mismatch':
       return {

@@ -2,7 +2,8 @@
  * The customer updater's services in a browser: the update file fetched under the
  * allowed-origins policy and verified while it streams in against the root this build pins,
  * Web Serial ports, and the bootloader drivers, each loaded only once a device was chosen so
- * the element's own script stays small.
+ * the element's own script stays small; USB updates load the WebUSB transport with the DFU
+ * drivers (usb-connector.ts) when they start.
  *
  * No Web Workers: a vendor may serve the script from another origin, and browsers start workers
  * only from the page's own origin. Verification hashes each chunk as it arrives (SHA-256 runs at
@@ -12,9 +13,8 @@
 import { pinnedRoot, type BuildMode } from '../bundle/pinned-root.ts';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
-import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle, type VerifiedBundle } from '../bundle/verify.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
 import { realClock, type Clock } from '../core/clock.ts';
-import { ProtocolError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Connector } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
@@ -24,12 +24,10 @@ import { fetchBundle } from './download.ts';
 import type { CustomerServices, PortChoice } from './flow.ts';
 import type { OriginPolicy } from './origins.ts';
 import type { Transport } from './support.ts';
+import { SERIAL_PROTOCOLS } from './transport-choice.ts';
 
-/** The transports the customer updater drives today (support.ts `detectSupport`). */
-export const USABLE_TRANSPORTS: readonly Transport[] = ['serial'];
-
-/** Bootloader protocols the customer updater drives over Web Serial, in order of preference. */
-export const SERIAL_PROTOCOLS: readonly ProtocolId[] = ['esp-serial', 'stm32-usart'];
+/** The transports the customer updater drives (support.ts `detectSupport`). */
+export const USABLE_TRANSPORTS: readonly Transport[] = ['serial', 'usb'];
 
 /** Line speed per protocol (the ESP driver steps down by itself if a board cannot keep up). */
 const BAUD: Partial<Record<ProtocolId, number>> = { 'esp-serial': 460_800 };
@@ -42,27 +40,12 @@ export interface CustomerServicesOptions {
   rollbackStore?: RollbackStore | undefined;
   /** Default `navigator.serial`. */
   serial?: Serial | undefined;
-  /** Demo mode: puts a virtual board on the bench before the port chooser opens. */
-  prepareVirtualBoard?: (() => void) | undefined;
+  /** Default `navigator.usb`. */
+  usb?: USB | undefined;
+  /** Demo mode: puts a virtual board for `transport` on the bench before the chooser opens. */
+  prepareVirtualBoard?: ((transport: Transport) => void) | undefined;
   clock?: Clock | undefined;
   logger?: Logger | undefined;
-}
-
-/**
- * The protocol to use for a bundle: the first serial protocol among its targets.
- * @throws {ProtocolError} 'protocol.unsupported' when no target can be flashed from here.
- */
-export function protocolFor(bundle: VerifiedBundle): ProtocolId {
-  const offered = new Set(bundle.manifest.targets.map((t) => t.protocol));
-  const found = SERIAL_PROTOCOLS.find((p) => offered.has(p));
-  if (!found) {
-    throw new ProtocolError(
-      'protocol.unsupported',
-      'This update is for devices that connect in a way this updater does not support.',
-      { hints: ["Contact the manufacturer's support."] },
-    );
-  }
-  return found;
 }
 
 /** Loads the driver for `protocol` (a separate chunk per driver). */
@@ -118,9 +101,23 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
           }),
       });
     },
-    async choosePort({ bundle }): Promise<PortChoice> {
-      const protocol = protocolFor(bundle);
-      options.prepareVirtualBoard?.();
+    async choosePort({ bundle, transport }): Promise<PortChoice> {
+      const targets = bundle.manifest.targets;
+      options.prepareVirtualBoard?.(transport);
+      if (transport === 'usb') {
+        // The chooser opens from the lazy chunk, a few milliseconds into the click's
+        // activation (Chromium keeps it 5 s); the transport and drivers stay out of the element.
+        const { chooseUsbDevice } = await import('./usb-connector.ts');
+        const nav = globalThis.navigator as Navigator | undefined;
+        return chooseUsbDevice({
+          targets,
+          usb: options.usb ?? nav?.usb,
+          userAgent: nav?.userAgent ?? '',
+          clock,
+        });
+      }
+      // chooseTransport picked serial, so a serial target is there.
+      const protocol = SERIAL_PROTOCOLS.find((p) => targets.some((t) => t.protocol === p))!;
       // The chooser first, while the click still counts as a user gesture; then the driver.
       const port = await requestSerialPort({ clock, serial: serial() });
       const connector = await loadConnector(protocol, serial(), clock);

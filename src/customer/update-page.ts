@@ -1,6 +1,7 @@
 /**
  * The iframe-able `/update` page (update.html): one `<webflash-update>` configured from the
- * address, `/update?bundle=…&product=…`. Vendor words and colours come from parameters too;
+ * address, `/update?bundle=…&product=…` (`&transport=usb` for a bundle with serial and USB
+ * targets whose device connects over USB). Vendor words and colours come from parameters too;
  * every text goes in as text (never markup) and colours must be plain hex. The allowed origins
  * come only from the build (`VITE_WEBFLASH_ALLOWED_ORIGINS`), never from the address, because
  * anyone can write a link to this page.
@@ -10,7 +11,7 @@ import './webflash-update.ts';
 import { TAG } from './element.ts';
 
 /** Parameters copied onto the element as attributes. */
-const PASSED = ['bundle', 'product', 'board', 'label', 'theme', 'demo'] as const;
+const PASSED = ['bundle', 'product', 'board', 'transport', 'label', 'theme', 'demo'] as const;
 const HEX_COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
 /** Parameters that set a CSS custom property, when they hold a hex colour. */
 const COLOURS: Record<string, string> = {

@@ -17,16 +17,27 @@ export { WebflashUpdateElement } from './element.ts';
 // import below entirely (checked by scripts/size-report.mjs).
 const demoBuild: boolean = import.meta.env.DEV || import.meta.env.VITE_WEBFLASH_DEMO === '1';
 
-/** Demo builds: the bench of virtual boards behind a fake `navigator.serial`, installed once. */
+/**
+ * Demo builds: the bench of virtual boards behind a fake `navigator.serial` and USB DFU devices
+ * behind a fake `navigator.usb`, installed once. The `virtual-board` attribute names either kind;
+ * a USB update without one gets the STM32F405 in its DfuSe bootloader.
+ */
 async function loadVirtualBoards(): Promise<VirtualBoards> {
   const { installDemoLab } = await import('../demo/lab.ts');
   const lab = installDemoLab();
   const hook = await import('./demo-hook.ts');
   hook.installCustomerDemoHook(lab);
+  const usbNames = new Set(lab.usbTypes.map((t) => t.name));
   return {
     serial: lab.serial,
-    prepare: (board) => {
-      lab.prepare(board === undefined ? {} : { board });
+    usb: lab.usb,
+    prepare: (board, transport) => {
+      const isUsb = board !== undefined && usbNames.has(board);
+      if (transport === 'usb') {
+        lab.prepareUsb?.({ device: isUsb ? board : 'stm32f405-dfu', filters: [] });
+      } else {
+        lab.prepare(board === undefined || isUsb ? {} : { board });
+      }
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
  * Bundles for the customer updater's end-to-end tests, built in the test process and signed
  * with the public demo key (demo/keys/): the end-to-end demo bundle (e2e/demo-fixture.ts), the
- * same release retargeted to another chip, and a tampered copy.
+ * same release retargeted to another chip, and a tampered copy; and STM32 releases for USB
+ * DfuSe alone, for another STM32 over DfuSe, and for both the USART bootloader and DfuSe.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBundle } from '../../src/bundle/create.ts';
+import { createBundle, type DraftTarget } from '../../src/bundle/create.ts';
 import { fromHex } from '../../src/core/bytes.ts';
 import { ESP_CHIPS } from '../../src/protocols/esp/chips.ts';
 import { retargetImage } from '../../src/protocols/esp/image.ts';
@@ -59,3 +60,58 @@ export const tamperedBundle: Uint8Array = (() => {
   copy[at] = copy[at]! ^ 0x01;
   return copy;
 })();
+
+/** 32 KiB for the STM32F405: two 16 KiB flash sectors, sixteen 2 KiB DfuSe blocks. */
+const stm32App = new Uint8Array(32 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
+
+function stm32Bundle(targets: readonly DraftTarget[], notes: string): Uint8Array {
+  const now = Date.now();
+  return createBundle({
+    manifest: {
+      product: 'webflash-demo',
+      version: '1.0.0',
+      securityCounter: 1,
+      created: stamp(now - day),
+      expires: stamp(now + 30 * day),
+      notes,
+      targets,
+    },
+    images: { app: stm32App },
+    signers: [demoKey()],
+  });
+}
+
+const dfuseTarget = (chip: string): DraftTarget => ({
+  chip,
+  protocol: 'dfuse',
+  usb: { vendorId: 0x0483, productId: 0xdf11 },
+  images: [{ name: 'app', address: 0x08000000 }],
+});
+
+/** A release whose only target is the STM32F405 over USB DfuSe: the element uses WebUSB. */
+export const usbBundle: Uint8Array = stm32Bundle(
+  [dfuseTarget('stm32f4')],
+  'End-to-end test bundle for an STM32F4 over USB DfuSe.',
+);
+
+/** The same release for an STM32F7 over DfuSe: refused by the STM32F405. */
+export const usbWrongChipBundle: Uint8Array = stm32Bundle(
+  [dfuseTarget('stm32f7')],
+  'End-to-end test bundle for another STM32 over USB DfuSe.',
+);
+
+/**
+ * A release with a serial target (the STM32 over its USART bootloader) and a USB DfuSe target
+ * for the same chip: serial by default, USB where the page says `transport="usb"`.
+ */
+export const serialAndUsbBundle: Uint8Array = stm32Bundle(
+  [
+    {
+      chip: 'stm32f4',
+      protocol: 'stm32-usart',
+      images: [{ name: 'app', address: 0x08000000 }],
+    },
+    dfuseTarget('stm32f4'),
+  ],
+  'End-to-end test bundle for an STM32F4 over its USART bootloader or USB DfuSe.',
+);

@@ -112,6 +112,7 @@ describe('viewOf', () => {
     screen,
     release: { product: 'widget', version: '2.1.0' },
     device: undefined,
+    transport: undefined,
   });
 
   it('shows the one button only when an update is ready', () => {
