@@ -20,7 +20,10 @@ import { BenchContext, useBench } from './use-bench.ts';
 
 export interface BenchAppProps {
   config: AppConfig;
-  /** Demo mode's virtual boards (their fake `navigator.serial` carries the bench's boards). */
+  /**
+   * Demo mode's virtual boards (their fake `navigator.serial` and `navigator.usb` carry the
+   * bench's boards).
+   */
   lab: DemoLab | undefined;
 }
 
@@ -31,13 +34,21 @@ interface Bench {
 }
 
 function createBench(props: BenchAppProps): Bench {
-  const lab = props.lab ? createBenchLab({ serial: props.lab.serial }) : undefined;
+  const lab = props.lab
+    ? createBenchLab({ serial: props.lab.serial, usb: props.lab.fakeUsb })
+    : undefined;
   const services = createBenchBrowserServices({
     buildMode: props.config.buildMode,
     productionRoot: props.config.productionRoot,
     serial: props.lab?.serial,
+    usb: props.lab?.usb,
     virtualBoards: lab !== undefined,
-    ...(lab ? { labelFor: (p: SerialPort) => lab.labelFor(p) } : {}),
+    ...(lab
+      ? {
+          labelFor: (p: SerialPort) => lab.labelFor(p),
+          usbLabelFor: (d: USBDevice) => lab.usbLabelFor(d),
+        }
+      : {}),
     jobSettings: { baudRate: 921600 },
   });
   window.addEventListener('pagehide', () => services.dispose(), { once: true });
@@ -96,7 +107,8 @@ function TileList() {
   if (ids === '')
     return (
       <p className="hint">
-        No boards yet. Plug a board into a granted port; in hands-off mode it is flashed at once.
+        No boards yet. Plug a board into a granted port, or a granted USB DFU board; in hands-off
+        mode it is flashed at once.
       </p>
     );
   return (

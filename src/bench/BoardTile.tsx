@@ -1,8 +1,10 @@
 /**
- * One board's tile: state and phase, progress, chip, unique id (MAC), port, duration, result
- * with the error code and what to do next. An <article> labelled with the board and its state,
- * so a screen reader lists "Board 3, Done"; its buttons name the board they act on.
+ * One board's tile: state and phase, progress, chip, unique id (MAC, or a USB board's serial
+ * number), port or USB device, protocol, duration, result with the error code and what to do
+ * next. An <article> labelled with the board and its state, so a screen reader lists "Board 3,
+ * Done"; its buttons name the board they act on.
  */
+import { PROTOCOL_NAMES } from '../store/protocol-choice.ts';
 import { statusText, formatDuration } from './format.ts';
 import { useBench, useBenchActions } from './use-bench.ts';
 
@@ -25,6 +27,8 @@ export function BoardTile(props: { id: string }) {
         data-phase={tile.phase}
         data-unique-id={tile.uniqueId ?? ''}
         data-code={tile.error?.code ?? ''}
+        data-transport={tile.transport}
+        data-protocol={tile.protocol ?? ''}
       >
         <header className="tile-head">
           <h3>{name}</h3>
@@ -45,11 +49,17 @@ export function BoardTile(props: { id: string }) {
           <dd>{tile.chipName ?? tile.chip ?? '—'}</dd>
           <dt>Unique id</dt>
           <dd className="mono">{tile.uniqueId ?? '—'}</dd>
-          <dt>Port</dt>
+          <dt>{tile.transport === 'usb' ? 'USB device' : 'Port'}</dt>
           <dd>
             {tile.portLabel}
             {!tile.connected && <span className="tile-unplugged"> (unplugged)</span>}
           </dd>
+          {tile.protocol && (
+            <>
+              <dt>Protocol</dt>
+              <dd>{PROTOCOL_NAMES[tile.protocol]}</dd>
+            </>
+          )}
           {tile.durationMs !== undefined && (
             <>
               <dt>Time</dt>

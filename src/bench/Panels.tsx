@@ -4,7 +4,7 @@
  */
 import { useId, useState, useSyncExternalStore } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { BENCH_BOARD_TYPES, type BenchLab } from '../demo/bench-lab.ts';
+import { BENCH_BOARD_TYPES, benchBoardTypeLabel, type BenchLab } from '../demo/bench-lab.ts';
 import { tally } from '../store/bench/index.ts';
 import { download } from './format.ts';
 import { useBench, useBenchActions, useBenchContext } from './use-bench.ts';
@@ -76,17 +76,38 @@ export function ControlsPanel() {
   const verified = useBench((s) => s.bundle.status === 'verified');
   const running = useBench((s) => s.tiles.some((t) => t.state === 'running'));
   const note = useBench((s) => s.note);
-  const { startHandsOff, stopHandsOff, grantPort, setNote, cancelAll, clearUnplugged } =
-    useBenchActions();
+  const usbSupported = useBench((s) => s.usbSupported);
+  const {
+    startHandsOff,
+    stopHandsOff,
+    grantPort,
+    grantUsbDevice,
+    setNote,
+    cancelAll,
+    clearUnplugged,
+  } = useBenchActions();
   const noteId = useId();
-  const [grantFailed, setGrantFailed] = useState(false);
+  const [grantFailed, setGrantFailed] = useState<'port' | 'usb' | undefined>();
   return (
     <section className="panel" aria-labelledby="bench-controls">
       <h2 id="bench-controls">Bench</h2>
       <div className="actions">
         {!lab && (
-          <button type="button" onClick={() => void grantPort().then((ok) => setGrantFailed(!ok))}>
+          <button
+            type="button"
+            onClick={() => void grantPort().then((ok) => setGrantFailed(ok ? undefined : 'port'))}
+          >
             Add a port…
+          </button>
+        )}
+        {!lab && usbSupported && (
+          <button
+            type="button"
+            onClick={() =>
+              void grantUsbDevice().then((ok) => setGrantFailed(ok ? undefined : 'usb'))
+            }
+          >
+            Add a USB device…
           </button>
         )}
         <button
@@ -111,7 +132,11 @@ export function ControlsPanel() {
             ? 'Hands-off mode is off: press Flash on a tile, or start hands-off mode.'
             : 'Load a release first.'}
       </p>
-      {grantFailed && <p className="warn">No port was added.</p>}
+      {grantFailed && (
+        <p className="warn">
+          {grantFailed === 'usb' ? 'No USB device was added.' : 'No port was added.'}
+        </p>
+      )}
       <div className="field-row">
         <label htmlFor={noteId}>Operator note</label>
         <input
@@ -225,7 +250,7 @@ export function LabPanel(props: { lab: BenchLab }) {
         <select id={typeId} value={type} onChange={(e) => setType(e.currentTarget.value)}>
           {BENCH_BOARD_TYPES.map((t) => (
             <option key={t} value={t}>
-              {t}
+              {benchBoardTypeLabel(t)}
             </option>
           ))}
         </select>

@@ -18,6 +18,7 @@ import { createBoard, getBoardPreset, listBoards, type SimBoard } from '../sim/b
 import type { FlashCounters } from '../sim/flash-model.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
 import { installFakeWebSerial, type FakeSerial } from '../sim/web/fake-web-serial.ts';
+import type { FakeUsb } from '../sim/web/fake-webusb.ts';
 import { UsbBench, VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
 
 export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
@@ -48,6 +49,8 @@ export interface DemoLab extends VirtualBoardHost {
   readonly serial: FakeSerial;
   /** The fake `navigator.usb`. */
   readonly usb: USB;
+  /** The same fake with its simulated bus and grants (the bench puts its own boards on it). */
+  readonly fakeUsb: FakeUsb;
   readonly types: readonly VirtualBoardType[];
   /** The virtual USB devices on offer. */
   readonly usbTypes: readonly VirtualUsbType[];
@@ -207,6 +210,7 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
   return {
     serial,
     usb: usbBench.usb,
+    fakeUsb: usbBench.fake,
     types,
     usbTypes: VIRTUAL_USB_TYPES,
     defaultBoard: DEFAULT_VIRTUAL_BOARD,

@@ -1,17 +1,24 @@
 /**
  * Bench boards slice: one tile per board on the bench, one FlashJob per board, all at once in
- * one tab. In hands-off mode every granted port that connects (Web Serial `connect` event) is
- * provisioned with the bench's release without a click; a board that restarts and re-enumerates
- * is followed to its new port (follow.ts), and a board already provisioned with this release is
- * recognised by its unique id and left alone (run-job.ts).
+ * one tab. In hands-off mode every granted serial port or USB device that connects (Web Serial
+ * or WebUSB `connect` event) is provisioned with the bench's release without a click; a board
+ * that restarts and re-enumerates is followed to its new port (follow.ts; USB devices by their
+ * serial number), and a board already provisioned with this release is recognised by its
+ * unique id and left alone (run-job.ts).
  */
+import type { VerifiedBundle } from '../../bundle/verify.ts';
+import type { ProtocolId } from '../../protocols/driver.ts';
 import { toErrorView } from '../error-view.ts';
-import { FollowTracker } from './follow.ts';
-import { runBoardJob, type BoardJobEnd } from './run-job.ts';
+import { FollowTracker, usbBoardBack, type FollowedPort } from './follow.ts';
+import { runBoardJob, type BoardJobEnd, type BoardJobOptions } from './run-job.ts';
 import type { BenchSlice, BenchState } from './slice.ts';
 import type { BenchPort, BenchRecord, BenchServices, PortChange, Tile } from './types.ts';
+import { grantFilters, planUsbBoard } from './usb-plan.ts';
 
-type PortRef = Pick<BenchPort, 'id' | 'label' | 'usbVendorId' | 'usbProductId'>;
+type PortRef = Pick<
+  BenchPort,
+  'id' | 'label' | 'usbVendorId' | 'usbProductId' | 'usbSerialNumber' | 'transport'
+>;
 
 export interface BoardsSlice {
   /** Boards on the bench, in order of appearance. */
@@ -20,12 +27,19 @@ export interface BoardsSlice {
   handsOff: boolean;
   /** True once the store follows the granted ports (`attachPorts`). */
   attached: boolean;
-  /** Lists the granted ports and follows their connect/disconnect events. */
+  /** True when this bench also takes USB DFU and DfuSe boards (WebUSB). */
+  usbSupported: boolean;
+  /** Lists the granted ports and USB devices and follows their connect/disconnect events. */
   attachPorts: () => Promise<void>;
   /** Stops following ports (running jobs go on). */
   detachPorts: () => void;
   /** Asks the browser for one more port (a user gesture). Resolves true when one was granted. */
   grantPort: () => Promise<boolean>;
+  /**
+   * Asks the browser for one more USB device (a user gesture), offering the devices the
+   * release has USB targets for. Resolves true when one was granted.
+   */
+  grantUsbDevice: () => Promise<boolean>;
   /**
    * Turns hands-off mode on: every waiting board, and every board that connects from now on, is
    * flashed. Refused (false) without a verified release.
@@ -45,6 +59,14 @@ export interface BoardsSlice {
   clearUnplugged: () => void;
 }
 
+/** A board job's options apart from the port and the connector. */
+type CommonJobOptions = Omit<BoardJobOptions<unknown>, 'handle' | 'connector'>;
+
+interface JobStarter {
+  protocol: ProtocolId | undefined;
+  run(common: CommonJobOptions): Promise<BoardJobEnd>;
+}
+
 const DEFAULT_FOLLOW_WINDOW_MS = 5000;
 /**
  * Progress reaches the store at most this often per board (the end of a phase always does): a
@@ -57,15 +79,19 @@ function newTile(id: string, port: BenchPort, now: number): Tile {
     id,
     portId: port.id,
     portLabel: port.label,
+    transport: port.transport ?? 'serial',
     usbVendorId: port.usbVendorId,
     usbProductId: port.usbProductId,
+    usbSerialNumber: port.usbSerialNumber,
+    protocol: undefined,
     connected: true,
     state: 'waiting',
     phase: 'idle',
     progress: undefined,
     chip: undefined,
     chipName: undefined,
-    uniqueId: undefined,
+    // A USB device names itself before it is opened; a serial port does not.
+    uniqueId: port.usbSerialNumber,
     durationMs: undefined,
     error: undefined,
     recovery: undefined,
@@ -89,6 +115,9 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     const jobs = new Map<string, AbortController>();
     /** Tile id → when its progress was last stored (services clock). */
     const progressAt = new Map<string, number>();
+    /** Tile id → when its board last left the bus (services clock). */
+    const leftAt = new Map<string, number>();
+    const followWindowMs = services.followWindowMs ?? DEFAULT_FOLLOW_WINDOW_MS;
     let nextTile = 1;
     let unwatch: (() => void) | undefined;
 
@@ -102,6 +131,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     const remove = (id: string): void => {
       tracker.forget(id);
       followedTo.delete(id);
+      leftAt.delete(id);
       for (const [p, t] of owner) if (t === id) owner.delete(p);
       set((s) => ({ tiles: s.tiles.filter((t) => t.id !== id) }));
     };
@@ -125,6 +155,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     const moveTo = (id: string, port: PortRef, notice: string, connected = true): void => {
       for (const [p, t] of owner) if (t === id) owner.delete(p);
       owner.set(port.id, id);
+      if (connected) leftAt.delete(id);
       update(id, (t) => ({
         portId: port.id,
         portLabel: port.label,
@@ -137,12 +168,23 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     };
 
     /** The port a tile's board is on, as following needs it. */
-    const portOf = (t: Tile): PortRef => ({
+    const portOf = (t: Tile): PortRef & FollowedPort => ({
       id: t.portId,
       label: t.portLabel,
+      transport: t.transport,
       usbVendorId: t.usbVendorId,
       usbProductId: t.usbProductId,
+      usbSerialNumber: t.usbSerialNumber,
     });
+
+    /**
+     * Registers that the board of tile `t` may leave the bus and come back as a new port. A USB
+     * device with a serial number needs no watch: it is recognised by that (`usbBoardBack`).
+     */
+    const expectBack = (id: string, t: Tile): void => {
+      if (t.transport === 'usb' && t.usbSerialNumber !== undefined) return;
+      tracker.expect(id, portOf(t), services.clock.now(), { anyProduct: t.transport === 'usb' });
+    };
 
     /** The tile that owns the board with `uniqueId` once it is done (the probe's otherwise). */
     const doneTileOf = (uniqueId: string | undefined, except: string): Tile | undefined =>
@@ -150,10 +192,49 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         ? undefined
         : get().tiles.find((t) => t.id !== except && t.uniqueId === uniqueId && t.state === 'done');
 
+    /**
+     * How a board's job starts: over a serial port with the bench's serial connector; over USB
+     * with the protocol of the release's targets for the device's USB ids (usb-plan.ts).
+     */
+    const jobStarter = (port: BenchPort, bundle: VerifiedBundle): JobStarter => {
+      if (port.transport !== 'usb') {
+        return {
+          protocol: services.connector.id,
+          run: (common) =>
+            runBoardJob({ ...common, handle: port.handle, connector: services.connector }),
+        };
+      }
+      const plan = planUsbBoard({
+        targets: bundle.manifest.targets,
+        info: port.handle.info,
+        connectors: services.usbConnectors,
+      });
+      return {
+        protocol: plan.protocol,
+        run: (common) => runBoardJob({ ...common, handle: port.handle, connector: plan.connector }),
+      };
+    };
+
     const onConnect = (port: BenchPort): void => {
       ports.set(port.id, port);
       if (owner.has(port.id)) return;
-      const back = tracker.claim(port, services.clock.now());
+      const now = services.clock.now();
+      const same = usbBoardBack(get().tiles, port, {
+        leftAt: (id) => leftAt.get(id),
+        now,
+        windowMs: followWindowMs,
+      });
+      if (same) {
+        moveTo(
+          same.id,
+          port,
+          same.state === 'running'
+            ? 'Re-enumerated during the update; followed to its new USB identity.'
+            : 'Restarted into the new firmware; followed to its new port.',
+        );
+        return;
+      }
+      const back = tracker.claim(port, now);
       if (back !== undefined && tile(back)) {
         moveTo(back, port, 'Restarted into the new firmware; followed to its new port.');
         followedTo.set(back, port.id);
@@ -165,13 +246,18 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
 
     const onDisconnect = (port: BenchPort): void => {
       ports.delete(port.id);
-      tracker.offBus(port.id, services.clock.now());
+      const now = services.clock.now();
+      tracker.offBus(port.id, now);
       const id = owner.get(port.id);
       if (id === undefined) return;
       const t = tile(id);
       if (!t || t.portId !== port.id) return;
-      if (t.state === 'waiting') remove(id);
-      else update(id, { connected: false });
+      if (t.state === 'waiting') {
+        remove(id);
+        return;
+      }
+      leftAt.set(id, now);
+      update(id, { connected: false });
     };
 
     const onChange = (change: PortChange): void =>
@@ -206,7 +292,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
       }
     };
 
-    const finish = (id: string, end: BoardJobEnd): void => {
+    const finish = (id: string, end: BoardJobEnd, startedOn: string): void => {
       if (end.kind === 'skipped') {
         mergeSkipped(id, end);
         return;
@@ -232,8 +318,9 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
       const record: BenchRecord = {
         time: services.now().toISOString(),
         tileId: id,
-        port: t.portLabel,
-        uniqueId: identity?.uniqueId ?? '',
+        port: startedOn,
+        // A USB board that failed before it was opened is still known by its serial number.
+        uniqueId: identity?.uniqueId ?? (t.transport === 'usb' ? t.usbSerialNumber : '') ?? '',
         chip: identity?.chip ?? '',
         product: info.product,
         version: info.version,
@@ -250,11 +337,19 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
       tiles: [],
       handsOff: false,
       attached: false,
+      usbSupported: services.usb !== undefined,
       attachPorts: async () => {
         if (unwatch) return;
-        unwatch = services.ports.watch(onChange);
+        const sources = [services.ports, ...(services.usb ? [services.usb] : [])];
+        const offs = sources.map((source) => source.watch(onChange));
+        unwatch = () => {
+          for (const off of offs) off();
+        };
         set({ attached: true });
-        for (const port of await services.ports.list()) onConnect(port);
+        const lists = await Promise.allSettled(sources.map((source) => source.list()));
+        for (const list of lists) {
+          if (list.status === 'fulfilled') for (const port of list.value) onConnect(port);
+        }
       },
       detachPorts: () => {
         unwatch?.();
@@ -264,6 +359,17 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
       grantPort: async () => {
         try {
           const port = await services.ports.request();
+          onConnect(port);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      grantUsbDevice: async () => {
+        if (!services.usb) return false;
+        try {
+          const targets = get().bundle.verified?.manifest.targets;
+          const port = await services.usb.request({ usbFilters: grantFilters(targets) });
           onConnect(port);
           return true;
         } catch {
@@ -284,13 +390,17 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         const bundle = s.bundle.verified;
         const port = t ? ports.get(t.portId) : undefined;
         if (!t || !bundle || !port || !t.connected || jobs.has(id)) return false;
+        const starter = jobStarter(port, bundle);
         const ctl = new AbortController();
         jobs.set(id, ctl);
         tracker.forget(id);
         followedTo.delete(id);
+        // A USB board without a serial number may re-enumerate on DFU_DETACH: follow it.
+        if (port.transport === 'usb') expectBack(id, t);
         update(id, (x) => ({
           state: 'running',
           phase: 'connecting',
+          protocol: starter.protocol,
           progress: undefined,
           error: undefined,
           recovery: undefined,
@@ -298,9 +408,8 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
           durationMs: undefined,
           attempts: x.attempts + 1,
         }));
-        void runBoardJob({
+        const common: CommonJobOptions = {
           services,
-          handle: port.handle,
           bundle,
           signal: ctl.signal,
           alreadyDone: (identity) => alreadyDone(get(), identity.uniqueId),
@@ -308,14 +417,14 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
             // Restarted before writing: it belongs to the tile that provisioned it.
             const t = tile(id);
             const to = doneTileOf(identity.uniqueId, id)?.id ?? id;
-            if (t) tracker.expect(to, portOf(t), services.clock.now());
+            if (t) expectBack(to, t);
           },
           on: {
             phase: (e) => {
               update(id, { phase: e.phase });
               // A native-USB board re-enumerates when it restarts: follow it to its new port.
               const t = tile(id);
-              if (e.phase === 'resetting' && t) tracker.expect(id, portOf(t), services.clock.now());
+              if (e.phase === 'resetting' && t) expectBack(id, t);
             },
             progress: (p) => {
               const now = services.clock.now();
@@ -331,8 +440,13 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
             },
             device: (identity) => {
               // The same board seen before on another tile (plugged in again): one tile per board.
+              // A tile whose board is still on the bus is another board with the same id.
               const older = get().tiles.filter(
-                (o) => o.id !== id && o.uniqueId === identity.uniqueId && o.state !== 'running',
+                (o) =>
+                  o.id !== id &&
+                  o.uniqueId === identity.uniqueId &&
+                  o.state !== 'running' &&
+                  !o.connected,
               );
               for (const o of older) remove(o.id);
               update(id, (x) => ({
@@ -343,10 +457,12 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
               }));
             },
           },
-        }).then((end) => {
+        };
+        const startedOn = t.portLabel;
+        void starter.run(common).then((end) => {
           jobs.delete(id);
           progressAt.delete(id);
-          finish(id, end);
+          finish(id, end, startedOn);
         });
         return true;
       },

@@ -1,8 +1,8 @@
 /**
- * The bench's services in a browser: the granted Web Serial ports and their events, the ESP
- * driver with the compression worker (one worker serves every board), bundle verification in
- * the verify worker against the root this build pins, and the flash log in IndexedDB (or in
- * memory for virtual boards).
+ * The bench's services in a browser: the granted Web Serial ports and WebUSB devices and their
+ * events, the ESP driver with the compression worker (one worker serves every board), the DFU
+ * 1.1 and DfuSe drivers for USB boards, bundle verification in the verify worker against the
+ * root this build pins, and the flash log in IndexedDB (or in memory for virtual boards).
  */
 import { AuditLog, MemoryAuditStore } from '../../audit/store.ts';
 import type { BuildMode } from '../../bundle/pinned-root.ts';
@@ -16,6 +16,7 @@ import { createWorkerVerifier } from '../worker-verifier.ts';
 import { createCompressClient } from '../../worker/compress-client.ts';
 import type { BenchServices } from './types.ts';
 import { webSerialPorts } from './web-serial-ports.ts';
+import { benchUsbConnectors, webUsbPorts } from './web-usb-ports.ts';
 
 export interface BenchBrowserOptions {
   buildMode: BuildMode;
@@ -23,10 +24,14 @@ export interface BenchBrowserOptions {
   productionRoot?: string | undefined;
   /** Default `navigator.serial`. */
   serial?: Serial | undefined;
+  /** Default `navigator.usb`; without WebUSB the bench takes serial ports only. */
+  usb?: USB | undefined;
   /** Virtual boards: keep the flash log in memory (they start blank on every visit). */
   virtualBoards?: boolean;
   /** A better label for a port (demo mode's board names). */
   labelFor?: (port: SerialPort) => string | undefined;
+  /** A better label for a USB device (demo mode's board names). */
+  usbLabelFor?: (device: USBDevice) => string | undefined;
   rollbackStore?: RollbackStore | undefined;
   jobSettings?: JobSettings;
   clock?: Clock;
@@ -43,7 +48,10 @@ export interface BenchBrowserServices extends BenchServices {
  */
 export function createBenchBrowserServices(options: BenchBrowserOptions): BenchBrowserServices {
   const clock = options.clock ?? realClock;
-  const serial = options.serial ?? (globalThis.navigator as Navigator | undefined)?.serial;
+  const nav = globalThis.navigator as Navigator | undefined;
+  const serial = options.serial ?? nav?.serial;
+  const usb = options.usb ?? nav?.usb;
+  const userAgent = nav?.userAgent ?? '';
   const compressor = createCompressClient();
   const verifier = createWorkerVerifier(options);
   const connector: Connector<SerialPortHandle> = {
@@ -64,6 +72,17 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
       clock,
       ...(options.labelFor ? { labelFor: options.labelFor } : {}),
     }),
+    ...(usb
+      ? {
+          usb: webUsbPorts({
+            usb,
+            clock,
+            userAgent,
+            ...(options.usbLabelFor ? { labelFor: options.usbLabelFor } : {}),
+          }),
+          usbConnectors: benchUsbConnectors({ usb, clock, userAgent }),
+        }
+      : {}),
     audit,
     verifyBundle: verifier.verifyBundle,
     dispose() {

@@ -7,7 +7,7 @@ export {
   type BenchBundleSlice,
   type BenchBundleState,
 } from './bundle-slice.ts';
-export { FollowTracker, type FollowTrackerOptions, type UsbIds } from './follow.ts';
+export { FollowTracker, usbBoardBack, type FollowTrackerOptions, type UsbIds } from './follow.ts';
 export {
   toFlashRecord,
   type AuditStatus,
@@ -34,3 +34,5 @@ export {
   type BenchBrowserServices,
 } from './browser-bench-services.ts';
 export { webSerialPorts, type WebSerialPortsOptions } from './web-serial-ports.ts';
+export { grantFilters, planUsbBoard, type UsbBoardPlan } from './usb-plan.ts';
+export { benchUsbConnectors, webUsbPorts, type WebUsbPortsOptions } from './web-usb-ports.ts';

@@ -1,8 +1,9 @@
 /**
  * One board's flash on the bench: a FlashJob (src/job) with the bench's release, behind a
  * connector that looks at the board's unique id first. A board already provisioned with this
- * release (same MAC, same bundle hash) is not written again: it is restarted into its firmware
- * and the job ends as "skipped" before anything is erased.
+ * release (same MAC or USB serial number, same bundle hash) is not written again: it is
+ * restarted into its firmware and the job ends as "skipped" before anything is erased. The same
+ * for a serial port and a USB device: only the connector differs.
  */
 import type { VerifiedBundle } from '../../bundle/verify.ts';
 import { AbortError } from '../../core/errors.ts';
@@ -10,12 +11,13 @@ import { fromVerifiedBundle } from '../../job/bundle-source.ts';
 import { FlashJob } from '../../job/engine.ts';
 import type { Connector, JobEvents, JobResult } from '../../job/types.ts';
 import type { DeviceIdentity } from '../../protocols/driver.ts';
-import type { SerialPortHandle } from '../../transport/link.ts';
 import type { BenchServices } from './types.ts';
 
-export interface BoardJobOptions {
+export interface BoardJobOptions<Port> {
   services: BenchServices;
-  handle: SerialPortHandle;
+  handle: Port;
+  /** Opens the session on `handle` (`services.connector` for a serial port). */
+  connector: Connector<Port>;
   bundle: VerifiedBundle;
   signal: AbortSignal;
   /** True when a board with this identity already has this release. */
@@ -33,20 +35,21 @@ export type BoardJobEnd =
 
 /**
  * Runs one board's job to the end. Never rejects.
- * @example const end = await runBoardJob({ services, handle, bundle, signal, alreadyDone, on: {} });
+ * @example
+ * const end = await runBoardJob({ services, handle, connector, bundle, signal, alreadyDone, on: {} });
  */
-export async function runBoardJob(options: BoardJobOptions): Promise<BoardJobEnd> {
-  const { services } = options;
+export async function runBoardJob<Port>(options: BoardJobOptions<Port>): Promise<BoardJobEnd> {
+  const { services, connector: base } = options;
   const inner = new AbortController();
   const forward = (): void => inner.abort(options.signal.reason);
   if (options.signal.aborted) forward();
   options.signal.addEventListener('abort', forward, { once: true });
   let skipped: DeviceIdentity | undefined;
 
-  const connector: Connector<SerialPortHandle> = {
-    id: services.connector.id,
+  const connector: Connector<Port> = {
+    id: base.id,
     async connect(port, o) {
-      const session = await services.connector.connect(port, o);
+      const session = await base.connect(port, o);
       if (!options.alreadyDone(session.identity)) return session;
       // Already provisioned: start its firmware again and let go, before anything is written.
       skipped = session.identity;
@@ -54,7 +57,7 @@ export async function runBoardJob(options: BoardJobOptions): Promise<BoardJobEnd
       try {
         await session.reset();
       } catch {
-        // The board may leave the bus while restarting (native USB): a normal restart.
+        // The board may leave the bus while restarting (native USB, DfuSe "leave DFU").
       }
       await session.close().catch(() => undefined);
       const reason = new AbortError('This board already has this release.');

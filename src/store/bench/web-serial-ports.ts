@@ -7,7 +7,7 @@
 import type { Clock } from '../../core/clock.ts';
 import { TransportError } from '../../core/errors.ts';
 import { mapSerialError, WebSerialPortHandle } from '../../transport/webserial.ts';
-import type { BenchPort, BenchPortSource, PortChange } from './types.ts';
+import type { BenchPortSource, BenchSerialPort, PortChange } from './types.ts';
 
 export interface WebSerialPortsOptions {
   serial: Serial | undefined;
@@ -23,14 +23,15 @@ export interface WebSerialPortsOptions {
  * @example const ports = webSerialPorts({ serial: navigator.serial, clock: realClock });
  */
 export function webSerialPorts(options: WebSerialPortsOptions): BenchPortSource {
-  const ids = new WeakMap<SerialPort, BenchPort>();
+  const ids = new WeakMap<SerialPort, BenchSerialPort>();
   let next = 1;
-  const wrap = (port: SerialPort): BenchPort => {
+  const wrap = (port: SerialPort): BenchSerialPort => {
     const known = ids.get(port);
     if (known) return known;
     const handle = new WebSerialPortHandle(port, { clock: options.clock });
     const info = handle.info;
-    const bench: BenchPort = {
+    const bench: BenchSerialPort = {
+      transport: 'serial',
       id: `port-${next++}`,
       handle,
       label: options.labelFor?.(port) ?? info.label,
