@@ -2,7 +2,7 @@
  * `<webflash-update>`: the customer updater as a custom element (HTML Living Standard, "Custom
  * elements"), plain DOM in an open shadow root over the state machine in flow.ts. It follows
  * the ESP Web Tools pattern: vendor words go in slots (`activate`, `unsupported`, `not-allowed`,
- * plus `success` and `help`), styling through CSS custom properties and `::part()`.
+ * plus `choose-again`, `success` and `help`), styling through CSS custom properties and `::part()`.
  *
  * Attributes: `bundle` (the update file), `product` (its product id), `board` (board id, for
  * products whose targets share a chip), `allowed-origins` (further origins bundles may come
@@ -59,6 +59,8 @@ const TEMPLATE = `
   <ol class="steps" part="steps" hidden></ol>
   <div class="activate"><slot name="activate"><button type="button" part="button" class="go"></button></slot></div>
   <button type="button" part="button retry" class="retry" hidden>Try again</button>
+  <div class="choose-again" hidden><slot name="choose-again"></slot><button type="button" part="button choose-again" class="choose">Choose device</button>
+    <button type="button" part="button give-up" class="give-up" hidden>Stop the update</button></div>
   <slot name="success" hidden></slot>
   <slot name="help" hidden></slot>
   <p class="demo-note" part="demo-note" hidden>Demo: a virtual device stands in for a real one.</p>
@@ -96,6 +98,8 @@ export class WebflashUpdateElement extends HTMLElement {
     this.q('.go').textContent = 'Update firmware'; // `label` arrives in attributeChangedCallback
     this.q('slot[name="activate"]').addEventListener('click', () => void this.updater?.start());
     this.q('.retry').addEventListener('click', () => void this.updater?.retry());
+    this.q('.choose').addEventListener('click', () => void this.updater?.chooseAgain());
+    this.q('.give-up').addEventListener('click', () => this.updater?.giveUp());
   }
 
   /** The updater's current state (read-only), e.g. for the vendor's page scripts. */
@@ -120,7 +124,15 @@ export class WebflashUpdateElement extends HTMLElement {
     // first set-up there is nothing to redo: set-up reads the attributes when it runs.
     if (!this.updater) return;
     const kind = this.updater.store.getState().screen.kind;
-    if (old === value || !this.isConnected || kind === 'installing' || kind === 'choosing') return;
+    if (
+      old === value ||
+      !this.isConnected ||
+      kind === 'installing' ||
+      kind === 'choosing' ||
+      kind === 'choose-again'
+    ) {
+      return;
+    }
     this.tearDown();
     void this.setUp();
   }
@@ -225,6 +237,8 @@ export class WebflashUpdateElement extends HTMLElement {
     steps.hidden = !own || v.steps.length === 0;
     this.q('.activate').hidden = !v.activate;
     this.q('.retry').hidden = !v.retry;
+    this.q('.choose-again').hidden = !v.chooseAgain;
+    this.q('.give-up').hidden = !v.giveUp;
     this.q('slot[name="success"]').hidden = !v.success;
     this.q('slot[name="help"]').hidden = !v.help;
     if (v.announce !== this.lastAnnounce) {
@@ -238,6 +252,7 @@ export class WebflashUpdateElement extends HTMLElement {
       // Land keyboard users on the outcome.
       if (v.state === 'failed') (v.retry ? this.q('.retry') : this.q('.title')).focus();
       if (v.state === 'success') this.q('.title').focus();
+      if (v.chooseAgain) this.q('.choose').focus();
       this.dispatchEvent(
         new CustomEvent('webflash-state', {
           detail: { state: v.state },

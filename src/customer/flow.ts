@@ -10,8 +10,10 @@
  * `transport` setting decide how the device is reached (transport-choice.ts): Web Serial or
  * WebUSB.
  *
- * States: loading → ready → connecting → installing → success | failed; `unsupported` when the
- * browser or page cannot update a device at all.
+ * States: loading → ready → choosing → installing → success | failed; `unsupported` when the
+ * browser or page cannot update a device at all. A DFU 1.1 device that restarts in its update
+ * mode under a new USB identity interrupts installing with `choose-again`: the browser lets the
+ * page open that identity only once the person picks it in the chooser, which takes a click.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
@@ -50,6 +52,8 @@ export type Screen =
       percent: number | undefined;
       secondsLeft: number | undefined;
     }
+  /** The device restarted in its update mode as a new USB device: it must be chosen again. */
+  | { kind: 'choose-again'; cancelled: boolean }
   | { kind: 'success'; notice: string | undefined }
   | {
       kind: 'failed';
@@ -77,8 +81,24 @@ export interface PortChoice {
   port: unknown;
   connector: Connector<unknown>;
   protocol: ProtocolId;
-  /** Line speed to flash at, where the protocol can change it. */
-  baudRate?: number | undefined;
+  /**
+   * Engine settings for this device: the line speed to flash at, where the protocol can change
+   * it; a longer connect deadline where a person may have to choose the device again.
+   */
+  settings?: JobSettings | undefined;
+}
+
+/**
+ * The "choose it again" step, offered by the USB driver while it waits for a device that
+ * restarted in its update mode under a USB identity the page may not open yet.
+ */
+export interface ChooseAgainStep {
+  /** True once the chooser was closed without a choice. */
+  cancelled: boolean;
+  /** Opens the browser's chooser for the device's new identity. Call from a click. */
+  choose(): Promise<void>;
+  /** Stops waiting: the update ends on a failure screen that says what to do. */
+  giveUp(): void;
 }
 
 /** What the updater needs from the page (browser services, or fakes in tests). */
@@ -103,6 +123,8 @@ export interface CustomerServices {
     bundle: VerifiedBundle;
     transport: Transport;
     signal: AbortSignal;
+    /** Shows the "choose it again" step while the install waits (undefined: it is over). */
+    chooseAgain: (step: ChooseAgainStep | undefined) => void;
   }): Promise<PortChoice>;
   /** Where installed releases are remembered (anti-rollback). */
   rollbackStore?: RollbackStore | undefined;
@@ -134,6 +156,10 @@ export interface Updater {
   prepare(): Promise<void>;
   /** The one button: choose the device and install. Call from a click handler. */
   start(): Promise<void>;
+  /** "Choose device" on the `choose-again` screen. Call from a click handler. */
+  chooseAgain(): Promise<void>;
+  /** Gives up choosing the device again: the update ends on a failure screen. */
+  giveUp(): void;
   /** "Try again" on a failure screen. */
   retry(): Promise<void>;
   /** Stops whatever runs. */
@@ -204,6 +230,13 @@ export function createUpdater(options: UpdaterOptions): Updater {
   let controller = new AbortController();
   let disposed = false;
   let busy = false;
+  let again: ChooseAgainStep | undefined;
+  const connecting: Screen = {
+    kind: 'installing',
+    step: 'connecting',
+    percent: undefined,
+    secondsLeft: undefined,
+  };
 
   const fail = (
     err: unknown,
@@ -286,7 +319,16 @@ export function createUpdater(options: UpdaterOptions): Updater {
     let choice: PortChoice;
     set({ kind: 'choosing' });
     try {
-      choice = await services.choosePort({ bundle, transport, signal });
+      choice = await services.choosePort({
+        bundle,
+        transport,
+        signal,
+        // Withdrawn once the device is back (or the wait ended: a failure screen follows).
+        chooseAgain: (step) => {
+          again = step;
+          set(step ? { kind: 'choose-again', cancelled: step.cancelled } : connecting);
+        },
+      });
     } catch (err) {
       busy = false;
       if (disposed) return;
@@ -298,7 +340,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
       fail(error, { flashTouched: false, retry: 'install' });
       return;
     }
-    set({ kind: 'installing', step: 'connecting', percent: undefined, secondsLeft: undefined });
+    set(connecting);
     store.setState({ device: undefined });
     const job = new FlashJob({
       port: choice.port,
@@ -312,10 +354,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
       clock: services.clock,
       signal,
       logger: log,
-      settings: {
-        ...(choice.baudRate === undefined ? {} : { baudRate: choice.baudRate }),
-        ...options.settings,
-      },
+      settings: { ...choice.settings, ...options.settings },
     });
     const offs = [
       job.on('phase', (e) => {
@@ -354,6 +393,8 @@ export function createUpdater(options: UpdaterOptions): Updater {
     store,
     prepare,
     start,
+    chooseAgain: async () => again?.choose(),
+    giveUp: () => again?.giveUp(),
     retry: async () => {
       const screen = store.getState().screen;
       if (screen.kind !== 'failed' || busy) return;

@@ -194,10 +194,12 @@ export function failureText(ctx: FailureContext): FailureText {
         ],
       };
     case 'aborted':
+      // Stopped, e.g. while the device waited in its update mode to be chosen again:
+      // plugged in again, it starts as it was.
       return {
         title: 'The update was stopped',
         message: state,
-        steps: ['Press Try again to update your device.'],
+        steps: ['Unplug the device, plug it back in, then press Try again.'],
       };
     default:
       return {

@@ -16,7 +16,7 @@ import type { TrustRoot } from '../bundle/trust-root.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { Connector } from '../job/types.ts';
+import type { Connector, JobSettings } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.ts';
@@ -30,7 +30,7 @@ import { SERIAL_PROTOCOLS } from './transport-choice.ts';
 export const USABLE_TRANSPORTS: readonly Transport[] = ['serial', 'usb'];
 
 /** Line speed per protocol (the ESP driver steps down by itself if a board cannot keep up). */
-const BAUD: Partial<Record<ProtocolId, number>> = { 'esp-serial': 460_800 };
+const SETTINGS: Partial<Record<ProtocolId, JobSettings>> = { 'esp-serial': { baudRate: 460_800 } };
 
 export interface CustomerServicesOptions {
   buildMode: BuildMode;
@@ -101,7 +101,7 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
           }),
       });
     },
-    async choosePort({ bundle, transport }): Promise<PortChoice> {
+    async choosePort({ bundle, transport, chooseAgain }): Promise<PortChoice> {
       const targets = bundle.manifest.targets;
       options.prepareVirtualBoard?.(transport);
       if (transport === 'usb') {
@@ -114,6 +114,7 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
           usb: options.usb ?? nav?.usb,
           userAgent: nav?.userAgent ?? '',
           clock,
+          chooseAgain,
         });
       }
       // chooseTransport picked serial, so a serial target is there.
@@ -125,7 +126,7 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
         port,
         connector,
         protocol,
-        baudRate: BAUD[protocol],
+        settings: SETTINGS[protocol],
       };
     },
   };

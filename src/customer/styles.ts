@@ -1,9 +1,20 @@
 /**
  * The element's shadow-DOM style sheet. Vendors restyle it through the CSS custom properties
  * below (they inherit through the shadow boundary) and the `::part()` names (CSS Shadow Parts
- * §3): container, title, message, steps, button, progress, progress-bar, time-left.
- * Colours meet WCAG 2.2 contrast (4.5:1 for text) in both schemes.
+ * §3): container, title, message, steps, button, retry, choose-again, give-up, progress,
+ * progress-bar, time-left, demo-note. Colours meet WCAG 2.2 contrast (4.5:1 for text) in both schemes.
  */
+/** The dark scheme's defaults, for the system's dark mode and for `theme="dark"`. */
+const DARK = `--_accent: var(--webflash-accent, #a8c7fa);
+  --_accent-text: var(--webflash-accent-text, #062e6f);
+  --_bg: var(--webflash-background, #1e1f22);
+  --_text: var(--webflash-text, #e3e3e6);
+  --_muted: var(--webflash-muted, #c2c4cb);
+  --_border: var(--webflash-border, #5c5f66);
+  --_error: var(--webflash-error, #ffb4ab);
+  --_success: var(--webflash-success, #8fd9a0);
+  --_track: var(--webflash-track, #3a3c41);`;
+
 export const ELEMENT_CSS = `
 :host {
   --_accent: var(--webflash-accent, #0b57d0);
@@ -23,27 +34,11 @@ export const ELEMENT_CSS = `
 }
 @media (prefers-color-scheme: dark) {
   :host(:not([theme='light'])) {
-    --_accent: var(--webflash-accent, #a8c7fa);
-    --_accent-text: var(--webflash-accent-text, #062e6f);
-    --_bg: var(--webflash-background, #1e1f22);
-    --_text: var(--webflash-text, #e3e3e6);
-    --_muted: var(--webflash-muted, #c2c4cb);
-    --_border: var(--webflash-border, #5c5f66);
-    --_error: var(--webflash-error, #ffb4ab);
-    --_success: var(--webflash-success, #8fd9a0);
-    --_track: var(--webflash-track, #3a3c41);
+    ${DARK}
   }
 }
 :host([theme='dark']) {
-  --_accent: var(--webflash-accent, #a8c7fa);
-  --_accent-text: var(--webflash-accent-text, #062e6f);
-  --_bg: var(--webflash-background, #1e1f22);
-  --_text: var(--webflash-text, #e3e3e6);
-  --_muted: var(--webflash-muted, #c2c4cb);
-  --_border: var(--webflash-border, #5c5f66);
-  --_error: var(--webflash-error, #ffb4ab);
-  --_success: var(--webflash-success, #8fd9a0);
-  --_track: var(--webflash-track, #3a3c41);
+  ${DARK}
   color-scheme: dark;
 }
 :host([theme='light']) { color-scheme: light; }
@@ -100,16 +95,14 @@ button {
   cursor: pointer;
 }
 button:hover { filter: brightness(1.08); }
+.give-up { background: none; color: var(--_accent); }
 button:focus-visible { outline: 3px solid var(--_text); outline-offset: 2px; }
 .sr-only {
   position: absolute;
   width: 1px;
   height: 1px;
-  margin: -1px;
-  padding: 0;
   overflow: hidden;
   clip: rect(0 0 0 0);
   white-space: nowrap;
-  border: 0;
 }
 `;

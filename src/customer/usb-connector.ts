@@ -1,8 +1,10 @@
 /**
  * Updates over WebUSB, loaded as one lazy chunk when a USB update starts: the browser's device
  * chooser (src/transport/webusb.ts) with filters from the bundle's targets, then the USB DFU 1.1
- * or ST DfuSe driver (src/protocols/dfu) for the device chosen. Nothing here is in the element's
- * own script, so the ESP path does not carry it (docs/embedding.md, "Size").
+ * or ST DfuSe driver (src/protocols/dfu) for the device chosen, and the "choose it again" step
+ * for a DFU 1.1 device that restarts in its update mode under a new USB identity
+ * (usb-reselect.ts). Nothing here is in the element's own script, so the ESP path does not
+ * carry it (docs/embedding.md, "Size").
  */
 import type { Clock } from '../core/clock.ts';
 import { TransportError } from '../core/errors.ts';
@@ -11,8 +13,9 @@ import { connectDfu } from '../protocols/dfu/dfu-driver.ts';
 import { connectDfuse } from '../protocols/dfu/dfuse-driver.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import { usbId, type UsbDeviceFilter, type UsbDeviceHandle } from '../transport/usb.ts';
-import { requestUsbDevice, WebUsbWatcher, type WebUsbOptions } from '../transport/webusb.ts';
-import type { PortChoice } from './flow.ts';
+import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
+import type { ChooseAgainStep, PortChoice } from './flow.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS, dfuModeFilters, ReselectingUsbWatcher } from './usb-reselect.ts';
 
 /** What the choice needs of a bundle target (a manifest target fits). */
 export interface UsbTargetShape {
@@ -92,18 +95,30 @@ export function dfuTargetFor(
 /** The driver for `protocol` on a chosen device. */
 export function usbConnector(
   protocol: ProtocolId,
-  options: { targets: readonly UsbTargetShape[]; device: UsbIds; webUsb: WebUsbOptions },
+  options: {
+    targets: readonly UsbTargetShape[];
+    device: UsbIds;
+    webUsb: WebUsbOptions;
+    /** Shows the "choose it again" step (flow.ts). */
+    chooseAgain: (step: ChooseAgainStep | undefined) => void;
+  },
 ): Connector<UsbDeviceHandle> {
   if (protocol === 'dfuse') return { id: 'dfuse', connect: connectDfuse };
   const target = dfuTargetFor(options.targets, options.device);
   return {
     id: 'dfu',
-    // A device in its application is switched to DFU mode (DFU 1.1 §5.1) and found again
-    // among the devices this page may already use.
+    // A device in its application is switched to DFU mode (DFU 1.1 §5.1) and found again:
+    // among the devices this page may already use, or chosen again by the person.
     connect: (device, o) =>
       connectDfu(device, {
         ...o,
-        watcher: new WebUsbWatcher(options.webUsb),
+        watcher: new ReselectingUsbWatcher({
+          webUsb: options.webUsb,
+          clock: o.clock,
+          logger: o.logger,
+          show: options.chooseAgain,
+        }),
+        dfuModeFilters: dfuModeFilters(device.info.vendorId),
         ...(target ? { chip: target.chip } : {}),
         ...(target?.alternateSetting === undefined
           ? {}
@@ -125,6 +140,8 @@ export async function chooseUsbDevice(options: {
   usb: USB | undefined;
   userAgent: string;
   clock: Clock;
+  /** Shows the "choose it again" step (flow.ts). */
+  chooseAgain: (step: ChooseAgainStep | undefined) => void;
 }): Promise<PortChoice> {
   const { usb } = options;
   if (!usb) throw new TransportError('transport.unavailable', 'This browser has no WebUSB.');
@@ -144,7 +161,16 @@ export async function chooseUsbDevice(options: {
   const protocol = usbProtocolFor(options.targets, ids);
   return {
     port: device,
-    connector: usbConnector(protocol, { targets: options.targets, device: ids, webUsb }),
+    connector: usbConnector(protocol, {
+      targets: options.targets,
+      device: ids,
+      webUsb,
+      chooseAgain: options.chooseAgain,
+    }),
     protocol,
+    // The connect step of a DFU 1.1 device may include the person choosing it again.
+    ...(protocol === 'dfu'
+      ? { settings: { timeouts: { connect: CHOOSE_AGAIN_TIMEOUT_MS + 15_000 } } }
+      : {}),
   };
 }

@@ -23,6 +23,10 @@ export interface ViewModel {
   activate: boolean;
   /** Show "Try again". */
   retry: boolean;
+  /** Show "Choose device" (the device must be chosen again) and the vendor's `choose-again` slot. */
+  chooseAgain: boolean;
+  /** Show "Stop the update" next to it (after the chooser was closed without a choice). */
+  giveUp: boolean;
   /** A vendor slot that may replace the built-in explanation. */
   explanation: ExplanationSlot | undefined;
   /** Show the vendor's `success` / `help` slots. */
@@ -39,6 +43,9 @@ const STEP_TITLE: Record<InstallStep, string> = {
   verifying: 'Checking the installed update…',
   restarting: 'Restarting your device…',
 };
+
+const CHOOSE_AGAIN = 'Your device restarted in update mode. Choose it again to continue.';
+const NOT_CHOSEN = 'No device was chosen. Press Choose device to try again, or stop the update.';
 
 const KEEP_PLUGGED = 'Keep your device plugged in and this page open until the update finishes.';
 
@@ -57,6 +64,8 @@ export function viewOf(state: UpdaterState): ViewModel {
     timeLeft: undefined as string | undefined,
     activate: false,
     retry: false,
+    chooseAgain: false,
+    giveUp: false,
     explanation: undefined as ExplanationSlot | undefined,
     success: false,
     help: false,
@@ -101,6 +110,17 @@ export function viewOf(state: UpdaterState): ViewModel {
         title: 'Choose your device',
         message: 'Pick your device in the list your browser shows, then press Connect.',
         announce: 'Choose your device in the browser’s list',
+      };
+    case 'choose-again':
+      return {
+        ...base,
+        tone: 'neutral',
+        title: 'One more step',
+        message: CHOOSE_AGAIN,
+        steps: s.cancelled ? [NOT_CHOSEN] : [],
+        chooseAgain: true,
+        giveUp: s.cancelled,
+        announce: s.cancelled ? NOT_CHOSEN : CHOOSE_AGAIN,
       };
     case 'installing': {
       const percent = s.step === 'installing' || s.step === 'verifying' ? s.percent : undefined;

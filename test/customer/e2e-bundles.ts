@@ -2,7 +2,8 @@
  * Bundles for the customer updater's end-to-end tests, built in the test process and signed
  * with the public demo key (demo/keys/): the end-to-end demo bundle (e2e/demo-fixture.ts), the
  * same release retargeted to another chip, and a tampered copy; and STM32 releases for USB
- * DfuSe alone, for another STM32 over DfuSe, and for both the USART bootloader and DfuSe.
+ * DfuSe alone, for another STM32 over DfuSe, and for both the USART bootloader and DfuSe; and a
+ * release for the demo's generic DFU 1.1 gadget, which restarts in DFU mode under a new USB id.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,4 +115,21 @@ export const serialAndUsbBundle: Uint8Array = stm32Bundle(
     dfuseTarget('stm32f4'),
   ],
   'End-to-end test bundle for an STM32F4 over its USART bootloader or USB DfuSe.',
+);
+
+/**
+ * A release for the demo lab's generic DFU 1.1 gadget (src/demo/usb-bench.ts `generic-dfu`): its
+ * application is 1209:0001 and it restarts in DFU mode as 1209:0002, so the customer chooses it
+ * twice. DFU 1.1 images go by alternate setting (slot), not address.
+ */
+export const usbGadgetBundle: Uint8Array = stm32Bundle(
+  [
+    {
+      chip: 'example-gadget',
+      protocol: 'dfu',
+      usb: { vendorId: 0x1209, productId: 0x0001 },
+      images: [{ name: 'app', slot: 0 }],
+    },
+  ],
+  'End-to-end test bundle for a DFU 1.1 gadget that re-enumerates in DFU mode.',
 );

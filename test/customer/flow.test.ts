@@ -88,7 +88,12 @@ function rig(options: {
       if (options.chooser === 'cancel') {
         throw new TransportError('transport.no-port-selected', 'No port was chosen');
       }
-      return { port: wire.port!, connector: espDriver, protocol: 'esp-serial', baudRate: 460800 };
+      return {
+        port: wire.port!,
+        connector: espDriver,
+        protocol: 'esp-serial',
+        settings: { baudRate: 460800 },
+      };
     },
   };
   return { clock, flash, wire, services, calls };

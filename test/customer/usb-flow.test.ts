@@ -4,7 +4,9 @@
  * USB chunk (src/customer/usb-connector.ts), in front of a simulated STM32F405 DfuSe bootloader
  * (src/sim/dfu) behind the fake `navigator.usb` (src/sim/web/fake-webusb.ts). The screens, what
  * reaches the chip's flash, and the words for USB failures: read protection, the wrong chip,
- * Windows without WinUSB, a device another program holds, a closed chooser.
+ * Windows without WinUSB, a device another program holds, a closed chooser. Then a DFU 1.1
+ * gadget (src/sim/dfu/generic-dfu-sim.ts) that restarts in DFU mode under a new product id: the
+ * "choose it again" step, a closed chooser, giving up, nobody answering.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
@@ -12,12 +14,23 @@ import type { VerifiedBundle } from '../../src/bundle/verify.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ProtocolError, TransportError } from '../../src/core/errors.ts';
-import { createUpdater, type CustomerServices, type Screen } from '../../src/customer/flow.ts';
+import {
+  createUpdater,
+  type CustomerServices,
+  type Screen,
+  type Updater,
+} from '../../src/customer/flow.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS } from '../../src/customer/usb-reselect.ts';
+import { viewOf } from '../../src/customer/view.ts';
 import { failureText, noDeviceNote } from '../../src/customer/messages.ts';
 import { createCustomerServices } from '../../src/customer/services.ts';
 import type { Support, Transport } from '../../src/customer/support.ts';
 import { DfuseSimDevice } from '../../src/sim/dfu/dfuse-sim.ts';
-import { GenericDfuBoard } from '../../src/sim/dfu/generic-dfu-sim.ts';
+import {
+  GENERIC_DFU_PRODUCT_ID,
+  GENERIC_DFU_VENDOR_ID,
+  GenericDfuBoard,
+} from '../../src/sim/dfu/generic-dfu-sim.ts';
 import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import type { FlashModel } from '../../src/sim/flash-model.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
@@ -302,5 +315,172 @@ describe('USB words', () => {
       'Close other programs or browser tabs that use the device.',
       'Press Try again.',
     ]);
+  });
+});
+
+/**
+ * A target for the gadget's run-time identity (1209:0001). DFU 1.1 images go by slot, which the
+ * fixture's DraftTarget (typed for addresses) does not name; the manifest parser checks it.
+ */
+const gadgetTarget = {
+  chip: 'example-gadget',
+  protocol: 'dfu',
+  usb: { vendorId: 0x1209, productId: 0x0001 },
+  images: [{ name: 'app', slot: 0 }],
+} as unknown as DraftTarget;
+
+/** What the person does on the "choose it again" step, in turn; `wait` does nothing. */
+type Answer = 'choose' | 'give-up' | 'wait';
+
+/**
+ * A DFU 1.1 gadget in its application behind the fake WebUSB. The chooser plays the person in
+ * the browser's list: the first device offered, or Cancel on the calls listed in `cancel`.
+ */
+function gadgetRig(options: { cancel?: readonly number[]; allowDfuMode?: boolean } = {}) {
+  const clock = new VirtualClock({ yieldToHost: setImmediate });
+  const bus = new SimUsbBus();
+  const board = new GenericDfuBoard({ clock, bus });
+  const offered: string[][] = [];
+  const fake = new FakeUsb({
+    bus,
+    chooser: (candidates) => {
+      offered.push(candidates.map((d) => `${d.vendorId.toString(16)}:${d.productId.toString(16)}`));
+      return options.cancel?.includes(offered.length) ? undefined : candidates[0];
+    },
+  });
+  // As if this browser was allowed the DFU-mode identity on an earlier visit.
+  if (options.allowDfuMode) fake.allow(GENERIC_DFU_VENDOR_ID, GENERIC_DFU_PRODUCT_ID, 'GADGET0001');
+  const browser = createCustomerServices({
+    buildMode: 'demo',
+    policy: { pageOrigin: 'https://shop.example', allowedOrigins: [] },
+    usb: fake.usb,
+    clock,
+    rollbackStore: new MemoryRollbackStore(),
+  });
+  const services: CustomerServices = { ...browser, loadBundle: () => bundleOf(gadgetTarget) };
+  return { clock, board, offered, services };
+}
+
+/** Plays the person on the page: answers each "choose it again" step as `answers` say. */
+function person(updater: Updater, answers: Answer[]): { asked: boolean[] } {
+  const asked: boolean[] = [];
+  updater.store.subscribe((s, before) => {
+    if (s.screen.kind !== 'choose-again' || s.screen === before.screen) return;
+    asked.push(s.screen.cancelled);
+    const answer = answers.shift() ?? 'wait';
+    if (answer === 'choose') void updater.chooseAgain();
+    if (answer === 'give-up') updater.giveUp();
+  });
+  return { asked };
+}
+
+describe('a DFU 1.1 device that comes back under a new USB identity', () => {
+  it('is chosen again through one plain step; the update resumes and succeeds', async () => {
+    const r = gadgetRig();
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
+    const screens = record(updater);
+    const p = person(updater, ['choose']);
+    await updater.prepare();
+    await updater.start();
+
+    expect(updater.store.getState().screen).toEqual({ kind: 'success', notice: undefined });
+    expect(p.asked).toEqual([false]);
+    // The first list has the application's identity; the second only the device in DFU mode.
+    expect(r.offered).toEqual([['1209:1'], ['1209:2']]);
+    expect(r.board.image()).toEqual(app);
+    const kinds = screens.map((s) => s.kind).filter((k, i, all) => k !== all[i - 1]);
+    expect(kinds).toEqual([
+      'loading',
+      'ready',
+      'choosing',
+      'installing',
+      'choose-again',
+      'installing',
+      'success',
+    ]);
+    const after = screens.slice(screens.findIndex((s) => s.kind === 'choose-again'));
+    const steps = [...new Set(after.flatMap((s) => (s.kind === 'installing' ? [s.step] : [])))];
+    expect(steps).toEqual(['connecting', 'checking', 'installing', 'verifying', 'restarting']);
+    const percents = after.flatMap((s) =>
+      s.kind === 'installing' && s.percent !== undefined ? [s.percent] : [],
+    );
+    expect(percents.some((n) => n > 0 && n < 90)).toBe(true);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+  });
+
+  it('a closed chooser offers the same step again, with a way to stop; choosing then succeeds', async () => {
+    const r = gadgetRig({ cancel: [2] });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
+    const views: ReturnType<typeof viewOf>[] = [];
+    updater.store.subscribe((s) => {
+      if (s.screen.kind === 'choose-again') views.push(viewOf(s));
+    });
+    const p = person(updater, ['choose', 'choose']);
+    await updater.prepare();
+    await updater.start();
+
+    expect(p.asked).toEqual([false, true]);
+    expect(r.offered).toEqual([['1209:1'], ['1209:2'], ['1209:2']]);
+    expect(views.map((v) => [v.title, v.chooseAgain, v.giveUp, v.steps])).toEqual([
+      ['One more step', true, false, []],
+      [
+        'One more step',
+        true,
+        true,
+        ['No device was chosen. Press Choose device to try again, or stop the update.'],
+      ],
+    ]);
+    expect(updater.store.getState().screen.kind).toBe('success');
+    expect(r.board.image()).toEqual(app);
+  });
+
+  it('giving up ends on the failure screen that says what to do; nothing is written', async () => {
+    const r = gadgetRig({ cancel: [2] });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
+    const p = person(updater, ['choose', 'give-up']);
+    await updater.prepare();
+    await updater.start();
+
+    expect(p.asked).toEqual([false, true]);
+    const screen = failed(updater.store.getState().screen);
+    expect(screen.code).toBe('aborted');
+    expect(screen.flashTouched).toBe(false);
+    expect(screen.retry).toBe('install');
+    expect(screen.text).toEqual({
+      title: 'The update was stopped',
+      message: 'Nothing was changed on your device.',
+      steps: ['Unplug the device, plug it back in, then press Try again.'],
+    });
+    nothingWritten(r.board.flash);
+    expect(r.board.imageLength).toBe(0);
+  });
+
+  it('a device back under an identity this browser was allowed before needs no step', async () => {
+    const r = gadgetRig({ allowDfuMode: true });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
+    const screens = record(updater);
+    await updater.prepare();
+    await updater.start();
+    expect(updater.store.getState().screen.kind).toBe('success');
+    expect(screens.some((s) => s.kind === 'choose-again')).toBe(false);
+    expect(r.offered).toEqual([['1209:1']]);
+    expect(r.board.image()).toEqual(app);
+  });
+
+  it('when nobody answers, the wait ends after 15 minutes with the device-did-not-respond steps', async () => {
+    const r = gadgetRig();
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
+    const p = person(updater, ['wait']);
+    await updater.prepare();
+    const t0 = r.clock.now();
+    await updater.start();
+    expect(p.asked).toEqual([false]);
+    const screen = failed(updater.store.getState().screen);
+    expect(screen.code).toBe('timeout');
+    expect(screen.text.title).toBe('The device did not respond');
+    expect(r.clock.now() - t0).toBeGreaterThanOrEqual(CHOOSE_AGAIN_TIMEOUT_MS);
+    expect(r.clock.now() - t0).toBeLessThan(CHOOSE_AGAIN_TIMEOUT_MS + 15_000);
+    expect(r.offered).toEqual([['1209:1']]);
+    nothingWritten(r.board.flash);
   });
 });

@@ -175,4 +175,34 @@ describe('viewOf', () => {
     ]);
     expect(failed('none').help).toBe(true);
   });
+
+  it('asks a device that restarted under a new USB identity to be chosen again, in plain words', () => {
+    const first = viewOf(state({ kind: 'choose-again', cancelled: false }));
+    expect(first).toMatchObject({
+      state: 'choose-again',
+      tone: 'neutral',
+      title: 'One more step',
+      message: 'Your device restarted in update mode. Choose it again to continue.',
+      steps: [],
+      chooseAgain: true,
+      giveUp: false,
+      activate: false,
+      retry: false,
+      percent: undefined,
+    });
+    const again = viewOf(state({ kind: 'choose-again', cancelled: true }));
+    expect(again.steps).toEqual([
+      'No device was chosen. Press Choose device to try again, or stop the update.',
+    ]);
+    expect(again.giveUp).toBe(true);
+    // A new announcement, so screen readers hear that nothing was chosen.
+    expect(again.announce).not.toBe(first.announce);
+    for (const v of [first, again]) {
+      expect(`${v.title} ${v.message} ${v.steps.join(' ')}`).not.toMatch(JARGON);
+    }
+    const others = viewOf(
+      state({ kind: 'installing', step: 'connecting', percent: undefined, secondsLeft: undefined }),
+    );
+    expect([others.chooseAgain, others.giveUp]).toEqual([false, false]);
+  });
 });
