@@ -12,6 +12,9 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 
 const json = process.argv.includes('--json');
+// Always a production build, whatever NODE_ENV this process inherited (a Vite dev server started
+// earlier in a parent process sets it to "development", which would build the demo in).
+process.env.NODE_ENV = 'production';
 const CUSTOMER_ENTRY = 'webflash-update.js';
 /** Chunks made only of demo-mode modules: never loaded by a production page. */
 const DEMO_MODULE = /[\\/]src[\\/](demo|sim)[\\/]|[\\/]src[\\/]customer[\\/]demo-hook\.ts$/;
