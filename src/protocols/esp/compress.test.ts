@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { constants, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compressImage, compressInline, decodableBytes } from './compress.ts';
+import {
+  compressImage,
+  compressInline,
+  compressOnce,
+  decodableBytes,
+  type CompressFn,
+} from './compress.ts';
 
 const blink = new Uint8Array(
   readFileSync(new URL('../../../../shared/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
@@ -50,5 +56,62 @@ describe('compressImage', () => {
     ['negative level', 10, -1],
   ])('rejects %s', (_n, chunkSize, level) => {
     expect(() => compressImage(blink, { chunkSize, level })).toThrow(RangeError);
+  });
+});
+
+describe('compressOnce', () => {
+  const counting = (): { fn: CompressFn; calls: () => number } => {
+    let n = 0;
+    return {
+      fn: (data, options) => {
+        n++;
+        return compressInline(data, options);
+      },
+      calls: () => n,
+    };
+  };
+  const image = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 7) & 0xff);
+  const opts = { chunkSize: 4096, level: 6 };
+
+  it('compresses equal bytes once, whichever copy of them a job holds', async () => {
+    const inner = counting();
+    const once = compressOnce(inner.fn);
+    const a = await once(image.slice(), opts);
+    const b = await once(image.slice(), opts);
+    expect(inner.calls()).toBe(1);
+    expect(b).toBe(a);
+    expect(a).toEqual(compressImage(image, opts));
+  });
+
+  it('other bytes or other options are compressed again', async () => {
+    const inner = counting();
+    const once = compressOnce(inner.fn);
+    await once(image, opts);
+    const changed = image.slice();
+    changed[100]! ^= 1;
+    await once(changed, opts);
+    await once(image, { ...opts, level: 9 });
+    await once(image.subarray(4096), opts);
+    expect(inner.calls()).toBe(4);
+  });
+
+  it('keeps only the most recent results', async () => {
+    const inner = counting();
+    const once = compressOnce(inner.fn, 2);
+    const imgs = [1, 2, 3].map((k) => image.map((b) => b ^ k));
+    for (const im of imgs) await once(im, opts);
+    await once(imgs[2]!, opts); // kept
+    await once(imgs[0]!, opts); // dropped when the third arrived
+    expect(inner.calls()).toBe(4);
+  });
+
+  it('does not keep a failure', async () => {
+    let fail = true;
+    const once = compressOnce((data, options) =>
+      fail ? Promise.reject(new RangeError('bad')) : compressInline(data, options),
+    );
+    await expect(once(image, opts)).rejects.toThrow('bad');
+    fail = false;
+    await expect(once(image, opts)).resolves.toEqual(compressImage(image, opts));
   });
 });

@@ -9,6 +9,7 @@ import type { BuildMode } from '../../bundle/pinned-root.ts';
 import type { RollbackStore } from '../../bundle/rollback-store.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
+import { compressOnce } from '../../protocols/esp/compress.ts';
 import { connectEsp } from '../../protocols/esp/driver.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import { IdbAuditStore } from '../../worker/audit-idb.ts';
@@ -53,10 +54,12 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   const usb = options.usb ?? nav?.usb;
   const userAgent = nav?.userAgent ?? '';
   const compressor = createCompressClient();
+  // Every board gets the same images: compress each once, not once per board.
+  const compress = compressOnce(compressor.compress);
   const verifier = createWorkerVerifier(options);
   const connector: Connector<SerialPortHandle> = {
     id: 'esp-serial',
-    connect: (port, o) => connectEsp(port, { ...o, compress: compressor.compress }),
+    connect: (port, o) => connectEsp(port, { ...o, compress }),
   };
   const audit = new AuditLog({
     store: options.virtualBoards ? new MemoryAuditStore() : new IdbAuditStore(),
