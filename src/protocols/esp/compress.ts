@@ -5,9 +5,7 @@
  * in the compressed stream where each chunk's data is complete is known: that is how far the
  * board is known to have the image when a block is acknowledged.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { Zlib, type ZlibOptions } from 'fflate';
-import { toHex } from '../../core/bytes.ts';
 
 export interface CompressedImage {
   /** The zlib stream. */
@@ -75,30 +73,6 @@ export function compressImage(data: Uint8Array, options: CompressOptions): Compr
 /** `compressImage` as a CompressFn: the default, inline compressor. */
 export const compressInline: CompressFn = (data, options) =>
   Promise.resolve(compressImage(data, options));
-
-/**
- * A `CompressFn` that compresses each image once: a bench flashing one release to many boards
- * compresses it for the first board and hands the same stream to the others. Images are
- * recognised by their SHA-256 (each job holds its own copy of the bytes), together with the
- * options; the last `keep` results are kept, and a failed compression is not.
- * @example connectEsp(port, { compress: compressOnce(client.compress) })
- */
-export function compressOnce(compress: CompressFn, keep = 4): CompressFn {
-  const cache = new Map<string, Promise<CompressedImage>>();
-  return (data, options) => {
-    const key = `${toHex(sha256(data))}:${options.chunkSize}:${options.level}`;
-    let result = cache.get(key);
-    if (result) {
-      cache.delete(key); // most recently used last
-    } else {
-      result = compress(data, options);
-      result.catch(() => cache.delete(key));
-    }
-    cache.set(key, result);
-    while (cache.size > keep) cache.delete(cache.keys().next().value!);
-    return result;
-  };
-}
 
 /**
  * Image bytes known decodable once `consumed` compressed bytes were accepted by the board.

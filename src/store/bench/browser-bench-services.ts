@@ -9,7 +9,7 @@ import type { BuildMode } from '../../bundle/pinned-root.ts';
 import type { RollbackStore } from '../../bundle/rollback-store.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
-import { compressOnce } from '../../protocols/esp/compress.ts';
+import { compressOnce } from '../../protocols/esp/compress-once.ts';
 import { connectEsp } from '../../protocols/esp/driver.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import { IdbAuditStore } from '../../worker/audit-idb.ts';
