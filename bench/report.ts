@@ -197,8 +197,8 @@ function sizeSection(r: SuiteRecord<SizeSuiteResult>): string {
     ],
     ['  plus, when updating an ESP board (driver, compressor)', kib(z.customerEspFlash.gzipBytes)],
     [
-      `**complete ESP update, JavaScript** (≤ ${CUSTOMER_JS_TARGET_BYTES / 1024} KiB)`,
-      `**${kib(espTotal)}** (${mark(espTotal <= CUSTOMER_JS_TARGET_BYTES)})`,
+      `**complete ESP update, JavaScript** (≤ ${CUSTOMER_JS_TARGET_BYTES.toLocaleString('en-US')} bytes)`,
+      `**${kib(espTotal)} = ${espTotal.toLocaleString('en-US')} bytes** (${mark(espTotal <= CUSTOMER_JS_TARGET_BYTES)})`,
     ],
     [
       'ESP flasher stub data, one file per chip (JSON, fetched for the chip connected)',
@@ -207,6 +207,14 @@ function sizeSection(r: SuiteRecord<SizeSuiteResult>): string {
         : `${(Math.min(...stubs) / 1024).toFixed(1)}–${kib(Math.max(...stubs))}`,
     ],
     ['customer element, when updating an STM32 board instead', kib(z.customerStm32Flash.gzipBytes)],
+    ...(z.customerDfuFlash
+      ? [
+          [
+            'customer element, when updating a DFU board over WebUSB instead',
+            kib(z.customerDfuFlash.gzipBytes),
+          ],
+        ]
+      : []),
     [
       'workers the customer element starts',
       z.customerWorkers.files.length === 0 ? 'none' : kib(z.customerWorkers.gzipBytes),

@@ -24,6 +24,8 @@ export interface SizeReport {
   customerEspFlash: SizeTotal;
   /** Loaded on top to update an STM32 board. */
   customerStm32Flash: SizeTotal;
+  /** Loaded on top to update a DFU or DfuSe board over WebUSB. */
+  customerDfuFlash?: SizeTotal;
   /** Workers the customer element starts (none expected). */
   customerWorkers: SizeTotal;
   /** index.html's entry chunks and CSS. */
@@ -39,8 +41,11 @@ export interface SizeSuiteResult extends SizeReport {
   vite: string;
 }
 
-/** Target for the customer updater's JavaScript on a complete ESP update, gzipped. */
-export const CUSTOMER_JS_TARGET_BYTES = 60 * 1024;
+/**
+ * Target for the customer updater's JavaScript on a complete ESP update, gzipped: 60 KB, read
+ * as decimal kilobytes (the stricter reading; 60 KiB would allow 61,440 bytes).
+ */
+export const CUSTOMER_JS_TARGET_BYTES = 60_000;
 
 const root = join(import.meta.dirname, '..');
 
