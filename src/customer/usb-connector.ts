@@ -15,7 +15,7 @@ import type { ProtocolId } from '../protocols/driver.ts';
 import { usbId, type UsbDeviceFilter, type UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';
-import { CHOOSE_AGAIN_TIMEOUT_MS, dfuModeFilters, ReselectingUsbWatcher } from './usb-reselect.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './usb-reselect.ts';
 
 /** What the choice needs of a bundle target (a manifest target fits). */
 export interface UsbTargetShape {
@@ -112,7 +112,7 @@ export function usbConnector(
     connect: (device, o) =>
       connectDfu(device, {
         ...o,
-        watcher: new ReselectingUsbWatcher({
+        watcher: chooseAgainWatcher({
           webUsb: options.webUsb,
           clock: o.clock,
           logger: o.logger,

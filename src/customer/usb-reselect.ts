@@ -7,15 +7,17 @@
  * back: only the chooser shows it, and the chooser opens only from a click (WebUSB §5.1
  * `requestDevice` step 3, transient activation).
  *
- * So this watcher waits a moment for the device to return under an identity the page may
- * already open, then offers the "choose it again" step (flow.ts `ChooseAgainStep`) and takes
- * whichever comes first: the device by itself (the step is then withdrawn) or the person's
- * choice. A closed chooser offers the step again; giving up ends the wait.
+ * So the watcher (src/transport/usb-reselect.ts) waits a moment for the device to return under
+ * an identity the page may already open, then offers the "choose it again" step (flow.ts
+ * `ChooseAgainStep`) and takes whichever comes first: the device by itself (the step is then
+ * withdrawn) or the person's choice. A closed chooser offers the step again; giving up ends the
+ * wait.
  */
-import { sleep, type Clock } from '../core/clock.ts';
-import { AbortError, TimeoutError } from '../core/errors.ts';
+import type { Clock } from '../core/clock.ts';
+import { AbortError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { UsbDeviceFilter, UsbDeviceHandle, UsbDeviceWatcher } from '../transport/usb.ts';
+import type { UsbDeviceFilter, UsbDeviceHandle } from '../transport/usb.ts';
+import { RESELECT_GRACE_MS, ReselectingUsbWatcher } from '../transport/usb-reselect.ts';
 import { requestUsbDevice, WebUsbWatcher, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep } from './flow.ts';
 
@@ -27,9 +29,9 @@ export const CHOOSE_AGAIN_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * How long a device may take to come back by itself, under an identity the page may open,
- * before the person is asked (the technician console waits as long, src/store/usb-reselect.ts).
+ * before the person is asked (as long as in the technician console).
  */
-export const CHOOSE_AGAIN_GRACE_MS = 1500;
+export const CHOOSE_AGAIN_GRACE_MS = RESELECT_GRACE_MS;
 
 /**
  * DFU-mode devices of one vendor: interface class 0xFE, subclass 0x01, protocol 0x02 (DFU 1.1
@@ -53,88 +55,54 @@ export interface ReselectOptions {
 }
 
 /**
- * A `UsbDeviceWatcher` for the DFU driver that asks the person to choose the device again.
- * @example connectDfu(device, { ...options, watcher: new ReselectingUsbWatcher({ webUsb, clock, show }) })
+ * Offers the "choose it again" step until the person chooses the device or gives up; the step
+ * goes when `signal` aborts (the device came back by itself, or the wait ended).
  */
-export class ReselectingUsbWatcher implements UsbDeviceWatcher {
-  private readonly base: WebUsbWatcher;
-
-  constructor(private readonly options: ReselectOptions) {
-    this.base = new WebUsbWatcher(options.webUsb);
-  }
-
-  list(filters: readonly UsbDeviceFilter[]): Promise<UsbDeviceHandle[]> {
-    return this.base.list(filters);
-  }
-
-  /**
-   * Resolves with the device once it is back, by itself or chosen by the person.
-   * @throws {AbortError} when the person gives up, or through `options.signal`;
-   *   {TimeoutError} after `timeoutMs` (the driver's shorter timeout is not used: a person
-   *   needs longer).
-   */
-  async waitForDevice(
-    filters: readonly UsbDeviceFilter[],
-    options: { timeoutMs: number; signal?: AbortSignal | undefined; exclude?: UsbDeviceHandle },
-  ): Promise<UsbDeviceHandle> {
-    const { clock, show, webUsb, logger } = this.options;
-    const total = Math.max(options.timeoutMs, this.options.timeoutMs ?? CHOOSE_AGAIN_TIMEOUT_MS);
-    if (options.signal?.aborted) throw new AbortError();
-    const inner = new AbortController();
-    const onAbort = (): void => inner.abort(new AbortError());
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let shown = false;
-    try {
-      // Back under an identity the page may open: no one needs to do anything. Its timeout
-      // and abort lose to the other two.
-      const byItself = this.base
-        .waitForDevice(filters, {
-          timeoutMs: total,
-          signal: inner.signal,
-          ...(options.exclude ? { exclude: options.exclude } : {}),
-        })
-        .catch(() => new Promise<never>(() => undefined));
-      const chosen = new Promise<UsbDeviceHandle>((resolve, reject) => {
-        let open = false;
-        const offer = (cancelled: boolean): void => {
-          shown = true;
-          show({
-            cancelled,
-            choose: async () => {
-              if (open || inner.signal.aborted) return;
-              open = true;
-              let device: UsbDeviceHandle;
-              try {
-                device = await requestUsbDevice(filters, webUsb);
-              } catch (err) {
-                // Closed without a choice, or the browser did not open it: offer it again.
-                logger?.warn(`The device was not chosen again: ${String(err)}`);
-                open = false;
-                if (!inner.signal.aborted) offer(true);
-                return;
-              }
-              logger?.info(`Chosen again: ${device.info.label}`);
-              resolve(device);
-            },
-            giveUp: () =>
-              reject(new AbortError('The device was not chosen again in its update mode.')),
-          });
-        };
-        sleep(clock, Math.min(this.options.graceMs ?? CHOOSE_AGAIN_GRACE_MS, total), inner.signal)
-          .then(() => {
-            logger?.info('The device may be back under a new USB identity: asking to choose it.');
-            offer(false);
-          })
-          .catch(reject);
+function offerStep(
+  options: ReselectOptions,
+  filters: readonly UsbDeviceFilter[],
+  signal: AbortSignal,
+): Promise<UsbDeviceHandle> {
+  const { show, webUsb, logger } = options;
+  return new Promise<UsbDeviceHandle>((resolve, reject) => {
+    let open = false;
+    const offer = (cancelled: boolean): void =>
+      show({
+        cancelled,
+        choose: async () => {
+          if (open || signal.aborted) return;
+          open = true;
+          let device: UsbDeviceHandle;
+          try {
+            device = await requestUsbDevice(filters, webUsb);
+          } catch (err) {
+            // Closed without a choice, or the browser did not open it: offer it again.
+            logger?.warn(`The device was not chosen again: ${String(err)}`);
+            open = false;
+            if (!signal.aborted) offer(true);
+            return;
+          }
+          logger?.info(`Chosen again: ${device.info.label}`);
+          resolve(device);
+        },
+        giveUp: () => reject(new AbortError('The device was not chosen again in its update mode.')),
       });
-      const deadline = sleep(clock, total, inner.signal).then(() => {
-        throw new TimeoutError('Waiting for the device in its update mode', total);
-      });
-      return await Promise.race([byItself, chosen, deadline]);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      inner.abort(new AbortError());
-      if (shown) show(undefined);
-    }
-  }
+    signal.addEventListener('abort', () => show(undefined), { once: true });
+    logger?.info('The device may be back under a new USB identity: asking to choose it.');
+    offer(false);
+  });
+}
+
+/**
+ * A `UsbDeviceWatcher` for the DFU driver that asks the person to choose the device again.
+ * @example connectDfu(device, { ...options, watcher: chooseAgainWatcher({ webUsb, clock, show }) })
+ */
+export function chooseAgainWatcher(options: ReselectOptions): ReselectingUsbWatcher {
+  return new ReselectingUsbWatcher({
+    base: new WebUsbWatcher(options.webUsb),
+    clock: options.clock,
+    ask: (filters, signal) => offerStep(options, filters, signal),
+    timeoutMs: options.timeoutMs ?? CHOOSE_AGAIN_TIMEOUT_MS,
+    graceMs: options.graceMs ?? CHOOSE_AGAIN_GRACE_MS,
+  });
 }

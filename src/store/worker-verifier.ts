@@ -21,7 +21,10 @@ export function createWorkerVerifier(options: {
   let root: TrustRoot | undefined;
   return {
     async verifyBundle({ source, signal, onProgress }) {
-      root ??= await pinnedRoot({ mode: options.buildMode, productionRoot: options.productionRoot });
+      root ??= await pinnedRoot({
+        mode: options.buildMode,
+        productionRoot: options.productionRoot,
+      });
       worker ??= startVerifyWorker();
       return verifyInWorker({
         worker,
