@@ -3,7 +3,8 @@
  * chooser (src/transport/webusb.ts) with filters from the bundle's targets, then the USB DFU 1.1
  * or ST DfuSe driver (src/protocols/dfu) for the device chosen, and the "choose it again" step
  * for a DFU 1.1 device that restarts in its update mode under a new USB identity
- * (usb-reselect.ts). Nothing here is in the element's own script, so the ESP path does not
+ * (usb-reselect.ts). The filters and the protocol follow the rules every face shares
+ * (src/protocols/dfu/usb-targets.ts). Nothing here is in the element's own script, so the ESP path does not
  * carry it (docs/embedding.md, "Size").
  */
 import type { Clock } from '../core/clock.ts';
@@ -12,85 +13,17 @@ import type { Connector } from '../job/types.ts';
 import { connectDfu } from '../protocols/dfu/dfu-driver.ts';
 import { connectDfuse } from '../protocols/dfu/dfuse-driver.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
-import { usbId, type UsbDeviceFilter, type UsbDeviceHandle } from '../transport/usb.ts';
+import {
+  dfuTargetFor,
+  usbFiltersFor,
+  usbProtocolFor,
+  type UsbIds,
+  type UsbTargetShape,
+} from '../protocols/dfu/usb-targets.ts';
+import type { UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';
 import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './usb-reselect.ts';
-
-/** What the choice needs of a bundle target (a manifest target fits). */
-export interface UsbTargetShape {
-  readonly chip: string;
-  readonly protocol: string;
-  readonly usb?: { readonly vendorId: number; readonly productId: number } | undefined;
-  readonly images: readonly { readonly slot?: number | undefined }[];
-}
-
-/** The USB identity of the device chosen. */
-export interface UsbIds {
-  vendorId: number;
-  productId: number;
-}
-
-/**
- * Devices with a DFU interface, in run-time or DFU mode (DFU 1.1 §4.2.1 Table 4.1, §4.2.3
- * Table 4.4: interface class 0xFE, subclass 0x01). WebUSB filters match interface classes too
- * (WebUSB §5.1 "match a device filter").
- */
-const DFU_CLASS: UsbDeviceFilter = { classCode: 0xfe, subclassCode: 0x01 };
-
-const isUsb = (t: UsbTargetShape): boolean => t.protocol === 'dfu' || t.protocol === 'dfuse';
-const sameIds = (t: UsbTargetShape, ids: UsbIds): boolean =>
-  t.usb?.vendorId === ids.vendorId && t.usb.productId === ids.productId;
-
-/**
- * The chooser's filters: the USB ids of the bundle's DFU and DfuSe targets, so the list shows
- * only devices the release may be for; the DFU class when a USB target names no ids.
- * @example usbFiltersFor([{ protocol: 'dfuse', usb: { vendorId: 0x0483, productId: 0xdf11 }, … }])
- *   // [{ vendorId: 0x0483, productId: 0xdf11 }]
- */
-export function usbFiltersFor(targets: readonly UsbTargetShape[]): UsbDeviceFilter[] {
-  const seen = new Set<string>();
-  const filters: UsbDeviceFilter[] = [];
-  for (const t of targets.filter(isUsb)) {
-    const key = t.usb ? usbId(t.usb.vendorId, t.usb.productId) : 'class';
-    if (seen.has(key)) continue;
-    seen.add(key);
-    filters.push(t.usb ? { vendorId: t.usb.vendorId, productId: t.usb.productId } : DFU_CLASS);
-  }
-  return filters.length > 0 ? filters : [DFU_CLASS];
-}
-
-/**
- * The protocol for the device chosen: that of the USB targets made for its ids when they agree;
- * else that of the targets that name no ids; else the bundle's one USB protocol; else DfuSe for
- * ST's DFU bootloader (0483:df11, ST AN2606) and DFU 1.1 for anything else (the board check
- * then names any mismatch).
- * @example usbProtocolFor(targets, { vendorId: 0x0483, productId: 0xdf11 }) // 'dfuse'
- */
-export function usbProtocolFor(targets: readonly UsbTargetShape[], device: UsbIds): ProtocolId {
-  const usb = targets.filter(isUsb);
-  for (const group of [usb.filter((t) => sameIds(t, device)), usb.filter((t) => !t.usb), usb]) {
-    const protocols = new Set(group.map((t) => t.protocol));
-    if (protocols.size === 1) return group[0]!.protocol as ProtocolId;
-  }
-  return device.vendorId === 0x0483 && device.productId === 0xdf11 ? 'dfuse' : 'dfu';
-}
-
-/**
- * The chip and slot a DFU 1.1 device stands for (DFU 1.1 has no chip identity): those of the
- * 'dfu' targets made for its ids, else of those naming no ids, when they name one chip.
- * Nothing otherwise: the device then reports its USB id and the board check refuses it.
- */
-export function dfuTargetFor(
-  targets: readonly UsbTargetShape[],
-  device: UsbIds,
-): { chip: string; alternateSetting: number | undefined } | undefined {
-  const dfu = targets.filter((t) => t.protocol === 'dfu');
-  const exact = dfu.filter((t) => sameIds(t, device));
-  const fits = exact.length > 0 ? exact : dfu.filter((t) => !t.usb);
-  if (fits.length === 0 || new Set(fits.map((t) => t.chip)).size !== 1) return undefined;
-  return { chip: fits[0]!.chip, alternateSetting: fits[0]!.images[0]?.slot };
-}
 
 /** The driver for `protocol` on a chosen device. */
 export function usbConnector(

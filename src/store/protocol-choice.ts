@@ -4,26 +4,26 @@
  * targets' USB ids; and the USB chooser's filters. Pure functions of plain data.
  */
 import { UsageError } from '../core/errors.ts';
-import type { UsbDeviceFilter } from '../transport/usb.ts';
-import { usbId } from '../transport/usb.ts';
+import {
+  isUsbProtocol,
+  usbProtocolFor,
+  type UsbIds,
+  type UsbTargetShape,
+} from '../protocols/dfu/usb-targets.ts';
 import type { SerialProtocolChoice, SerialProtocolId, UsbProtocolId } from './types.ts';
 
-/** What protocol choice needs of a bundle target (a manifest target or its summary fits). */
-export interface TargetShape {
-  readonly chip: string;
-  readonly protocol: string;
-  readonly usb?: { readonly vendorId: number; readonly productId: number } | undefined;
-  readonly images: readonly { readonly slot?: number | undefined }[];
-}
+// The USB rules are shared with the bench and the customer updater.
+export {
+  DFU_CLASS_FILTER,
+  dfuTargetFor,
+  usbFiltersFor,
+  type UsbIds,
+} from '../protocols/dfu/usb-targets.ts';
 
-/** The USB identity of a device, as its descriptors give it. */
-export interface UsbIds {
-  vendorId: number;
-  productId: number;
-}
+/** What protocol choice needs of a bundle target (a manifest target or its summary fits). */
+export type TargetShape = UsbTargetShape;
 
 const SERIAL: readonly SerialProtocolId[] = ['esp-serial', 'stm32-usart'];
-const USB: readonly UsbProtocolId[] = ['dfu', 'dfuse'];
 
 /** Names for messages and the UI. */
 export const PROTOCOL_NAMES: Readonly<Record<SerialProtocolId | UsbProtocolId, string>> = {
@@ -38,16 +38,6 @@ export const SHORT_NAMES: Readonly<Record<SerialProtocolId, string>> = {
   'esp-serial': 'ESP',
   'stm32-usart': 'STM32',
 };
-
-/**
- * The standard DFU interface class (DFU 1.1 §4.2.1 Table 4.1 and §4.2.3 Table 4.4:
- * bInterfaceClass 0xFE "Application Specific", bInterfaceSubClass 0x01 "Device Firmware
- * Upgrade"): matches devices in run-time and in DFU mode.
- */
-export const DFU_CLASS_FILTER: UsbDeviceFilter = Object.freeze({
-  classCode: 0xfe,
-  subclassCode: 0x01,
-});
 
 /**
  * USB vendor ids that tell the serial protocol by themselves: Espressif's native USB
@@ -69,10 +59,6 @@ export function serialHintForVendor(usbVendorId: number | undefined): SerialProt
 
 function isSerial(p: string): p is SerialProtocolId {
   return (SERIAL as readonly string[]).includes(p);
-}
-
-function isUsb(p: string): p is UsbProtocolId {
-  return (USB as readonly string[]).includes(p);
 }
 
 /**
@@ -106,10 +92,8 @@ export function chooseSerialProtocol(options: {
 }
 
 /**
- * The protocol for a USB device: the protocol of the bundle targets made for its USB ids; else
- * the one USB protocol the bundle uses; else DfuSe for ST's DFU bootloader (0483:df11) and DFU
- * 1.1 for anything else, so that the board check names the mismatch. Without targets (a raw
- * development image) the same vendor rule applies.
+ * The protocol for a USB device, by the rules of src/protocols/dfu/usb-targets.ts
+ * (`usbProtocolFor`). Without targets (a raw development image) the vendor rule applies.
  * @throws {UsageError} when the bundle has no USB target at all.
  * @example chooseUsbProtocol({ targets, device: { vendorId: 0x0483, productId: 0xdf11 } }) // 'dfuse'
  */
@@ -118,71 +102,16 @@ export function chooseUsbProtocol(options: {
   device: UsbIds;
 }): UsbProtocolId {
   const { targets, device } = options;
-  const byVendor: UsbProtocolId =
-    device.vendorId === 0x0483 && device.productId === 0xdf11 ? 'dfuse' : 'dfu';
-  if (!targets) return byVendor;
-  const usbTargets = targets.filter((t) => isUsb(t.protocol));
-  if (usbTargets.length === 0) {
+  if (targets && !targets.some((t) => isUsbProtocol(t.protocol))) {
     throw new UsageError(
       'This bundle has no image for a USB DFU device: its targets use a serial port.',
       { hints: ['Choose "Serial port" under Board and pick the board’s port.'] },
     );
   }
-  const forIds = protocolsOf(usbTargets.filter((t) => sameIds(t, device)));
-  if (forIds.length === 1) return forIds[0]!;
-  const open = protocolsOf(usbTargets.filter((t) => t.usb === undefined));
-  if (forIds.length === 0 && open.length === 1) return open[0]!;
-  const all = protocolsOf(usbTargets);
-  if (all.length === 1) return all[0]!;
-  return byVendor;
-}
-
-/**
- * What a DFU 1.1 session should report and select for this device: the chip and first slot of
- * the one 'dfu' target made for its USB ids (or for any device, when the target names none).
- * Nothing when no target, or several different chips, qualify — the board check then refuses.
- */
-export function dfuTargetFor(
-  targets: readonly TargetShape[] | undefined,
-  device: UsbIds,
-): { chip: string; alternateSetting: number | undefined } | undefined {
-  if (!targets) return undefined;
-  const dfu = targets.filter((t) => t.protocol === 'dfu');
-  const exact = dfu.filter((t) => sameIds(t, device));
-  const fits = exact.length > 0 ? exact : dfu.filter((t) => t.usb === undefined);
-  const chips = [...new Set(fits.map((t) => t.chip))];
-  if (chips.length !== 1) return undefined;
-  const target = fits[0]!;
-  return { chip: target.chip, alternateSetting: target.images[0]?.slot };
-}
-
-/**
- * The filters for the browser's USB chooser: the USB ids of the bundle's DFU and DfuSe targets;
- * without any (no bundle yet, or targets that name no ids) the standard DFU class filter.
- * @example usbFiltersFor(undefined) // [{ classCode: 0xfe, subclassCode: 0x01 }]
- */
-export function usbFiltersFor(targets: readonly TargetShape[] | undefined): UsbDeviceFilter[] {
-  const seen = new Set<string>();
-  const filters: UsbDeviceFilter[] = [];
-  for (const t of targets ?? []) {
-    if (!isUsb(t.protocol) || !t.usb) continue;
-    const key = usbId(t.usb.vendorId, t.usb.productId);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    filters.push({ vendorId: t.usb.vendorId, productId: t.usb.productId });
-  }
-  return filters.length > 0 ? filters : [{ ...DFU_CLASS_FILTER }];
+  return usbProtocolFor(targets, device);
 }
 
 /** True when the protocol id is one spoken over a serial port. */
 export function isSerialProtocol(protocol: string): protocol is SerialProtocolId {
   return isSerial(protocol);
-}
-
-function sameIds(t: TargetShape, device: UsbIds): boolean {
-  return t.usb?.vendorId === device.vendorId && t.usb.productId === device.productId;
-}
-
-function protocolsOf(targets: readonly TargetShape[]): UsbProtocolId[] {
-  return [...new Set(targets.map((t) => t.protocol).filter(isUsb))];
 }

@@ -1,7 +1,7 @@
 /**
  * How the customer updater reaches a device (src/customer/transport-choice.ts) and, once a USB
- * device is chosen, its filters, protocol and DFU target (src/customer/usb-connector.ts): tables
- * of bundles, browsers and vendor settings.
+ * device is chosen, its filters, protocol and DFU target (the rules every face shares,
+ * src/protocols/dfu/usb-targets.ts): tables of bundles, browsers and vendor settings.
  */
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, TransportError, UsageError } from '../../src/core/errors.ts';
@@ -13,7 +13,7 @@ import {
   usbFiltersFor,
   usbProtocolFor,
   type UsbTargetShape,
-} from '../../src/customer/usb-connector.ts';
+} from '../../src/protocols/dfu/usb-targets.ts';
 
 const ESP: UsbTargetShape = { chip: 'esp32s3', protocol: 'esp-serial', images: [{}] };
 const STM32_USART: UsbTargetShape = { chip: 'stm32f4', protocol: 'stm32-usart', images: [{}] };
