@@ -15,7 +15,7 @@ import {
   MIXED_TARGETS,
   settled,
   type MixedBench,
-} from './harness.ts';
+} from './mixed-harness.ts';
 
 const benches: MixedBench[] = [];
 afterEach(() => {

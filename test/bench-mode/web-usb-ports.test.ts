@@ -15,7 +15,7 @@ import { FollowTracker, usbBoardBack } from '../../src/store/bench/follow.ts';
 import type { BenchUsbPort, PortChange, Tile } from '../../src/store/bench/types.ts';
 import { grantFilters, planUsbBoard } from '../../src/store/bench/usb-plan.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
-import { MIXED_TARGETS } from './harness.ts';
+import { MIXED_TARGETS } from './mixed-harness.ts';
 
 function rig(options: { chooser?: (d: readonly USBDevice[]) => USBDevice | undefined } = {}) {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
