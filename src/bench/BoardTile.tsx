@@ -52,7 +52,15 @@ export function BoardTile(props: { id: string }) {
           <dt>{tile.transport === 'usb' ? 'USB device' : 'Port'}</dt>
           <dd>
             {tile.portLabel}
-            {!tile.connected && <span className="tile-unplugged"> (unplugged)</span>}
+            {!tile.connected && (
+              <span className="tile-unplugged">
+                {/* A board that restarts into its new firmware leaves the bus (DfuSe "leave DFU",
+                    native USB): after a good update that is expected, not a fault. */}
+                {tile.state === 'done'
+                  ? ' (off the bus: restarted into its firmware or unplugged)'
+                  : ' (unplugged)'}
+              </span>
+            )}
           </dd>
           {tile.protocol && (
             <>
