@@ -3,7 +3,8 @@
  * STM32F407 over its USART bootloader and a virtual STM32F405 over USB DfuSe flash a signed
  * bundle with progress and verification; a read-protected STM32 and the wrong chip stop with a
  * clear error and nothing written; a DFU 1.1 gadget that re-enumerates is chosen again through
- * the prompt. Waits on DOM state and the demo hook, never on sleeps.
+ * the prompt, and one a failed update left in DFU mode is flashed again. Waits on DOM state and
+ * the demo hook, never on sleeps.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +49,7 @@ const bundle: Uint8Array = (() => {
         {
           chip: 'example-gadget',
           protocol: 'dfu',
-          usb: { vendorId: 0x1209, productId: 0x0001 },
+          usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
           images: [{ name: 'app', slot: 0 }],
         },
       ],
@@ -215,4 +216,21 @@ test('a DFU gadget that re-enumerates is chosen again through the prompt', async
   await expect(page.getByTestId('region-app')).toHaveText('verified by read-back');
   await expect(page.getByTestId('fact-dfu-version')).toHaveText('DFU 1.1.0');
   await shot(page, testInfo, 'dfu-verified');
+});
+
+test('a DFU gadget left in DFU mode by a failed update is flashed again', async ({
+  page,
+}, testInfo) => {
+  await open(page);
+  // As after an update that stopped once the gadget had switched to DFU mode: 1209:0002.
+  await page.evaluate(() => window.__webflashSim!.plugUsbInDfuMode('generic-dfu'));
+  await connectUsb(page, 'generic-dfu', 'Virtual generic DFU 1.1 device');
+  await expect(page.getByTestId('planned-protocol')).toHaveAttribute('data-protocol', 'dfu');
+  await flash(page);
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-ok', 'true', { timeout: 30_000 });
+  await expect(page.getByTestId('reselect-prompt')).toBeHidden();
+  await expect(page.getByTestId('region-app')).toHaveText('verified by read-back');
+  await expect(page.getByTestId('fact-usb-id')).toHaveText('1209:0002');
+  await expect(page.getByTestId('device-chip')).toContainText('Example Gadget (DFU)');
+  await shot(page, testInfo, 'dfu-mode-recovered');
 });

@@ -10,8 +10,8 @@
  * boards only.
  *
  * The STM32 and USB DFU targets (an STM32F4 over its USART bootloader and over DfuSe 0483:df11,
- * and a generic DFU 1.1 gadget 1209:0001) have no real build in ../shared/firmware. They carry
- * a clearly named stand-in: the first 16 KiB of the nRF52 test firmware `nrf-foo.hex`
+ * and a generic DFU 1.1 gadget, 1209:0001 and 1209:0002 in DFU mode) have no real build in
+ * ../shared/firmware. They carry a clearly named stand-in: the first 16 KiB of the nRF52 test firmware `nrf-foo.hex`
  * (NordicSemiconductor/pc-nrfutil, converted from Intel HEX with src/formats/intel-hex.ts). It
  * is an ARM Cortex-M image, but built for another chip: for simulated boards only, never for
  * real hardware.
@@ -120,7 +120,9 @@ const manifest: ManifestDraft = {
     {
       chip: 'example-gadget',
       protocol: 'dfu',
-      usb: { vendorId: 0x1209, productId: 0x0001 },
+      // Run-time id 1209:0001; in DFU mode (DFU 1.1 §5.1) the gadget is 1209:0002, so one left
+      // there by a failed update is flashed again (src/sim/dfu/generic-dfu-sim.ts).
+      usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
       images: [{ name: 'standin-nrf52-foo', slot: 0 }],
     },
   ],

@@ -47,14 +47,27 @@ export interface ManifestImage {
   readonly sha256: string;
 }
 
+/** The USB identity of a target (docs/bundle-format.md, "Manifest"). */
+export interface ManifestUsbIds {
+  readonly vendorId: number;
+  readonly productId: number;
+  /** Only for protocol 'dfu': the product id in DFU mode (same vendor id). */
+  readonly dfuProductId?: number;
+}
+
 /** A board this release applies to and what to write there. */
 export interface ManifestTarget {
   readonly chip: string;
   readonly protocol: ProtocolId;
   /** Optional board id, for products that share a chip. */
   readonly board?: string;
-  /** USB ids the board enumerates with, when the target should be matched on them. */
-  readonly usb?: { readonly vendorId: number; readonly productId: number };
+  /**
+   * USB ids the board enumerates with, when the target should be matched on them. For a 'dfu'
+   * target, `dfuProductId` is the product id the device has in its DFU mode (DFU 1.1 §5.1: after
+   * DFU_DETACH it re-enumerates, often with another product id), so a device left in DFU mode
+   * by a failed update still matches.
+   */
+  readonly usb?: ManifestUsbIds;
   readonly images: readonly ManifestImage[];
 }
 
@@ -136,7 +149,7 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
     chip: string;
     protocol: ProtocolId;
     board?: string;
-    usb?: { vendorId: number; productId: number };
+    usb?: ManifestUsbIds;
     images: ManifestImage[];
   } = {
     chip: readString(t, 'chip', path, { pattern: CHIP, what: 'a chip id like "esp32s3"' }),
@@ -148,10 +161,19 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
   if (Object.hasOwn(t, 'board'))
     target.board = readString(t, 'board', path, { pattern: ID, what: 'a board id' });
   if (Object.hasOwn(t, 'usb')) {
-    const u = readObject(t['usb'], `${path}.usb`, { required: ['vendorId', 'productId'] });
+    const at = `${path}.usb`;
+    // Only a DFU 1.1 device changes its identity for the update (DFU 1.1 §5.1); elsewhere the
+    // member is unknown, as any other would be.
+    const u = readObject(t['usb'], at, {
+      required: ['vendorId', 'productId'],
+      optional: protocol === 'dfu' ? ['dfuProductId'] : [],
+    });
     target.usb = {
-      vendorId: readInt(u, 'vendorId', `${path}.usb`, 0, 0xffff),
-      productId: readInt(u, 'productId', `${path}.usb`, 0, 0xffff),
+      vendorId: readInt(u, 'vendorId', at, 0, 0xffff),
+      productId: readInt(u, 'productId', at, 0, 0xffff),
+      ...(Object.hasOwn(u, 'dfuProductId')
+        ? { dfuProductId: readInt(u, 'dfuProductId', at, 0, 0xffff) }
+        : {}),
     };
   }
   return target;
@@ -240,9 +262,7 @@ export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget
     chip: t.chip,
     protocol: t.protocol,
     ...(t.board === undefined ? {} : { board: t.board }),
-    ...(t.usb === undefined
-      ? {}
-      : { usb: { vendorId: t.usb.vendorId, productId: t.usb.productId } }),
+    ...(t.usb === undefined ? {} : { usb: plainUsb(t.usb) }),
     images: t.images.map((im) => ({
       name: im.name,
       ...(im.address === undefined ? {} : { address: im.address }),
@@ -251,6 +271,14 @@ export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget
       sha256: im.sha256,
     })),
   }));
+}
+
+function plainUsb(u: ManifestUsbIds): ManifestUsbIds {
+  return {
+    vendorId: u.vendorId,
+    productId: u.productId,
+    ...(u.dfuProductId === undefined ? {} : { dfuProductId: u.dfuProductId }),
+  };
 }
 
 /**

@@ -41,15 +41,30 @@ export function matchingTargets(
       t.chip === query.chip &&
       (query.protocol === undefined || t.protocol === query.protocol) &&
       (query.board === undefined || t.board === query.board) &&
-      (t.usb === undefined ||
-        (t.usb.vendorId === query.usbVendorId && t.usb.productId === query.usbProductId)),
+      (t.usb === undefined || usbIdsMatch(t, query)),
+  );
+}
+
+/**
+ * Whether the device's USB ids are the target's: its run-time ids, or — for a 'dfu' target
+ * naming `dfuProductId` — its DFU-mode ids (DFU 1.1 §5.1), as when a failed update left the
+ * device in DFU mode.
+ */
+function usbIdsMatch(t: ManifestTarget, query: TargetQuery): boolean {
+  const usb = t.usb;
+  if (usb === undefined || usb.vendorId !== query.usbVendorId) return false;
+  if (usb.productId === query.usbProductId) return true;
+  return (
+    t.protocol === 'dfu' &&
+    usb.dfuProductId !== undefined &&
+    usb.dfuProductId === query.usbProductId
   );
 }
 
 /**
  * Finds the one target of a verified bundle for the connected board: same chip, same protocol
  * (when known), same board id (when the query names one), and the same USB ids when the target
- * lists them.
+ * lists them (for a 'dfu' target, its DFU-mode ids count too).
  * @throws {BundleError} `target.mismatch` when no target, or more than one, matches.
  * @example const { regions } = checkTarget(verified, session.identity);
  */

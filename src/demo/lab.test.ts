@@ -117,6 +117,22 @@ describe('demo lab', () => {
     expect(d.productId).toBe(0x0001);
   });
 
+  it('plugs the gadget in stuck in its DFU mode, as a failed update leaves it', async () => {
+    const { lab, nav } = setup();
+    lab.plugUsbInDfuMode('generic-dfu');
+    expect(lab.state.getState()).toMatchObject({
+      current: 'generic-dfu',
+      plugged: true,
+      transport: 'usb',
+    });
+    expect(lab.prepareUsb!({ filters: [], device: 'generic-dfu' })).toBe(
+      'Virtual generic DFU 1.1 device',
+    );
+    const d = await nav.usb!.requestDevice({ filters: [{ vendorId: 0x1209 }] });
+    expect([d.productId, d.productName]).toEqual([0x0002, 'Example Gadget (DFU)']);
+    expect(() => lab.plugUsbInDfuMode('z80')).toThrow(RangeError);
+  });
+
   it('refuses unknown board and device types', () => {
     const { lab } = setup();
     expect(() => lab.prepare({ board: 'z80' })).toThrow(RangeError);

@@ -68,6 +68,12 @@ export interface DemoLab extends VirtualBoardHost {
   plug(): void;
   /** Pulls the cable after `bytes` more bytes have crossed the wire (serial boards). */
   unplugAfter(bytes: number): void;
+  /**
+   * Puts USB device type `device` on the bench in its DFU mode, as an update that failed after
+   * the switch to DFU mode leaves it (the gadget as 1209:0002); the next Connect picks it.
+   * @throws {RangeError} for an unknown type.
+   */
+  plugUsbInDfuMode(device: string): void;
   /** Restores the real `navigator.serial` and `navigator.usb`. */
   dispose(): void;
 }
@@ -226,6 +232,12 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
     unplug: () => (usbOnBench() ? usbBench.unplug() : onBench()?.wire?.unplug()),
     plug: () => (usbOnBench() ? usbBench.plug() : onBench()?.wire?.plug()),
     unplugAfter: (bytes) => onBench()?.wire?.unplugAfter(bytes),
+    plugUsbInDfuMode: (device) => {
+      const previous = onBench();
+      if (previous) serial.removeWire(previous.wire!);
+      usbBench.prepareInDfuMode(device);
+      state.setState({ current: device, plugged: usbBench.plugged, transport: 'usb' });
+    },
     dispose: () => {
       for (const off of unsubscribers.splice(0)) off();
       usbBench.dispose();

@@ -22,6 +22,11 @@ export interface SimHook {
   /** Pulls the cable after `bytes` more bytes have crossed the wire (serial boards). */
   unplugAfter(bytes: number): void;
   /**
+   * Puts USB device type `device` on the bench in its DFU mode, as a failed update leaves it;
+   * the next Connect picks it.
+   */
+  plugUsbInDfuMode(device: string): void;
+  /**
    * Erase and program counts of the virtual flash of `name` (default: the one on the bench),
    * or undefined before it was built: tests check that a refused job wrote nothing.
    */
@@ -47,6 +52,7 @@ export function installSimHook(options: { lab: DemoLab; store: AppStore }): SimH
     unplug: () => lab.unplug(),
     plug: () => lab.plug(),
     unplugAfter: (bytes) => lab.unplugAfter(bytes),
+    plugUsbInDfuMode: (device) => lab.plugUsbInDfuMode(device),
     flashCounters: (name) => {
       const which = name ?? lab.state.getState().current;
       if (which === undefined) return undefined;

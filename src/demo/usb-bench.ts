@@ -9,7 +9,7 @@
 import type { Clock } from '../core/clock.ts';
 import { DfuState, DfuStatus } from '../protocols/dfu/dfu-spec.ts';
 import { DfuseSimDevice } from '../sim/dfu/dfuse-sim.ts';
-import { GenericDfuBoard } from '../sim/dfu/generic-dfu-sim.ts';
+import { GenericDfuBoard, GenericDfuDevice } from '../sim/dfu/generic-dfu-sim.ts';
 import { SimUsbBus, type SimUsbDevice } from '../sim/dfu/sim-usb-device.ts';
 import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
 import { FakeUsb } from '../sim/web/fake-webusb.ts';
@@ -46,6 +46,8 @@ interface BenchDevice {
   counters(): FlashCounters;
   /** Back on the bus as after a power cycle in its DFU mode / application. */
   replug(): void;
+  /** On the bus in its DFU mode, as an update that failed after DFU_DETACH leaves it. */
+  strand(): void;
 }
 
 export interface UsbBenchOptions {
@@ -129,6 +131,19 @@ export class UsbBench {
     return `Virtual ${type.label}`;
   }
 
+  /**
+   * Puts device type `name` on the bench as an update that failed after the switch to DFU mode
+   * (DFU 1.1 §5.1) leaves it: attached in its DFU-mode identity (the gadget as 1209:0002; the
+   * STM32 system bootloader is always in DFU mode). The next chooser call picks it. Returns its
+   * label.
+   * @throws {RangeError} for an unknown type.
+   */
+  prepareInDfuMode(name: string): string {
+    const label = this.prepare(name);
+    this.devices.get(name)!.strand();
+    return label;
+  }
+
   /** Lets the next chooser call pick the first device matching its filters. */
   unpin(): void {
     this.pinned = undefined;
@@ -183,6 +198,9 @@ export class UsbBench {
           device.busReset();
           this.bus.attach(device);
         },
+        strand: () => {
+          if (!device.attached) this.bus.attach(device);
+        },
       };
     }
     const board = new GenericDfuBoard({ clock, bus: this.bus, timing: W25Q32_TIMING });
@@ -190,6 +208,14 @@ export class UsbBench {
       current: () => board.current,
       counters: () => board.flash.counters,
       replug: () => this.bus.attach(board.current),
+      strand: () => {
+        // At once, as when plugged in already in DFU mode (no re-enumeration delay).
+        if (board.current.runtime) {
+          this.bus.detach(board.current);
+          board.current = new GenericDfuDevice(board, false);
+        }
+        if (!board.current.attached) this.bus.attach(board.current);
+      },
     };
   }
 }

@@ -46,7 +46,13 @@ export function recoveryAdvice(ctx: RecoveryContext): string {
       ? `${incomplete} The board is still in the bootloader; press Flash again to finish.`
       : 'Nothing was written. Press RESET on the board (or unplug and replug it) to start the firmware it had.';
   }
+  // DFU 1.1 §5.1: once switched to DFU mode for the download, a device whose new firmware is
+  // incomplete stays there (a new download starts over, §6.1.1), under its DFU-mode USB id.
+  const staysInDfuMode = ctx.protocol === 'dfu' && ctx.flashTouched;
   if (code === 'transport.device-lost') {
+    if (staysInDfuMode) {
+      return `${incomplete} Plug the device back in: it stays in its update (DFU) mode, and pressing Flash again updates it. If it does not appear, ${entry}, then retry.`;
+    }
     return ctx.flashTouched
       ? `${incomplete} Plug the board back in and press Flash again. If it does not connect, ${entry}, then retry.`
       : `Nothing was written. Plug the board back in and press Flash again. If it does not connect, ${entry}, then retry.`;
@@ -74,6 +80,9 @@ export function recoveryAdvice(ctx: RecoveryContext): string {
       default:
         return `Nothing was written. Press RESET to restart the board, or ${entry} and press Flash again.`;
     }
+  }
+  if (staysInDfuMode && code !== 'protocol.read-protected') {
+    return `${incomplete} The device stays in its update (DFU) mode; press Flash again to update it. If it does not answer, unplug it and plug it back in, then press Flash again.`;
   }
   switch (code) {
     case 'verify.mismatch':

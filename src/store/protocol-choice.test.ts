@@ -130,6 +130,32 @@ describe('usbFiltersFor', () => {
   });
 });
 
+describe('a gadget left in its DFU mode by a failed update', () => {
+  const recoverable: TargetShape = {
+    ...gadget,
+    usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
+  };
+  const targets = [esp, stm, dfuse, recoverable];
+  const inDfuMode = { vendorId: 0x1209, productId: 0x0002 };
+
+  it('is in the chooser, gets DFU 1.1 and the gadget target', () => {
+    expect(usbFiltersFor(targets)).toEqual([
+      { vendorId: 0x0483, productId: 0xdf11 },
+      { vendorId: 0x1209, productId: 0x0001 },
+      { vendorId: 0x1209, productId: 0x0002 },
+    ]);
+    expect(chooseUsbProtocol({ targets, device: inDfuMode })).toBe('dfu');
+    expect(dfuTargetFor(targets, inDfuMode)).toEqual({
+      chip: 'example-gadget',
+      alternateSetting: 0,
+    });
+  });
+
+  it('without dfuProductId only the run-time ids are the target’s', () => {
+    expect(dfuTargetFor(demo, inDfuMode)).toBeUndefined();
+  });
+});
+
 describe('serialHintForVendor', () => {
   it.each([
     [0x303a, 'esp-serial'],

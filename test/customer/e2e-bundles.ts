@@ -119,15 +119,16 @@ export const serialAndUsbBundle: Uint8Array = stm32Bundle(
 
 /**
  * A release for the demo lab's generic DFU 1.1 gadget (src/demo/usb-bench.ts `generic-dfu`): its
- * application is 1209:0001 and it restarts in DFU mode as 1209:0002, so the customer chooses it
- * twice. DFU 1.1 images go by alternate setting (slot), not address.
+ * application is 1209:0001 and it restarts in DFU mode as 1209:0002 (`dfuProductId`), so the
+ * customer chooses it twice, and one left in DFU mode by a failed update is updated again.
+ * DFU 1.1 images go by alternate setting (slot), not address.
  */
 export const usbGadgetBundle: Uint8Array = stm32Bundle(
   [
     {
       chip: 'example-gadget',
       protocol: 'dfu',
-      usb: { vendorId: 0x1209, productId: 0x0001 },
+      usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
       images: [{ name: 'app', slot: 0 }],
     },
   ],

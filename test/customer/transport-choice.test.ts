@@ -226,3 +226,38 @@ describe('dfuTargetFor', () => {
     ).toBeUndefined();
   });
 });
+
+describe('a DFU 1.1 target with its DFU-mode product id (DFU 1.1 §5.1)', () => {
+  const RECOVERABLE: UsbTargetShape = {
+    ...GADGET,
+    usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
+  };
+  const IN_DFU_MODE = { vendorId: 0x1209, productId: 0x0002 };
+
+  it('the chooser lists the device in either identity', () => {
+    expect(usbFiltersFor([DFUSE, RECOVERABLE])).toEqual([
+      { vendorId: 0x0483, productId: 0xdf11 },
+      { vendorId: 0x1209, productId: 0x0001 },
+      { vendorId: 0x1209, productId: 0x0002 },
+    ]);
+  });
+
+  it('a device in DFU mode gets the target’s protocol and chip', () => {
+    expect(usbProtocolFor([DFUSE, RECOVERABLE], IN_DFU_MODE)).toBe('dfu');
+    expect(dfuTargetFor([DFUSE, RECOVERABLE], IN_DFU_MODE)).toEqual({
+      chip: 'example-gadget',
+      alternateSetting: 1,
+    });
+  });
+
+  it('without dfuProductId the DFU-mode identity is not the target’s', () => {
+    expect(usbFiltersFor([GADGET])).toEqual([{ vendorId: 0x1209, productId: 0x0001 }]);
+    expect(dfuTargetFor([GADGET], IN_DFU_MODE)).toBeUndefined();
+  });
+
+  it('only a dfu target has a DFU-mode identity', () => {
+    const dfuse = { ...DFUSE, usb: { ...DFUSE.usb!, dfuProductId: 0xdf12 } };
+    expect(usbFiltersFor([dfuse])).toEqual([{ vendorId: 0x0483, productId: 0xdf11 }]);
+    expect(dfuTargetFor([dfuse], { vendorId: 0x0483, productId: 0xdf12 })).toBeUndefined();
+  });
+});

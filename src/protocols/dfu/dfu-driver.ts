@@ -17,7 +17,15 @@ import type {
 } from '../driver.ts';
 import { DfuClient } from './dfu-client.ts';
 import { detachToDfuMode, openDfu, type OpenedDfu } from './dfu-open.ts';
-import { bcdVersion, compareReadBack, withConfirmed } from './session-util.ts';
+import { bcdVersion, compareReadBack, withConfirmed, withHint } from './session-util.ts';
+
+/**
+ * What a failed download leaves: the device is in DFU mode (DFU 1.1 §5.1) — still attached, or
+ * back in DFU mode when plugged in again, since its application is incomplete — and a new
+ * download starts over from block 0 (§6.1.1), so flashing again updates it.
+ */
+export const STAYS_IN_DFU_MODE =
+  'The device stays in its update (DFU) mode; press Flash again to update it.';
 
 export interface DfuConnectOptions extends SessionOptions {
   /** Machine chip id to report (from the bundle target); default "usb-VVVV:PPPP". */
@@ -111,7 +119,7 @@ class DfuSession implements FlashSession {
       }
     } catch (err) {
       // A DFU 1.1 download cannot continue where it stopped: nothing counts as confirmed.
-      throw withConfirmed(err, 0);
+      throw withConfirmed(withHint(err, STAYS_IN_DFU_MODE), 0);
     }
   }
 

@@ -12,6 +12,16 @@ export function withConfirmed(
 }
 
 /**
+ * Adds `hint` to the hints of `err` (once), keeping its class, code and cause.
+ * @example throw withHint(err, 'Press Flash again.');
+ */
+export function withHint(err: unknown, hint: string): WebflashError {
+  const e = asWebflashError(err);
+  if (e.hints.includes(hint)) return e;
+  return Object.assign(e, { hints: [...e.hints, hint] });
+}
+
+/**
  * Compares read-back bytes with the image.
  * @throws {VerificationError} naming the first differing address.
  */

@@ -10,7 +10,14 @@ import { usbId, type UsbDeviceFilter } from '../../transport/usb.ts';
 export interface UsbTargetShape {
   readonly chip: string;
   readonly protocol: string;
-  readonly usb?: { readonly vendorId: number; readonly productId: number } | undefined;
+  readonly usb?:
+    | {
+        readonly vendorId: number;
+        readonly productId: number;
+        /** A 'dfu' target's product id in DFU mode (DFU 1.1 §5.1). */
+        readonly dfuProductId?: number | undefined;
+      }
+    | undefined;
   readonly images: readonly { readonly slot?: number | undefined }[];
 }
 
@@ -39,11 +46,25 @@ export function isUsbProtocol(protocol: string): protocol is UsbProtocolId {
   return protocol === 'dfu' || protocol === 'dfuse';
 }
 
+/**
+ * The USB identities a target's device shows: its run-time ids and, for a 'dfu' target naming
+ * one, its DFU-mode ids (DFU 1.1 §5.1) — the identity a failed update leaves it in.
+ */
+export function targetUsbIds(t: UsbTargetShape): UsbIds[] {
+  if (!t.usb) return [];
+  const ids = [{ vendorId: t.usb.vendorId, productId: t.usb.productId }];
+  const dfu = t.protocol === 'dfu' ? t.usb.dfuProductId : undefined;
+  if (dfu !== undefined && dfu !== t.usb.productId)
+    ids.push({ vendorId: t.usb.vendorId, productId: dfu });
+  return ids;
+}
+
 const sameIds = (t: UsbTargetShape, ids: UsbIds): boolean =>
-  t.usb?.vendorId === ids.vendorId && t.usb.productId === ids.productId;
+  targetUsbIds(t).some((own) => own.vendorId === ids.vendorId && own.productId === ids.productId);
 
 /**
- * The chooser's filters: the USB ids of the DFU and DfuSe targets, so the list shows only
+ * The chooser's filters: the USB ids of the DFU and DfuSe targets (a 'dfu' target's DFU-mode
+ * ids too, so a device a failed update left in DFU mode is listed), so the list shows only
  * devices the release may be for, and the DFU class when a USB target names no ids; the DFU
  * class alone without any USB target (no release yet).
  * @example usbFiltersFor(undefined) // [{ classCode: 0xfe, subclassCode: 0x01 }]
@@ -51,20 +72,22 @@ const sameIds = (t: UsbTargetShape, ids: UsbIds): boolean =>
 export function usbFiltersFor(targets: readonly UsbTargetShape[] | undefined): UsbDeviceFilter[] {
   const seen = new Set<string>();
   const filters: UsbDeviceFilter[] = [];
+  const add = (key: string, filter: UsbDeviceFilter): void => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    filters.push(filter);
+  };
   for (const t of targets ?? []) {
     if (!isUsbProtocol(t.protocol)) continue;
-    const key = t.usb ? usbId(t.usb.vendorId, t.usb.productId) : 'class';
-    if (seen.has(key)) continue;
-    seen.add(key);
-    filters.push(
-      t.usb ? { vendorId: t.usb.vendorId, productId: t.usb.productId } : { ...DFU_CLASS_FILTER },
-    );
+    if (!t.usb) add('class', { ...DFU_CLASS_FILTER });
+    for (const ids of targetUsbIds(t)) add(usbId(ids.vendorId, ids.productId), { ...ids });
   }
   return filters.length > 0 ? filters : [{ ...DFU_CLASS_FILTER }];
 }
 
 /**
- * The protocol for the device chosen: that of the USB targets made for its ids when they agree;
+ * The protocol for the device chosen: that of the USB targets made for its ids (run-time or
+ * DFU-mode) when they agree;
  * else that of the targets that name no ids; else the release's one USB protocol; else DfuSe
  * for ST's DFU bootloader (0483:df11, ST AN2606) and DFU 1.1 for anything else (the board check
  * then names any mismatch).
@@ -84,7 +107,8 @@ export function usbProtocolFor(
 
 /**
  * The chip and first slot a DFU 1.1 device stands for (DFU 1.1 has no chip identity): those of
- * the 'dfu' targets made for its ids, else of those naming no ids, when they name one chip.
+ * the 'dfu' targets made for its ids (run-time or DFU-mode), else of those naming no ids, when
+ * they name one chip.
  * Nothing otherwise: the device then reports its USB id and the board check refuses it.
  */
 export function dfuTargetFor(
