@@ -96,7 +96,6 @@ export function failureText(ctx: FailureContext): FailureText {
   // A DFU 1.1 device whose update stopped part-way stays in its update mode (DFU 1.1 §5.1),
   // where the next attempt updates it.
   const staysInUpdateMode = ctx.protocol === 'dfu' && ctx.flashTouched;
-  const STAYS = 'Your device stays in its update mode. Press Try again to update it.';
 
   if (error instanceof BundleError) return bundleText(error);
   if (
@@ -127,17 +126,12 @@ export function failureText(ctx: FailureContext): FailureText {
       return {
         title: 'The device was disconnected',
         message: state,
-        steps: staysInUpdateMode
-          ? [
-              'Plug the device back in with the USB cable. It stays in its update mode.',
-              'Press Try again and keep the cable plugged in until the update finishes.',
-            ]
-          : [
-              usb && manual
-                ? `To plug it back in, ${manual}.`
-                : 'Plug the device back in with the USB cable.',
-              'Press Try again and keep the cable plugged in until the update finishes.',
-            ],
+        steps: [
+          usb && manual && !staysInUpdateMode
+            ? `To plug it back in, ${manual}.`
+            : `Plug the device back in with the USB cable.${staysInUpdateMode ? ' It stays in its update mode.' : ''}`,
+          'Press Try again and keep the cable plugged in until the update finishes.',
+        ],
       };
     case 'transport.port-busy':
     case 'transport.open-failed':
@@ -211,23 +205,18 @@ export function failureText(ctx: FailureContext): FailureText {
         steps: ['Unplug the device, plug it back in, then press Try again.'],
       };
     default:
-      if (staysInUpdateMode) {
-        return {
-          title: 'The update did not finish',
-          message: state,
-          steps: [
-            STAYS,
-            'If it does not respond, unplug the device, plug it back in, then press Try again.',
-          ],
-        };
-      }
       return {
         title: 'The update did not finish',
         message: state,
-        steps: [
-          'Unplug the device, plug it back in, then press Try again.',
-          ...(manual ? [`If that does not help, ${manual}, then press Try again.`] : []),
-        ],
+        steps: staysInUpdateMode
+          ? [
+              'Your device stays in its update mode. Press Try again to update it.',
+              'If it does not respond, unplug the device, plug it back in, then press Try again.',
+            ]
+          : [
+              'Unplug the device, plug it back in, then press Try again.',
+              ...(manual ? [`If that does not help, ${manual}, then press Try again.`] : []),
+            ],
       };
   }
 }

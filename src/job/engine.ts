@@ -17,7 +17,6 @@ import type {
 import type { PortInfo } from '../transport/link.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
-import { recoveryAdvice } from './recovery.ts';
 import { isRetryable } from './retry.ts';
 import { admitSource, planRegions, type FlashPlan, type VerifiedSource } from './source.ts';
 import {
@@ -64,7 +63,7 @@ const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled
  * const job = new FlashJob({ port, connector: espDriver, source, clock: realClock, signal });
  * job.on('progress', (p) => console.log(`${p.percent.toFixed(0)} %`));
  * const result = await job.run();
- * if (!result.ok) console.log(result.error.message, result.recovery);
+ * if (!result.ok) console.log(result.error.message, result.recovery); // with `advise: recoveryAdvice`
  */
 export class FlashJob<Port> implements EventSource<JobEvents> {
   private readonly events = new Emitter<JobEvents>();
@@ -427,13 +426,14 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     const error = cancelled ? abortReason(this.signal, err) : asWebflashError(err);
     const phase = this.current;
     const identity = this.session?.identity;
-    const recovery = recoveryAdvice({
-      phase,
-      error,
-      cancelled,
-      flashTouched: this.flashTouched,
-      protocol: identity?.protocol ?? this.options.connector.id,
-    });
+    const recovery =
+      this.options.advise?.({
+        phase,
+        error,
+        cancelled,
+        flashTouched: this.flashTouched,
+        protocol: identity?.protocol ?? this.options.connector.id,
+      }) ?? '';
     if (cancelled) this.log.warn(`Cancelled while ${phase}.`);
     else this.log.error(`Failed while ${phase}: ${error.message}`);
     const failure: JobFailure = {

@@ -2,6 +2,7 @@
  * The engine's public vocabulary: phases, events, options and the final result. Everything here
  * is plain data so the store can keep it and the CLI can print it.
  */
+import type { RecoveryContext } from './recovery.ts';
 import type { Clock } from '../core/clock.ts';
 import type { WebflashError } from '../core/errors.ts';
 import type { LogEntry, Logger } from '../core/log.ts';
@@ -114,7 +115,10 @@ export interface JobFailure {
   error: WebflashError;
   /** The phase the job was in when it stopped. */
   phase: JobPhase;
-  /** How to get the board back into a good state, in plain language. */
+  /**
+   * How to get the board back into a good state, in plain language: what `advise` said (the
+   * technician console and the bench pass `recoveryAdvice`); empty without an advisor.
+   */
   recovery: string;
   /** The board, if the job got far enough to identify it. */
   identity?: DeviceIdentity;
@@ -210,4 +214,10 @@ export interface FlashJobOptions<Port> {
    * refused before the port is touched.
    */
   allowUnverified?: boolean;
+  /**
+   * Recovery advice for a failed job (`JobFailure.recovery`), usually `recoveryAdvice`
+   * (recovery.ts). Injected, so a face with words of its own (the customer updater) does not
+   * carry the technician's.
+   */
+  advise?: (ctx: RecoveryContext) => string;
 }

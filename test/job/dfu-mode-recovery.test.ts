@@ -90,6 +90,7 @@ async function flash(
     source: fromVerifiedBundle(verified, { mode: 'technician' }),
     clock: rig.clock,
     logger: rig.logger,
+    advise: recoveryAdvice,
   }).run();
 }
 

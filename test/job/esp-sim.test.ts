@@ -10,6 +10,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
 import { fromVerifiedBundle } from '../../src/job/bundle-source.ts';
 import { FlashJob } from '../../src/job/engine.ts';
+import { recoveryAdvice } from '../../src/job/recovery.ts';
 import type { FlashSource } from '../../src/job/source.ts';
 import type { JobResult, JobSettings, ProgressEvent } from '../../src/job/types.ts';
 import { chipById } from '../../src/protocols/esp/chips.ts';
@@ -81,6 +82,7 @@ async function flash(b: Board, options: RunOptions = {}) {
       () => b.clock.now(),
     ),
     settings: options.settings ?? {},
+    advise: recoveryAdvice,
   });
   const phases: string[] = [];
   job.on('phase', (e) => phases.push(e.phase));

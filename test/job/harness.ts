@@ -2,6 +2,7 @@
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ProtocolError } from '../../src/core/errors.ts';
 import { FlashJob } from '../../src/job/engine.ts';
+import { recoveryAdvice } from '../../src/job/recovery.ts';
 import type { BoardFacts, FlashSource, VerifiedSource } from '../../src/job/source.ts';
 import type { JobEvents, JobSettings } from '../../src/job/types.ts';
 import type { DeviceIdentity, FlashRegion } from '../../src/protocols/driver.ts';
@@ -89,6 +90,7 @@ export function harness(options: HarnessOptions = {}) {
     signal: options.signal,
     settings: options.settings ?? {},
     allowUnverified: options.allowUnverified ?? false,
+    advise: recoveryAdvice,
   });
   const events: Recorded = {
     phase: [],

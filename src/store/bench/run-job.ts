@@ -9,6 +9,7 @@ import type { VerifiedBundle } from '../../bundle/verify.ts';
 import { AbortError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
 import { FlashJob } from '../../job/engine.ts';
+import { recoveryAdvice } from '../../job/recovery.ts';
 import type { Connector, JobEvents, JobResult } from '../../job/types.ts';
 import type { DeviceIdentity } from '../../protocols/driver.ts';
 import type { BenchServices } from './types.ts';
@@ -76,6 +77,7 @@ export async function runBoardJob<Port>(options: BoardJobOptions<Port>): Promise
     clock: services.clock,
     signal: inner.signal,
     settings: services.jobSettings ?? {},
+    advise: recoveryAdvice,
   });
   const offs = Object.entries(options.on).map(([name, listener]) =>
     job.on(name as keyof JobEvents, listener as (p: unknown) => void),

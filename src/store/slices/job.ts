@@ -12,6 +12,7 @@ import { toHex } from '../../core/bytes.ts';
 import { AbortError, UsageError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
 import { FlashJob } from '../../job/engine.ts';
+import { recoveryAdvice } from '../../job/recovery.ts';
 import type { FlashSource } from '../../job/source.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
 import type {
@@ -425,6 +426,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
             timeouts: plan.timeouts,
           },
           allowUnverified: services.unverifiedAllowed && state.settings.allowUnverified,
+          advise: recoveryAdvice,
         };
         const job: FlashJob<unknown> =
           plan.transport === 'serial'
