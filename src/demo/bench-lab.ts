@@ -8,7 +8,6 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { realClock, type Clock } from '../core/clock.ts';
-import { DfuState, DfuStatus } from '../protocols/dfu/dfu-spec.ts';
 import { createBoard, getBoardPreset, type SimBoard } from '../sim/boards.ts';
 import { DfuseSimDevice } from '../sim/dfu/dfuse-sim.ts';
 import {
@@ -152,13 +151,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
       board = {
         current: () => device,
         counters: () => device.flash.counters,
-        replug: () => {
-          device.state = DfuState.dfuIDLE;
-          device.status = DfuStatus.OK;
-          device.addressPointer = 0x08000000;
-          device.busReset();
-          bus.attach(device);
-        },
+        replug: () => device.powerOnInBootloader(),
       };
     } else {
       const serialNumber = `GADGET${String(n).padStart(4, '0')}`;

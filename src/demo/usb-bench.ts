@@ -7,7 +7,6 @@
  * again — the first device matching the filters, as a person would.
  */
 import type { Clock } from '../core/clock.ts';
-import { DfuState, DfuStatus } from '../protocols/dfu/dfu-spec.ts';
 import { DfuseSimDevice } from '../sim/dfu/dfuse-sim.ts';
 import { GenericDfuBoard, GenericDfuDevice } from '../sim/dfu/generic-dfu-sim.ts';
 import { SimUsbBus, type SimUsbDevice } from '../sim/dfu/sim-usb-device.ts';
@@ -190,14 +189,7 @@ export class UsbBench {
       return {
         current: () => device,
         counters: () => device.flash.counters,
-        replug: () => {
-          // Power-on in the system bootloader (BOOT0 held): dfuIDLE, pointer at flash start.
-          device.state = DfuState.dfuIDLE;
-          device.status = DfuStatus.OK;
-          device.addressPointer = 0x08000000;
-          device.busReset();
-          this.bus.attach(device);
-        },
+        replug: () => device.powerOnInBootloader(),
         strand: () => {
           if (!device.attached) this.bus.attach(device);
         },

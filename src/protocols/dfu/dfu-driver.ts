@@ -17,7 +17,13 @@ import type {
 } from '../driver.ts';
 import { DfuClient } from './dfu-client.ts';
 import { detachToDfuMode, openDfu, type OpenedDfu } from './dfu-open.ts';
-import { bcdVersion, compareReadBack, withConfirmed, withHint } from './session-util.ts';
+import {
+  bcdVersion,
+  compareReadBack,
+  readBackProgress,
+  withConfirmed,
+  withHint,
+} from './session-util.ts';
 
 /**
  * What a failed download leaves: the device is in DFU mode (DFU 1.1 §5.1) — still attached, or
@@ -136,21 +142,10 @@ class DfuSession implements FlashSession {
       );
     }
     await this.client.ensureIdle(options.signal);
-    const onProgress = options.onProgress;
     const data = await this.client.uploadAll({
       maxLength: region.data.length,
       signal: options.signal,
-      ...(onProgress
-        ? {
-            onProgress: (p) =>
-              onProgress({
-                phase: 'verify',
-                region: region.name,
-                bytesDone: p.bytesDone,
-                bytesTotal: region.data.length,
-              }),
-          }
-        : {}),
+      ...readBackProgress(region, options.onProgress),
     });
     compareReadBack(region.name, region.address, region.data, data);
   }

@@ -18,7 +18,7 @@ import { DfuseClient } from './dfuse-client.ts';
 import { chipFromFlashMap } from './dfuse-chips.ts';
 import { parseMemoryLayout, sectorsTouched, type MemoryLayout } from './dfuse-layout.ts';
 import { openDfu, type OpenedDfu } from './dfu-open.ts';
-import { bcdVersion, compareReadBack, withConfirmed } from './session-util.ts';
+import { bcdVersion, compareReadBack, readBackProgress, withConfirmed } from './session-util.ts';
 
 export interface DfuseConnectOptions extends SessionOptions {
   /** 'sectors' (default): erase the sectors each image touches; 'mass': one mass erase first. */
@@ -174,20 +174,9 @@ class DfuseSession implements FlashSession {
     const memory = this.memoryFor(region);
     await this.select(memory, options.signal);
     await this.client.ensureIdle(options.signal);
-    const onProgress = options.onProgress;
     const data = await this.client.readMemory(region.address, region.data.length, {
       signal: options.signal,
-      ...(onProgress
-        ? {
-            onProgress: (p) =>
-              onProgress({
-                phase: 'verify',
-                region: region.name,
-                bytesDone: p.bytesDone,
-                bytesTotal: p.bytesTotal,
-              }),
-          }
-        : {}),
+      ...readBackProgress(region, options.onProgress),
     });
     compareReadBack(region.name, region.address, region.data, data);
   }

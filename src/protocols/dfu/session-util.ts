@@ -1,6 +1,6 @@
 /** Helpers shared by the DFU and DfuSe sessions. Pure. */
 import { VerificationError, asWebflashError, type WebflashError } from '../../core/errors.ts';
-import type { ResumableError } from '../driver.ts';
+import type { FlashRegion, ResumableError, WriteOptions } from '../driver.ts';
 
 /** Marks `err` with how many bytes are known good (the engine resumes from there). */
 export function withConfirmed(
@@ -19,6 +19,26 @@ export function withHint(err: unknown, hint: string): WebflashError {
   const e = asWebflashError(err);
   if (e.hints.includes(hint)) return e;
   return Object.assign(e, { hints: [...e.hints, hint] });
+}
+
+/**
+ * The progress option for reading `region` back: bytes read so far, reported as the verify
+ * phase of that region (nothing when the caller wants no progress).
+ */
+export function readBackProgress(
+  region: FlashRegion,
+  onProgress: WriteOptions['onProgress'],
+): { onProgress?: (p: { bytesDone: number }) => void } {
+  if (!onProgress) return {};
+  return {
+    onProgress: (p) =>
+      onProgress({
+        phase: 'verify',
+        region: region.name,
+        bytesDone: p.bytesDone,
+        bytesTotal: region.data.length,
+      }),
+  };
 }
 
 /**

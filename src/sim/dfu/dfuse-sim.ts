@@ -237,4 +237,10 @@ export class DfuseSimDevice extends SimDfuDevice {
     this.addressPointer = 0x08000000;
     this.busReset();
   }
+
+  /** Powered on in the system bootloader (BOOT0 held) and on the bus again. */
+  powerOnInBootloader(): void {
+    this.resetToIdle();
+    this.bus.attach(this);
+  }
 }
