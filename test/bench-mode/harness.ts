@@ -62,6 +62,27 @@ export interface Bench {
   dispose(): void;
 }
 
+/**
+ * `until(what, pred, ms)`: resolves once the bench state satisfies `pred`, or fails after `ms`
+ * of virtual time naming `what`.
+ */
+export function waitForState(store: BenchStore, clock: VirtualClock): Bench['until'] {
+  return (what, pred, ms = 120_000) =>
+    new Promise((resolve, reject) => {
+      if (pred(store.getState())) return resolve();
+      const timer = clock.setTimer(ms, () => {
+        off();
+        reject(new Error(`timed out after ${ms} ms (virtual) waiting for: ${what}`));
+      });
+      const off = store.subscribe((s) => {
+        if (!pred(s)) return;
+        off();
+        clock.clearTimer(timer);
+        resolve();
+      });
+    });
+}
+
 export async function createBench(): Promise<Bench> {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   const { serial, uninstall } = installFakeWebSerial({ navigator: {} });
@@ -82,20 +103,7 @@ export async function createBench(): Promise<Bench> {
   };
   const store = createBenchStore(services);
   await store.getState().attachPorts();
-  const until: Bench['until'] = (what, pred, ms = 120_000) =>
-    new Promise((resolve, reject) => {
-      if (pred(store.getState())) return resolve();
-      const timer = clock.setTimer(ms, () => {
-        off();
-        reject(new Error(`timed out after ${ms} ms (virtual) waiting for: ${what}`));
-      });
-      const off = store.subscribe((s) => {
-        if (!pred(s)) return;
-        off();
-        clock.clearTimer(timer);
-        resolve();
-      });
-    });
+  const until = waitForState(store, clock);
   return {
     clock,
     serial,

@@ -26,6 +26,7 @@ import type { BenchState } from '../../src/store/bench/slice.ts';
 import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
+import { waitForState } from './harness.ts';
 
 // Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
 const firmware = (name: string) =>
@@ -144,20 +145,7 @@ export async function createMixedBench(options: { targets?: Targets } = {}): Pro
   const store = createBenchStore(services);
   await store.getState().attachPorts();
   await store.getState().loadBundle({ kind: 'bytes', name: 'mixed.fwb', bytes: new Uint8Array() });
-  const until: MixedBench['until'] = (what, pred, ms = 120_000) =>
-    new Promise((resolve, reject) => {
-      if (pred(store.getState())) return resolve();
-      const timer = clock.setTimer(ms, () => {
-        off();
-        reject(new Error(`timed out after ${ms} ms (virtual) waiting for: ${what}`));
-      });
-      const off = store.subscribe((s) => {
-        if (!pred(s)) return;
-        off();
-        clock.clearTimer(timer);
-        resolve();
-      });
-    });
+  const until = waitForState(store, clock);
   return {
     clock,
     serial,

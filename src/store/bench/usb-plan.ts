@@ -69,8 +69,8 @@ export function planUsbBoard(options: {
 /**
  * The chooser's filters for granting USB boards: the USB ids of the release's DFU and DfuSe
  * targets, plus — for each vendor with a DFU 1.1 target — that vendor's devices with a DFU
- * interface (DFU 1.1 §4.2.1: class 0xFE, subclass 0x01), so a board's DFU-mode identity, which
- * the release does not name, can be granted too. Without USB targets: any DFU interface.
+ * interface (DFU 1.1 §4.2.1: class 0xFE, subclass 0x01), so a board's DFU-mode identity can be
+ * granted too when the release does not name it (`dfuProductId`). Without USB targets: any DFU interface.
  * @example grantFilters(targets) // [{ vendorId: 0x0483, productId: 0xdf11 }]
  */
 export function grantFilters(targets: readonly TargetShape[] | undefined): UsbDeviceFilter[] {
