@@ -2,7 +2,7 @@
  * Benchmark images and the physical limits they are compared with.
  *
  * Realistic images are the real ESP-IDF "blink" app for the ESP32-S2
- * (../shared/firmware/esp_idf_blink_esp32s2.bin, espressif/esptool test/images at bb72741)
+ * (test/fixtures/firmware/esp_idf_blink_esp32s2.bin, espressif/esptool test/images at bb72741)
  * repeated back to back and cut to the wanted size: compiled code and data compress like a real
  * application (zlib level 6 gives about 0.56). Random images are seeded xorshift32 output, which
  * does not compress at all.
@@ -13,9 +13,9 @@ import type { FlashTiming } from '../src/sim/flash-model.ts';
 
 export type ImageKind = 'realistic' | 'random';
 
-const FIRMWARE = new URL('../../shared/firmware/', import.meta.url);
+const FIRMWARE = new URL('../test/fixtures/firmware/', import.meta.url);
 
-/** A real firmware file from ../shared/firmware. */
+/** A real firmware file from test/fixtures/firmware. */
 export function firmware(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(name, FIRMWARE)));
 }

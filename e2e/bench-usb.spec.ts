@@ -18,7 +18,7 @@ import { retargetImage } from '../src/protocols/esp/image.ts';
 import type {} from '../src/demo/bench-lab.ts';
 
 const root = join(import.meta.dirname, '..');
-const shared = join(root, '..', 'shared', 'firmware');
+const shared = join(root, 'test', 'fixtures', 'firmware');
 
 /** 40 KiB for the STM32: three 16 KiB sectors, a few seconds in real time. */
 const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);

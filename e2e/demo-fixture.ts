@@ -1,7 +1,7 @@
 /**
  * A small bundle signed with the public demo key (demo/keys/), built in the test process and
  * served at the demo bundle's URL, so the flows do not depend on the size of the generated
- * public/demo/demo.fwb: the ESP-IDF "blink" app (../shared/firmware, esptool test/images at
+ * public/demo/demo.fwb: the ESP-IDF "blink" app (test/fixtures/firmware, esptool test/images at
  * bb72741) retargeted to the ESP32-S3, with the single-app partition table.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
 
 const root = join(import.meta.dirname, '..');
-const shared = join(root, '..', 'shared', 'firmware');
+const shared = join(root, 'test', 'fixtures', 'firmware');
 
 function demoKey(): Uint8Array {
   const file = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {

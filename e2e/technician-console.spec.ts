@@ -25,7 +25,7 @@ function release(version: string, securityCounter: number): Buffer {
   const key = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {
     secret: string;
   };
-  const shared = join(root, '..', 'shared', 'firmware');
+  const shared = join(root, 'test', 'fixtures', 'firmware');
   const app = retargetImage(
     new Uint8Array(readFileSync(join(shared, 'esp_idf_blink_esp32s2.bin'))),
     ESP_CHIPS.esp32s3,

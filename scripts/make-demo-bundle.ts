@@ -3,7 +3,7 @@
  * public/demo/demo.fwb, signed with the public demo key (demo/keys/), so only a demo build
  * trusts it.
  *
- * The images are real ESP-IDF builds from ../shared/firmware (espressif/esptool test images):
+ * The images are real ESP-IDF builds from test/fixtures/firmware (espressif/esptool test images):
  * the ESP32-S2 "blink" app, the ESP32 and ESP32-C3 second-stage bootloaders and a single-app
  * partition table. For chips without a real build among them, the blink app is re-targeted
  * (image chip id, checksum and appended SHA-256 rewritten): such images are for simulated
@@ -11,7 +11,7 @@
  *
  * The STM32 and USB DFU targets (an STM32F4 over its USART bootloader and over DfuSe 0483:df11,
  * and a generic DFU 1.1 gadget, 1209:0001 and 1209:0002 in DFU mode) have no real build in
- * ../shared/firmware. They carry a clearly named stand-in: the first 16 KiB of the nRF52 test firmware `nrf-foo.hex`
+ * test/fixtures/firmware. They carry a clearly named stand-in: the first 16 KiB of the nRF52 test firmware `nrf-foo.hex`
  * (NordicSemiconductor/pc-nrfutil, converted from Intel HEX with src/formats/intel-hex.ts). It
  * is an ARM Cortex-M image, but built for another chip: for simulated boards only, never for
  * real hardware.
@@ -28,7 +28,7 @@ import { parseIntelHex } from '../src/formats/intel-hex.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
 
-const firmware = join(import.meta.dirname, '..', '..', 'shared', 'firmware');
+const firmware = join(import.meta.dirname, '..', 'test', 'fixtures', 'firmware');
 const outArg = process.argv.indexOf('--out');
 const out = outArg >= 0 ? process.argv[outArg + 1]! : join('public', 'demo', 'demo.fwb');
 

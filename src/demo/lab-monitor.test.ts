@@ -24,9 +24,9 @@ import {
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
 
-// ESP-IDF "blink" and the single-app partition table (../shared/firmware, esptool
+// ESP-IDF "blink" and the single-app partition table (test/fixtures/firmware, esptool
 // test/images at bb72741); the app retargeted to the ESP32-S3.
-const shared = join(import.meta.dirname, '../../../shared/firmware');
+const shared = join(import.meta.dirname, '../../test/fixtures/firmware');
 const app = retargetImage(
   new Uint8Array(readFileSync(join(shared, 'esp_idf_blink_esp32s2.bin'))),
   ESP_CHIPS.esp32s3,

@@ -125,11 +125,11 @@ describe('keepConflicts / assertKeepRanges', () => {
 });
 
 describe('keepSuggestions', () => {
-  // esptool's test/images/partitions_singleapp.bin at bb72741 (../shared/firmware): factory app
+  // esptool's test/images/partitions_singleapp.bin at bb72741 (test/fixtures/firmware): factory app
   // at 0x10000 (1 MiB), "rfdata" (data/phy) at 0x110000 and "wifidata" (data/nvs) at 0x150000,
   // 256 KiB each.
   const table = new Uint8Array(
-    readFileSync(join(import.meta.dirname, '../../../shared/firmware/partitions_singleapp.bin')),
+    readFileSync(join(import.meta.dirname, '../../test/fixtures/firmware/partitions_singleapp.bin')),
   );
 
   it('offers the data partitions, NVS first', () => {

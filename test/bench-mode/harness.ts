@@ -21,9 +21,9 @@ import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { signedBundle } from '../job/bundle-fixture.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 
 let bundle: Promise<VerifiedBundle> | undefined;
 /** Product "blink" 1.2.0 for the ESP32-S3: partition table and the ESP-IDF blink app. */

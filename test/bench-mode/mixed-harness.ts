@@ -28,9 +28,9 @@ import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
 import { waitForState } from './harness.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 
 /** The STM32 image: 40 KiB, so it spans the first three 16 KiB sectors (RM0090 Table 5). */
 export const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);

@@ -39,7 +39,7 @@ const manifest = {
 describe('webflash CLI', () => {
   beforeAll(() => {
     const app = readFileSync(
-      join(import.meta.dirname, '../../../shared/firmware/esp_idf_blink_esp32s2.bin'),
+      join(import.meta.dirname, '../fixtures/firmware/esp_idf_blink_esp32s2.bin'),
     );
     writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
     mkdirSync(join(dir, 'fw'));

@@ -14,8 +14,8 @@ import { retargetImage } from '../../src/protocols/esp/image.ts';
 import { e2eBundle } from '../../e2e/demo-fixture.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-// espressif/esptool test/images at bb72741 (../shared/README.md).
-const shared = join(root, '..', 'shared', 'firmware');
+// espressif/esptool test/images at bb72741 (test/fixtures/README.md).
+const shared = join(root, 'test', 'fixtures', 'firmware');
 
 function demoKey(): Uint8Array {
   const file = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {

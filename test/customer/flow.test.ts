@@ -27,9 +27,9 @@ import { FlashModel } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, SerialWire } from '../../src/sim/serial-wire.ts';
 import { signedBundle } from '../job/bundle-fixture.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 const partitions = firmware('partitions_singleapp.bin');
 const app = firmware('esp_idf_blink_esp32s2.bin');
 

@@ -140,7 +140,7 @@ describe.skipIf(!haveDfuUtil)('dfu-util interop', () => {
     const hexPath = join(dir, 'nrf-foo.hex');
     writeFileSync(
       hexPath,
-      readFileSync(new URL('../../../shared/firmware/nrf-foo.hex', import.meta.url)),
+      readFileSync(new URL('../fixtures/firmware/nrf-foo.hex', import.meta.url)),
     );
     const binPath = join(dir, 'extra.bin');
     writeFileSync(binPath, pattern(1000, 3));
@@ -193,7 +193,7 @@ describe.skipIf(!haveObjcopy)('Intel HEX against objcopy', () => {
     );
     const sources = [
       ...['avr-uno-Blink.hex', 'avr-uno-StandardFirmata.hex'].map(
-        (n) => new URL(`../../../shared/firmware/${n}`, import.meta.url).pathname,
+        (n) => new URL(`../fixtures/firmware/${n}`, import.meta.url).pathname,
       ),
       segmented,
     ];

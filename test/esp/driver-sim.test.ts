@@ -12,7 +12,7 @@ import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
 import { ESP_BOARD_PRESETS } from '../../src/sim/esp/boards.ts';
 
 const app = new Uint8Array(
-  readFileSync(new URL('../../../shared/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
+  readFileSync(new URL('../fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
 );
 
 describe('ESP driver on simulated boards', () => {

@@ -16,9 +16,9 @@ import { createBoard } from '../../src/sim/boards.ts';
 import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
 import type { FaultOptions } from '../../src/sim/serial-wire.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const app = new Uint8Array(
-  readFileSync(new URL('../../../shared/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
+  readFileSync(new URL('../fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
 );
 const ADDRESS = 0x10000;
 

@@ -24,9 +24,9 @@ import { createBoard } from '../../src/sim/boards.ts';
 import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
 import { FakeRom } from './fake-rom.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 const app = firmware('esp_idf_blink_esp32s2.bin');
 const partitions = firmware('partitions_singleapp.bin');
 

@@ -13,9 +13,9 @@ import {
 } from '../../src/worker/compress-client.ts';
 import { serveCompression, type MessageEndpoint } from '../../src/worker/compress-worker.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const blink = new Uint8Array(
-  readFileSync(new URL('../../../shared/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
+  readFileSync(new URL('../fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
 );
 
 const clients: CompressClient[] = [];
@@ -51,7 +51,7 @@ describe('compression worker', () => {
     expect(image.data[0]).toBe(0x78); // RFC 1950 §2.2: CMF, deflate with a 32 KiB window
     expect(equalBytes(unzlibSync(image.data), blink)).toBe(true);
     expect(equalBytes(blink, copy)).toBe(true); // input neither changed nor detached
-    // About 0.56 of the size at level 6 (../shared/README.md).
+    // About 0.56 of the size at level 6 (test/fixtures/README.md).
     expect(image.data.length / blink.length).toBeLessThan(0.58);
   });
 

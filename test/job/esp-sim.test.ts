@@ -20,9 +20,9 @@ import { FlashModel } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, SerialWire, type FaultOptions } from '../../src/sim/serial-wire.ts';
 import { signedBundle } from './bundle-fixture.ts';
 
-// Real firmware: espressif/esptool test/images at bb72741 (see ../shared/README.md).
+// Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 const images = {
   bootloader: firmware('bootloader_esp32c3.bin'),
   partitions: firmware('partitions_singleapp.bin'),

@@ -16,7 +16,7 @@ import { createBoard } from '../../src/sim/boards.ts';
 import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
 import { FakeSerial } from '../../src/sim/web/fake-web-serial.ts';
 
-const FIRMWARE = new URL('../../../shared/firmware/', import.meta.url);
+const FIRMWARE = new URL('../fixtures/firmware/', import.meta.url);
 const firmware = (name: string) => new Uint8Array(readFileSync(new URL(name, FIRMWARE)));
 
 function quietTerminal(lines: string[]): IEspLoaderTerminal {

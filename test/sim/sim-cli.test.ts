@@ -155,7 +155,7 @@ describe('npm run sim', () => {
       const url = `socket://127.0.0.1:${match[1]}`;
       const base = ['--no-stub', '--before', 'no-reset', '--port', url];
       expect(spawnSync(esptool!, [...base, 'chip_id']).status).toBe(0);
-      const file = join(ROOT, '../shared/firmware/bootloader_esp32c3.bin');
+      const file = join(ROOT, 'test/fixtures/firmware/bootloader_esp32c3.bin');
       expect(spawnSync(esptool!, [...base, 'write_flash', '0x0', file]).status).toBe(0);
     },
     60_000,

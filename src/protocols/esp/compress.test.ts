@@ -6,14 +6,14 @@ import { compressOnce } from './compress-once.ts';
 import { compressImage, compressInline, decodableBytes, type CompressFn } from './compress.ts';
 
 const blink = new Uint8Array(
-  readFileSync(new URL('../../../../shared/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
+  readFileSync(new URL('../../../test/fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
 );
 
 describe('compressImage', () => {
   it('makes a zlib stream that zlib inflates back to the image', async () => {
     const c = await compressInline(blink, { chunkSize: 4096, level: 6 });
     expect(Buffer.compare(inflateSync(c.data), Buffer.from(blink))).toBe(0);
-    // shared/README.md: deflate level 6 shrinks this app to 0.56 of its size.
+    // test/fixtures/README.md: deflate level 6 shrinks this app to 0.56 of its size.
     expect(c.data.length / blink.length).toBeLessThan(0.6);
     expect(c.boundaries).toHaveLength(Math.ceil(blink.length / 4096));
   });

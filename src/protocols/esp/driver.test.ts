@@ -14,7 +14,7 @@ import { connectEsp, espDriver } from './driver.ts';
 import { esp8266EraseSize } from './flash-writer.ts';
 
 const shared = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../../../test/fixtures/firmware/${name}`, import.meta.url)));
 const blink = shared('esp_idf_blink_esp32s2.bin');
 
 function rig(chip: EspChip, opts: { faults?: [string, Fault][]; resetsNeeded?: number } = {}) {

@@ -7,9 +7,9 @@ import { UsageError } from '../../core/errors.ts';
 import { ESP_CHIPS } from './chips.ts';
 import { APP_DESC_OFFSET, parseEspImage, retargetImage } from './image.ts';
 
-// Real images from espressif/esptool test/images (see /work/shared/README.md).
+// Real images from espressif/esptool test/images (see test/fixtures/README.md).
 const firmware = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../../shared/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../../../test/fixtures/firmware/${name}`, import.meta.url)));
 
 describe('parseEspImage on real images', () => {
   it('ESP-IDF blink app for ESP32-S2: 6 segments, app descriptor, valid checksum and SHA-256', () => {

@@ -125,8 +125,8 @@ describe('ESP boot mode from DTR/RTS', () => {
 
   it('the application prints its project name from esp_app_desc_t', async () => {
     const { readFileSync } = await import('node:fs');
-    const app = new Uint8Array(readFileSync('../shared/firmware/esp_idf_blink_esp32s2.bin'));
-    const bootloader = new Uint8Array(readFileSync('../shared/firmware/bootloader_esp32.bin'));
+    const app = new Uint8Array(readFileSync('test/fixtures/firmware/esp_idf_blink_esp32s2.bin'));
+    const bootloader = new Uint8Array(readFileSync('test/fixtures/firmware/bootloader_esp32.bin'));
     const clock = new VirtualClock({ yieldToHost: setImmediate });
     const board = createBoard('esp32s2', {
       clock,
