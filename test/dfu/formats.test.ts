@@ -327,10 +327,7 @@ describe('Intel HEX', () => {
 
   it('reads the shared firmware images (Arduino Uno, nRF52)', () => {
     for (const name of ['avr-uno-Blink.hex', 'avr-uno-StandardFirmata.hex', 'nrf-foo.hex']) {
-      const text = readFileSync(
-        new URL(`../fixtures/firmware/${name}`, import.meta.url),
-        'utf8',
-      );
+      const text = readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url), 'utf8');
       const hex = parseIntelHex(text);
       const dataBytes = text
         .split('\n')
