@@ -129,7 +129,9 @@ describe('keepSuggestions', () => {
   // at 0x10000 (1 MiB), "rfdata" (data/phy) at 0x110000 and "wifidata" (data/nvs) at 0x150000,
   // 256 KiB each.
   const table = new Uint8Array(
-    readFileSync(join(import.meta.dirname, '../../test/fixtures/firmware/partitions_singleapp.bin')),
+    readFileSync(
+      join(import.meta.dirname, '../../test/fixtures/firmware/partitions_singleapp.bin'),
+    ),
   );
 
   it('offers the data partitions, NVS first', () => {

@@ -6,7 +6,9 @@ import { compressOnce } from './compress-once.ts';
 import { compressImage, compressInline, decodableBytes, type CompressFn } from './compress.ts';
 
 const blink = new Uint8Array(
-  readFileSync(new URL('../../../test/fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url)),
+  readFileSync(
+    new URL('../../../test/fixtures/firmware/esp_idf_blink_esp32s2.bin', import.meta.url),
+  ),
 );
 
 describe('compressImage', () => {
