@@ -10,14 +10,13 @@
 //   node scripts/size-report.mjs --json   # machine-readable, for the benchmarks
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
+import { DEMO_MODULE, simulatorCodeIn } from './production-check.mjs';
 
 const json = process.argv.includes('--json');
 // Always a production build, whatever NODE_ENV this process inherited (a Vite dev server started
 // earlier in a parent process sets it to "development", which would build the demo in).
 process.env.NODE_ENV = 'production';
 const CUSTOMER_ENTRY = 'webflash-update.js';
-/** Chunks made only of demo-mode modules: never loaded by a production page. */
-const DEMO_MODULE = /[\\/]src[\\/](demo|sim)[\\/]|[\\/]src[\\/]customer[\\/]demo-hook\.ts$/;
 
 const result = await build({
   logLevel: 'silent',
@@ -26,6 +25,16 @@ const result = await build({
 });
 const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output ?? []);
 const byName = new Map(outputs.map((o) => [o.fileName, o]));
+// A production build carries no simulator or demo code at all, not even in a lazy chunk.
+if (process.env['VITE_WEBFLASH_DEMO'] !== '1') {
+  const found = simulatorCodeIn(outputs);
+  if (found.length > 0) {
+    console.error(
+      `size-report: the production build carries simulator code:\n  ${found.join('\n  ')}`,
+    );
+    process.exit(1);
+  }
+}
 
 const bytesOf = (o) => (o.type === 'chunk' ? o.code : o.source);
 const raw = (o) => Buffer.byteLength(bytesOf(o));

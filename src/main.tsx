@@ -17,10 +17,17 @@ const config = resolveAppConfig({
   search: location.search,
   baseUrl: import.meta.env.BASE_URL,
 });
-// Loaded only in demo mode, so production builds do not carry the simulators.
-const demo = config.virtualBoards
-  ? await Promise.all([import('./demo/lab.ts'), import('./demo/test-hook.ts')])
-  : undefined;
+// Both flags are replaced by constants at build time, so a production build drops the demo
+// imports below entirely and carries no simulator (scripts/size-report.mjs checks it).
+const demoBuild: boolean = import.meta.env.DEV || import.meta.env.VITE_WEBFLASH_DEMO === '1';
+const demo =
+  demoBuild && config.virtualBoards
+    ? await Promise.all([
+        import('./demo/lab.ts'),
+        import('./demo/test-hook.ts'),
+        import('./demo/bench-lab.ts'),
+      ])
+    : undefined;
 const lab: DemoLab | undefined = demo?.[0].installDemoLab();
 const services = createBrowserServices({
   buildMode: config.buildMode,
@@ -38,7 +45,7 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <AppContext.Provider value={{ store, config, lab }}>
+    <AppContext.Provider value={{ store, config, lab, benchLab: demo?.[2] }}>
       <App />
     </AppContext.Provider>
   </StrictMode>,

@@ -5,7 +5,7 @@
  * log. It has its own store (src/store/bench), separate from the technician view's.
  */
 import { useEffect, useState } from 'react';
-import { createBenchLab, installBenchHook, type BenchLab } from '../demo/bench-lab.ts';
+import type { BenchLab, BenchLabModule } from '../demo/bench-lab.ts';
 import type { DemoLab } from '../demo/lab.ts';
 import type { AppConfig } from '../store/index.ts';
 import {
@@ -25,6 +25,8 @@ export interface BenchAppProps {
    * bench's boards).
    */
   lab: DemoLab | undefined;
+  /** The demo's bench boards, loaded with the demo (a production build has none). */
+  benchLab?: BenchLabModule | undefined;
 }
 
 interface Bench {
@@ -34,9 +36,10 @@ interface Bench {
 }
 
 function createBench(props: BenchAppProps): Bench {
-  const lab = props.lab
-    ? createBenchLab({ serial: props.lab.serial, usb: props.lab.fakeUsb })
-    : undefined;
+  const lab =
+    props.lab && props.benchLab
+      ? props.benchLab.createBenchLab({ serial: props.lab.serial, usb: props.lab.fakeUsb })
+      : undefined;
   const services = createBenchBrowserServices({
     buildMode: props.config.buildMode,
     productionRoot: props.config.productionRoot,
@@ -57,19 +60,19 @@ function createBench(props: BenchAppProps): Bench {
 
 export function BenchApp(props: BenchAppProps) {
   const [bench] = useState(() => createBench(props));
+  const installHook = props.benchLab?.installBenchHook;
   useEffect(() => {
     const { store, lab } = bench;
     void store.getState().attachPorts();
-    const removeHook = lab
-      ? installBenchHook({ lab, state: () => store.getState() })
-      : () => undefined;
+    const removeHook =
+      lab && installHook ? installHook({ lab, state: () => store.getState() }) : () => undefined;
     // The page's lifetime is the bench's: workers end with the page, jobs are not cancelled
     // by a re-render (React StrictMode mounts effects twice in development).
     return () => {
       removeHook();
       store.getState().detachPorts();
     };
-  }, [bench]);
+  }, [bench, installHook]);
   return (
     <BenchContext.Provider value={{ store: bench.store, config: props.config, lab: bench.lab }}>
       <header className="app-header">

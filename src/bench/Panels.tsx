@@ -4,7 +4,7 @@
  */
 import { useId, useState, useSyncExternalStore } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { BENCH_BOARD_TYPES, benchBoardTypeLabel, type BenchLab } from '../demo/bench-lab.ts';
+import type { BenchLab } from '../demo/bench-lab.ts';
 import { tally } from '../store/bench/index.ts';
 import { download } from './format.ts';
 import { useBench, useBenchActions, useBenchContext } from './use-bench.ts';
@@ -240,7 +240,7 @@ export function ExportPanel() {
 export function LabPanel(props: { lab: BenchLab }) {
   const { lab } = props;
   const boards = useSyncExternalStore(lab.state.subscribe, () => lab.state.getState().boards);
-  const [type, setType] = useState(BENCH_BOARD_TYPES[0]!);
+  const [type, setType] = useState(lab.boardTypes[0]?.type ?? '');
   const typeId = useId();
   return (
     <section className="panel" aria-labelledby="bench-lab">
@@ -248,9 +248,9 @@ export function LabPanel(props: { lab: BenchLab }) {
       <div className="field-row">
         <label htmlFor={typeId}>Board type</label>
         <select id={typeId} value={type} onChange={(e) => setType(e.currentTarget.value)}>
-          {BENCH_BOARD_TYPES.map((t) => (
-            <option key={t} value={t}>
-              {benchBoardTypeLabel(t)}
+          {lab.boardTypes.map((t) => (
+            <option key={t.type} value={t.type}>
+              {t.label}
             </option>
           ))}
         </select>

@@ -74,6 +74,8 @@ export interface AddBoardOptions {
 }
 
 export interface BenchLab {
+  /** The board types the lab panel offers, with their labels. */
+  readonly boardTypes: readonly { readonly type: string; readonly label: string }[];
   /** Observable list of boards (for the lab panel). */
   readonly state: StoreApi<{ boards: readonly LabBoard[] }>;
   /**
@@ -201,6 +203,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
   };
 
   return {
+    boardTypes: BENCH_BOARD_TYPES.map((type) => ({ type, label: benchBoardTypeLabel(type) })),
     state,
     add,
     plug: (id) => {
@@ -272,4 +275,10 @@ export function installBenchHook(options: { lab: BenchLab; state: () => BenchSta
   return () => {
     delete window.__webflashBench;
   };
+}
+
+/** What a face loads of this module in demo mode (by a dynamic import, so production has none). */
+export interface BenchLabModule {
+  createBenchLab: typeof createBenchLab;
+  installBenchHook: typeof installBenchHook;
 }

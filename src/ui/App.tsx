@@ -19,11 +19,11 @@ const BenchApp = lazy(() => import('../bench/BenchApp.tsx').then((m) => ({ defau
 const benchMode = new URLSearchParams(globalThis.location?.search ?? '').get('mode') === 'bench';
 
 export function App() {
-  const { config, lab } = useAppContext();
+  const { config, lab, benchLab } = useAppContext();
   if (benchMode) {
     return (
       <Suspense fallback={<p role="status">Loading the bench…</p>}>
-        <BenchApp config={config} lab={lab} />
+        <BenchApp config={config} lab={lab} benchLab={benchLab} />
       </Suspense>
     );
   }

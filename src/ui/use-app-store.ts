@@ -6,6 +6,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { AppConfig, AppState, AppStore } from '../store/index.ts';
+import type { BenchLabModule } from '../demo/bench-lab.ts';
 import type { DemoLab } from '../demo/lab.ts';
 
 export { useShallow } from 'zustand/react/shallow';
@@ -16,6 +17,8 @@ export interface AppContextValue {
   config: AppConfig;
   /** Demo mode's virtual boards. */
   lab: DemoLab | undefined;
+  /** Demo mode's virtual bench boards (loaded with the demo, never in a production build). */
+  benchLab?: BenchLabModule | undefined;
 }
 
 export const AppContext = createContext<AppContextValue | undefined>(undefined);
