@@ -2,11 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 
 /**
  * Layers, lowest first (docs/architecture.md). Each may import only from the layers listed for
- * it; anything else is a lint error. Import cycles are caught by scripts/check-cycles.mjs.
+ * it; anything else is a lint error. Import cycles are caught by `import-x/no-cycle`.
  */
 const layers = {
   core: [],
@@ -154,6 +155,24 @@ export default tseslint.config(
       parserOptions: { project: false, projectService: false },
       globals: globals.node,
     },
+  },
+  {
+    // Import cycles between modules (type-only imports create no load-order dependency and are
+    // ignored by the rule).
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js'] })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // Files stay small and about one thing.
+    files: ['src/**/*.{ts,tsx}'],
+    ignores: ['src/**/*.test.ts'],
+    rules: { 'max-lines': ['error', { max: 500 }] },
   },
   ...layerRules,
 );

@@ -22,7 +22,7 @@ import type { Clock } from '../core/clock.ts';
 import { asWebflashError, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { fromVerifiedBundle } from '../job/bundle-source.ts';
-import { FlashJob } from '../job/engine.ts';
+import { runFlashJob, type JobListeners } from '../job/runner.ts';
 import type { Connector, JobPhase, JobSettings, ProgressEvent } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import { BundleError, type BundleReason } from '../bundle/errors.ts';
@@ -342,7 +342,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     }
     set(connecting);
     store.setState({ device: undefined });
-    const job = new FlashJob({
+    const run = {
       port: choice.port,
       connector: choice.connector,
       source: fromVerifiedBundle(bundle, {
@@ -355,24 +355,24 @@ export function createUpdater(options: UpdaterOptions): Updater {
       signal,
       logger: log,
       settings: { ...choice.settings, ...options.settings },
-    });
-    const offs = [
-      job.on('phase', (e) => {
+    };
+    const on: JobListeners = {
+      phase: (e) => {
         const step = STEP_OF[e.phase];
         const now = store.getState().screen;
         if (!step || now.kind !== 'installing' || now.step === step) return;
         const percent = step === 'restarting' ? 99 : now.percent;
         set({ kind: 'installing', step, percent, secondsLeft: undefined });
-      }),
-      job.on('progress', (p) => {
+      },
+      progress: (p) => {
         const now = store.getState().screen;
         if (now.kind !== 'installing') return;
         set({ ...now, ...overallProgress(p) });
-      }),
-      job.on('device', (identity) => store.setState({ device: identity.name })),
-    ];
+      },
+      device: (identity) => store.setState({ device: identity.name }),
+    };
     try {
-      const result = await job.run();
+      const result = await runFlashJob({ ...run, on });
       if (disposed) return;
       if (result.ok) {
         set({ kind: 'success', notice: result.notice });
@@ -384,7 +384,6 @@ export function createUpdater(options: UpdaterOptions): Updater {
         });
       }
     } finally {
-      for (const off of offs) off();
       busy = false;
     }
   };

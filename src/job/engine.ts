@@ -14,11 +14,16 @@ import type {
   InstalledFirmware,
   WriteProgress,
 } from '../protocols/driver.ts';
-import type { PortInfo } from '../transport/link.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable } from './retry.ts';
-import { admitSource, planRegions, type FlashPlan, type VerifiedSource } from './source.ts';
+import {
+  admitSource,
+  planRegions,
+  portInfoOf,
+  type FlashPlan,
+  type VerifiedSource,
+} from './source.ts';
 import {
   verifyWithRetry,
   writeWithRetry,
@@ -36,19 +41,7 @@ import type {
   RegionReport,
   TransferPhase,
 } from './types.ts';
-import { abortReason, withDeadline } from './watchdog.ts';
-
-/** Deadlines used when the job's settings do not give them (docs/engine.md, "Deadlines"). */
-export const defaultTimeouts: PhaseTimeouts = {
-  connect: 45_000,
-  identify: 15_000,
-  check: 10_000,
-  eraseAll: 180_000,
-  transferBase: 60_000,
-  transferFactor: 4,
-  resync: 15_000,
-  reset: 10_000,
-};
+import { abortReason, defaultTimeouts, withDeadline } from './watchdog.ts';
 
 /** A session that can erase the whole chip (optional capability of a driver). */
 export interface ChipEraser {
@@ -162,6 +155,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
+    await this.checkPlan(plan, identity, installed);
     this.throwIfAborted();
 
     if ((settings?.eraseMode ?? 'regions') === 'all') await this.eraseAll();
@@ -330,6 +324,24 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     return plan;
   }
 
+  /** The face's own rules for the plan (`checkPlan`), before anything is erased or written. */
+  private async checkPlan(
+    plan: FlashPlan,
+    identity: DeviceIdentity,
+    installed: InstalledFirmware | undefined,
+  ): Promise<void> {
+    const check = this.options.checkPlan;
+    if (!check) return;
+    const board = { identity, installed, port: portInfoOf(this.options.port) };
+    await this.deadline('check', 'Checking the plan', async () => {
+      try {
+        await check(plan, board);
+      } catch (err) {
+        throw asWebflashError(err, 'usage.invalid-argument');
+      }
+    });
+  }
+
   /** Tells the source its images are on the board; a failure here is logged, not fatal. */
   private async written(source: VerifiedSource): Promise<void> {
     if (!source.onWritten) return;
@@ -484,37 +496,4 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
   private throwIfAborted(): void {
     if (this.signal.aborted) throw abortReason(this.signal);
   }
-}
-
-/**
- * Runs one job and returns its result; `listeners` are attached before it starts.
- * @example const result = await runFlashJob(options, { progress: (p) => draw(p) });
- */
-export function runFlashJob<Port>(
-  options: FlashJobOptions<Port>,
-  listeners: { [K in keyof JobEvents]?: (payload: JobEvents[K]) => void } = {},
-): Promise<JobResult> {
-  const job = new FlashJob(options);
-  for (const name of Object.keys(listeners) as (keyof JobEvents)[]) {
-    const fn = listeners[name];
-    if (fn) job.on(name, fn as (payload: JobEvents[typeof name]) => void);
-  }
-  return job.run();
-}
-
-/**
- * The USB identity of a port, for target matching: a SerialPortHandle's `info` has
- * `usbVendorId`/`usbProductId`, a USB device handle's `info` has `vendorId`/`productId`.
- */
-function portInfoOf(port: unknown): PortInfo | undefined {
-  if (typeof port !== 'object' || port === null || !('info' in port)) return undefined;
-  const info = port.info;
-  if (typeof info !== 'object' || info === null) return undefined;
-  const i = info as Partial<PortInfo> & { vendorId?: unknown; productId?: unknown };
-  const out: PortInfo = { label: typeof i.label === 'string' ? i.label : 'port' };
-  const vid = typeof i.usbVendorId === 'number' ? i.usbVendorId : i.vendorId;
-  const pid = typeof i.usbProductId === 'number' ? i.usbProductId : i.productId;
-  if (typeof vid === 'number') out.usbVendorId = vid;
-  if (typeof pid === 'number') out.usbProductId = pid;
-  return out;
 }

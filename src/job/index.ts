@@ -1,5 +1,6 @@
 /** The flash engine's public surface. */
-export { FlashJob, runFlashJob, defaultTimeouts, type ChipEraser } from './engine.ts';
+export { FlashJob, type ChipEraser } from './engine.ts';
+export { runFlashJob, type JobListeners, type RunJobOptions } from './runner.ts';
 export { fromVerifiedBundle, type BundleSourceOptions } from './bundle-source.ts';
 export { Emitter, type EventSource } from './emitter.ts';
 export { RateMeter, type RateMeterOptions, type RateReading } from './rate.ts';
@@ -16,5 +17,5 @@ export {
   type UnverifiedSource,
   type VerifiedSource,
 } from './source.ts';
-export { withDeadline, type DeadlineOptions } from './watchdog.ts';
+export { defaultTimeouts, withDeadline, type DeadlineOptions } from './watchdog.ts';
 export type * from './types.ts';

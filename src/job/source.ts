@@ -130,3 +130,20 @@ export function planRegions(
 function isList(value: unknown): boolean {
   return Array.isArray(value);
 }
+
+/**
+ * The USB identity of a port, for target matching: a SerialPortHandle's `info` has
+ * `usbVendorId`/`usbProductId`, a USB device handle's `info` has `vendorId`/`productId`.
+ */
+export function portInfoOf(port: unknown): PortInfo | undefined {
+  if (typeof port !== 'object' || port === null || !('info' in port)) return undefined;
+  const info = port.info;
+  if (typeof info !== 'object' || info === null) return undefined;
+  const i = info as Partial<PortInfo> & { vendorId?: unknown; productId?: unknown };
+  const out: PortInfo = { label: typeof i.label === 'string' ? i.label : 'port' };
+  const vid = typeof i.usbVendorId === 'number' ? i.usbVendorId : i.vendorId;
+  const pid = typeof i.usbProductId === 'number' ? i.usbProductId : i.productId;
+  if (typeof vid === 'number') out.usbVendorId = vid;
+  if (typeof pid === 'number') out.usbProductId = pid;
+  return out;
+}

@@ -13,7 +13,7 @@ import type {
   ProtocolId,
   SessionOptions,
 } from '../protocols/driver.ts';
-import type { FlashSource } from './source.ts';
+import type { BoardFacts, FlashPlan, FlashSource } from './source.ts';
 
 /** Where a job is. `done`, `failed` and `cancelled` are final. */
 export type JobPhase =
@@ -220,4 +220,10 @@ export interface FlashJobOptions<Port> {
    * carry the technician's.
    */
   advise?: (ctx: RecoveryContext) => string;
+  /**
+   * The face's own rules for what will be written (kept ranges, placement), run in the check
+   * phase once the board has identified itself and the images are chosen, before anything is
+   * erased or written. Throws to refuse; the job then fails with nothing touched.
+   */
+  checkPlan?: (plan: FlashPlan, board: BoardFacts) => void | Promise<void>;
 }

@@ -5,6 +5,7 @@
  */
 import { sleep, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError, WebflashError } from '../core/errors.ts';
+import type { PhaseTimeouts } from './types.ts';
 
 export interface DeadlineOptions<T = unknown> {
   clock: Clock;
@@ -99,3 +100,15 @@ export function abortReason(signal: AbortSignal, cause?: unknown): WebflashError
   if (reason instanceof WebflashError) return reason;
   return new AbortError('Cancelled', cause === undefined ? {} : { cause });
 }
+
+/** Deadlines used when the job's settings do not give them (docs/engine.md, "Deadlines"). */
+export const defaultTimeouts: PhaseTimeouts = {
+  connect: 45_000,
+  identify: 15_000,
+  check: 10_000,
+  eraseAll: 180_000,
+  transferBase: 60_000,
+  transferFactor: 4,
+  resync: 15_000,
+  reset: 10_000,
+};

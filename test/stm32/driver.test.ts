@@ -142,16 +142,14 @@ describe('stm32-usart driver under the engine', () => {
     const retries: number[] = [];
     let injected = false;
     let resetsBefore = 0;
-    const job = runFlashJob(
-      {
-        port: r.wire.port!,
-        connector: createStm32Driver(),
-        source: { kind: 'unverified', address: FLASH, data },
-        clock: r.clock,
-        allowUnverified: true,
-        settings: { retryBaseDelayMs: 50 },
-      },
-      {
+    const job = runFlashJob({
+      port: r.wire.port!,
+      connector: createStm32Driver(),
+      source: { kind: 'unverified', address: FLASH, data },
+      clock: r.clock,
+      allowUnverified: true,
+      settings: { retryBaseDelayMs: 50 },
+      on: {
         progress: (p) => {
           if (p.phase === 'writing' && p.regionBytesDone >= 20 * 1024 && !injected) {
             injected = true;
@@ -161,7 +159,7 @@ describe('stm32-usart driver under the engine', () => {
         },
         retry: (e) => retries.push(e.resumeFrom),
       },
-    );
+    });
     const result = await job;
     expect(result.ok, result.ok ? '' : result.error.message).toBe(true);
     expect(r.device.resets).toBe(resetsBefore + 1);

@@ -8,9 +8,9 @@
 import type { VerifiedBundle } from '../../bundle/verify.ts';
 import { AbortError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
-import { FlashJob } from '../../job/engine.ts';
+import { runFlashJob, type JobListeners } from '../../job/runner.ts';
 import { recoveryAdvice } from '../../job/recovery.ts';
-import type { Connector, JobEvents, JobResult } from '../../job/types.ts';
+import type { Connector, JobResult } from '../../job/types.ts';
 import type { DeviceIdentity } from '../../protocols/driver.ts';
 import type { BenchServices } from './types.ts';
 
@@ -26,7 +26,7 @@ export interface BoardJobOptions<Port> {
   /** Called just before a board that already has the release is restarted. */
   onRestart?(identity: DeviceIdentity): void;
   /** Engine events, as they come. */
-  on: { [K in keyof JobEvents]?: (payload: JobEvents[K]) => void };
+  on: JobListeners;
 }
 
 /** How a board job ended. */
@@ -67,29 +67,25 @@ export async function runBoardJob<Port>(options: BoardJobOptions<Port>): Promise
     },
   };
 
-  const job = new FlashJob({
-    port: options.handle,
-    connector,
-    source: fromVerifiedBundle(options.bundle, {
-      mode: 'technician',
-      rollbackStore: services.rollbackStore,
-    }),
-    clock: services.clock,
-    signal: inner.signal,
-    settings: services.jobSettings ?? {},
-    advise: recoveryAdvice,
-  });
-  const offs = Object.entries(options.on).map(([name, listener]) =>
-    job.on(name as keyof JobEvents, listener as (p: unknown) => void),
-  );
   try {
-    const result = await job.run();
+    const result = await runFlashJob({
+      port: options.handle,
+      connector,
+      source: fromVerifiedBundle(options.bundle, {
+        mode: 'technician',
+        rollbackStore: services.rollbackStore,
+      }),
+      clock: services.clock,
+      signal: inner.signal,
+      settings: services.jobSettings ?? {},
+      advise: recoveryAdvice,
+      on: options.on,
+    });
     if (skipped && !result.ok && result.cancelled && !options.signal.aborted) {
       return { kind: 'skipped', identity: skipped, durationMs: result.durationMs };
     }
     return { kind: 'result', result };
   } finally {
-    for (const off of offs) off();
     options.signal.removeEventListener('abort', forward);
   }
 }

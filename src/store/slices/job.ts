@@ -5,21 +5,17 @@
  * through the job's AbortSignal. A DFU device that re-enumerates with a new identity is chosen
  * again through a prompt (`reselect`, `chooseDeviceAgain`).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import type { FlashRecord } from '../../audit/entry.ts';
 import type { DowngradeOverride } from '../../bundle/rollback.ts';
-import { toHex } from '../../core/bytes.ts';
 import { AbortError, UsageError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
-import { FlashJob } from '../../job/engine.ts';
 import { recoveryAdvice } from '../../job/recovery.ts';
-import type { FlashSource } from '../../job/source.ts';
+import { runFlashJob, type JobListeners } from '../../job/runner.ts';
+import type { BoardFacts, FlashPlan, FlashSource } from '../../job/source.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
 import type {
   JobPhase,
   JobResult,
   ProgressEvent,
-  RegionReport,
   RetryEvent,
 } from '../../job/types.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle } from '../../transport/usb.ts';
@@ -30,27 +26,9 @@ import { flashBlocker } from '../selectors.ts';
 import type { AppServices, ErrorView, ReselectRequest } from '../types.ts';
 import type { AppSlice, AppState } from './slice.ts';
 import { storeLogger } from './store-log.ts';
+import { flashRecordOf, toOutcome, type JobOutcome } from './job-outcome.ts';
 
-/** The outcome of the last job, as plain data. */
-export type JobOutcome =
-  | {
-      ok: true;
-      durationMs: number;
-      regions: readonly RegionReport[];
-      /** Something a person still has to do (e.g. press RESET). */
-      notice: string | undefined;
-    }
-  | {
-      ok: false;
-      cancelled: boolean;
-      error: ErrorView;
-      /** The phase the job stopped in. */
-      phase: JobPhase;
-      /** How to get the board back into a good state. */
-      recovery: string;
-      flashTouched: boolean;
-      durationMs: number;
-    };
+export { READ_PROTECTED_RECOVERY, type JobOutcome } from './job-outcome.ts';
 
 /** A running job waits for the technician to choose a re-enumerated USB device again. */
 export interface ReselectPrompt {
@@ -110,50 +88,6 @@ export const idleJob: JobState = {
 };
 
 /**
- * The recovery for a read-protected STM32, where this app offers the way out: nothing was
- * written (the bootloader refuses every erase and write under RDP level 1, AN3155 §3.12), and
- * readout unprotect is an explicit, chip-erasing option.
- */
-export const READ_PROTECTED_RECOVERY =
-  'Nothing was written: the bootloader refused to erase or write. Readout unprotect erases the whole chip; enable it under Advanced options to continue.';
-
-function toOutcome(result: JobResult, protocol: ProtocolId | undefined): JobOutcome {
-  if (
-    !result.ok &&
-    !result.cancelled &&
-    protocol === 'stm32-usart' &&
-    result.error.code === 'protocol.read-protected'
-  ) {
-    return {
-      ok: false,
-      cancelled: false,
-      error: toErrorView(result.error),
-      phase: result.phase,
-      recovery: READ_PROTECTED_RECOVERY,
-      flashTouched: false,
-      durationMs: result.durationMs,
-    };
-  }
-  if (result.ok) {
-    return {
-      ok: true,
-      durationMs: result.durationMs,
-      regions: result.regions,
-      notice: result.notice,
-    };
-  }
-  return {
-    ok: false,
-    cancelled: result.cancelled,
-    error: toErrorView(result.error),
-    phase: result.phase,
-    recovery: result.recovery,
-    flashTouched: result.flashTouched,
-    durationMs: result.durationMs,
-  };
-}
-
-/**
  * The technician's downgrade override from the settings, or undefined without a reason.
  * @throws {UsageError} for a reason without a detail, before anything is touched.
  */
@@ -204,72 +138,17 @@ function sourceOf(
   get: () => AppState,
   override: DowngradeOverride | undefined,
 ): FlashSource {
-  const { bundle, settings } = state;
+  const { bundle } = state;
   if (bundle.status === 'verified' && bundle.verified) {
-    const source = fromVerifiedBundle(bundle.verified, {
+    return fromVerifiedBundle(bundle.verified, {
       mode: 'technician',
       rollbackStore: services.rollbackStore,
       logger: storeLogger(get, services, 'bundle'),
       override,
     });
-    // Checked again with the target the board picked, before anything is erased or written.
-    return {
-      ...source,
-      resolve: async (board) => {
-        const regions = await source.resolve(board);
-        assertKeepRanges({
-          regions: regions.map((r) => ({ name: r.name, address: r.address, size: r.data.length })),
-          keep: settings.keepRanges,
-          eraseMode: settings.eraseMode,
-          eraseBlock: eraseBlockOf(board.identity.protocol),
-        });
-        return regions;
-      },
-    };
   }
   const raw = bundle.raw!;
   return { kind: 'unverified', name: raw.name, address: raw.address, data: raw.data };
-}
-
-/** The flash-log record of a job that ended with `outcome`. */
-function flashRecordOf(
-  state: AppState,
-  outcome: JobOutcome,
-  override: DowngradeOverride | undefined,
-): FlashRecord {
-  const device = state.device;
-  const verified = state.bundle.status === 'verified' ? state.bundle.verified : undefined;
-  const raw = state.bundle.raw;
-  const bundle = verified
-    ? {
-        product: verified.manifest.product,
-        version: verified.manifest.version,
-        sha256: verified.bundleSha256,
-      }
-    : {
-        product: 'unverified image',
-        version: (raw?.name ?? '').slice(0, 200),
-        sha256: toHex(sha256(raw?.data ?? new Uint8Array(0))),
-      };
-  const note = [
-    override ? `Downgrade override (${override.reason}): ${override.detail}` : '',
-    state.settings.operatorNote.trim(),
-  ]
-    .filter(Boolean)
-    .join(' — ')
-    .slice(0, 2000);
-  const label = state.transport === 'usb' ? state.usbDevice?.label : state.port?.label;
-  return {
-    note,
-    port: (label ?? '').slice(0, 200),
-    deviceId: (device?.uniqueId ?? '').slice(0, 200),
-    chip: (device?.chip ?? '').slice(0, 200),
-    bundle,
-    result: outcome.ok ? 'ok' : 'failed',
-    errorCode: outcome.ok ? null : outcome.error.code,
-    durationMs: Math.max(0, Math.round(outcome.durationMs)),
-    mode: 'technician',
-  };
 }
 
 export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
@@ -428,26 +307,47 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           allowUnverified: services.unverifiedAllowed && state.settings.allowUnverified,
           advise: recoveryAdvice,
         };
-        const job: FlashJob<unknown> =
-          plan.transport === 'serial'
-            ? new FlashJob({ ...common, port: plan.port, connector: plan.connector })
-            : new FlashJob({ ...common, port: plan.port, connector: plan.connector });
-        const offs = [
-          job.on('phase', (e) => set((s) => ({ job: { ...s.job, phase: e.phase } }))),
-          job.on('progress', (p) => set((s) => ({ job: { ...s.job, progress: p } }))),
-          job.on('retry', (r) => set((s) => ({ job: { ...s.job, retry: r } }))),
-          job.on('log', (entry) => get().appendLog(entry)),
-          job.on('device', (identity) => set({ device: identity })),
-          job.on('installed', (installed) => set({ installed })),
-        ];
+        const on: JobListeners = {
+          phase: (e) => set((s) => ({ job: { ...s.job, phase: e.phase } })),
+          progress: (p) => set((s) => ({ job: { ...s.job, progress: p } })),
+          retry: (r) => set((s) => ({ job: { ...s.job, retry: r } })),
+          log: (entry) => get().appendLog(entry),
+          device: (identity) => set({ device: identity }),
+          installed: (installed) => set({ installed }),
+        };
+        const unprotectOffered = !state.settings.allowReadoutUnprotect;
+        const outcomeOf = (result: JobResult): JobOutcome =>
+          toOutcome(result, unprotectOffered ? plan.protocol : undefined);
+        const { keepRanges, eraseMode } = state.settings;
+        const run = {
+          ...common,
+          on,
+          // The images the board's target picked, checked against the kept ranges before
+          // anything is erased or written.
+          checkPlan: (p: FlashPlan, board: BoardFacts) =>
+            assertKeepRanges({
+              regions: p.regions.map((r) => ({
+                name: r.name,
+                address: r.address,
+                size: r.data.length,
+              })),
+              keep: keepRanges,
+              eraseMode,
+              eraseBlock: eraseBlockOf(board.identity.protocol),
+            }),
+          record: (result: JobResult) =>
+            get().recordFlash(flashRecordOf(get(), outcomeOf(result), override)),
+        };
         try {
-          const result = await job.run();
-          const unprotectOffered = !state.settings.allowReadoutUnprotect;
-          const outcome = toOutcome(result, unprotectOffered ? plan.protocol : undefined);
+          const result =
+            plan.transport === 'serial'
+              ? await runFlashJob({ ...run, port: plan.port, connector: plan.connector })
+              : await runFlashJob({ ...run, port: plan.port, connector: plan.connector });
+          const outcome = outcomeOf(result);
           set((s) => ({
             job: {
               ...s.job,
-              phase: job.phase,
+              phase: result.ok ? 'done' : result.cancelled ? 'cancelled' : 'failed',
               running: false,
               cancelling: false,
               retry: undefined,
@@ -463,13 +363,11 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
             },
             ...(result.ok ? { device: result.identity } : {}),
           }));
-          await get().recordFlash(flashRecordOf(get(), outcome, override));
           if (result.ok && plan.transport === 'serial' && get().settings.monitorAfterFlash) {
             void get().startMonitor();
           }
           return outcome;
         } finally {
-          for (const off of offs) off();
           if (controller === ctl) controller = undefined;
           pending = undefined;
         }
