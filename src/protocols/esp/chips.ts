@@ -80,7 +80,11 @@ export interface EspChip {
   romSupportsSpiAttach: boolean;
   /** The ROM supports CHANGE_BAUDRATE (not the ESP8266 ROM). */
   romSupportsChangeBaud: boolean;
-  /** The ROM has READ_FLASH_SLOW (ESP32 only: targets/esp32.py `read_flash_slow`). */
+  /**
+   * The ROM has READ_FLASH_SLOW, 64 bytes per command: every ROM but the ESP8266's (targets/esp32.py
+   * `ESP32ROM.read_flash_slow`, which the ESP32-S2, -S3, -C3, -C6 and -H2 ROM classes inherit;
+   * the ESP8266 class keeps loader.py's NotImplementedInROMError).
+   */
   romSupportsReadFlashSlow: boolean;
   /**
    * FLASH_BEGIN / FLASH_DEFL_BEGIN take a fifth word (encrypted write flag) on this ROM: every
@@ -173,7 +177,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x1000,
     maxRomBaud: 921600,
@@ -198,7 +202,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -224,7 +228,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -249,7 +253,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -274,7 +278,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,

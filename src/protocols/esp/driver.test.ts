@@ -194,21 +194,26 @@ describe('esp8266EraseSize (targets/esp8266.py get_erase_size)', () => {
 });
 
 describe('EspSession.readInstalledFirmware / reset', () => {
-  it('ESP32 ROM: reads the boot app descriptor through READ_FLASH_SLOW', async () => {
-    const { rom, connect } = rig(ESP_CHIPS.esp32);
-    rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
-    rom.flash.set(blink, 0x10000);
-    const session = await connect();
-    const installed = await session.readInstalledFirmware();
-    expect(installed?.project).toBe('blink');
-    expect(installed?.version).toMatch(/^qa-test/);
-    expect(installed?.securityVersion).toBe(0);
-  });
+  it.each(['esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'esp32h2'] as const)(
+    '%s ROM: reads the boot app descriptor through READ_FLASH_SLOW',
+    async (id) => {
+      const { rom, connect } = rig(ESP_CHIPS[id]);
+      rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
+      rom.flash.set(blink, 0x10000);
+      const session = await connect();
+      const installed = await session.readInstalledFirmware();
+      expect(installed?.project).toBe('blink');
+      expect(installed?.version).toMatch(/^qa-test/);
+      expect(installed?.securityVersion).toBe(0);
+      expect(rom.log).toContain('READ_FLASH_SLOW#1');
+    },
+  );
 
-  it('other ROMs cannot read flash: undefined', async () => {
-    const { connect } = rig(ESP_CHIPS.esp32s3);
+  it('the ESP8266 ROM cannot read flash: undefined, without sending READ_FLASH_SLOW', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp8266);
     const session = await connect();
     expect(await session.readInstalledFirmware()).toBeUndefined();
+    expect(rom.log.some((l) => l.startsWith('READ_FLASH_SLOW'))).toBe(false);
   });
 
   it('reset pulses RTS (EN) and closes the link', async () => {
