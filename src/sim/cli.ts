@@ -9,7 +9,7 @@ import { createBoard, listBoards } from './boards.ts';
 import { serveOnTcp } from './node/bridge.ts';
 import { parseSimArgs, SIM_USAGE } from './node/args.ts';
 import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
-import type { LinkModel } from './serial-wire.ts';
+import { LINK_BYTE_STREAM } from './serial-wire.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
   const options = parseSimArgs(argv);
@@ -25,14 +25,9 @@ async function main(argv: readonly string[]): Promise<number> {
     address: i.address,
     data: new Uint8Array(readFileSync(i.file)),
   }));
-  // TCP and ptys carry no baud rate: time the bytes at --baud and never garble them.
-  const link: LinkModel = {
-    name: `bridge at ${options.baud} baud`,
-    kind: 'usb-cdc',
-    latencyMs: 1,
-    chunkSize: 64,
-    bytesPerMs: options.baud / 10 / 1000,
-  };
+  // TCP and ptys carry no baud rate: bytes take the device UART's rate (which CHANGE_BAUDRATE
+  // and autobaud change) and are never garbled; --baud is the host's rate at connect.
+  const link = LINK_BYTE_STREAM;
   const board = createBoard(options.board, {
     clock: realClock,
     seed: options.seed,

@@ -26,7 +26,8 @@ Serves a simulated board's serial port, already in its bootloader, to native too
   --board NAME          board preset (see --list), e.g. esp32, esp32s3, esp32c3
   --listen HOST:PORT    serve the raw serial byte stream on TCP (one client at a time)
   --pty PATH            serve it on a pseudo-terminal linked at PATH (needs socat)
-  --baud N              line speed used for timing (default 115200)
+  --baud N              the host's line speed at connect (default 115200); bytes then
+                        go at the chip's UART rate, which CHANGE_BAUDRATE changes
   --seed N              seed for the MAC address and fault injection (default 1)
   --fault SPEC          inject faults; SPEC is a comma list of
                           drop:P          lose each byte with probability P
