@@ -7,6 +7,7 @@ import { realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { createBoard, listBoards } from './boards.ts';
 import { serveOnTcp } from './node/bridge.ts';
+import { serveControl } from './node/control.ts';
 import { parseSimArgs, SIM_USAGE } from './node/args.ts';
 import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
 import { LINK_BYTE_STREAM } from './serial-wire.ts';
@@ -60,12 +61,17 @@ async function main(argv: readonly string[]): Promise<number> {
     await running.ready;
     console.log(`pty at ${options.pty}`);
   }
+  const control = options.control
+    ? await serveControl({ board, ...options.control, log })
+    : undefined;
+  if (control) console.log(`reset line (control) on ${control.host}:${control.port}`);
   console.log(`${board.label} (${board.chip}) in its bootloader; Ctrl+C to stop`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   pty?.close();
+  await control?.close();
   await tcp.close();
   return 0;
 }
