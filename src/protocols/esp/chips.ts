@@ -55,6 +55,12 @@ export interface RevisionFields {
   major: readonly RegField[];
   minor: readonly RegField[];
   majorMap?: Readonly<Record<number, number>>;
+  /**
+   * ESP32-S3 v0.0 parts with eFuse block version 1.1 used the major-version field for something
+   * else: when the low 3 bits of the minor version are 0 and both block-version fields read 1,
+   * the revision is v0.0 whatever the fields say (targets/esp32s3.py `is_eco0`).
+   */
+  eco0?: { minorLow: RegField; blockMajor: RegField; blockMinor: RegField };
 }
 
 export interface EspChip {
@@ -210,9 +216,14 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     mac: { kind: 'mac-efuse', reg: 0x60007044 },
     spi: { base: 0x60002000, ...ESP32_FAMILY_SPI },
     revision: {
-      // EFUSE_BLOCK1_ADDR = 0x60007044
+      // EFUSE_BLOCK1_ADDR = 0x60007044, EFUSE_BLOCK2_ADDR = 0x6000705c
       major: [field(0x60007044 + 20, 24, 2)],
       minor: [field(0x60007044 + 20, 23, 1), field(0x60007044 + 12, 18, 3)],
+      eco0: {
+        minorLow: field(0x60007044 + 12, 18, 3),
+        blockMajor: field(0x6000705c + 16, 0, 2),
+        blockMinor: field(0x60007044 + 12, 24, 3),
+      },
     },
     usbJtagSerialPid: USB_JTAG_SERIAL_PID,
     usbOtgPid: 0x0009,
