@@ -7,9 +7,10 @@ import { realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { createBoard, listBoards } from './boards.ts';
 import { serveOnTcp } from './node/bridge.ts';
+import { serveControl } from './node/control.ts';
 import { parseSimArgs, SIM_USAGE } from './node/args.ts';
 import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
-import type { LinkModel } from './serial-wire.ts';
+import { LINK_BYTE_STREAM } from './serial-wire.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
   const options = parseSimArgs(argv);
@@ -25,14 +26,9 @@ async function main(argv: readonly string[]): Promise<number> {
     address: i.address,
     data: new Uint8Array(readFileSync(i.file)),
   }));
-  // TCP and ptys carry no baud rate: time the bytes at --baud and never garble them.
-  const link: LinkModel = {
-    name: `bridge at ${options.baud} baud`,
-    kind: 'usb-cdc',
-    latencyMs: 1,
-    chunkSize: 64,
-    bytesPerMs: options.baud / 10 / 1000,
-  };
+  // TCP and ptys carry no baud rate: bytes take the device UART's rate (which CHANGE_BAUDRATE
+  // and autobaud change) and are never garbled; --baud is the host's rate at connect.
+  const link = LINK_BYTE_STREAM;
   const board = createBoard(options.board, {
     clock: realClock,
     seed: options.seed,
@@ -65,12 +61,17 @@ async function main(argv: readonly string[]): Promise<number> {
     await running.ready;
     console.log(`pty at ${options.pty}`);
   }
+  const control = options.control
+    ? await serveControl({ board, ...options.control, log })
+    : undefined;
+  if (control) console.log(`reset line (control) on ${control.host}:${control.port}`);
   console.log(`${board.label} (${board.chip}) in its bootloader; Ctrl+C to stop`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   pty?.close();
+  await control?.close();
   await tcp.close();
   return 0;
 }

@@ -6,8 +6,14 @@
 /** How bytes travel between the USB host and the device's serial interface. */
 export interface LinkModel {
   name: string;
-  /** 'uart': clocked at the baud rate through a USB-UART bridge; 'usb-cdc': native USB, baud ignored. */
-  kind: 'uart' | 'usb-cdc';
+  /**
+   * 'uart': clocked at the baud rate through a USB-UART bridge; 'usb-cdc': native USB, baud
+   * ignored; 'stream': a raw byte stream standing in for the UART (the TCP and pty bridges of
+   * `npm run sim`), which carries no rate of its own: bytes take the device UART's current
+   * character time in both directions, as on a UART whose host always follows the device, and
+   * are never garbled.
+   */
+  kind: 'uart' | 'usb-cdc' | 'stream';
   /** Delay added to every delivered chunk (USB polling, the bridge's latency timer), ms. */
   latencyMs: number;
   /** Largest chunk delivered at once (the USB bulk packet payload). */
@@ -35,6 +41,18 @@ export const LINK_USB_CDC: LinkModel = {
   latencyMs: 1,
   chunkSize: 64,
   bytesPerMs: 1000,
+};
+/**
+ * The TCP and pty bridges of `npm run sim`: paced at the device's UART rate, which changes when
+ * the firmware changes it (ESP CHANGE_BAUDRATE applies after its reply; an STM32 takes the
+ * host's rate by autobaud), so `esptool --baud 921600` over `socket://` is faster, as on
+ * hardware. One USB frame of latency, 64-byte chunks.
+ */
+export const LINK_BYTE_STREAM: LinkModel = {
+  name: 'TCP/pty bridge',
+  kind: 'stream',
+  latencyMs: 1,
+  chunkSize: 64,
 };
 /** No latency, no bandwidth limit: for tests that only care about bytes. */
 export const LINK_IDEAL: LinkModel = {

@@ -295,3 +295,27 @@ describe('SimSerialPort', () => {
     expect([...(await link.input.readExactly(4, { timeoutMs: 100 }))]).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe("'stream' links (the TCP and pty bridges)", () => {
+  const STREAM: LinkModel = { name: 'stream', kind: 'stream', latencyMs: 0, chunkSize: 1 };
+
+  it("pace both directions at the device's rate, whatever the host opened with, never garbled", async () => {
+    const { clock, wire, device } = setup({ link: STREAM, echo: true });
+    const link = await wire.port!.open({ baudRate: 9600 });
+    device.side.setFormat({ baudRate: 115200 });
+    const t0 = clock.now();
+    await link.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+    expect(clock.now() - t0).toBeCloseTo((10 * 10 * 1000) / 115200, 9);
+    await sleep(clock, 5);
+    const echoed = await link.input.read(10, { timeoutMs: 100 });
+    expect([...echoed]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(wire.stats.garbled).toBe(0);
+    // The firmware switches its UART: from then on both directions go at the new rate.
+    device.side.setFormat({ baudRate: 921600 });
+    expect(wire.characterTimeMs()).toBeCloseTo((10 * 1000) / 921600, 12);
+    expect(wire.characterTimeToHostMs()).toBeCloseTo((10 * 1000) / 921600, 12);
+    const t1 = clock.now();
+    await link.write(new Uint8Array(100));
+    expect(clock.now() - t1).toBeCloseTo((100 * 10 * 1000) / 921600, 9);
+  });
+});

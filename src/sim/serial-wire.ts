@@ -39,6 +39,7 @@ import {
 import { bitsPerCharacter, receiveCharacter, type UartFormat } from './uart-frame.ts';
 
 export {
+  LINK_BYTE_STREAM,
   LINK_CH340,
   LINK_CP2102,
   LINK_FTDI,
@@ -229,8 +230,12 @@ export class SerialWire {
 
   /** Time in ms one character takes on the wire from the host (for tests). */
   characterTimeMs(): number {
-    const f = this.conn?.format ?? this.deviceFormat;
-    return this.byteTimeMs(f);
+    return this.byteTimeMs(this.hostTxFormat(this.conn));
+  }
+
+  /** Time in ms one character takes on the wire towards the host (for tests). */
+  characterTimeToHostMs(): number {
+    return this.byteTimeMs(this.deviceFormat);
   }
 
   // ——— host side ———
@@ -264,7 +269,8 @@ export class SerialWire {
   hostWrite(conn: WireConnection, data: Uint8Array): Promise<void> {
     if (conn !== this.conn) return Promise.reject(closedError());
     const out = this.applyFaults(data, 'to-device');
-    const done = this.schedule(this.toDevice, out.bytes, conn.format, out.extraDelay, (d) =>
+    const tx = this.hostTxFormat(conn);
+    const done = this.schedule(this.toDevice, out.bytes, tx, out.extraDelay, (d) =>
       this.garble(d, conn.format, this.deviceFormat),
     );
     this.stats.bytesToDevice += out.bytes.length;
@@ -363,6 +369,12 @@ export class SerialWire {
 
   private emit(change: PortChange): void {
     for (const l of [...this.listeners]) l(change);
+  }
+
+  /** The host's transmit format: its own, except on a 'stream' link, which follows the device. */
+  private hostTxFormat(conn: WireConnection | undefined): UartFormat {
+    if (this.link.kind === 'stream' || !conn) return this.deviceFormat;
+    return conn.format;
   }
 
   private byteTimeMs(format: UartFormat): number {

@@ -12,6 +12,7 @@ import { ProtocolError } from '../../src/core/errors.ts';
 import { createLogger, silentLogger, type LogEntry } from '../../src/core/log.ts';
 import { chipById } from '../../src/protocols/esp/chips.ts';
 import { connectEsp, openEspSession } from '../../src/protocols/esp/driver.ts';
+import { detectChip } from '../../src/protocols/esp/identify.ts';
 import {
   decodeBase64,
   hasStub,
@@ -193,5 +194,32 @@ describe('the stub source is injectable (options.loadStub)', () => {
     const s = await openEspSession(board.wire!.port!, { clock, logger: silentLogger });
     expect(s.identity.details?.['Loader']).toBe('ROM');
     await s.close();
+  });
+});
+
+describe('GET_SECURITY_INFO under the stub (esp-flasher-stub `s_get_security_info`)', () => {
+  it.each(['esp32', 'esp8266'] as const)(
+    '%s: "not implemented" is unsupported to our client, which identifies the chip by its magic word',
+    async (chip) => {
+      const { loader, session } = await stubSession(chip, 115200);
+      expect(loader.isStub).toBe(true);
+      await expect(loader.getSecurityInfo()).rejects.toMatchObject({
+        code: 'protocol.unsupported',
+        status: 0xff,
+      });
+      // What a reconnect that finds the stub still running does.
+      const detected = await detectChip(loader);
+      expect(detected).toMatchObject({ method: 'magic' });
+      expect(detected.chip.id).toBe(chip);
+      await session.close();
+    },
+  );
+
+  it('esp32s3: the stub answers with the chip id, as the ROM does', async () => {
+    const { loader, session } = await stubSession('esp32s3-uart', 115200);
+    expect(loader.isStub).toBe(true);
+    expect((await loader.getSecurityInfo()).chipId).toBe(9);
+    expect((await detectChip(loader)).method).toBe('security-info');
+    await session.close();
   });
 });

@@ -55,6 +55,12 @@ export interface RevisionFields {
   major: readonly RegField[];
   minor: readonly RegField[];
   majorMap?: Readonly<Record<number, number>>;
+  /**
+   * ESP32-S3 v0.0 parts with eFuse block version 1.1 used the major-version field for something
+   * else: when the low 3 bits of the minor version are 0 and both block-version fields read 1,
+   * the revision is v0.0 whatever the fields say (targets/esp32s3.py `is_eco0`).
+   */
+  eco0?: { minorLow: RegField; blockMajor: RegField; blockMinor: RegField };
 }
 
 export interface EspChip {
@@ -80,7 +86,11 @@ export interface EspChip {
   romSupportsSpiAttach: boolean;
   /** The ROM supports CHANGE_BAUDRATE (not the ESP8266 ROM). */
   romSupportsChangeBaud: boolean;
-  /** The ROM has READ_FLASH_SLOW (ESP32 only: targets/esp32.py `read_flash_slow`). */
+  /**
+   * The ROM has READ_FLASH_SLOW, 64 bytes per command: every ROM but the ESP8266's (targets/esp32.py
+   * `ESP32ROM.read_flash_slow`, which the ESP32-S2, -S3, -C3, -C6 and -H2 ROM classes inherit;
+   * the ESP8266 class keeps loader.py's NotImplementedInROMError).
+   */
   romSupportsReadFlashSlow: boolean;
   /**
    * FLASH_BEGIN / FLASH_DEFL_BEGIN take a fifth word (encrypted write flag) on this ROM: every
@@ -173,7 +183,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x1000,
     maxRomBaud: 921600,
@@ -198,7 +208,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -206,9 +216,14 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     mac: { kind: 'mac-efuse', reg: 0x60007044 },
     spi: { base: 0x60002000, ...ESP32_FAMILY_SPI },
     revision: {
-      // EFUSE_BLOCK1_ADDR = 0x60007044
+      // EFUSE_BLOCK1_ADDR = 0x60007044, EFUSE_BLOCK2_ADDR = 0x6000705c
       major: [field(0x60007044 + 20, 24, 2)],
       minor: [field(0x60007044 + 20, 23, 1), field(0x60007044 + 12, 18, 3)],
+      eco0: {
+        minorLow: field(0x60007044 + 12, 18, 3),
+        blockMajor: field(0x6000705c + 16, 0, 2),
+        blockMinor: field(0x60007044 + 12, 24, 3),
+      },
     },
     usbJtagSerialPid: USB_JTAG_SERIAL_PID,
     usbOtgPid: 0x0009,
@@ -224,7 +239,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -249,7 +264,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,
@@ -274,7 +289,7 @@ export const ESP_CHIPS: Readonly<Record<EspChipId, EspChip>> = {
     romSupportsCompressed: true,
     romSupportsSpiAttach: true,
     romSupportsChangeBaud: true,
-    romSupportsReadFlashSlow: false,
+    romSupportsReadFlashSlow: true,
     romBeginHasEncryptedWord: true,
     bootloaderOffset: 0x0,
     maxRomBaud: 921600,

@@ -385,7 +385,7 @@ export class EspSession implements FlashSession {
 
   /**
    * Reads the running application's `esp_app_desc_t` from flash: with the stub's READ_FLASH on
-   * every chip, else with the ESP32 ROM's READ_FLASH_SLOW (64 bytes per command); other ROMs
+   * every chip, else with the ROM's READ_FLASH_SLOW (64 bytes per command); the ESP8266 ROM
    * cannot read flash and this returns undefined.
    */
   async readInstalledFirmware(signal?: AbortSignal): Promise<InstalledFirmware | undefined> {

@@ -22,7 +22,7 @@ export const EspCommand = {
   // ESP32 and later ROMs (ESP8266 only with the stub).
   SPI_SET_PARAMS: 0x0b,
   SPI_ATTACH: 0x0d,
-  /** ROM only: reads 64 bytes per command (ESP32 ROM; esptool `read_flash_slow`). */
+  /** ROM only: reads 64 bytes per command (ESP32 and later ROMs; esptool `read_flash_slow`). */
   READ_FLASH_SLOW: 0x0e,
   CHANGE_BAUDRATE: 0x0f,
   FLASH_DEFL_BEGIN: 0x10,

@@ -194,21 +194,26 @@ describe('esp8266EraseSize (targets/esp8266.py get_erase_size)', () => {
 });
 
 describe('EspSession.readInstalledFirmware / reset', () => {
-  it('ESP32 ROM: reads the boot app descriptor through READ_FLASH_SLOW', async () => {
-    const { rom, connect } = rig(ESP_CHIPS.esp32);
-    rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
-    rom.flash.set(blink, 0x10000);
-    const session = await connect();
-    const installed = await session.readInstalledFirmware();
-    expect(installed?.project).toBe('blink');
-    expect(installed?.version).toMatch(/^qa-test/);
-    expect(installed?.securityVersion).toBe(0);
-  });
+  it.each(['esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'esp32h2'] as const)(
+    '%s ROM: reads the boot app descriptor through READ_FLASH_SLOW',
+    async (id) => {
+      const { rom, connect } = rig(ESP_CHIPS[id]);
+      rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
+      rom.flash.set(blink, 0x10000);
+      const session = await connect();
+      const installed = await session.readInstalledFirmware();
+      expect(installed?.project).toBe('blink');
+      expect(installed?.version).toMatch(/^qa-test/);
+      expect(installed?.securityVersion).toBe(0);
+      expect(rom.log).toContain('READ_FLASH_SLOW#1');
+    },
+  );
 
-  it('other ROMs cannot read flash: undefined', async () => {
-    const { connect } = rig(ESP_CHIPS.esp32s3);
+  it('the ESP8266 ROM cannot read flash: undefined, without sending READ_FLASH_SLOW', async () => {
+    const { rom, connect } = rig(ESP_CHIPS.esp8266);
     const session = await connect();
     expect(await session.readInstalledFirmware()).toBeUndefined();
+    expect(rom.log.some((l) => l.startsWith('READ_FLASH_SLOW'))).toBe(false);
   });
 
   it('reset pulses RTS (EN) and closes the link', async () => {
@@ -218,5 +223,42 @@ describe('EspSession.readInstalledFirmware / reset', () => {
     await session.reset();
     expect(rom.signals.slice(before)).toEqual([{ requestToSend: true }, { requestToSend: false }]);
     expect(rom.currentLink?.isOpen).toBe(false);
+  });
+});
+
+describe('chip revision as esptool decodes it', () => {
+  const BLOCK1 = 0x60007044;
+  const BLOCK2 = 0x6000705c;
+  async function s3Revision(registers: [number, number][]): Promise<string | undefined> {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const rom = new FakeRom({
+      chip: ESP_CHIPS.esp32s3,
+      clock,
+      flashId: 0x1640ef,
+      registers: new Map(registers),
+    });
+    const session = await connectEsp(rom, { clock, logger: silentLogger, useStub: 'never' });
+    return session.identity.revision;
+  }
+
+  it('ESP32-S3: major from BLOCK1 word 5, minor from word 5 bit 23 and word 3 bits 18–20', async () => {
+    expect(await s3Revision([[BLOCK1 + 12, 2 << 18]])).toBe('v0.2');
+    expect(
+      await s3Revision([
+        [BLOCK1 + 20, (1 << 24) | (1 << 23)],
+        [BLOCK1 + 12, 1 << 18],
+      ]),
+    ).toBe('v1.9');
+  });
+
+  it('ESP32-S3 with eFuse block version 1.1 and minor bits 0 is v0.0 (targets/esp32s3.py is_eco0)', async () => {
+    const eco0: [number, number][] = [
+      [BLOCK1 + 20, 2 << 24], // the major field, used for something else on these parts
+      [BLOCK1 + 12, 1 << 24], // BLK_VERSION_MINOR = 1
+      [BLOCK2 + 16, 1], // BLK_VERSION_MAJOR = 1
+    ];
+    expect(await s3Revision(eco0)).toBe('v0.0');
+    // Another block version: the fields mean what they say.
+    expect(await s3Revision(eco0.slice(0, 2))).toBe('v2.0');
   });
 });

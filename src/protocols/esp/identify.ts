@@ -125,6 +125,17 @@ export async function readRevision(
   const values = new Map<number, number>();
   for (const a of addrs) values.set(a, await loader.readReg(a, signal));
   const read = (a: number): number => values.get(a) ?? 0;
+  const eco0 = fields.eco0;
+  if (eco0 && composeFields([eco0.minorLow], read) === 0) {
+    const more = [eco0.blockMajor.addr, eco0.blockMinor.addr].filter((a) => !values.has(a));
+    for (const a of more) values.set(a, await loader.readReg(a, signal));
+    if (
+      composeFields([eco0.blockMajor], read) === 1 &&
+      composeFields([eco0.blockMinor], read) === 1
+    ) {
+      return 'v0.0';
+    }
+  }
   const rawMajor = composeFields(fields.major, read);
   const major = fields.majorMap ? (fields.majorMap[rawMajor] ?? 0) : rawMajor;
   const minor = composeFields(fields.minor, read);

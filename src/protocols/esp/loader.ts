@@ -443,8 +443,9 @@ export class EspLoader {
   }
 
   /**
-   * READ_FLASH_SLOW (ESP32 ROM only): reads `length` bytes, 64 per command
-   * (targets/esp32.py `read_flash_slow`).
+   * READ_FLASH_SLOW (every ROM but the ESP8266's, chips.ts `romSupportsReadFlashSlow`): reads
+   * `length` bytes, 64 per command (targets/esp32.py `read_flash_slow`). The ROM refuses a range
+   * past the flash size SPI_SET_PARAMS gave it (2 MiB before that).
    */
   async readFlashSlow(address: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     const out = new Uint8Array(length);

@@ -70,18 +70,28 @@ const OUI: Record<EspChipId, readonly [number, number, number]> = {
 };
 
 /**
- * eFuse words giving each chip a common production revision (fields as in esptool
- * targets/*.py `get_chip_revision` / chips.ts `revision`): ESP32 v3.0 ESP32-D0WD-V3
- * (rev bits 0–2 set, package 1), ESP32-S3 v0.2, ESP32-C3 v0.4.
+ * eFuse words giving each chip a production revision and the features esptool prints (fields as
+ * in esptool targets/*.py `get_major_chip_version` / `get_minor_chip_version` /
+ * `get_chip_features`, and chips.ts `revision`):
+ * - ESP32 v3.0, ESP32-D0WD-V3: rev bits 0–2 set (efuse word 3 bit 15, word 5 bit 20,
+ *   APB_CTL_DATE bit 31), package 1 (word 3 bits 9–11), CHIP_CPU_FREQ_RATED (word 3 bit 13) with
+ *   CHIP_CPU_FREQ_LOW (bit 12) clear: "240MHz".
+ * - ESP32-S2 v1.0: WAFER_VERSION_MAJOR = 1 (BLOCK1 word 3 bits 18–19).
+ * - ESP32-S3 v0.2, ESP32-C3 v0.4: WAFER_VERSION_MINOR low bits (BLOCK1 word 3 bits 18–20).
+ * - ESP32-C6 v0.1: WAFER_VERSION_MINOR = 1 (BLOCK1 word 3 bits 18–21).
+ * - ESP32-H2 v0.1: WAFER_VERSION_MINOR = 1 (BLOCK1 word 3 bits 18–20).
  */
 const REVISION_WORDS: Partial<Record<EspChipId, ReadonlyMap<number, number>>> = {
   esp32: new Map([
-    [0x3ff5a00c, (1 << 15) | (1 << 9)],
+    [0x3ff5a00c, (1 << 15) | (1 << 13) | (1 << 9)],
     [0x3ff5a014, 1 << 20],
     [0x3ff6607c, 0x80000000],
   ]),
+  esp32s2: new Map([[0x3f41a044 + 12, 1 << 18]]),
   esp32s3: new Map([[0x60007044 + 12, 2 << 18]]),
   esp32c3: new Map([[0x60008844 + 12, 4 << 18]]),
+  esp32c6: new Map([[0x600b0844 + 12, 1 << 18]]),
+  esp32h2: new Map([[0x600b0844 + 12, 1 << 18]]),
 };
 
 function espPreset(options: {

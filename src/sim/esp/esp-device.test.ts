@@ -23,7 +23,9 @@ import {
 import type { SerialLink } from '../../transport/link.ts';
 import { createBoard } from '../boards.ts';
 import type { EspSimBoard } from './boards.ts';
-import { SYNC_REPLY_VALUE } from './loader.ts';
+import { esp8266EraseSize } from '../../protocols/esp/flash-writer.ts';
+import fc from 'fast-check';
+import { ROM_DEFAULT_FLASH_CHIP_SIZE, SYNC_REPLY_VALUE, esp8266RomEraseLength } from './loader.ts';
 
 /** A minimal host: sends commands, reads SLIP replies, on virtual time. */
 class Host {
@@ -351,5 +353,146 @@ describe('ESP ROM loader commands', () => {
     await host.command(EspCommand.FLASH_END, words(0));
     await sleep(clock, 50);
     expect(board.device.mode).toBe('app');
+  });
+});
+
+/** Uploads a dummy RAM image and jumps into it: the board then runs the simulated stub. */
+async function startStub(host: Host, ram: number): Promise<void> {
+  const code = new Uint8Array(64).fill(0x11);
+  await host.command(EspCommand.MEM_BEGIN, words(code.length, 1, 0x1800, ram));
+  await host.command(EspCommand.MEM_DATA, encodeDataPayload(code, 0), espChecksum(code));
+  await host.send(EspCommand.MEM_END, words(0, ram));
+  await host.reply(EspCommand.MEM_END);
+  expect([...(await host.frame())]).toEqual([0x4f, 0x48, 0x41, 0x49]); // OHAI
+  host.statusBytes = 2;
+}
+
+const MiB = 1024 * 1024;
+
+describe('the simulated ROMs answer as the silicon does', () => {
+  it.each(['esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'esp32h2'] as const)(
+    '%s ROM: READ_FLASH_SLOW answers 64-byte blocks within the flash size the ROM knows',
+    async (name) => {
+      const image = Uint8Array.from({ length: 256 }, (_, i) => (i * 13) ^ 0x5a);
+      const { host, board } = await downloadMode(name, {
+        images: [{ address: 0x10000, data: image }],
+      });
+      await host.sync();
+      let r = await host.command(EspCommand.READ_FLASH_SLOW, words(0x10000, 64));
+      expect(r.error).toBeUndefined();
+      expect(toHex(r.data)).toBe(toHex(image.subarray(0, 64)));
+      // A shorter read still answers a 64-byte buffer (targets/esp32.py `read_flash_slow`).
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(0x10040, 10));
+      expect(r.data).toHaveLength(64);
+      expect(toHex(r.data.subarray(0, 10))).toBe(toHex(image.subarray(64, 74)));
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(0x10000, 65));
+      expect(r.error).toBe(RomError.FLASH_READ_LENGTH_ERROR);
+      // Past the ROM's default flash size (2 MiB) until SPI_SET_PARAMS gives the real one.
+      const edge = ROM_DEFAULT_FLASH_CHIP_SIZE;
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(edge - 32, 64));
+      expect(r.error).toBe(RomError.FLASH_READ_ERROR);
+      const size = board.flash.size;
+      r = await host.command(
+        EspCommand.SPI_SET_PARAMS,
+        words(0, size, 64 * 1024, 4096, 256, 0xffff),
+      );
+      expect(r.error).toBeUndefined();
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(edge - 32, 64));
+      expect(r.error).toBeUndefined();
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(size - 64, 64));
+      expect(r.error).toBeUndefined();
+      r = await host.command(EspCommand.READ_FLASH_SLOW, words(size - 32, 64));
+      expect(r.error).toBe(RomError.FLASH_READ_ERROR);
+    },
+  );
+
+  it('the ESP8266 ROM has no READ_FLASH_SLOW (invalid message)', async () => {
+    const { host } = await downloadMode('esp8266');
+    await host.sync();
+    const r = await host.command(EspCommand.READ_FLASH_SLOW, words(0, 64));
+    expect(r.error).toBe(RomError.INVALID_MESSAGE);
+  });
+
+  it('ESP8266 ROM: FLASH_BEGIN erases more than asked, as its SPIEraseArea does', async () => {
+    const old = new Uint8Array(MiB).fill(0x00);
+    const { host, board } = await downloadMode('esp8266', { images: [{ address: 0, data: old }] });
+    await host.sync();
+    const begin = (size: number, offset: number) =>
+      host.command(EspCommand.FLASH_BEGIN, words(size, Math.ceil(size / 0x400), 0x400, offset));
+    const erased = (from: number, to: number) => board.flash.isErased(from, to - from);
+    const kept = (at: number) => board.flash.read(at, 1)[0] === 0x00;
+    // One sector inside a 64 KiB block: that sector and the next one go (esptool issue 33:
+    // a range that does not cross the block boundary loses as many sectors again).
+    expect((await begin(0x1000, 0x10000)).error).toBeUndefined();
+    expect(erased(0x10000, 0x12000)).toBe(true);
+    expect(kept(0x12000)).toBe(true);
+    // 32 sectors from a block boundary (16 head sectors): 16 more.
+    expect((await begin(0x20000, 0x40000)).error).toBeUndefined();
+    expect(erased(0x40000, 0x70000)).toBe(true);
+    expect(kept(0x70000)).toBe(true);
+    // Four sectors from sector 14 of a block (head 2, crossing): 2 more.
+    expect((await begin(0x4000, 0x8e000)).error).toBeUndefined();
+    expect(erased(0x8e000, 0x94000)).toBe(true);
+    expect(kept(0x94000)).toBe(true);
+    expect(kept(0x8d000)).toBe(true);
+    // esptool's `get_erase_size` (webflash `esp8266EraseSize`) asks for less: exactly the region.
+    expect((await begin(esp8266EraseSize(0xa0000, 0x20000), 0xa0000)).error).toBeUndefined();
+    expect(erased(0xa0000, 0xc0000)).toBe(true);
+    expect(kept(0xc0000)).toBe(true);
+  });
+
+  it("esptool's erase-size workaround erases the region, at most one sector more (any offset, size)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1023 }),
+        fc.integer({ min: 1, max: 0x100000 }),
+        (s, size) => {
+          const offset = s * 0x1000;
+          const wanted = Math.ceil(size / 0x1000) * 0x1000;
+          const erased = esp8266RomEraseLength(offset, esp8266EraseSize(offset, size));
+          return erased >= wanted && erased <= wanted + 0x1000;
+        },
+      ),
+    );
+    // A host that sends the size itself loses data after the region.
+    expect(esp8266RomEraseLength(0x10000, 0x10000)).toBe(0x20000);
+  });
+
+  it.each(['esp32c6', 'esp32h2'] as const)(
+    '%s: MAC_EXT (upper half of the second MAC eFuse word) reads ff:fe',
+    async (name) => {
+      const { host, board } = await downloadMode(name);
+      await host.sync();
+      const w1 = (await host.command(EspCommand.READ_REG, words(0x600b0848))).value;
+      expect(w1 >>> 16).toBe(0xfffe);
+      expect([(w1 >> 8) & 0xff, w1 & 0xff]).toEqual([...board.device.mac.subarray(0, 2)]);
+    },
+  );
+});
+
+describe('the simulated stub answers GET_SECURITY_INFO as esp-flasher-stub does', () => {
+  it.each([
+    ['esp32', 0x40090000],
+    ['esp8266', 0x40100000],
+  ] as const)('%s: not implemented (status bytes FF 00)', async (name, ram) => {
+    const { host } = await downloadMode(name);
+    await host.sync();
+    await startStub(host, ram);
+    const r = await host.command(EspCommand.GET_SECURITY_INFO);
+    expect(r.data).toHaveLength(0);
+    expect([...r.status]).toEqual([0xff, 0x00]);
+    expect(r.error).toBe(StubError.CMD_NOT_IMPLEMENTED);
+  });
+
+  it("ESP32-S3: the ROM routine's 20 bytes; an argument is a bad data length", async () => {
+    const { host } = await downloadMode('esp32s3-uart');
+    await host.sync();
+    await startStub(host, 0x40380000);
+    let r = await host.command(EspCommand.GET_SECURITY_INFO);
+    expect(r.error).toBeUndefined();
+    expect(r.data).toHaveLength(20);
+    expect(view(r.data).getUint32(12, true)).toBe(9);
+    r = await host.command(EspCommand.GET_SECURITY_INFO, new Uint8Array(4));
+    expect([...r.status]).toEqual([StubError.BAD_DATA_LEN, 0x00]);
   });
 });

@@ -93,6 +93,13 @@ type RamModel = Map<number, Uint8Array>;
 const STUB_PLUGIN_FIRST_OPCODE = 0xd5;
 const STUB_PLUGIN_LAST_OPCODE = 0xef;
 
+/**
+ * The flash size the ROM assumes until SPI_SET_PARAMS: 2 MiB ("ROM bootloader assumes 2 MB flash
+ * attached by default", Espressif's esp-serial-flasher pull request 3, which added
+ * SPI_SET_PARAMS for that reason).
+ */
+export const ROM_DEFAULT_FLASH_CHIP_SIZE = 2 * 1024 * 1024;
+
 /** Flash MD5 speed of the ROM (reads and hashes about 2 MB/s, measured on ESP32 with esptool). */
 const MD5_MS_PER_BYTE = 1 / 2000;
 
@@ -104,6 +111,8 @@ export class EspLoader {
   private readonly ram: RamModel = new Map();
   /** The stub's main loop, once MEM_END started it. */
   private stubLoop: StubMainLoop | undefined;
+  /** `flashchip.chip_size` of the ROM's SPI flash driver: its default until SPI_SET_PARAMS. */
+  private romFlashChipSize = ROM_DEFAULT_FLASH_CHIP_SIZE;
 
   constructor(
     private readonly ctx: LoaderContext,
@@ -189,6 +198,9 @@ export class EspLoader {
       case EspCommand.SPI_SET_PARAMS:
         if (!this.stub && !chip.romSupportsSpiAttach) break;
         need(d.length === 24);
+        // fl_id, total_size, block, sector, page, status mask: the ROM keeps the size in its
+        // `flashchip` structure and checks reads against it (loader.py `flash_set_parameters`).
+        if (!this.stub) this.romFlashChipSize = args(d)[1];
         return this.ok(cmd.op);
       case EspCommand.SPI_ATTACH:
         if (!this.stub && !chip.romSupportsSpiAttach) break;
@@ -237,6 +249,7 @@ export class EspLoader {
         if (!this.stub && chip.id === 'esp8266') break;
         return this.flashMd5(cmd);
       case EspCommand.GET_SECURITY_INFO:
+        if (this.stub) return this.stubSecurityInfo(cmd);
         if (!chip.supportsSecurityInfo) break;
         return this.securityInfo(cmd.op);
       case EspCommand.READ_FLASH_SLOW:
@@ -357,10 +370,15 @@ export class EspLoader {
     if (offset > flash.size || blockSize === 0 || blockSize > 0x10000) {
       throw new LoaderFailure(this.stub ? StubError.BAD_BLOCKSIZE : RomError.INVALID_MESSAGE);
     }
-    const eraseSize = Math.min(size, flash.size - offset);
     this.write = { compressed, offset, blocks, blockSize, nextSeq: 0, written: 0 };
     if (compressed) this.startInflater(this.write);
-    await this.erase(offset, eraseSize);
+    if (this.ctx.chip.id === 'esp8266') {
+      // SPIEraseArea's bug: it erases from the start of the sector, and more than asked.
+      const start = offset - (offset % SECTOR);
+      await this.erase(start, Math.min(esp8266RomEraseLength(offset, size), flash.size - start));
+    } else {
+      await this.erase(offset, Math.min(size, flash.size - offset));
+    }
     return this.ok(cmd.op);
   }
 
@@ -461,12 +479,34 @@ export class EspLoader {
     return { replies: [this.reply(op, this.value, data)] };
   }
 
-  /** ESP32 ROM READ_FLASH_SLOW: address, length ≤ 64 → the bytes (targets/esp32.py). */
+  /**
+   * GET_SECURITY_INFO to esp-flasher-stub (`s_get_security_info`): a non-empty argument is
+   * BAD_DATA_LEN; on the ESP32 and ESP8266, whose esp-stub-lib `stub_target_get_security_info`
+   * returns STUB_LIB_ERR_NOT_SUPPORTED, the reply is RESPONSE_CMD_NOT_IMPLEMENTED (0xFF00, sent
+   * big-endian: status bytes FF 00); elsewhere the ROM's GetSecurityInfoProc fills the same
+   * bytes the ROM command sends.
+   */
+  private stubSecurityInfo(cmd: CommandPacket): LoaderResult {
+    if (cmd.data.length !== 0) return this.fail(cmd.op, StubError.BAD_DATA_LEN);
+    if (!this.ctx.chip.supportsSecurityInfo) {
+      return this.fail(cmd.op, StubError.CMD_NOT_IMPLEMENTED);
+    }
+    return this.securityInfo(cmd.op);
+  }
+
+  /**
+   * ROM READ_FLASH_SLOW: address, length ≤ 64 → a 64-byte buffer (targets/esp32.py
+   * `read_flash_slow`, which the ESP32-S2, -S3, -C3, -C6 and -H2 ROM classes inherit). The ROM's
+   * SPI read refuses a range past the size in its `flashchip` structure: 2 MiB until
+   * SPI_SET_PARAMS gives the real one (esptool notes "Consider specifying the flash size
+   * argument" when a block fails), and past the end of the chip.
+   */
   private readFlashSlow(cmd: CommandPacket): LoaderResult {
     need(cmd.data.length === 8);
     const [addr, size] = args(cmd.data);
     if (size > 64) throw new LoaderFailure(RomError.FLASH_READ_LENGTH_ERROR);
-    if (addr + size > this.ctx.flash.size) throw new LoaderFailure(RomError.FLASH_READ_ERROR);
+    const limit = Math.min(this.ctx.flash.size, this.romFlashChipSize);
+    if (addr + size > limit) throw new LoaderFailure(RomError.FLASH_READ_ERROR);
     const data = new Uint8Array(64);
     data.set(this.ctx.flash.read(addr, size));
     return { replies: [this.reply(cmd.op, this.value, data)] };
@@ -580,6 +620,24 @@ function args(d: Uint8Array): [number, number, number, number] {
   const v = view(d);
   const at = (i: number): number => (d.length >= i * 4 + 4 ? v.getUint32(i * 4, true) : 0);
   return [at(0), at(1), at(2), at(3)];
+}
+
+const SECTOR = 4096;
+const SECTORS_PER_BLOCK = 16;
+
+/**
+ * What the ESP8266 ROM's FLASH_BEGIN really erases, in bytes from the start of the first sector,
+ * when asked to erase `size` bytes at `offset`. Its SPIEraseArea has a bug (esptool issue 33,
+ * "Add workaround for a bug in SPIEraseArea"; esptool serial-protocol.rst "erase size bug"): with
+ * n = the sectors asked for and head = the sectors from the start to the next 64 KiB block
+ * boundary, a range that crosses the boundary gets head extra sectors erased, one that does not
+ * cross it n extra sectors, i.e. n + min(head, n) sectors in all. esptool's `get_erase_size`
+ * (and webflash's `esp8266EraseSize`) send a smaller size so that this comes out right.
+ */
+export function esp8266RomEraseLength(offset: number, size: number): number {
+  const sectors = Math.ceil(size / SECTOR);
+  const head = SECTORS_PER_BLOCK - (Math.floor(offset / SECTOR) % SECTORS_PER_BLOCK);
+  return (sectors + Math.min(head, sectors)) * SECTOR;
 }
 
 /** Concatenates replies into one byte array (tests). */

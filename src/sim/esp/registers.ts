@@ -101,6 +101,14 @@ export class EspRegisterFile {
   }
 }
 
+/**
+ * The upper half of the second MAC eFuse word on chips with an IEEE 802.15.4 radio: MAC_EXT,
+ * the two bytes inserted in the middle of the EUI-64. Factory parts read ff:fe there (esptool
+ * targets/esp32c6.py `read_mac`: "EUI64 MAC: 60:55:f9:ff:fe:f7:2c:a2", "EXT_MAC: ff:fe"; the
+ * ESP32-H2 class inherits it).
+ */
+const MAC_EXT: Partial<Record<string, number>> = { esp32c6: 0xfffe, esp32h2: 0xfffe };
+
 /** Where each chip's ROM reads the factory MAC from, as register words (see chips.ts MacLayout). */
 export function macWords(chip: EspChip, mac: Uint8Array): [number, number][] {
   const m = (i: number): number => mac[i] ?? 0;
@@ -115,7 +123,7 @@ export function macWords(chip: EspChip, mac: Uint8Array): [number, number][] {
     case 'mac-efuse':
       return [
         [chip.mac.reg, low32],
-        [chip.mac.reg + 4, high16],
+        [chip.mac.reg + 4, (((MAC_EXT[chip.id] ?? 0) << 16) | high16) >>> 0],
       ];
     case 'esp8266-otp':
       // esptool targets/esp8266.py `read_mac`: OUI from MAC3, bytes 3-4 from MAC1, byte 5 from MAC0.

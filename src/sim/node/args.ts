@@ -11,6 +11,8 @@ export interface SimCliOptions {
   listen?: { host: string; port: number };
   /** Path of the pty symlink, when given. */
   pty?: string;
+  /** host:port of the reset-line control channel (node/control.ts), when given. */
+  control?: { host: string; port: number };
   baud: number;
   seed: number;
   faults: FaultOptions;
@@ -26,7 +28,10 @@ Serves a simulated board's serial port, already in its bootloader, to native too
   --board NAME          board preset (see --list), e.g. esp32, esp32s3, esp32c3
   --listen HOST:PORT    serve the raw serial byte stream on TCP (one client at a time)
   --pty PATH            serve it on a pseudo-terminal linked at PATH (needs socat)
-  --baud N              line speed used for timing (default 115200)
+  --control HOST:PORT   reset line: a line "reset" on this TCP port restarts the board
+                          in its bootloader (a pty carries no DTR/RTS/BREAK)
+  --baud N              the host's line speed at connect (default 115200); bytes then
+                        go at the chip's UART rate, which CHANGE_BAUDRATE changes
   --seed N              seed for the MAC address and fault injection (default 1)
   --fault SPEC          inject faults; SPEC is a comma list of
                           drop:P          lose each byte with probability P
@@ -57,6 +62,14 @@ function parseFaults(spec: string, into: FaultOptions): void {
       into.delayMs = parseNumber(b ?? '100', '--fault delay ms');
     } else throw new UsageError(`--fault: unknown fault "${kind}" (use drop, corrupt or delay)`);
   }
+}
+
+function hostPort(flag: string, v: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(v);
+  if (!m) throw new UsageError(`${flag}: expected HOST:PORT, got "${v}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`${flag}: port ${port} is out of range`);
+  return { host: m[1] || '127.0.0.1', port };
 }
 
 /**
@@ -91,15 +104,12 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
       case '--board':
         o.board = value();
         break;
-      case '--listen': {
-        const v = value();
-        const m = /^(.*):(\d+)$/.exec(v);
-        if (!m) throw new UsageError(`--listen: expected HOST:PORT, got "${v}"`);
-        const port = Number(m[2]);
-        if (port > 65535) throw new UsageError(`--listen: port ${port} is out of range`);
-        o.listen = { host: m[1] || '127.0.0.1', port };
+      case '--listen':
+        o.listen = hostPort(flag, value());
         break;
-      }
+      case '--control':
+        o.control = hostPort(flag, value());
+        break;
       case '--pty':
         o.pty = value();
         break;

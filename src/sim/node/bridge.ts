@@ -1,7 +1,9 @@
 /**
  * Serves a simulated board's serial port on TCP: the raw byte stream, one client after
  * another, with the board put back into its bootloader for each client (TCP carries no
- * DTR/RTS, so nothing else could reset it). Flash contents persist for the life of the process.
+ * DTR/RTS; within a connection the reset line is control.ts). Bytes are paced at the chip's
+ * UART rate (`LINK_BYTE_STREAM`), so a baud change by the firmware shows. Flash contents persist
+ * for the life of the process.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SimBoard } from '../board.ts';

@@ -3,7 +3,9 @@
  * TCP:host:port`): native tools open PATH like any serial port, one after another. socat stays
  * up between clients (no `wait-slave`: re-creating the pty for each client loses the bytes a
  * tool sends right after opening it, e.g. stm32flash's first 0x7F); it is restarted only if it
- * exits.
+ * exits. A pty carries no modem lines and no BREAK (TIOCMGET/TIOCMSET fail with ENOTTY,
+ * tcsendbreak() sends nothing), and one TCP connection serves every tool that opens it, so the
+ * board is reset through the reset line, control.ts (`--control`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';

@@ -14,6 +14,7 @@ import type { FlashTiming } from '../flash-model.ts';
 import type { DeviceSide, SimSerialDevice } from '../serial-wire.ts';
 import { bootloaderProgram, type BootloaderStep } from './bootloader.ts';
 import { Stm32Memory } from './memory.ts';
+import { runFromRam, type RamCodeOutcome } from './ram-code.ts';
 
 /**
  * How the adapter's modem lines reach the chip.
@@ -39,7 +40,12 @@ export interface Stm32BoardOptions {
   startupMs?: number;
 }
 
-export type Stm32BoardState = 'off' | 'reset' | 'starting' | 'bootloader' | 'application';
+/**
+ * 'application': started by GO into flash or a reset with BOOT0 low; 'ram-code': GO ran code
+ * from SRAM that did not reset the chip (ram-code.ts): silent until the next reset.
+ */
+export type Stm32BoardState =
+  'off' | 'reset' | 'starting' | 'bootloader' | 'application' | 'ram-code';
 
 /** One simulated STM32 with its system bootloader. */
 export class Stm32SimBoard implements SimSerialDevice {
@@ -91,6 +97,9 @@ export class Stm32SimBoard implements SimSerialDevice {
 
   /** Where the application was started by GO, if it was. */
   applicationAddress: number | undefined;
+
+  /** How the last code GO ran from SRAM ended (for tests and logs). */
+  lastRamCode: RamCodeOutcome | undefined;
 
   /**
    * Sets the BOOT0 strap (the jumper) and resets the chip, as a person does to enter the
@@ -229,13 +238,28 @@ export class Stm32SimBoard implements SimSerialDevice {
       },
       // The last ACK leaves the USART before the reset takes effect.
       systemReset: () => this.afterSend(() => this.boot(false)),
-      runApplication: (address) => {
-        this.stop('application');
-        this.applicationAddress = address;
-      },
+      go: (address) => this.go(address),
       onCommand: (op) => this.commandLog.push(op),
     });
     this.advance(new Uint8Array(0));
+  }
+
+  /** GO: the application in flash, or the code a host wrote to SRAM (ram-code.ts). */
+  private go(address: number): void {
+    const flash = this.memory.flashRange;
+    if (address >= flash.start && address < flash.end) {
+      this.stop('application');
+      this.applicationAddress = address;
+      return;
+    }
+    const outcome = runFromRam(this.memory, address);
+    this.lastRamCode = outcome;
+    if (outcome.kind === 'system-reset') {
+      // SYSRESETREQ: the ACK leaves the USART, then the chip restarts and samples BOOT0.
+      this.afterSend(() => this.boot(false));
+    } else {
+      this.stop('ram-code');
+    }
   }
 
   private advance(input: Uint8Array): void {

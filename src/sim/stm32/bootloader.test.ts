@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../core/clock.ts';
+import { VirtualClock, sleep } from '../../core/clock.ts';
 import { ProtocolError } from '../../core/errors.ts';
 import { toHex } from '../../core/bytes.ts';
 import { STM32_CHIPS, flashSize, flashSectors } from '../../protocols/stm32/chips.ts';
@@ -17,6 +17,8 @@ async function setup(options: Partial<Stm32BoardOptions> = {}) {
   const client = new Stm32Client(link, { clock });
   return { clock, board, wire, link, client };
 }
+
+const le32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 
 const pattern = (n: number, seed = 1) =>
   Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
@@ -47,6 +49,16 @@ describe('STM32 simulator against the client, in virtual time', () => {
       expect(await client.getId()).toBe(chip.productId);
     },
   );
+
+  it('stm32f4: the flash-size register reads as a word at 0x1FFF7A20, F_SIZE in bits 31:16 (RM0090 §39.2)', async () => {
+    const { client } = await setup({ chip: 'stm32f4' });
+    await client.sync();
+    await client.get();
+    const w = await client.readMemory(0x1fff7a20, 4);
+    expect(w[2]! | (w[3]! << 8)).toBe(1024);
+    const half = await client.readMemory(0x1fff7a22, 2);
+    expect(half[0]! | (half[1]! << 8)).toBe(1024);
+  });
 
   it('reads the UID and flash-size registers', async () => {
     const uid = Uint8Array.from({ length: 12 }, (_, i) => 0xa0 + i);
@@ -151,6 +163,80 @@ describe('STM32 simulator against the client, in virtual time', () => {
     wire.resetDevice();
     await client.sync();
     expect(board.state).toBe('bootloader');
+  });
+
+  /** stm32flash `stm32_run_raw_code` with `stm_reset_code` (stm32.c), as `-R` sends it. */
+  const stm32flashResetImage = (ramStart: number): Uint8Array => {
+    const image = new Uint8Array(24);
+    const v = new DataView(image.buffer);
+    v.setUint32(0, 0x20002000, true); // stack pointer
+    v.setUint32(4, ramStart + 8 + 1, true); // reset handler, Thumb
+    image.set([0x01, 0x49, 0x02, 0x4a, 0x0a, 0x60, 0xfe, 0xe7], 8);
+    v.setUint32(16, 0xe000ed0c, true); // AIRCR
+    v.setUint32(20, 0x05fa0004, true); // VECTKEY | SYSRESETREQ
+    return image;
+  };
+
+  it.each(['stm32f4', 'stm32f1', 'stm32g0'])(
+    "%s: GO to stm32flash's reset routine in SRAM resets the chip into its bootloader (BOOT0 high)",
+    async (id) => {
+      const { client, board } = await setup({ chip: id });
+      const ram = board.chip.ram.start;
+      await client.sync();
+      await client.get();
+      await client.writeMemory(ram, stm32flashResetImage(ram));
+      const resets = board.resets;
+      await client.go(ram);
+      expect(board.lastRamCode).toEqual({ kind: 'system-reset' });
+      expect(board.state).not.toBe('application');
+      expect(board.applicationAddress).toBeUndefined();
+      // A new autobaud: the bootloader started again.
+      expect(await client.sync()).toBe('ack');
+      expect(board.resets).toBe(resets + 1);
+      expect(board.state).toBe('bootloader');
+    },
+  );
+
+  it('the reset routine with BOOT0 low starts the application from flash, as a reset does', async () => {
+    const { client, board, link, clock } = await setup({
+      chip: 'stm32f4',
+      wiring: 'dtr-boot0-rts-nrst',
+      boot0: 'low',
+    });
+    // DTR drives BOOT0 high; releasing RTS (NRST) starts the bootloader.
+    await link.setSignals({ dataTerminalReady: true, requestToSend: false });
+    await sleep(clock, 10);
+    const ram = board.chip.ram.start;
+    await client.sync();
+    await client.get();
+    await client.writeMemory(ram, stm32flashResetImage(ram));
+    await link.setSignals({ dataTerminalReady: false }); // BOOT0 low again, no reset
+    await client.go(ram);
+    await sleep(clock, 20);
+    expect(board.lastRamCode).toEqual({ kind: 'system-reset' });
+    expect(board.state).toBe('application');
+    expect(board.applicationAddress).toBe(0x08000000);
+  });
+
+  it('other code in SRAM runs on: the chip is silent until a reset', async () => {
+    const { client, board, wire } = await setup({ chip: 'stm32f4' });
+    const ram = board.chip.ram.start;
+    await client.sync();
+    await client.get();
+    // A vector, then `movs r0, #1; b .` — a program that waits for ever.
+    const image = Uint8Array.of(0, 0x20, 0, 0x20, ...le32(ram + 9), 0x01, 0x20, 0xfe, 0xe7);
+    await client.writeMemory(ram, image);
+    await client.go(ram);
+    expect(board.state).toBe('ram-code');
+    expect(board.lastRamCode).toMatchObject({ kind: 'runs', reason: /endless loop/ });
+    await expect(client.sync()).rejects.toMatchObject({ code: 'protocol.no-sync' });
+    wire.resetDevice();
+    expect(await client.sync()).toBe('ack');
+    // An instruction the interpreter does not know (WFI) is code that runs on as well.
+    await client.get();
+    await client.writeMemory(ram, Uint8Array.of(0, 0x20, 0, 0x20, ...le32(ram + 9), 0x30, 0xbf));
+    await client.go(ram);
+    expect(board.lastRamCode).toMatchObject({ kind: 'runs', reason: /0xbf30 is not simulated/ });
   });
 
   it('read protection: reads and writes NACKed, READOUT_UNPROTECT mass-erases and resets', async () => {

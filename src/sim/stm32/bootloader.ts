@@ -35,10 +35,14 @@ export interface BootloaderContext {
   send(bytes: Uint8Array): void;
   /** Autobaud finished: the USART now runs at the host's speed, 8E1 (AN3155 §2). */
   lockBaud(): void;
-  /** The chip resets: after option byte changes, readout (un)protect, GO to RAM. */
+  /** The chip resets: after option byte changes, readout (un)protect. */
   systemReset(): void;
-  /** GO into flash: the application starts. */
-  runApplication(address: number): void;
+  /**
+   * GO: the bootloader is left for the code at `address` (AN3155 §3.5: stack pointer from the
+   * word there, reset handler from the next): in flash the application, in RAM code the host
+   * wrote (ram-code.ts). Called once the ACK is sent.
+   */
+  go(address: number): void;
   /** Called with each accepted opcode, for tests and logs. */
   onCommand?(op: number): void;
 }
@@ -134,13 +138,7 @@ export function* bootloaderProgram(ctx: BootloaderContext): Program {
           break;
         }
         ack();
-        if (address >= ctx.chip.flash.start && mem.readable(address, 4)) {
-          ctx.runApplication(address);
-        } else {
-          // Code in RAM: the only code hosts load there is a reset stub (stm32flash -R writes
-          // one that sets SYSRESETREQ), so the model resets the chip.
-          ctx.systemReset();
-        }
+        ctx.go(address);
         return;
       }
       case Command.WRITE_MEMORY: {

@@ -194,9 +194,14 @@ function buildSystemArea(chip: Stm32Chip, uid: Uint8Array): SystemArea {
   const readable: AddressRange[] = [chip.systemMemory];
   if (chip.uidAddress !== undefined)
     readable.push({ start: chip.uidAddress, end: chip.uidAddress + 12 });
-  if (chip.flashSizeAddress !== undefined) {
-    readable.push({ start: chip.flashSizeAddress, end: chip.flashSizeAddress + 2 });
-  }
+  // The flash-size register is 16 bits wide but sits in a readable 32-bit word: on the F4 it is
+  // the upper half of the word at 0x1FFF7A20 (RM0090 §39.2 "Flash size", address 0x1FFF7A22),
+  // which tools read whole and shift right by 16.
+  const sizeWord =
+    chip.flashSizeAddress === undefined
+      ? undefined
+      : chip.flashSizeAddress - (chip.flashSizeAddress % 4);
+  if (sizeWord !== undefined) readable.push({ start: sizeWord, end: sizeWord + 4 });
   if (chip.optionBytes) readable.push(chip.optionBytes);
   const base = Math.min(...readable.map((r) => r.start));
   const end = Math.max(...readable.map((r) => r.end));
@@ -208,7 +213,9 @@ function buildSystemArea(chip: Stm32Chip, uid: Uint8Array): SystemArea {
     bytes[chip.bootloaderIdAddress - base] = chip.bootloaderId;
   }
   if (chip.uidAddress !== undefined) bytes.set(uid, chip.uidAddress - base);
-  if (chip.flashSizeAddress !== undefined) {
+  if (chip.flashSizeAddress !== undefined && sizeWord !== undefined) {
+    // The other half of the word is not documented: it reads as erased bits here.
+    bytes.fill(0xff, sizeWord - base, sizeWord + 4 - base);
     const kib = flashSize(chip) / 1024;
     bytes[chip.flashSizeAddress - base] = kib & 0xff;
     bytes[chip.flashSizeAddress - base + 1] = kib >> 8;
