@@ -11,6 +11,8 @@ export interface SimCliOptions {
   listen?: { host: string; port: number };
   /** Path of the pty symlink, when given. */
   pty?: string;
+  /** host:port for a USB board's bus (src/sim/node/usb-server.ts), when given. */
+  usbListen?: { host: string; port: number };
   baud: number;
   seed: number;
   faults: FaultOptions;
@@ -26,6 +28,8 @@ Serves a simulated board's serial port, already in its bootloader, to native too
   --board NAME          board preset (see --list), e.g. esp32, esp32s3, esp32c3
   --listen HOST:PORT    serve the raw serial byte stream on TCP (one client at a time)
   --pty PATH            serve it on a pseudo-terminal linked at PATH (needs socat)
+  --usb-listen HOST:PORT  USB boards: serve the USB bus to libusb programs
+                        (npm run sim:usb-run -- HOST:PORT -- COMMAND ARGS…)
   --baud N              line speed used for timing (default 115200)
   --seed N              seed for the MAC address and fault injection (default 1)
   --fault SPEC          inject faults; SPEC is a comma list of
@@ -103,6 +107,14 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
       case '--pty':
         o.pty = value();
         break;
+      case '--usb-listen': {
+        const v = value();
+        const m = /^(.*):(\d+)$/.exec(v);
+        if (!m || Number(m[2]) > 65535)
+          throw new UsageError(`--usb-listen: expected HOST:PORT, got "${v}"`);
+        o.usbListen = { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        break;
+      }
       case '--baud':
         o.baud = parseNumber(value(), '--baud');
         if (o.baud <= 0) throw new UsageError('--baud must be positive');
@@ -129,7 +141,8 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
   }
   if (!o.help && !o.list) {
     if (!o.board) throw new UsageError('--board is required. Try --list.');
-    if (!o.listen && !o.pty) throw new UsageError('Give --listen HOST:PORT or --pty PATH.');
+    if (!o.listen && !o.pty && !o.usbListen)
+      throw new UsageError('Give --listen HOST:PORT, --pty PATH or --usb-listen HOST:PORT.');
   }
   return o;
 }
