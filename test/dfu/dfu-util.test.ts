@@ -6,6 +6,7 @@
  * and without manifestation tolerance, a stalled request cleared by CLRSTATUS, and detach.
  * Skipped, with the reason printed, where dfu-util, gcc or the libusb headers are missing.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,9 +35,43 @@ const missing = missingTools();
 if (missing) console.warn(`${missing}: dfu-util against the USB simulators skipped`);
 
 const FLASH = 0x08000000;
+const ROOT = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'webflash-dfu-util-'));
+const children: ChildProcess[] = [];
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(closeServers);
+afterEach(async () => {
+  // npm runs the simulator in a child of its own: stop the whole process group.
+  for (const c of children.splice(0)) {
+    if (c.pid === undefined || c.exitCode !== null) continue;
+    try {
+      process.kill(-c.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  await closeServers();
+});
+
+/** Runs `npm args`; with `until`, resolves (leaving it running) once its output matches. */
+function npm(args: string[], until?: RegExp): Promise<{ code: number; out: string }> {
+  const child = spawn('npm', args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (until?.test(out)) resolve({ code: 0, out });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
 
 function dfuse(): DfuseBoardHandle {
   return createBoard('stm32f405-dfuse', { clock: realClock }) as DfuseBoardHandle;
@@ -82,6 +117,22 @@ describe.skipIf(missing !== undefined)('dfu-util 0.11 against the USB simulators
     });
     expect(out).toContain(
       'Found Runtime: [1209:0001] ver=0100, devnum=1, cfg=1, intf=0, path="2-1", alt=0, name="Example Gadget DFU", serial="GADGET0001"',
+    );
+  });
+
+  it('through the command line: npm run sim --usb-listen, npm run sim:usb-run -- dfu-util -l', async () => {
+    const list = await npm(['run', '-s', 'sim', '--', '--list']);
+    expect(list.out).toMatch(/^stm32f405-dfuse +USB: STM32F405 system bootloader/m);
+    expect(list.out).toMatch(/^dfu11-gadget +USB: generic DFU 1.1 gadget/m);
+    const sim = await npm(
+      ['run', '-s', 'sim', '--', '--board', 'stm32f405-dfuse', '--usb-listen', '127.0.0.1:0'],
+      /usb listening on (\S+)\n/,
+    );
+    const address = /usb listening on (\S+)\n/.exec(sim.out)![1]!;
+    const r = await npm(['run', '-s', 'sim:usb-run', '--', address, '--', DFU_UTIL, '-l']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain(
+      `Found DFU: [0483:df11] ver=2200, devnum=1, cfg=1, intf=0, path="1-1", alt=0, name="${STM32F405_INTERFACE_STRINGS[0]}", serial="336F38673231"`,
     );
   });
 
