@@ -13,7 +13,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SOURCES = ['libusb-bridge.c', 'bridge-wire.c', 'bridge-config.c', 'bridge.h'];
+const SOURCES = [
+  'libusb-bridge.c',
+  'bridge-wire.c',
+  'bridge-config.c',
+  'bridge-misc.c',
+  'bridge.h',
+];
 export const LIBRARY = join(here, 'build', 'libusb-bridge.so');
 const GCC = process.env.CC ?? 'gcc';
 
