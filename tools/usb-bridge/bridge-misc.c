@@ -14,7 +14,7 @@ int LIBUSB_CALL libusb_get_string_descriptor_ascii(libusb_device_handle *h, uint
 	int r, di, si;
 	uint16_t langid;
 
-	if (index == 0)
+	if (index == 0 || length < 1)
 		return LIBUSB_ERROR_INVALID_PARAM;
 	r = libusb_get_string_descriptor(h, 0, 0, buf, sizeof(buf));
 	if (r < 0)
