@@ -278,6 +278,26 @@ describe('DFU 1.1 state machine (Appendix A), host-triggerable transitions', () 
     expect(board.image()).toEqual(image);
   });
 
+  it('a USB reset in DFU mode runs a valid firmware from any state, else reports errFIRMWARE', async () => {
+    const { client, board, bus, clock, opened } = await clientRig({ manifestationTolerant: true });
+    await refused(client.detach(100)); // dfuERROR: DETACH is not a DFU-mode request
+    await opened.connection.reset(); // no firmware yet: stays in DFU mode
+    expect([board.current.state, board.current.status]).toEqual([
+      DfuState.dfuERROR,
+      DfuStatus.errFIRMWARE,
+    ]);
+    await client.clrStatus();
+    const image = pattern(2000, 6);
+    await client.downloadBlocks(image);
+    expect(await client.manifest()).toBe('idle');
+    await refused(client.detach(100));
+    expect(board.current.state).toBe(DfuState.dfuERROR);
+    await opened.connection.reset();
+    await sleep(clock, 100);
+    expect(board.boots).toBe(1);
+    expect(bus.devices[0]!.identity.productId).toBe(GENERIC_RUNTIME_PRODUCT_ID);
+  });
+
   it('a zero-length DNLOAD before any data is errNOTDONE… only from dfuDNLOAD-IDLE; from dfuIDLE it stalls', async () => {
     const { client, dev } = await clientRig({
       faults: { failBlock: { block: 1, status: DfuStatus.errWRITE } },

@@ -220,6 +220,21 @@ describe.skipIf(missing !== undefined)('dfu-util 0.11 against the USB simulators
     expect(board.image()).toEqual(image);
   });
 
+  it('DFU 1.1: -R ends the update with DFU_DETACH (stalled in DFU mode) and a USB reset that starts the firmware', async () => {
+    const { bus, board } = gadgetInDfuMode({ manifestationTolerant: true });
+    const image = pattern(6000, 2);
+    const booted = nextBusEvent(bus, 'attach', (d) => (d as GenericDfuDevice).runtime);
+    const r = await dfuUtil([await serve(bus)], ['-R', '-D', file('g3.bin', image)]);
+    expect(r.out).toMatch(/DFU state\(2\) = dfuIDLE[^\n]*\nDone!/);
+    expect(r.out).toContain("can't detach");
+    expect(r.out).toContain('Resetting USB to switch back to Run-Time mode');
+    // main() returns libusb_reset_device's LIBUSB_ERROR_NOT_FOUND (-5) as the exit status.
+    expect(r.code, r.out).toBe(251);
+    await booted;
+    expect(board.boots).toBe(1);
+    expect(board.image()).toEqual(image);
+  });
+
   it('a stalled DFU_UPLOAD (wLength over wTransferSize) leaves dfuERROR; the next run clears it', async () => {
     const image = pattern(3000, 9);
     const { bus, board } = gadgetInDfuMode({ manifestationTolerant: true, image });
