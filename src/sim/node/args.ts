@@ -28,8 +28,9 @@ Serves a simulated board's serial port, already in its bootloader, to native too
   --board NAME          board preset (see --list), e.g. esp32, esp32s3, esp32c3
   --listen HOST:PORT    serve the raw serial byte stream on TCP (one client at a time)
   --pty PATH            serve it on a pseudo-terminal linked at PATH (needs socat)
-  --usb-listen HOST:PORT  USB boards: serve the USB bus to libusb programs
-                        (npm run sim:usb-run -- HOST:PORT -- COMMAND ARGS…)
+  --usb-listen HOST:PORT
+                        USB boards: serve the board's USB bus to libusb programs
+                        (npm run -s sim:usb-run -- HOST:PORT -- COMMAND ARGS…)
   --baud N              line speed used for timing (default 115200)
   --seed N              seed for the MAC address and fault injection (default 1)
   --fault SPEC          inject faults; SPEC is a comma list of
