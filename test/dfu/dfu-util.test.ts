@@ -6,7 +6,7 @@
  * and without manifestation tolerance, a stalled request cleared by CLRSTATUS, and detach.
  * Skipped, with the reason printed, where dfu-util, gcc or the libusb headers are missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,33 @@ describe.skipIf(missing !== undefined)('dfu-util 0.11 against the USB simulators
     expect(r.out).toContain(
       `Found DFU: [0483:df11] ver=2200, devnum=1, cfg=1, intf=0, path="1-1", alt=0, name="${STM32F405_INTERFACE_STRINGS[0]}", serial="336F38673231"`,
     );
+  });
+
+  it('the libusb calls dfu-util does not make: open by ids, ASCII strings, configuration, no bulk', async () => {
+    const probe = join(dir, 'libusb-probe');
+    const source = new URL('./fixtures/libusb-probe.c', import.meta.url).pathname;
+    const cc = spawnSync('gcc', [
+      '-O',
+      '-I/usr/include/libusb-1.0',
+      '-o',
+      probe,
+      source,
+      '-lusb-1.0',
+    ]);
+    expect(cc.status, cc.stderr.toString()).toBe(0);
+    const stm = dfuse();
+    const r = await runWithBridge([await serve(stm.usb)], probe, ['0483', 'df11'], dir);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out.split('\n')).toEqual([
+      'devices 1, same object in two lists 1',
+      'product 17 "STM32  BOOTLOADER"',
+      'configuration 0 1',
+      'set configuration 7: LIBUSB_ERROR_PIPE',
+      'kernel driver active 0, detach LIBUSB_ERROR_NOT_FOUND',
+      'bulk: LIBUSB_ERROR_NOT_SUPPORTED (Operation not supported or unimplemented on this platform), transferred 0',
+      'speed 2, bus 1, address 1',
+      '',
+    ]);
   });
 
   it('DfuSe: -D a raw image at 0x08000000 with :leave, then -U reads it back byte-identical', async () => {

@@ -1,10 +1,29 @@
 /*
  * The parts of the libusb-1.0 stand-in (libusb-bridge.c) that need no simulator: kernel-driver
  * calls (a simulated device has no kernel driver bound), transfer types the bridge does not
- * carry, string descriptors as ASCII (built on libusb_control_transfer), and libusb's error names
- * and messages (libusb.h `enum libusb_error`).
+ * carry, helpers built on the rest of the API (open by ids, string descriptors as ASCII), and
+ * libusb's error names and messages (libusb.h `enum libusb_error`).
  */
 #include <libusb.h>
+
+/* The first device with these ids, opened (libusb core.c). */
+libusb_device_handle *LIBUSB_CALL libusb_open_device_with_vid_pid(libusb_context *ctx,
+								 uint16_t vid, uint16_t pid)
+{
+	libusb_device **list;
+	libusb_device_handle *h = NULL;
+	ssize_t n = libusb_get_device_list(ctx, &list), i;
+
+	for (i = 0; i < n && !h; i++) {
+		struct libusb_device_descriptor d;
+		libusb_get_device_descriptor(list[i], &d);
+		if (d.idVendor == vid && d.idProduct == pid && libusb_open(list[i], &h) != 0)
+			h = NULL;
+	}
+	if (n >= 0)
+		libusb_free_device_list(list, 1);
+	return h;
+}
 
 /* As libusb's descriptor.c: the first language, UTF-16LE to ASCII, '?' for the rest. */
 int LIBUSB_CALL libusb_get_string_descriptor_ascii(libusb_device_handle *h, uint8_t index,

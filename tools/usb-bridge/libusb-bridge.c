@@ -26,6 +26,9 @@
 struct libusb_context {
 	int fds[MAX_SERVERS];
 	int servers;
+	/* Devices still referenced: a device list returns the same object for the same device,
+	 * as libusb does. */
+	struct libusb_device *known;
 };
 
 struct libusb_device {
@@ -38,6 +41,7 @@ struct libusb_device {
 	uint8_t desc[18];
 	uint8_t *config;
 	int config_len;
+	struct libusb_device *next_known;
 };
 
 struct libusb_device_handle {
@@ -165,10 +169,28 @@ libusb_device *LIBUSB_CALL libusb_ref_device(libusb_device *dev)
 
 void LIBUSB_CALL libusb_unref_device(libusb_device *dev)
 {
-	if (dev && --dev->refcnt == 0) {
-		free(dev->config);
-		free(dev);
+	libusb_device **p;
+
+	if (!dev || --dev->refcnt > 0)
+		return;
+	for (p = &dev->ctx->known; *p; p = &(*p)->next_known) {
+		if (*p == dev) {
+			*p = dev->next_known;
+			break;
+		}
 	}
+	free(dev->config);
+	free(dev);
+}
+
+static libusb_device *known_device(struct libusb_context *ctx, int server, uint32_t id)
+{
+	libusb_device *d;
+
+	for (d = ctx->known; d; d = d->next_known)
+		if (d->server == server && d->id == id)
+			return libusb_ref_device(d);
+	return NULL;
 }
 
 /* LIST answer, per device: u32 id, u8 address, u8 port, 18-byte device descriptor,
@@ -197,24 +219,29 @@ ssize_t LIBUSB_CALL libusb_get_device_list(libusb_context *ctx, libusb_device **
 			cfg_len = get_u16(payload + at + 24);
 			if (at + 26 + cfg_len > len)
 				break;
-			dev = calloc(1, sizeof(*dev));
 			grown = realloc(devs, sizeof(*devs) * (count + 2));
-			if (!dev || !grown) {
-				free(dev);
+			if (!grown)
 				break;
-			}
 			devs = grown;
-			dev->ctx = ctx;
-			dev->refcnt = 1;
-			dev->server = s;
-			dev->id = get_u32(payload + at);
-			dev->address = payload[at + 4];
-			dev->port = payload[at + 5];
-			memcpy(dev->desc, payload + at + 6, 18);
-			dev->config = malloc(cfg_len ? cfg_len : 1);
-			if (dev->config)
-				memcpy(dev->config, payload + at + 26, cfg_len);
-			dev->config_len = cfg_len;
+			dev = known_device(ctx, s, get_u32(payload + at));
+			if (!dev) {
+				dev = calloc(1, sizeof(*dev));
+				if (!dev)
+					break;
+				dev->ctx = ctx;
+				dev->refcnt = 1;
+				dev->server = s;
+				dev->id = get_u32(payload + at);
+				dev->address = payload[at + 4];
+				dev->port = payload[at + 5];
+				memcpy(dev->desc, payload + at + 6, 18);
+				dev->config = malloc(cfg_len ? cfg_len : 1);
+				if (dev->config)
+					memcpy(dev->config, payload + at + 26, cfg_len);
+				dev->config_len = dev->config ? cfg_len : 0;
+				dev->next_known = ctx->known;
+				ctx->known = dev;
+			}
 			devs[count++] = dev;
 			at += 26 + cfg_len;
 		}
@@ -352,24 +379,6 @@ int LIBUSB_CALL libusb_open(libusb_device *dev, libusb_device_handle **out)
 	h->dev = libusb_ref_device(dev);
 	*out = h;
 	return 0;
-}
-
-libusb_device_handle *LIBUSB_CALL libusb_open_device_with_vid_pid(libusb_context *ctx,
-								 uint16_t vid, uint16_t pid)
-{
-	libusb_device **list;
-	libusb_device_handle *h = NULL;
-	ssize_t n = libusb_get_device_list(ctx, &list), i;
-
-	for (i = 0; i < n && !h; i++) {
-		struct libusb_device_descriptor d;
-		libusb_get_device_descriptor(list[i], &d);
-		if (d.idVendor == vid && d.idProduct == pid && libusb_open(list[i], &h) != 0)
-			h = NULL;
-	}
-	if (n >= 0)
-		libusb_free_device_list(list, 1);
-	return h;
 }
 
 void LIBUSB_CALL libusb_close(libusb_device_handle *h)
