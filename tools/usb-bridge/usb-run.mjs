@@ -20,11 +20,11 @@ const SOURCES = [
   'bridge-misc.c',
   'bridge.h',
 ];
-export const LIBRARY = join(here, 'build', 'libusb-bridge.so');
+const LIBRARY = join(here, 'build', 'libusb-bridge.so');
 const GCC = process.env.CC ?? 'gcc';
 
 /** Builds the library if it is missing or older than a source; returns its path. */
-export function buildBridge() {
+function buildBridge() {
   const newest = Math.max(...SOURCES.map((s) => statSync(join(here, s)).mtimeMs));
   if (existsSync(LIBRARY) && statSync(LIBRARY).mtimeMs >= newest) return LIBRARY;
   mkdirSync(dirname(LIBRARY), { recursive: true });
@@ -78,5 +78,4 @@ function main(argv) {
   });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
-  main(process.argv.slice(2));
+main(process.argv.slice(2));
