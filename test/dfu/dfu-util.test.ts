@@ -120,20 +120,39 @@ describe.skipIf(missing !== undefined)('dfu-util 0.11 against the USB simulators
     );
   });
 
-  it('through the command line: npm run sim --usb-listen, npm run sim:usb-run -- dfu-util -l', async () => {
+  it('through the command line: npm run sim --usb-listen --image, npm run sim:usb-run -- dfu-util -l and -U', async () => {
     const list = await npm(['run', '-s', 'sim', '--', '--list']);
     expect(list.out).toMatch(/^stm32f405-dfuse +USB: STM32F405 system bootloader/m);
     expect(list.out).toMatch(/^dfu11-gadget +USB: generic DFU 1.1 gadget/m);
+    const firmware = pattern(2048, 21);
+    const image = file('cli-image.bin', firmware);
     const sim = await npm(
-      ['run', '-s', 'sim', '--', '--board', 'stm32f405-dfuse', '--usb-listen', '127.0.0.1:0'],
+      [
+        'run',
+        '-s',
+        'sim',
+        '--',
+        '--board',
+        'stm32f405-dfuse',
+        '--usb-listen',
+        '127.0.0.1:0',
+        '--image',
+        `0x08000000:${image}`,
+      ],
       /usb listening on (\S+)\n/,
     );
     const address = /usb listening on (\S+)\n/.exec(sim.out)![1]!;
-    const r = await npm(['run', '-s', 'sim:usb-run', '--', address, '--', DFU_UTIL, '-l']);
+    const run = (...args: string[]) =>
+      npm(['run', '-s', 'sim:usb-run', '--', address, '--', DFU_UTIL, ...args]);
+    const r = await run('-l');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain(
       `Found DFU: [0483:df11] ver=2200, devnum=1, cfg=1, intf=0, path="1-1", alt=0, name="${STM32F405_INTERFACE_STRINGS[0]}", serial="336F38673231"`,
     );
+    const back = join(dir, 'cli-back.bin');
+    const u = await run('-a', '0', '-s', '0x08000000:2048', '-U', back);
+    expect(u.code, u.out).toBe(0);
+    expect(new Uint8Array(readFileSync(back))).toEqual(firmware);
   });
 
   it('the libusb calls dfu-util does not make: open by ids, ASCII strings, configuration, no bulk', async () => {
