@@ -45,7 +45,8 @@ int bridge_connect(const char *host, const char *port)
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		/* MSG_NOSIGNAL: a simulator that went away is an error code, not SIGPIPE. */
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
