@@ -117,7 +117,11 @@ class UsbHost {
     return `${hex(id.vendorId)}:${hex(id.productId)} at address ${s.address}`;
   }
 
-  /** What usbcore does when a device appears: read its descriptors, select configuration 1. */
+  /**
+   * What Linux's usbcore does when a device appears (drivers/usb/core/hub.c `usb_new_device`,
+   * generic.c `usb_choose_configuration`): read the device and configuration descriptors, then
+   * select the configuration.
+   */
   private async enumerate(device: SimUsbDevice): Promise<void> {
     const dev = await device.controlIn(getDescriptorSetup(DescriptorType.device), 18);
     const head = await device.controlIn(getDescriptorSetup(DescriptorType.configuration), 9);
@@ -126,6 +130,8 @@ class UsbHost {
     if (dev.status !== 'ok' || cfg.status !== 'ok' || !device.attached) return;
     const value = cfg.data[5] ?? 1;
     if ((await device.setConfiguration(value)).status !== 'ok' || !device.attached) return;
+    // Detached and attached again while this ran: the later enumeration is the one that counts.
+    if ([...this.sessions.values()].some((s) => s.device === device)) return;
     const session: Session = {
       id: this.nextId++,
       address: this.nextAddress,
