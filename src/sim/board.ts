@@ -3,6 +3,7 @@
  * shared by every board family.
  */
 import type { Clock } from '../core/clock.ts';
+import type { SimUsbBus } from './dfu/sim-usb-device.ts';
 import type { FlashModel } from './flash-model.ts';
 import { Prng } from './prng.ts';
 import type { LinkModel, SerialWire } from './serial-wire.ts';
@@ -29,6 +30,8 @@ export interface BoardOptions {
    * start, as if BOOT were held at power-on.
    */
   startInBootloader?: boolean;
+  /** USB boards: the bus to attach to (default: a new bus of their own). */
+  usbBus?: SimUsbBus;
 }
 
 /** A built board. */
@@ -45,7 +48,12 @@ export interface SimBoard {
   flash: FlashModel;
   /** Serial boards: the wire whose port the host opens. */
   wire?: SerialWire;
-  /** Puts the board into its bootloader without control lines. */
+  /** USB boards: the bus their device hangs on. */
+  usb?: SimUsbBus;
+  /**
+   * Puts the board into its bootloader without control lines. USB boards: powers a board that
+   * has left the bus on again in its bootloader (DFU mode); one on the bus is left alone.
+   */
   enterBootloader?(): void;
 }
 
@@ -53,6 +61,8 @@ export interface SimBoard {
 export interface BoardPreset {
   name: string;
   description: string;
+  /** How a host reaches the board: a serial port (the default) or USB. */
+  transport?: 'serial' | 'usb';
   protocol: string;
   chip: string;
   create(options: BoardOptions): SimBoard;

@@ -4,17 +4,23 @@
  * mode, the Playwright tests, the benchmarks and `npm run sim` all create boards through it.
  *
  * A board family adds its presets to the list in `BUILTIN_PRESETS` below (or calls
- * `registerBoard` at run time).
+ * `registerBoard` at run time). A preset's `transport` says whether a host reaches it through a
+ * serial port (`SimBoard.wire`, the default) or USB (`SimBoard.usb`).
  */
 import { UsageError } from '../core/errors.ts';
 import type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
+import { DFU_BOARD_PRESETS } from './dfu/boards.ts';
 import { ESP_BOARD_PRESETS } from './esp/boards.ts';
 import { STM32_BOARD_PRESETS } from './stm32/boards.ts';
 
 export type { BoardOptions, BoardPreset, FlashImage, SimBoard } from './board.ts';
 export { deterministicMac } from './board.ts';
 
-const BUILTIN_PRESETS: readonly BoardPreset[] = [...ESP_BOARD_PRESETS, ...STM32_BOARD_PRESETS];
+const BUILTIN_PRESETS: readonly BoardPreset[] = [
+  ...ESP_BOARD_PRESETS,
+  ...STM32_BOARD_PRESETS,
+  ...DFU_BOARD_PRESETS,
+];
 
 const registry = new Map<string, BoardPreset>(BUILTIN_PRESETS.map((p) => [p.name, p]));
 

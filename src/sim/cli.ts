@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
-import { createBoard, listBoards } from './boards.ts';
+import { createBoard, getBoardPreset, listBoards } from './boards.ts';
 import { serveOnTcp } from './node/bridge.ts';
 import { serveControl } from './node/control.ts';
 import { parseSimArgs, SIM_USAGE } from './node/args.ts';
 import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
 import { LINK_BYTE_STREAM } from './serial-wire.ts';
+import { serveUsbBoard } from './node/usb-cli.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
   const options = parseSimArgs(argv);
@@ -22,6 +23,8 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const p of listBoards()) process.stdout.write(`${p.name.padEnd(14)} ${p.description}\n`);
     return 0;
   }
+  if (options.usbListen || getBoardPreset(options.board)?.transport === 'usb')
+    return serveUsbBoard(options);
   const images = options.images.map((i) => ({
     address: i.address,
     data: new Uint8Array(readFileSync(i.file)),

@@ -252,6 +252,52 @@ describe('DFU 1.1 state machine (Appendix A), host-triggerable transitions', () 
     expect(board.image()).toEqual(image);
   });
 
+  it('dfuMANIFEST-WAIT-RESET answers GETSTATUS and GETSTATE (state 8), stalls the rest and stays until the reset', async () => {
+    const { client, board, clock, opened } = await clientRig({ manifestationTolerant: false });
+    const image = pattern(1500, 4);
+    await client.downloadBlocks(image);
+    const dev = board.current;
+    await client.dnload(2, new Uint8Array(0));
+    const manifesting = await client.getStatus();
+    expect(manifesting.state).toBe(DfuState.dfuMANIFEST);
+    await sleep(clock, manifesting.pollTimeoutMs);
+    // What dfu-util 0.11 does next (src/dfu_load.c): GETSTATUS, and a reset on state 8.
+    expect(await client.getStatus()).toMatchObject({
+      status: DfuStatus.OK,
+      state: DfuState.dfuMANIFEST_WAIT_RESET,
+    });
+    expect(await client.getState()).toBe(DfuState.dfuMANIFEST_WAIT_RESET);
+    for (const bad of [() => client.abort(), () => client.clrStatus()]) {
+      const err = await refused(bad());
+      expect(err.state).toBe(DfuState.dfuMANIFEST_WAIT_RESET);
+    }
+    expect(dev.state).toBe(DfuState.dfuMANIFEST_WAIT_RESET);
+    await opened.connection.reset();
+    await sleep(clock, 100);
+    expect(board.boots).toBe(1);
+    expect(board.image()).toEqual(image);
+  });
+
+  it('a USB reset in DFU mode runs a valid firmware from any state, else reports errFIRMWARE', async () => {
+    const { client, board, bus, clock, opened } = await clientRig({ manifestationTolerant: true });
+    await refused(client.detach(100)); // dfuERROR: DETACH is not a DFU-mode request
+    await opened.connection.reset(); // no firmware yet: stays in DFU mode
+    expect([board.current.state, board.current.status]).toEqual([
+      DfuState.dfuERROR,
+      DfuStatus.errFIRMWARE,
+    ]);
+    await client.clrStatus();
+    const image = pattern(2000, 6);
+    await client.downloadBlocks(image);
+    expect(await client.manifest()).toBe('idle');
+    await refused(client.detach(100));
+    expect(board.current.state).toBe(DfuState.dfuERROR);
+    await opened.connection.reset();
+    await sleep(clock, 100);
+    expect(board.boots).toBe(1);
+    expect(bus.devices[0]!.identity.productId).toBe(GENERIC_RUNTIME_PRODUCT_ID);
+  });
+
   it('a zero-length DNLOAD before any data is errNOTDONE… only from dfuDNLOAD-IDLE; from dfuIDLE it stalls', async () => {
     const { client, dev } = await clientRig({
       faults: { failBlock: { block: 1, status: DfuStatus.errWRITE } },

@@ -158,13 +158,17 @@ export class GenericDfuDevice extends SimDfuDevice {
     if (this.runtime && this.state === DfuState.appDETACH) {
       if (this.detachTimer) this.clock.clearTimer(this.detachTimer);
       this.board.reenumerate(false);
-    } else if (
-      !this.runtime &&
-      this.board.imageLength > 0 &&
-      (this.state === DfuState.dfuMANIFEST_WAIT_RESET || this.state === DfuState.dfuIDLE)
-    ) {
-      // dfuMANIFEST-WAIT-RESET, or dfuIDLE after a tolerant manifestation: run the firmware.
-      this.board.reenumerate(true);
+    } else if (!this.runtime) {
+      // DFU 1.1 Appendix A.2, states 2–10, "USB reset signaling detected": the device runs its
+      // firmware (appIDLE) when it holds a valid one, whatever DFU state it was in (this is how
+      // `dfu-util -R` ends an update: DFU_DETACH, stalled in DFU mode, then the reset); without
+      // one it stays in DFU mode and reports errFIRMWARE.
+      if (this.board.imageLength > 0) {
+        this.board.reenumerate(true);
+      } else {
+        this.state = DfuState.dfuERROR;
+        this.status = DfuStatus.errFIRMWARE;
+      }
     }
   }
 

@@ -215,7 +215,17 @@ export abstract class SimDfuDevice extends SimUsbDevice {
 
   private handleIn(setup: UsbSetup, length: number): SimInResult {
     const runtime = this.state === DfuState.appIDLE || this.state === DfuState.appDETACH;
-    if (this.state === DfuState.dfuMANIFEST_WAIT_RESET) return STALL_IN; // waits for reset, answers nothing
+    if (this.state === DfuState.dfuMANIFEST_WAIT_RESET) {
+      // Only a USB reset leaves dfuMANIFEST-WAIT-RESET (DFU 1.1 Appendix A.2.9, Figure A.1), but
+      // the status requests are answered so that the host sees the state and resets: dfu-util
+      // 0.11 (src/dfu_load.c, dfuload_do_dnload) polls DFU_GETSTATUS after dfuMANIFEST and
+      // sends the reset on dfuMANIFEST-WAIT-RESET; a stall there makes it fail the download.
+      if (setup.request === DfuRequest.GETSTATUS && length === 6)
+        return { status: 'ok', data: this.getStatus() };
+      if (setup.request === DfuRequest.GETSTATE && length === 1)
+        return { status: 'ok', data: new Uint8Array([this.state]) };
+      return STALL_IN;
+    }
     if (this.busy) {
       this.fail();
       return STALL_IN;
@@ -245,7 +255,7 @@ export abstract class SimDfuDevice extends SimUsbDevice {
 
   private handleOut(setup: UsbSetup, data: Uint8Array): boolean {
     const runtime = this.state === DfuState.appIDLE || this.state === DfuState.appDETACH;
-    if (this.state === DfuState.dfuMANIFEST_WAIT_RESET) return false;
+    if (this.state === DfuState.dfuMANIFEST_WAIT_RESET) return false; // stalled, stays (A.2.9)
     if (this.busy) return this.fail();
     switch (setup.request) {
       case DfuRequest.DETACH:

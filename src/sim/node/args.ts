@@ -13,6 +13,8 @@ export interface SimCliOptions {
   pty?: string;
   /** host:port of the reset-line control channel (node/control.ts), when given. */
   control?: { host: string; port: number };
+  /** host:port for a USB board's bus (src/sim/node/usb-server.ts), when given. */
+  usbListen?: { host: string; port: number };
   baud: number;
   seed: number;
   faults: FaultOptions;
@@ -30,6 +32,9 @@ Serves a simulated board's serial port, already in its bootloader, to native too
   --pty PATH            serve it on a pseudo-terminal linked at PATH (needs socat)
   --control HOST:PORT   reset line: a line "reset" on this TCP port restarts the board
                           in its bootloader (a pty carries no DTR/RTS/BREAK)
+  --usb-listen HOST:PORT
+                        USB boards: serve the board's USB bus to libusb programs
+                        (npm run -s sim:usb-run -- HOST:PORT -- COMMAND ARGS…)
   --baud N              the host's line speed at connect (default 115200); bytes then
                         go at the chip's UART rate, which CHANGE_BAUDRATE changes
   --seed N              seed for the MAC address and fault injection (default 1)
@@ -113,6 +118,14 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
       case '--pty':
         o.pty = value();
         break;
+      case '--usb-listen': {
+        const v = value();
+        const m = /^(.*):(\d+)$/.exec(v);
+        if (!m || Number(m[2]) > 65535)
+          throw new UsageError(`--usb-listen: expected HOST:PORT, got "${v}"`);
+        o.usbListen = { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+        break;
+      }
       case '--baud':
         o.baud = parseNumber(value(), '--baud');
         if (o.baud <= 0) throw new UsageError('--baud must be positive');
@@ -139,7 +152,8 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
   }
   if (!o.help && !o.list) {
     if (!o.board) throw new UsageError('--board is required. Try --list.');
-    if (!o.listen && !o.pty) throw new UsageError('Give --listen HOST:PORT or --pty PATH.');
+    if (!o.listen && !o.pty && !o.usbListen)
+      throw new UsageError('Give --listen HOST:PORT, --pty PATH or --usb-listen HOST:PORT.');
   }
   return o;
 }
