@@ -40,6 +40,7 @@ import {
   type RollbackDecision,
   type UpdaterMode,
 } from './rollback.ts';
+import { checkRelease } from './release-policy.ts';
 import type { RollbackStore } from './rollback-store.ts';
 import {
   checkRootExpiry,
@@ -80,7 +81,10 @@ export interface VerifyOptions {
   clockSkewMs?: number;
   /** When set, a bundle for another product is refused with `product.mismatch`. */
   expectedProduct?: string;
-  /** When set, root and security-counter rollback are checked against it. */
+  /**
+   * When set, root and security-counter rollback are checked against it (release-policy.ts,
+   * stage 'load': in technician mode without an override a lower counter is only reported).
+   */
   rollbackStore?: RollbackStore;
   /** Default 'customer'. */
   mode?: UpdaterMode;
@@ -452,17 +456,12 @@ async function checkStoredRollback(
       ? checkRollback({ manifest, mode, override: options.override })
       : undefined;
   }
-  const record = await store.get(manifest.product);
-  if (record && root.version < record.rootVersion) {
-    throw reject(
-      'root.rollback',
-      `verified with root ${root.version}; root ${record.rootVersion} was seen before`,
-    );
-  }
-  return checkRollback({
+  return checkRelease({
     manifest,
-    recorded: record?.securityCounter,
+    rootVersion: root.version,
+    store,
     mode,
+    stage: 'load',
     override: options.override,
     logger: options.logger,
   });

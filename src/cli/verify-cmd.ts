@@ -4,9 +4,11 @@ import { stat } from 'node:fs/promises';
 import { readBundleUnverified } from '../bundle/create.ts';
 import { BundleError } from '../bundle/errors.ts';
 import { parseManifest, PROTOCOL_IDS, type Manifest, type ProtocolId } from '../bundle/manifest.ts';
+import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
 import { checkTarget, type TargetQuery } from '../bundle/target.ts';
 import { loadTrustRoot } from '../bundle/trust-root.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
+import { verifyRelease } from '../job/verify-release.ts';
 import { parseDateOption } from './dates.ts';
 import { readBytes, resolveIn } from './files.ts';
 import { CliUsageError, type Command, EXIT, parse, required } from './io.ts';
@@ -27,6 +29,7 @@ Options:
   --product ID       also require this product id
   --now DATE         check expiry at this time instead of now
   --max-bytes N      refuse bundles larger than N bytes (default ${DEFAULT_MAX_BUNDLE_BYTES})
+  --seen-root N      an updater that has already seen trust root N (refuses older roots)
   --json             print one JSON object: {"ok":true,…} or {"ok":false,"reason":…}`,
   run: async (args, io) => {
     const { values, positionals } = parse(
@@ -37,6 +40,7 @@ Options:
         product: { type: 'string' },
         now: { type: 'string' },
         'max-bytes': { type: 'string' },
+        'seen-root': { type: 'string' },
         json: { type: 'boolean' },
       },
       true,
@@ -49,15 +53,28 @@ Options:
       values['max-bytes'] === undefined ? DEFAULT_MAX_BUNDLE_BYTES : Number(values['max-bytes']);
     if (!Number.isSafeInteger(maxBundleBytes) || maxBundleBytes <= 0)
       throw new CliUsageError('--max-bytes must be a positive number');
+    // The customer updater's policy against a fresh store, as on a first visit (or one that
+    // has seen root N): the same verifyRelease every face of the web app runs.
+    const rollbackStore = new MemoryRollbackStore();
+    if (values['seen-root'] !== undefined) {
+      const seen = Number(values['seen-root']);
+      if (!Number.isSafeInteger(seen) || seen < 1)
+        throw new CliUsageError('--seen-root must be a root version (1, 2, …)');
+      await rollbackStore.putRootVersion(seen);
+    }
     const query = values.board === undefined ? undefined : boardQuery(values.board);
     await stat(file); // a missing file is an I/O failure, not a rejected bundle
     try {
       const trustRoot = loadTrustRoot(await readBytes(io, rootPath));
-      const verified = await verifyBundle(createReadStream(file, { highWaterMark: 64 * 1024 }), {
+      const verified = await verifyRelease({
+        verify: verifyBundle,
+        source: createReadStream(file, { highWaterMark: 64 * 1024 }),
         trustRoot,
         now,
         maxBundleBytes,
-        ...(values.product === undefined ? {} : { expectedProduct: values.product }),
+        rollbackStore,
+        mode: 'customer',
+        expectedProduct: values.product,
       });
       const target = query ? checkTarget(verified, query).target : undefined;
       const m = verified.manifest;

@@ -7,6 +7,8 @@ import type { RollbackRecord, RollbackStore } from '../bundle/rollback-store.ts'
 import { WebflashError } from '../core/errors.ts';
 
 const STORE = 'rollback';
+/** Key of the trust-root floor; no product id can take it (manifest.ts `ID` starts [a-z0-9]). */
+const ROOT_KEY = '#trust-root';
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -61,6 +63,19 @@ export class IdbRollbackStore implements RollbackStore {
         .objectStore(STORE)
         .put({ securityCounter, version, rootVersion }, productId),
     );
+  }
+
+  async getRootVersion(): Promise<number | undefined> {
+    const db = await this.open();
+    const value = (await request(
+      db.transaction(STORE, 'readonly').objectStore(STORE).get(ROOT_KEY),
+    )) as unknown;
+    return Number.isSafeInteger(value) ? (value as number) : undefined;
+  }
+
+  async putRootVersion(version: number): Promise<void> {
+    const db = await this.open();
+    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(version, ROOT_KEY));
   }
 }
 
