@@ -19,21 +19,21 @@
  * `stallTimeoutMs` on `clock` and can be cancelled through `signal`.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromHex, toHex } from '../core/bytes.ts';
+import { toHex } from '../core/bytes.ts';
 import { type Clock, realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type BundleSource, ChunkReader } from './_chunk-reader.ts';
 import { HANDOFF, type VerifiedHandoff } from './_handoff.ts';
+import { checkSignedHead } from './_signed-head.ts';
 import {
   encodeContainerChunks,
   readContainerHead,
   readRecordHeader,
   RecordKind,
 } from './container.ts';
-import { MANIFEST_PAYLOAD_TYPE, parseEnvelope, tallySignatures } from './dsse.ts';
 import { reject } from './errors.ts';
-import { declaredImages, type Manifest, MAX_MANIFEST_BYTES, parseManifest } from './manifest.ts';
+import { declaredImages, type Manifest, MAX_MANIFEST_BYTES } from './manifest.ts';
 import {
   checkRollback,
   type DowngradeOverride,
@@ -42,13 +42,7 @@ import {
 } from './rollback.ts';
 import { checkRelease } from './release-policy.ts';
 import type { RollbackStore } from './rollback-store.ts';
-import {
-  checkRootExpiry,
-  MAX_ROOT_BYTES,
-  resolveRootChain,
-  type ChainedRoot,
-  type TrustRoot,
-} from './trust-root.ts';
+import { MAX_ROOT_BYTES, type ChainedRoot, type TrustRoot } from './trust-root.ts';
 
 export type { BundleSource } from './_chunk-reader.ts';
 
@@ -264,31 +258,13 @@ export async function verifyBundle(
       maxManifestBytes: MAX_MANIFEST_BYTES,
     });
 
-    // 2. Trust: pinned root → roots carried in the bundle → final root, which must be current.
-    const root = resolveRootChain(options.trustRoot, head.roots);
-    checkRootExpiry(root, nowMs, skew);
-
-    // 3. Signatures over the exact payload bytes, then the strict parse of those bytes.
-    const envelope = parseEnvelope(head.manifest, MAX_MANIFEST_BYTES * 2);
-    if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
-      throw reject(
-        'envelope.payload-type',
-        `expected ${MANIFEST_PAYLOAD_TYPE}, found "${envelope.payloadType}"`,
-      );
-    }
-    const signers = requireManifestSignatures(envelope, root);
-    const manifest = parseManifest(envelope.payload);
-
-    // 4. Policy that needs no image bytes.
-    if (options.expectedProduct !== undefined && manifest.product !== options.expectedProduct) {
-      throw reject(
-        'product.mismatch',
-        `bundle is for "${manifest.product}", expected "${options.expectedProduct}"`,
-      );
-    }
-    if (nowMs - skew > manifest.expiresMs) throw reject('expired', `expired ${manifest.expires}`);
-    if (nowMs + skew < manifest.createdMs)
-      throw reject('not-yet-valid', `created ${manifest.created}`);
+    // 2–4. Trust roots, signatures, manifest, product, validity window (_signed-head.ts).
+    const { root, manifest, signers } = checkSignedHead(head, {
+      trustRoot: options.trustRoot,
+      nowMs,
+      skewMs: skew,
+      expectedProduct: options.expectedProduct,
+    });
     const declared = declaredImages(manifest);
     let total = reader.position;
     for (const [name, d] of declared) total += 2 + name.length + 4 + d.size;
@@ -353,17 +329,24 @@ export async function verifyBundle(
 /** What the page supplies when it rebuilds a bundle that the verification worker verified. */
 export type RehydrateOptions = Pick<
   VerifyOptions,
-  'trustRoot' | 'rollbackStore' | 'mode' | 'override' | 'logger'
+  | 'trustRoot'
+  | 'now'
+  | 'clockSkewMs'
+  | 'expectedProduct'
+  | 'rollbackStore'
+  | 'mode'
+  | 'override'
+  | 'logger'
 >;
 
 /**
  * @internal Rebuilds, on the page, a `VerifiedBundle` that `verifyBundle` accepted in the
- * verification worker (_handoff.ts; docs/threat-model.md, "The verification worker"). It does
- * not hash the images or check signatures again; it re-derives what is cheap from the exact bytes
- * handed over: the manifest (strict parse of the signed payload), the trust root (the pinned root,
- * or the chain the bundle carries), every declared image present once with exactly its signed
- * length and nothing else, the bundle size; then the rollback check against the page's store,
- * which the worker cannot see.
+ * verification worker (_handoff.ts; docs/threat-model.md, "The verification worker"). It trusts
+ * nothing in the message: the same head checks as `verifyBundle` (trust-root chain and expiry,
+ * signature threshold, strict manifest, product, validity window; _signed-head.ts), every
+ * declared image present once with exactly its signed length and SHA-256, hashed here from the
+ * very buffers the `VerifiedBundle` keeps, nothing else, the bundle size; then the rollback check
+ * against the page's store, which the worker cannot see.
  * @throws {TypeError} without the hand-off token.
  * @throws {BundleError} with the reason `verifyBundle` would give for the same defect.
  */
@@ -373,12 +356,15 @@ export async function rehydrateVerifiedBundle(
   options: RehydrateOptions,
 ): Promise<VerifiedBundle> {
   if (token !== HANDOFF) throw new TypeError('A VerifiedBundle comes only from verifyBundle()');
-  const envelope = parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2);
-  if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
-    throw reject('envelope.payload-type', `found "${envelope.payloadType}"`);
-  }
-  const manifest = parseManifest(envelope.payload);
-  const root = resolveRootChain(options.trustRoot, data.roots);
+  const { root, manifest, signers } = checkSignedHead(
+    { roots: data.roots, manifest: data.envelope },
+    {
+      trustRoot: options.trustRoot,
+      nowMs: options.now.getTime(),
+      skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+      expectedProduct: options.expectedProduct,
+    },
+  );
   const declared = declaredImages(manifest);
   const images = new Map<string, Uint8Array>();
   let size = 9 + 6 + data.envelope.length; // magic, format, manifest record (container.ts)
@@ -390,6 +376,8 @@ export async function rehydrateVerifiedBundle(
     if (!(bytes instanceof Uint8Array) || bytes.length !== signed.size) {
       throw reject('image.size-mismatch', `"${name}" handed over with the wrong length`);
     }
+    // Hashed again here, from the buffer the engine will copy from (docs/threat-model.md).
+    if (toHex(sha256(bytes)) !== signed.sha256) throw reject('image.hash-mismatch', name);
     images.set(name, bytes);
     size += 6 + name.length + bytes.length;
   }
@@ -407,40 +395,9 @@ export async function rehydrateVerifiedBundle(
     envelope: data.envelope,
     images,
     bundleBytes: data.bundleBytes,
-    signers: verifiedSigners(parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2), root),
+    signers,
     rollback: await checkStoredRollback(manifest, root, options),
   });
-}
-
-/** Key ids of `root` whose signatures over `envelope` verify, sorted. */
-function verifiedSigners(envelope: ReturnType<typeof parseEnvelope>, root: TrustRoot): string[] {
-  const keys = new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
-  return [...tallySignatures(envelope, keys).valid].sort();
-}
-
-/**
- * A threshold of distinct keys of `root` must have signed the manifest envelope.
- * @returns the key ids that verified, sorted.
- */
-function requireManifestSignatures(
-  envelope: ReturnType<typeof parseEnvelope>,
-  root: TrustRoot,
-): string[] {
-  const tally = tallySignatures(
-    envelope,
-    new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)])),
-  );
-  if (tally.valid.size >= root.threshold) return [...tally.valid].sort();
-  const counts = `${tally.valid.size} of ${root.threshold} required signatures`;
-  if (tally.invalid > 0)
-    throw reject('signature.invalid', `${tally.invalid} bad signature(s); ${counts}`);
-  if (tally.valid.size === 0 && envelope.signatures.length > 0) {
-    throw reject(
-      'signature.unknown-key',
-      `signed by ${tally.unknown} key(s) outside trust root ${root.version}`,
-    );
-  }
-  throw reject('signature.threshold', counts);
 }
 
 async function checkStoredRollback(

@@ -2,12 +2,13 @@
  * The page's side of the verification worker (verify-worker.ts). `verifyInWorker` streams a
  * bundle through the worker — from a URL the worker fetches, or from chunks the page already
  * has — reports progress, and on success rebuilds the `VerifiedBundle` on the page from the
- * exact bytes the worker verified (transferred, not copied), without hashing them again: the
- * page re-derives only what is cheap (manifest parse, trust root, image lengths, bundle size) and
- * runs the rollback check with its own store (`rehydrateVerifiedBundle`, src/bundle/verify.ts;
- * docs/threat-model.md, "The verification worker"). Only this module and the worker may use the
- * hand-off token, so arbitrary page code still cannot turn data into a `VerifiedBundle`. Where no
- * Worker exists (Node, the CLI) call `verifyBundle` directly.
+ * exact bytes the worker verified (transferred, not copied), trusting nothing in the message: the
+ * page re-checks the trust root, the signature threshold, expiry, product, and each image's
+ * length and SHA-256 in the very buffer it keeps, and runs the rollback check with its own store
+ * (`rehydrateVerifiedBundle`, src/bundle/verify.ts; docs/threat-model.md, "The verification
+ * worker"). Only this module and the worker may use the hand-off token. Where no Worker exists
+ * (Node, the CLI) call `verifyBundle` directly; faces call either through `verifyRelease`
+ * (src/job/verify-release.ts).
  */
 import { HANDOFF, type VerifiedHandoff } from '../bundle/_handoff.ts';
 import { BundleError } from '../bundle/errors.ts';
@@ -53,7 +54,7 @@ export function fromErrorData(e: ErrorData): WebflashError {
 
 /**
  * Verifies a bundle in the worker and rebuilds the result on this thread from the transferred
- * bytes (cheap checks and the rollback store only; no second hash).
+ * bytes, re-checking signatures, expiry and image hashes, then the rollback store.
  * @throws {BundleError} with the reason of the first failed check.
  * @throws {AbortError} when `signal` fires.
  */
@@ -95,6 +96,9 @@ export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<Ve
   if (options.signal?.aborted) throw new AbortError('Bundle verification cancelled');
   return rehydrateVerifiedBundle(HANDOFF, handoff, {
     trustRoot: options.trustRoot,
+    now: options.now,
+    ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    ...(options.expectedProduct === undefined ? {} : { expectedProduct: options.expectedProduct }),
     ...(options.rollbackStore === undefined ? {} : { rollbackStore: options.rollbackStore }),
     ...(options.mode === undefined ? {} : { mode: options.mode }),
     ...(options.override === undefined ? {} : { override: options.override }),
