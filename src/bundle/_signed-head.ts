@@ -21,6 +21,8 @@ export interface SignedHeadOptions {
   nowMs: number;
   skewMs: number;
   expectedProduct?: string | undefined;
+  /** Longest validity of the final root from now (trust-root.ts; default 10 years). */
+  maxRootValidityMs?: number | undefined;
 }
 
 export interface SignedHead {
@@ -41,7 +43,7 @@ export function checkSignedHead(
   const { nowMs, skewMs } = options;
   // Trust: pinned root → roots carried in the bundle → final root, which must be current.
   const root = resolveRootChain(options.trustRoot, head.roots);
-  checkRootExpiry(root, nowMs, skewMs);
+  checkRootExpiry(root, nowMs, skewMs, options.maxRootValidityMs);
 
   // Signatures over the exact payload bytes, then the strict parse of those bytes.
   const envelope = parseEnvelope(head.manifest, MAX_MANIFEST_BYTES * 2);

@@ -67,6 +67,29 @@ export function newSecretKey(seed?: Uint8Array): Uint8Array {
   return ed.utils.randomSecretKey(seed);
 }
 
+/**
+ * Why `publicKey` cannot be a release key, or undefined when it can. A key must be the canonical
+ * encoding (RFC 8032 §5.1.3: y < p, no "negative zero" x) of a point of the prime-order subgroup:
+ * small-order keys (the identity and the other torsion points, which "verify" signatures for
+ * many messages) and keys with a torsion component are refused, as is a non-canonical encoding,
+ * which would give one key two key ids (RFC 8032 §5.1.7; Chalkias et al., "Taming the many
+ * EdDSAs", 2020, §3).
+ * @example publicKeyProblem(new Uint8Array(32)) // 'a small-order point'
+ */
+export function publicKeyProblem(publicKey: Uint8Array): string | undefined {
+  if (publicKey.length !== KEY_BYTES) return 'not 32 bytes';
+  let point: ed.Point;
+  try {
+    point = ed.Point.fromBytes(publicKey, false);
+  } catch {
+    return 'not a canonical curve point';
+  }
+  if (toHex(point.toBytes()) !== toHex(publicKey)) return 'not a canonical curve point';
+  if (point.isSmallOrder()) return 'a small-order point';
+  if (!point.isTorsionFree()) return 'a point outside the prime-order subgroup';
+  return undefined;
+}
+
 /** Key id: lower-case hex SHA-256 of the raw 32-byte public key. */
 export function keyIdOf(publicKey: Uint8Array): string {
   if (publicKey.length !== KEY_BYTES) throw new RangeError('keyIdOf: publicKey must be 32 bytes');

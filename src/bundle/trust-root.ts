@@ -27,7 +27,7 @@ import {
   tallySignatures,
   type Envelope,
 } from './dsse.ts';
-import { keyIdOf } from './ed25519.ts';
+import { keyIdOf, publicKeyProblem } from './ed25519.ts';
 import { BundleError, reject } from './errors.ts';
 import { parseStrictJson } from './strict-json.ts';
 
@@ -67,7 +67,9 @@ export interface RootContent {
 /**
  * The canonical payload bytes of a root: `{"schema":1,"version":…,"expires":…,"threshold":…,
  * "keys":[{"keyid":…,"keytype":"ed25519","public":…}]}`.
- * @throws {RangeError} for a threshold outside 1…keys, duplicate keys or a bad date.
+ * @throws {RangeError} for a threshold outside 1…keys or a bad date.
+ * @throws {BundleError} `root.invalid` for a duplicate, small-order or non-canonical key (the
+ *   writer checks with the reader, `parseRootPayload`).
  */
 export function encodeRootPayload(content: RootContent): Uint8Array {
   const keys = content.publicKeys.map((k) => ({
@@ -75,9 +77,6 @@ export function encodeRootPayload(content: RootContent): Uint8Array {
     keytype: 'ed25519',
     public: toHex(k),
   }));
-  if (new Set(keys.map((k) => k.keyid)).size !== keys.length) {
-    throw new RangeError('root: the same key is listed twice');
-  }
   if (
     !Number.isSafeInteger(content.threshold) ||
     content.threshold < 1 ||
@@ -137,7 +136,9 @@ function parseRootPayload(payload: Uint8Array): ParsedRoot {
     if (keyid !== keyIdOf(fromHex(publicKey))) {
       throw reject('root.invalid', `${path}.keyid is not the SHA-256 of the key`);
     }
-    if (seen.has(keyid)) throw reject('root.invalid', `${path} repeats a key`);
+    if (seen.has(keyid)) throw reject('root.invalid', `${path} is a duplicate of another key`);
+    const problem = publicKeyProblem(fromHex(publicKey));
+    if (problem !== undefined) throw reject('root.invalid', `${path}.public is ${problem}`);
     seen.add(keyid);
     return Object.freeze({ keyid, publicKey });
   });
@@ -273,12 +274,28 @@ export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[
   return current;
 }
 
+/** Default longest validity of a root, counted from now: 10 years (3653 days). */
+export const DEFAULT_MAX_ROOT_VALIDITY_MS = 3653 * 24 * 60 * 60 * 1000;
+
 /**
- * Rejects an expired root: `now − skew` past its expiry (TUF §5.3.10).
- * @throws {BundleError} `root.expired`.
+ * Rejects an expired root: `now − skew` past its expiry (TUF §5.3.10); and a root valid for
+ * longer than `maxValidityMs` from `now + skew`, which would defeat the freeze protection.
+ * @throws {BundleError} `root.expired`, `root.invalid`.
  */
-export function checkRootExpiry(root: TrustRoot, nowMs: number, clockSkewMs: number): void {
+export function checkRootExpiry(
+  root: TrustRoot,
+  nowMs: number,
+  clockSkewMs: number,
+  maxValidityMs = DEFAULT_MAX_ROOT_VALIDITY_MS,
+): void {
   if (nowMs - clockSkewMs > root.expiresMs) {
     throw reject('root.expired', `root ${root.version} expired ${root.expires}`);
+  }
+  if (root.expiresMs - (nowMs + clockSkewMs) > maxValidityMs) {
+    const days = Math.floor(maxValidityMs / 86_400_000);
+    throw reject(
+      'root.invalid',
+      `root ${root.version} expires ${root.expires}, more than ${days} days from now`,
+    );
   }
 }

@@ -73,6 +73,8 @@ export interface VerifyOptions {
   maxBundleBytes?: number;
   /** Tolerance for a wrong clock on expiry checks, 0…1 day. Default 5 minutes. */
   clockSkewMs?: number;
+  /** Longest validity of the final trust root, counted from `now`. Default 10 years. */
+  maxRootValidityMs?: number;
   /** When set, a bundle for another product is refused with `product.mismatch`. */
   expectedProduct?: string;
   /**
@@ -264,6 +266,7 @@ export async function verifyBundle(
       nowMs,
       skewMs: skew,
       expectedProduct: options.expectedProduct,
+      maxRootValidityMs: options.maxRootValidityMs,
     });
     const declared = declaredImages(manifest);
     let total = reader.position;
@@ -333,6 +336,7 @@ export type RehydrateOptions = Pick<
   | 'now'
   | 'clockSkewMs'
   | 'expectedProduct'
+  | 'maxRootValidityMs'
   | 'rollbackStore'
   | 'mode'
   | 'override'
@@ -363,6 +367,7 @@ export async function rehydrateVerifiedBundle(
       nowMs: options.now.getTime(),
       skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
       expectedProduct: options.expectedProduct,
+      maxRootValidityMs: options.maxRootValidityMs,
     },
   );
   const declared = declaredImages(manifest);

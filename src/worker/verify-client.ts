@@ -88,22 +88,18 @@ export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<Ve
         ? {}
         : { expectedProduct: options.expectedProduct }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      ...(options.maxRootValidityMs === undefined
+        ? {}
+        : { maxRootValidityMs: options.maxRootValidityMs }),
       ...('url' in source && typeof source.url === 'string' ? { url: source.url } : {}),
     });
     if (options.signal?.aborted) onAbort();
     else if (!('url' in source)) void pump(worker, id, source, options.signal).catch(reject);
   });
   if (options.signal?.aborted) throw new AbortError('Bundle verification cancelled');
-  return rehydrateVerifiedBundle(HANDOFF, handoff, {
-    trustRoot: options.trustRoot,
-    now: options.now,
-    ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
-    ...(options.expectedProduct === undefined ? {} : { expectedProduct: options.expectedProduct }),
-    ...(options.rollbackStore === undefined ? {} : { rollbackStore: options.rollbackStore }),
-    ...(options.mode === undefined ? {} : { mode: options.mode }),
-    ...(options.override === undefined ? {} : { override: options.override }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  // The page's own options, not the worker's word: the same checks run again here.
+  const { worker: _w, source: _s, onProgress: _p, signal: _signal, ...pageOptions } = options;
+  return rehydrateVerifiedBundle(HANDOFF, handoff, pageOptions);
 }
 
 async function pump(

@@ -27,6 +27,7 @@ export type VerifyRequest =
       maxBundleBytes?: number;
       clockSkewMs?: number;
       expectedProduct?: string;
+      maxRootValidityMs?: number;
       stallTimeoutMs?: number;
       /** Fetch and stream this URL; without it, `chunk` messages follow, then `end`. */
       url?: string;
@@ -158,6 +159,9 @@ export function serveVerification(endpoint: VerifyEndpoint): void {
           ...(msg.clockSkewMs === undefined ? {} : { clockSkewMs: msg.clockSkewMs }),
           ...(msg.expectedProduct === undefined ? {} : { expectedProduct: msg.expectedProduct }),
           ...(msg.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: msg.stallTimeoutMs }),
+          ...(msg.maxRootValidityMs === undefined
+            ? {}
+            : { maxRootValidityMs: msg.maxRootValidityMs }),
         },
       );
       // The image buffers move to the page (each image has its own buffer, verify.ts step 5);

@@ -20,6 +20,9 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
+/** Roots may be valid for at most 10 years from now (trust-root.ts): five years ahead. */
+const ROOT_EXPIRES = new Date(Date.now() + 5 * 365 * 86_400_000).toISOString().slice(0, 10);
+
 const manifest = {
   product: 'acme-sensor',
   version: '2.0.0',
@@ -62,7 +65,7 @@ describe('webflash CLI', () => {
       '--threshold',
       '2',
       '--expires',
-      '2099-01-01',
+      ROOT_EXPIRES,
       '--out',
       'root.json',
     );
@@ -150,7 +153,7 @@ describe('webflash CLI', () => {
           '--threshold',
           '1',
           '--expires',
-          '2099-01-01',
+          ROOT_EXPIRES,
           '--out',
           'root2.json',
         )
@@ -198,7 +201,7 @@ describe('webflash CLI', () => {
         '--threshold',
         '1',
         '--expires',
-        '2099-01-01',
+        ROOT_EXPIRES,
         '--out',
         'r.json',
       ],
@@ -213,7 +216,7 @@ describe('webflash CLI', () => {
         '--threshold',
         '2',
         '--expires',
-        '2099-01-01',
+        ROOT_EXPIRES,
         '--out',
         'r.json',
       ],
@@ -223,6 +226,22 @@ describe('webflash CLI', () => {
     [['bundle', 'create', '--manifest', 'root.json', '--out', 'z.fwb'], 1],
   ])('%j exits with %i', async (argv, code) => {
     expect((await run(...argv)).code).toBe(code);
+  });
+
+  it('root create refuses a duplicate key and a validity beyond --max-years (root.invalid)', async () => {
+    const base = ['root', 'create', '--threshold', '1', '--out', 'r.json'];
+    const alice = ['--key', 'keys/alice.pub'];
+    const dup = await run(...base, ...alice, ...alice, '--expires', ROOT_EXPIRES);
+    expect(dup.code).toBe(1);
+    expect(dup.err).toMatch(/root\.invalid.*duplicate/s);
+    const far = new Date(Date.now() + 11 * 365 * 86_400_000).toISOString().slice(0, 10);
+    const tooLong = await run(...base, ...alice, '--expires', far);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.err).toMatch(/root\.invalid.*more than 10 years/s);
+    expect((await run(...base, ...alice, '--expires', far, '--max-years', '12')).code).toBe(0);
+    expect((await run(...base, ...alice, '--expires', ROOT_EXPIRES, '--max-years', '4')).code).toBe(
+      1,
+    );
   });
 
   it('every command has --help', async () => {
