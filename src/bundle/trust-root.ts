@@ -10,7 +10,7 @@
  * inside a bundle are never trusted by themselves. Only the final root's expiry matters
  * (TUF §5.3.10, freeze attack).
  */
-import { fromHex, toHex } from '../core/bytes.ts';
+import { equalBytes, fromHex, toHex } from '../core/bytes.ts';
 import {
   hexPattern,
   readArray,
@@ -255,11 +255,15 @@ export interface ChainedRoot {
 
 /**
  * Walks the roots a bundle carries, starting from the pinned root. Entries the app already has
- * (version ≤ the current one) are skipped without being read; the rest must continue the chain
+ * (version ≤ the pinned one, carried for older updaters) are verified too, so that no unchecked
+ * bytes are part of a bundle that verifies (`checkOlderRoots`); the rest must continue the chain
  * one version at a time. The container guarantees the entries are consecutive.
- * @throws {BundleError} `root.version` for a gap (a fast-forward), or any `rotateTrustRoot` error.
+ * @throws {BundleError} `root.version` for a gap (a fast-forward), or any `rotateTrustRoot`
+ *   or `checkOlderRoots` error.
  */
 export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[]): TrustRoot {
+  const older = chain.filter((e) => e.version <= pinned.version);
+  if (older.length > 0) checkOlderRoots(pinned, older);
   let current = pinned;
   for (const entry of chain) {
     if (entry.version <= current.version) continue;
@@ -272,6 +276,36 @@ export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[
     current = rotateTrustRoot(current, entry.envelope);
   }
   return current;
+}
+
+/**
+ * Root records at or below the pinned version must form a valid chain by the rotation rules
+ * (TUF §5.3.4–5.3.5: the first signed by a threshold of its own keys, each next one by a
+ * threshold of the previous root's keys and of its own) that ends in a root with exactly the
+ * pinned root's content. Their expiry does not matter (only the final root's does).
+ * @throws {BundleError} `root.version` when the records stop short of the pinned version,
+ *   `root.invalid` when they end in other content than the pinned root, or any
+ *   `loadTrustRoot`/`rotateTrustRoot` error.
+ */
+function checkOlderRoots(pinned: TrustRoot, older: readonly ChainedRoot[]): void {
+  const first = older[0]!;
+  const last = older[older.length - 1]!;
+  if (last.version !== pinned.version) {
+    throw reject(
+      'root.version',
+      `the bundle carries roots ${first.version}…${last.version} but not root ${pinned.version}, which this updater pins`,
+    );
+  }
+  let current = loadTrustRoot(first.envelope);
+  if (current.version !== first.version) {
+    throw reject('root.version', `record ${first.version} holds root ${current.version}`);
+  }
+  for (const entry of older.slice(1)) current = rotateTrustRoot(current, entry.envelope);
+  const payloadOf = (root: TrustRoot): Uint8Array =>
+    parseEnvelope(root.envelope, MAX_ROOT_BYTES).payload;
+  if (!equalBytes(payloadOf(current), payloadOf(pinned))) {
+    throw reject('root.invalid', `the bundle's root ${pinned.version} is not the pinned one`);
+  }
 }
 
 /** Default longest validity of a root, counted from now: 10 years (3653 days). */

@@ -7,7 +7,7 @@ import { parseManifest, PROTOCOL_IDS, type Manifest, type ProtocolId } from '../
 import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
 import { checkTarget, type TargetQuery } from '../bundle/target.ts';
 import { loadTrustRoot } from '../bundle/trust-root.ts';
-import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle, type VerifiedBundle } from '../bundle/verify.ts';
 import { verifyRelease } from '../job/verify-release.ts';
 import { parseDateOption } from './dates.ts';
 import { readBytes, resolveIn } from './files.ts';
@@ -116,33 +116,66 @@ Options:
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'show what a bundle contains (without verifying it)',
-  help: `webflash inspect X.fwb [--json]
+  summary: 'show what a bundle contains, and with --root what of it was verified',
+  help: `webflash inspect X.fwb [--root ROOT.json [--now DATE]] [--json]
 
-Shows the manifest, signatures, carried trust roots and images of a bundle. Nothing is
-verified: use 'webflash verify' to decide whether a bundle may be installed.`,
+Shows the manifest, signatures, carried trust roots and images of a bundle.
+
+Without --root nothing is verified, and the output says so: the signatures and roots are only
+what the file claims. With --root the bundle is verified first, exactly as 'webflash verify'
+does (exit 1 with the reason code if it is refused), and the output reports what was verified:
+the trust root used, the keys whose signatures counted, every carried root (each one checked),
+and each image's SHA-256.`,
   run: async (args, io) => {
-    const { values, positionals } = parse(args, { json: { type: 'boolean' } }, true);
-    const file = onePositional(positionals, 'bundle file');
-    const parts = await readBundleUnverified(await readBytes(io, file));
+    const { values, positionals } = parse(
+      args,
+      { root: { type: 'string' }, now: { type: 'string' }, json: { type: 'boolean' } },
+      true,
+    );
+    const file = resolveIn(io, onePositional(positionals, 'bundle file'));
+    const bytes = await readBytes(io, file);
+    const parts = await readBundleUnverified(bytes);
     const manifest = parseManifest(parts.envelope.payload);
+    const claimed = parts.envelope.signatures.map((s) => s.keyid);
+    let verified: VerifiedBundle | undefined;
+    let uncounted: string[] = [];
+    if (values.root !== undefined) {
+      const now =
+        values.now === undefined ? new Date() : new Date(parseDateOption(values.now, '--now'));
+      verified = await verifyRelease({
+        verify: verifyBundle,
+        source: bytes,
+        trustRoot: loadTrustRoot(await readBytes(io, values.root)),
+        now,
+        rollbackStore: new MemoryRollbackStore(),
+        mode: 'customer',
+      });
+    } else if (values.now !== undefined) throw new CliUsageError('--now needs --root');
     const info = {
-      verified: false,
+      verified: verified !== undefined,
       ...summary(manifest),
       created: manifest.created,
       expires: manifest.expires,
       notes: manifest.notes,
       targets: manifest.targets,
-      signatures: parts.envelope.signatures.map((s) => s.keyid),
+      signatures: claimed,
       roots: parts.roots.map((r) => r.version),
-      images: parts.images.map((im) => ({ name: im.name, size: im.data.length })),
+      ...(verified
+        ? {
+            rootVersion: verified.root.version,
+            signers: verified.signers,
+            uncounted: (uncounted = claimed.filter((k) => !verified.signers.includes(k))),
+            images: verified.images,
+          }
+        : { images: parts.images.map((im) => ({ name: im.name, size: im.data.length })) }),
     };
     if (values.json) {
       io.out(JSON.stringify(info) + '\n');
       return EXIT.ok;
     }
+    const short = (k: string): string => k.slice(0, 16);
     const lines = [
-      `${manifest.product} ${manifest.version}  (NOT VERIFIED; use 'webflash verify')`,
+      `${manifest.product} ${manifest.version}  ${verified ? `(VERIFIED with root ${verified.root.version})` : "(NOT VERIFIED; use 'webflash verify' or --root)"}`,
       `  security counter ${manifest.securityCounter}; created ${manifest.created}; expires ${manifest.expires}`,
       ...manifest.targets.flatMap((t) => [
         `  target ${t.chip}/${t.protocol}${t.board ? ` board ${t.board}` : ''}`,
@@ -151,8 +184,23 @@ verified: use 'webflash verify' to decide whether a bundle may be installed.`,
             `    ${im.name} at ${im.address !== undefined ? `0x${im.address.toString(16)}` : `slot ${im.slot}`}, ${im.size} bytes`,
         ),
       ]),
-      `  signatures: ${info.signatures.length === 0 ? 'none' : info.signatures.map((k) => k.slice(0, 16)).join(', ')}`,
-      ...(info.roots.length ? [`  carries trust roots: ${info.roots.join(', ')}`] : []),
+      ...(verified
+        ? [
+            `  signed by: ${verified.signers.map(short).join(', ')} (${verified.signers.length} of ${verified.root.threshold} required)`,
+            ...(uncounted.length
+              ? [`  signatures that did not count: ${uncounted.map(short).join(', ')}`]
+              : []),
+            ...(info.roots.length
+              ? [`  carries trust roots (all checked): ${info.roots.join(', ')}`]
+              : []),
+            ...verified.images.map((im) => `  ${im.name}: sha256 ${im.sha256} (checked)`),
+          ]
+        : [
+            `  signatures (not checked): ${claimed.length === 0 ? 'none' : claimed.map(short).join(', ')}`,
+            ...(info.roots.length
+              ? [`  carries trust roots (not checked): ${info.roots.join(', ')}`]
+              : []),
+          ]),
       ...(manifest.notes ? ['', manifest.notes] : []),
     ];
     io.out(lines.join('\n') + '\n');

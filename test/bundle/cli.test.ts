@@ -137,6 +137,15 @@ describe('webflash CLI', () => {
       images: [{ name: 'app' }],
     });
     expect((JSON.parse(shown.out) as { signatures: string[] }).signatures).toHaveLength(2);
+    expect((await run('inspect', 'x.fwb')).out).toMatch(/NOT VERIFIED[\s\S]*not checked/);
+    const checked = await run('inspect', 'x.fwb', '--root', 'root.json', '--json');
+    const facts = JSON.parse(checked.out) as Record<string, unknown>;
+    expect(facts).toMatchObject({ verified: true, rootVersion: 1, roots: [], uncounted: [] });
+    expect(facts['signers']).toHaveLength(2);
+    expect((facts['images'] as { sha256: string }[])[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await run('inspect', 'x.fwb', '--root', 'root.json')).out).toMatch(
+      /VERIFIED with root 1[\s\S]*signed by: .* \(2 of 2 required\)[\s\S]*sha256 [0-9a-f]{64} \(checked\)/,
+    );
   });
 
   it('rotation: root 2 signed by the old and the new keys, carried in a bundle', async () => {
