@@ -138,7 +138,6 @@ and each image's SHA-256.`,
     const manifest = parseManifest(parts.envelope.payload);
     const claimed = parts.envelope.signatures.map((s) => s.keyid);
     let verified: VerifiedBundle | undefined;
-    let uncounted: string[] = [];
     if (values.root !== undefined) {
       const now =
         values.now === undefined ? new Date() : new Date(parseDateOption(values.now, '--now'));
@@ -151,6 +150,7 @@ and each image's SHA-256.`,
         mode: 'customer',
       });
     } else if (values.now !== undefined) throw new CliUsageError('--now needs --root');
+    const uncounted = verified ? claimed.filter((k) => !verified.signers.includes(k)) : [];
     const info = {
       verified: verified !== undefined,
       ...summary(manifest),
@@ -164,7 +164,7 @@ and each image's SHA-256.`,
         ? {
             rootVersion: verified.root.version,
             signers: verified.signers,
-            uncounted: (uncounted = claimed.filter((k) => !verified.signers.includes(k))),
+            uncounted,
             images: verified.images,
           }
         : { images: parts.images.map((im) => ({ name: im.name, size: im.data.length })) }),
