@@ -22,13 +22,14 @@ import {
 } from './_schema.ts';
 import {
   encodeEnvelope,
+  MANIFEST_PAYLOAD_TYPE,
   parseEnvelope,
   ROOT_PAYLOAD_TYPE,
   tallySignatures,
   type Envelope,
 } from './dsse.ts';
 import { keyIdOf, publicKeyProblem } from './ed25519.ts';
-import { BundleError, reject } from './errors.ts';
+import { BundleError, reject, rejectAs } from './errors.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Largest root envelope accepted, in bytes. */
@@ -166,9 +167,13 @@ function decodeRootEnvelope(bytes: Uint8Array): Envelope {
   } catch (err) {
     throw asRootError(err);
   }
+  if (env.payloadType === MANIFEST_PAYLOAD_TYPE) {
+    throw rejectAs('envelope.payload-type', 'This is a release manifest, not a trust root.');
+  }
   if (env.payloadType !== ROOT_PAYLOAD_TYPE) {
-    throw reject(
+    throw rejectAs(
       'envelope.payload-type',
+      'This is not a webflash trust root.',
       `expected ${ROOT_PAYLOAD_TYPE}, found "${env.payloadType}"`,
     );
   }

@@ -32,7 +32,7 @@ import {
   readRecordHeader,
   RecordKind,
 } from './container.ts';
-import { reject } from './errors.ts';
+import { reject, rejectAs } from './errors.ts';
 import { declaredImages, type Manifest, MAX_MANIFEST_BYTES } from './manifest.ts';
 import {
   checkRollback,
@@ -285,7 +285,7 @@ export async function verifyBundle(
       }
       const h = await readRecordHeader(reader);
       if (h.kind === RecordKind.manifest)
-        throw reject('container.duplicate-entry', 'a second manifest');
+        throw rejectAs('container.duplicate-entry', 'The bundle contains a second manifest.');
       if (h.kind !== RecordKind.image)
         throw reject('container.malformed', 'a trust root after the manifest');
       const signed = declared.get(h.name);
