@@ -203,6 +203,8 @@ export class BundleError extends WebflashError {
   readonly reason: BundleReason;
   /** Technical detail (which entry, which field); also appended to `message`. */
   readonly detail: string | undefined;
+  /** For `json.schema`: the JSON path of the member at fault ("targets[0].chip"), when known. */
+  readonly field: string | undefined;
 
   /**
    * @param options.message replaces the reason's usual sentence where the thrower knows better
@@ -211,7 +213,11 @@ export class BundleError extends WebflashError {
   constructor(
     reason: BundleReason,
     detail?: string,
-    { message, ...options }: WebflashErrorOptions & { message?: string } = {},
+    {
+      message,
+      field,
+      ...options
+    }: WebflashErrorOptions & { message?: string; field?: string } = {},
   ) {
     const text = REASON_TEXT[reason];
     const sentence = message ?? text.message;
@@ -221,6 +227,7 @@ export class BundleError extends WebflashError {
     });
     this.reason = reason;
     this.detail = detail;
+    this.field = field;
   }
 }
 

@@ -3,7 +3,7 @@
  * from a manifest file, signed twice, verified; and the failure paths with their exit codes.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,9 +41,8 @@ const manifest = {
 
 describe('webflash CLI', () => {
   beforeAll(() => {
-    const app = readFileSync(
-      join(import.meta.dirname, '../../../shared/firmware/esp_idf_blink_esp32s2.bin'),
-    );
+    // Image content does not matter to the CLI: a deterministic pattern of a typical app's size.
+    const app = new Uint8Array(182_368).map((_, i) => (i * 31 + 7) & 0xff);
     writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
     mkdirSync(join(dir, 'fw'));
     writeFileSync(join(dir, 'fw/app.bin'), app);
@@ -251,6 +250,36 @@ describe('webflash CLI', () => {
     expect((await run(...base, ...alice, '--expires', ROOT_EXPIRES, '--max-years', '4')).code).toBe(
       1,
     );
+  });
+
+  it('bundle create: notes are optional; input faults name the file and the field', async () => {
+    const { notes: _notes, ...noNotes } = manifest;
+    writeFileSync(join(dir, 'release.json'), JSON.stringify(noNotes));
+    const args = ['bundle', 'create', '--manifest', 'release.json', '--out', 'n.fwb'];
+    expect(await run(...args)).toMatchObject({ code: 0 });
+    const shown = JSON.parse((await run('inspect', 'n.fwb', '--json')).out) as { notes: string };
+    expect(shown.notes).toBe('');
+
+    const faults: [Record<string, unknown>, string][] = [
+      [{ ...manifest, notes: 7 }, 'release.json: field "notes" must be a string'],
+      [{ ...manifest, extra: 1 }, 'release.json: field "extra" is not a known field'],
+      [{ ...noNotes, version: undefined }, 'release.json: field "version" is missing'],
+      [
+        { ...manifest, targets: [{ ...manifest.targets[0], chip: 'ESP32' }] },
+        'release.json: field "targets[0].chip" must be',
+      ],
+      [
+        { ...manifest, targets: [{ ...manifest.targets[0], images: [{ name: 'app', file: 1 }] }] },
+        'release.json: field "targets[0].images[0].file" must be a string',
+      ],
+    ];
+    for (const [content, message] of faults) {
+      writeFileSync(join(dir, 'release.json'), JSON.stringify(content));
+      const r = await run(...args);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(message);
+      expect(r.err).not.toMatch(/release\.json\.|signed manifest/);
+    }
   });
 
   it('every command has --help', async () => {
