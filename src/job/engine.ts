@@ -18,6 +18,7 @@ import type { PortInfo } from '../transport/link.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable } from './retry.ts';
+import { checkPlacement } from './placement.ts';
 import { admitSource, planRegions, type FlashPlan, type VerifiedSource } from './source.ts';
 import {
   verifyWithRetry,
@@ -162,6 +163,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
+    checkPlacement(plan.regions, this.session.flashRanges); // before anything is erased
     this.throwIfAborted();
 
     if ((settings?.eraseMode ?? 'regions') === 'all') await this.eraseAll();

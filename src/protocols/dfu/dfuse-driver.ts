@@ -8,6 +8,7 @@ import { ProtocolError } from '../../core/errors.ts';
 import { hex32 } from '../../core/bytes.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
 import type {
+  FlashRange,
   DeviceIdentity,
   FlashRegion,
   FlashSession,
@@ -40,6 +41,7 @@ interface Memory {
 
 class DfuseSession implements FlashSession {
   readonly identity: DeviceIdentity;
+  readonly flashRanges: readonly FlashRange[];
   private readonly erased = new Set<number>();
   private massErased = false;
   private currentAlt: number;
@@ -54,6 +56,12 @@ class DfuseSession implements FlashSession {
     handle: UsbDeviceHandle,
   ) {
     this.currentAlt = opened.selected.alternateSetting;
+    // Every writable segment of every memory the device described (ST UM0424 §4.3.2 strings).
+    this.flashRanges = memories.flatMap((m) =>
+      m.layout.segments
+        .filter((seg) => seg.writable)
+        .map((seg) => ({ start: seg.start, end: seg.end, name: m.layout.name.trim() })),
+    );
     const flash = memories.find((m) => /flash/i.test(m.layout.name)) ?? memories[0];
     const known = opened.alternates[0]?.name
       ? chipFromFlashMap(opened.alternates[0].name)
