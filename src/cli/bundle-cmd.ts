@@ -20,10 +20,11 @@ Builds a bundle: reads every image file M.json lists, fills in sizes and SHA-256
 the signed manifest and the images into one .fwb file. Without --key the bundle is unsigned;
 signers add their signatures with 'webflash bundle sign'.
 
-M.json (paths relative to M.json; "created" defaults to now, "notes" to no text):
+M.json (paths relative to M.json; "created" defaults to now, "notes" to no text; a target
+that writes the ESP bootloader region, below 0x8000, must list "bootloader" in "writes"):
   { "product": "acme-sensor", "version": "1.4.2", "securityCounter": 3,
     "expires": "2027-01-01T00:00:00Z", "notes": "Fixes the sleep current.",
-    "targets": [ { "chip": "esp32s3", "protocol": "esp-serial",
+    "targets": [ { "chip": "esp32s3", "protocol": "esp-serial", "writes": ["app"],
                    "images": [ { "name": "app", "address": 65536, "file": "build/app.bin" } ] } ] }
 
 Options:

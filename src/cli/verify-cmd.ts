@@ -178,7 +178,7 @@ and each image's SHA-256.`,
       `${manifest.product} ${manifest.version}  ${verified ? `(VERIFIED with root ${verified.root.version})` : "(NOT VERIFIED; use 'webflash verify' or --root)"}`,
       `  security counter ${manifest.securityCounter}; created ${manifest.created}; expires ${manifest.expires}`,
       ...manifest.targets.flatMap((t) => [
-        `  target ${t.chip}/${t.protocol}${t.board ? ` board ${t.board}` : ''}`,
+        `  target ${t.chip}/${t.protocol}${t.board ? ` board ${t.board}` : ''}${t.writes ? `, writes ${t.writes.join(', ')}` : ''}`,
         ...t.images.map(
           (im) =>
             `    ${im.name} at ${im.address !== undefined ? `0x${im.address.toString(16)}` : `slot ${im.slot}`}, ${im.size} bytes`,

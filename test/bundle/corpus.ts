@@ -108,6 +108,7 @@ function content(over: Partial<ManifestContent> = {}): ManifestContent {
       {
         chip: 'esp32s3',
         protocol: 'esp-serial',
+        writes: ['bootloader', 'app'],
         images: [im('bootloader', 0), im('app', 0x10000)],
       },
     ],
