@@ -211,6 +211,7 @@ function sourceOf(
       rollbackStore: services.rollbackStore,
       logger: storeLogger(get, services, 'bundle'),
       override,
+      boardProduct: async (identity) => (await get().lookUpBoard(identity.uniqueId))?.product,
     });
     // Checked again with the target the board picked, before anything is erased or written.
     return {
