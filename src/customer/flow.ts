@@ -285,7 +285,10 @@ export function createUpdater(options: UpdaterOptions): Updater {
       const url = options.bundleUrl();
       // Rollback records are kept per product: an updater that does not know its own product
       // could install another product's release as a "first" one (docs/embedding.md).
-      if (!options.product) throw new UsageError(NO_PRODUCT);
+      if (!options.product) {
+        log?.error(NO_PRODUCT); // the browser console, where the website owner looks
+        throw new UsageError(NO_PRODUCT);
+      }
       const bundle = await services.loadBundle({
         url,
         expectedProduct: options.product,
