@@ -7,11 +7,10 @@
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { checkRollback, type DowngradeOverride, type UpdaterMode } from '../bundle/rollback.ts';
-import { checkProductBinding, checkRelease } from '../bundle/release-policy.ts';
+import { checkRelease } from '../bundle/release-policy.ts';
 import { recordInstalled, type RollbackStore } from '../bundle/rollback-store.ts';
 import { checkTarget } from '../bundle/target.ts';
 import { VerifiedBundle } from '../bundle/verify.ts';
-import type { DeviceIdentity } from '../protocols/driver.ts';
 import type { SourceRegion, VerifiedSource } from './source.ts';
 
 export interface BundleSourceOptions {
@@ -25,11 +24,6 @@ export interface BundleSourceOptions {
   board?: string | undefined;
   /** Where an accepted downgrade is logged. */
   logger?: Logger | undefined;
-  /**
-   * The product the connected board last received (the technician's flash log), when known;
-   * another product then needs `override` (bundle `checkProductBinding`).
-   */
-  boardProduct?: ((identity: DeviceIdentity) => Promise<string | undefined>) | undefined;
 }
 
 /**
@@ -58,13 +52,6 @@ export function fromVerifiedBundle(
         ...(options.board === undefined ? {} : { board: options.board }),
         ...(port?.usbVendorId === undefined ? {} : { usbVendorId: port.usbVendorId }),
         ...(port?.usbProductId === undefined ? {} : { usbProductId: port.usbProductId }),
-      });
-      checkProductBinding({
-        product: m.product,
-        boardProduct: await options.boardProduct?.(identity),
-        mode: options.mode,
-        override: options.override,
-        logger: options.logger,
       });
       const policy = {
         boardReported: installed?.securityVersion,

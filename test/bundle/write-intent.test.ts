@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBundle } from '../../src/bundle/create.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
-import { protectedWrites } from '../../src/bundle/manifest.ts';
+import { protectedWrites } from '../../src/bundle/write-intent.ts';
 import { pinnedRoot } from '../../src/bundle/pinned-root.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import { summarizeBundleNow } from '../../src/store/bundle-summary.ts';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, MemoryAuditStore } from '../../src/audit/index.ts';
 import { lastRelease } from '../../src/audit/board-product.ts';
-import { checkProductBinding } from '../../src/bundle/release-policy.ts';
+import { checkProductBinding } from '../../src/bundle/product-binding.ts';
 import { createAppStore, resetAppStore, type AppStore } from '../../src/store/app-store.ts';
 import { productChange } from '../../src/store/index.ts';
 import { goodBundle } from '../bundle/fixtures.ts';

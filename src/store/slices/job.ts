@@ -11,6 +11,7 @@ import type { DowngradeOverride } from '../../bundle/rollback.ts';
 import { toHex } from '../../core/bytes.ts';
 import { AbortError, UsageError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
+import { bindToBoardProduct } from '../../job/product-binding.ts';
 import { FlashJob } from '../../job/engine.ts';
 import { recoveryAdvice } from '../../job/recovery.ts';
 import type { FlashSource } from '../../job/source.ts';
@@ -206,13 +207,13 @@ function sourceOf(
 ): FlashSource {
   const { bundle, settings } = state;
   if (bundle.status === 'verified' && bundle.verified) {
-    const source = fromVerifiedBundle(bundle.verified, {
-      mode: 'technician',
-      rollbackStore: services.rollbackStore,
-      logger: storeLogger(get, services, 'bundle'),
-      override,
-      boardProduct: async (identity) => (await get().lookUpBoard(identity.uniqueId))?.product,
-    });
+    const logger = storeLogger(get, services, 'bundle');
+    const policy = { mode: 'technician' as const, override, logger };
+    const source = bindToBoardProduct(
+      fromVerifiedBundle(bundle.verified, { ...policy, rollbackStore: services.rollbackStore }),
+      bundle.verified,
+      { ...policy, boardProduct: async (id) => (await get().lookUpBoard(id.uniqueId))?.product },
+    );
     // Checked again with the target the board picked, before anything is erased or written.
     return {
       ...source,
