@@ -106,7 +106,7 @@ export interface VerifiedImageInfo {
 /** Only this module can produce the token, so only `verifyBundle` can build a VerifiedBundle. */
 const MINT: unique symbol = Symbol('VerifiedBundle.mint');
 
-interface VerifiedParts {
+export interface VerifiedParts {
   manifest: Manifest;
   root: TrustRoot;
   roots: readonly ChainedRoot[];
@@ -329,86 +329,21 @@ export async function verifyBundle(
   }
 }
 
-/** What the page supplies when it rebuilds a bundle that the verification worker verified. */
-export type RehydrateOptions = Pick<
-  VerifyOptions,
-  | 'trustRoot'
-  | 'now'
-  | 'clockSkewMs'
-  | 'expectedProduct'
-  | 'maxRootValidityMs'
-  | 'rollbackStore'
-  | 'mode'
-  | 'override'
-  | 'logger'
->;
-
 /**
- * @internal Rebuilds, on the page, a `VerifiedBundle` that `verifyBundle` accepted in the
- * verification worker (_handoff.ts; docs/threat-model.md, "The verification worker"). It trusts
- * nothing in the message: the same head checks as `verifyBundle` (trust-root chain and expiry,
- * signature threshold, strict manifest, product, validity window; _signed-head.ts), every
- * declared image present once with exactly its signed length and SHA-256, hashed here from the
- * very buffers the `VerifiedBundle` keeps, nothing else, the bundle size; then the rollback check
- * against the page's store, which the worker cannot see.
- * @throws {TypeError} without the hand-off token.
- * @throws {BundleError} with the reason `verifyBundle` would give for the same defect.
+ * @internal Builds a `VerifiedBundle` for the page-side rebuild after the verification worker
+ * (rehydrate.ts), which has re-checked `parts`; only holders of the hand-off token can call it.
+ * @throws {TypeError} without the token.
  */
-export async function rehydrateVerifiedBundle(
-  token: typeof HANDOFF,
-  data: VerifiedHandoff,
-  options: RehydrateOptions,
-): Promise<VerifiedBundle> {
+export function mintHandedOff(token: typeof HANDOFF, parts: VerifiedParts): VerifiedBundle {
   if (token !== HANDOFF) throw new TypeError('A VerifiedBundle comes only from verifyBundle()');
-  const { root, manifest, signers } = checkSignedHead(
-    { roots: data.roots, manifest: data.envelope },
-    {
-      trustRoot: options.trustRoot,
-      nowMs: options.now.getTime(),
-      skewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
-      expectedProduct: options.expectedProduct,
-      maxRootValidityMs: options.maxRootValidityMs,
-    },
-  );
-  const declared = declaredImages(manifest);
-  const images = new Map<string, Uint8Array>();
-  let size = 9 + 6 + data.envelope.length; // magic, format, manifest record (container.ts)
-  for (const r of data.roots) size += 6 + String(r.version).length + r.envelope.length;
-  for (const { name, bytes } of data.images) {
-    const signed = declared.get(name);
-    if (!signed) throw reject('container.undeclared-entry', name);
-    if (images.has(name)) throw reject('container.duplicate-entry', name);
-    if (!(bytes instanceof Uint8Array) || bytes.length !== signed.size) {
-      throw reject('image.size-mismatch', `"${name}" handed over with the wrong length`);
-    }
-    // Hashed again here, from the buffer the engine will copy from (docs/threat-model.md).
-    if (toHex(sha256(bytes)) !== signed.sha256) throw reject('image.hash-mismatch', name);
-    images.set(name, bytes);
-    size += 6 + name.length + bytes.length;
-  }
-  if (images.size !== declared.size) {
-    const missing = [...declared.keys()].filter((n) => !images.has(n));
-    throw reject('container.missing-entry', missing.join(', '));
-  }
-  if (size !== data.bundleBytes) {
-    throw reject('container.malformed', `handed over as ${data.bundleBytes} bytes, parts ${size}`);
-  }
-  return new VerifiedBundle(MINT, {
-    manifest,
-    root,
-    roots: data.roots,
-    envelope: data.envelope,
-    images,
-    bundleBytes: data.bundleBytes,
-    signers,
-    rollback: await checkStoredRollback(manifest, root, options),
-  });
+  return new VerifiedBundle(MINT, parts);
 }
 
-async function checkStoredRollback(
+/** The release policy against the store, when there is one (release-policy.ts). */
+export async function checkStoredRollback(
   manifest: Manifest,
   root: TrustRoot,
-  options: RehydrateOptions,
+  options: Pick<VerifyOptions, 'rollbackStore' | 'mode' | 'override' | 'logger'>,
 ): Promise<RollbackDecision | undefined> {
   const store = options.rollbackStore;
   const mode = options.mode ?? 'customer';

@@ -5,19 +5,15 @@
  * exact bytes the worker verified (transferred, not copied), trusting nothing in the message: the
  * page re-checks the trust root, the signature threshold, expiry, product, and each image's
  * length and SHA-256 in the very buffer it keeps, and runs the rollback check with its own store
- * (`rehydrateVerifiedBundle`, src/bundle/verify.ts; docs/threat-model.md, "The verification
+ * (`rehydrateVerifiedBundle`, src/bundle/rehydrate.ts; docs/threat-model.md, "The verification
  * worker"). Only this module and the worker may use the hand-off token. Where no Worker exists
  * (Node, the CLI) call `verifyBundle` directly; faces call either through `verifyRelease`
  * (src/job/verify-release.ts).
  */
 import { HANDOFF, type VerifiedHandoff } from '../bundle/_handoff.ts';
 import { BundleError } from '../bundle/errors.ts';
-import {
-  rehydrateVerifiedBundle,
-  type VerifiedBundle,
-  type VerifyOptions,
-  type VerifyProgress,
-} from '../bundle/verify.ts';
+import { rehydrateVerifiedBundle } from '../bundle/rehydrate.ts';
+import { type VerifiedBundle, type VerifyOptions, type VerifyProgress } from '../bundle/verify.ts';
 import { AbortError, WebflashError } from '../core/errors.ts';
 import type { ErrorData, VerifyRequest, VerifyResponse } from './verify-worker.ts';
 

@@ -10,7 +10,8 @@ import { createBundle, readBundleUnverified } from '../../src/bundle/create.ts';
 import { encodeEnvelope } from '../../src/bundle/dsse.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
 import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
-import { rehydrateVerifiedBundle, verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
+import { rehydrateVerifiedBundle } from '../../src/bundle/rehydrate.ts';
+import { verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
 import { AbortError } from '../../src/core/errors.ts';
 import { verifyInWorker, type VerifyWorkerLike } from '../../src/worker/verify-client.ts';
 import {
