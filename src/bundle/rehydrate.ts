@@ -6,8 +6,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../core/bytes.ts';
-import type { HANDOFF} from './_handoff.ts';
-import { type VerifiedHandoff } from './_handoff.ts';
+import { HANDOFF, type VerifiedHandoff } from './_handoff.ts';
 import { checkSignedHead } from './_signed-head.ts';
 import { reject } from './errors.ts';
 import { declaredImages } from './manifest.ts';
