@@ -273,8 +273,7 @@ function checkConsistency(m: Manifest): void {
         if (t.writes?.includes(range.kind)) continue;
         throw reject(
           'manifest.invalid',
-          `targets[${i}]: "${im.name}" writes ${range.what}, which the target must declare ` +
-            `with "writes": ["${range.kind}", …]`,
+          `targets[${i}]: "${im.name}" writes ${range.what}; "writes" must list "${range.kind}"`,
         );
       }
       const hit = placed.find((p) => start < p.end && p.start < end);

@@ -171,9 +171,8 @@ function decodeRootEnvelope(bytes: Uint8Array): Envelope {
     throw rejectAs('envelope.payload-type', 'This is a release manifest, not a trust root.');
   }
   if (env.payloadType !== ROOT_PAYLOAD_TYPE) {
-    throw rejectAs(
+    throw reject(
       'envelope.payload-type',
-      'This is not a webflash trust root.',
       `expected ${ROOT_PAYLOAD_TYPE}, found "${env.payloadType}"`,
     );
   }
@@ -298,7 +297,7 @@ function checkOlderRoots(pinned: TrustRoot, older: readonly ChainedRoot[]): void
   if (last.version !== pinned.version) {
     throw reject(
       'root.version',
-      `the bundle carries roots ${first.version}…${last.version} but not root ${pinned.version}, which this updater pins`,
+      `carried roots end at ${last.version}, not at the pinned ${pinned.version}`,
     );
   }
   let current = loadTrustRoot(first.envelope);
@@ -309,7 +308,7 @@ function checkOlderRoots(pinned: TrustRoot, older: readonly ChainedRoot[]): void
   const payloadOf = (root: TrustRoot): Uint8Array =>
     parseEnvelope(root.envelope, MAX_ROOT_BYTES).payload;
   if (!equalBytes(payloadOf(current), payloadOf(pinned))) {
-    throw reject('root.invalid', `the bundle's root ${pinned.version} is not the pinned one`);
+    throw reject('root.invalid', `carried root ${pinned.version} is not the pinned one`);
   }
 }
 

@@ -70,30 +70,30 @@ export interface VerifyOptions {
   /** The current time, for expiry checks. */
   now: Date;
   /** Refuse bundles larger than this. Default 64 MiB. */
-  maxBundleBytes?: number;
+  maxBundleBytes?: number | undefined;
   /** Tolerance for a wrong clock on expiry checks, 0…1 day. Default 5 minutes. */
-  clockSkewMs?: number;
+  clockSkewMs?: number | undefined;
   /** Longest validity of the final trust root, counted from `now`. Default 10 years. */
-  maxRootValidityMs?: number;
+  maxRootValidityMs?: number | undefined;
   /** When set, a bundle for another product is refused with `product.mismatch`. */
-  expectedProduct?: string;
+  expectedProduct?: string | undefined;
   /**
    * When set, root and security-counter rollback are checked against it (release-policy.ts,
    * stage 'load': in technician mode without an override a lower counter is only reported).
    */
-  rollbackStore?: RollbackStore;
+  rollbackStore?: RollbackStore | undefined;
   /** Default 'customer'. */
-  mode?: UpdaterMode;
+  mode?: UpdaterMode | undefined;
   /** A technician's downgrade override (refused in customer mode). */
-  override?: DowngradeOverride;
+  override?: DowngradeOverride | undefined;
   /** Receives the log line of an accepted override. */
-  logger?: Logger;
-  signal?: AbortSignal;
+  logger?: Logger | undefined;
+  signal?: AbortSignal | undefined;
   /** Clock for the stall timeout. Default `realClock`. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Longest wait for the next chunk. Default 30 s. */
-  stallTimeoutMs?: number;
-  onProgress?: (p: VerifyProgress) => void;
+  stallTimeoutMs?: number | undefined;
+  onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
 /** Metadata of one verified image. */

@@ -10,12 +10,6 @@ import type { FlashRange } from '../protocols/driver.ts';
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
-function size(bytes: number): string {
-  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
-  if (bytes >= 1 << 10 && bytes % (1 << 10) === 0) return `${bytes / (1 << 10)} KiB`;
-  return `${bytes} bytes`;
-}
-
 /**
  * @throws {WebflashError} `plan.out-of-flash` naming the region, its range and the memory the
  *   board reported, for the first region that does not fit.
@@ -36,7 +30,7 @@ export function checkPlacement(
     const end = r.address + r.data.length;
     if (ranges.some((m) => r.address >= m.start && end <= m.end)) continue;
     const reported = ranges
-      .map((m) => `${m.name} ${hex(m.start)}…${hex(m.end)} (${size(m.end - m.start)})`)
+      .map((m) => `${m.name} ${hex(m.start)}…${hex(m.end)} (${m.end - m.start} bytes)`)
       .join(', ');
     throw new WebflashError(
       'plan.out-of-flash',

@@ -6,31 +6,22 @@
  * also hands to its flash jobs, and an accepted bundle raises the store's trust-root floor, so
  * release keys retired by a newer root stop working everywhere as soon as that root was seen.
  */
-import type { Logger } from '../core/log.ts';
 import { UsageError } from '../core/errors.ts';
-import type { DowngradeOverride, UpdaterMode } from '../bundle/rollback.ts';
+import type { UpdaterMode } from '../bundle/rollback.ts';
 import { recordRootSeen, type RollbackStore } from '../bundle/rollback-store.ts';
-import type { VerifiedBundle, VerifyOptions, VerifyProgress } from '../bundle/verify.ts';
+import type { VerifiedBundle, VerifyOptions } from '../bundle/verify.ts';
 
 /** `verifyBundle` itself, or a function that runs it elsewhere (the verification worker). */
 export type BundleVerifier<S> = (source: S, options: VerifyOptions) => Promise<VerifiedBundle>;
 
-export interface VerifyReleaseOptions<S> {
+/** `VerifyOptions` with the store and the mode required, plus the verifier and the source. */
+export type VerifyReleaseOptions<S> = Omit<VerifyOptions, 'rollbackStore' | 'mode'> & {
   verify: BundleVerifier<S>;
   source: S;
-  trustRoot: VerifyOptions['trustRoot'];
-  now: Date;
   /** Required: the store the face's flash jobs record into. */
   rollbackStore: RollbackStore;
   mode: UpdaterMode;
-  expectedProduct?: string | undefined;
-  override?: DowngradeOverride | undefined;
-  logger?: Logger | undefined;
-  maxBundleBytes?: number | undefined;
-  signal?: AbortSignal | undefined;
-  onProgress?: ((p: VerifyProgress) => void) | undefined;
-  clock?: VerifyOptions['clock'] | undefined;
-}
+};
 
 /**
  * Verifies a bundle and applies the release policy with `rollbackStore`.
@@ -41,23 +32,11 @@ export interface VerifyReleaseOptions<S> {
  *   rollbackStore, mode: 'customer' });
  */
 export async function verifyRelease<S>(options: VerifyReleaseOptions<S>): Promise<VerifiedBundle> {
-  const { rollbackStore } = options;
-  const bundle = await options.verify(options.source, {
-    trustRoot: options.trustRoot,
-    now: options.now,
-    rollbackStore,
-    mode: options.mode,
-    ...(options.expectedProduct === undefined ? {} : { expectedProduct: options.expectedProduct }),
-    ...(options.override === undefined ? {} : { override: options.override }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.maxBundleBytes === undefined ? {} : { maxBundleBytes: options.maxBundleBytes }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  });
+  const { verify, source, ...verifyOptions } = options;
+  const bundle = await verify(source, verifyOptions);
   if (bundle.rollback === undefined) {
     throw new UsageError('verifyRelease: the verifier did not apply the rollback store');
   }
-  await recordRootSeen(rollbackStore, bundle.root.version);
+  await recordRootSeen(options.rollbackStore, bundle.root.version);
   return bundle;
 }

@@ -36,7 +36,7 @@ export interface VerifyInWorkerOptions extends Omit<VerifyOptions, 'onProgress' 
   worker: VerifyWorkerLike;
   /** A URL for the worker to fetch, or the bundle's bytes/chunks (transferred to the worker). */
   source: { url: string } | Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  onProgress?: (p: VerifyProgress) => void;
+  onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
 let nextId = 1;

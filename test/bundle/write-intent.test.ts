@@ -47,8 +47,8 @@ describe('write intent', () => {
       const err = thrown(() => build(espTarget(address)));
       expect(err.reason).toBe('manifest.invalid');
       expect(err.detail).toBe(
-        'targets[0]: "bootloader" writes the bootloader region (below 0x8000), which the target ' +
-          'must declare with "writes": ["bootloader", …]',
+        'targets[0]: "bootloader" writes the bootloader region (below 0x8000); "writes" must ' +
+          'list "bootloader"',
       );
       expect(thrown(() => build(espTarget(address, ['partitions', 'app']))).reason).toBe(
         'manifest.invalid',

@@ -46,7 +46,7 @@ describe('checkPlacement', () => {
     expect(err).toMatchObject({ code: 'plan.out-of-flash' });
     expect((err as Error).message).toBe(
       '"app" (4096 bytes at 0x0003f001, ending at 0x00040001) does not fit the memory this board ' +
-        'reported: SPI flash 0x00000000…0x00040000 (256 KiB). Nothing was erased or written.',
+        'reported: SPI flash 0x00000000…0x00040000 (262144 bytes). Nothing was erased or written.',
     );
   });
 });
@@ -98,7 +98,7 @@ describe('the engine checks placement before erasing anything', () => {
     const r = (await job.run()) as JobFailure;
     expect(r.ok).toBe(false);
     expect(r.error.code).toBe('plan.out-of-flash');
-    expect(r.error.message).toMatch(/"storage" \(131072 bytes at 0x000f0000.*\(1 MiB\)/);
+    expect(r.error.message).toMatch(/"storage" \(131072 bytes at 0x000f0000.*\(1048576 bytes\)/);
     expect(phases).not.toContain('erasing');
     expect(phases).not.toContain('writing');
     expect(flash.snapshot().every((b) => b === 0xff)).toBe(true);

@@ -221,7 +221,7 @@ describe('stm32-usart driver under the engine', () => {
       // check stays behind it.
       expect(result.error.code).toBe('plan.out-of-flash');
       expect(result.error.message).toContain('ending at 0x08010800');
-      expect(result.error.message).toContain('(64 KiB)');
+      expect(result.error.message).toContain('(65536 bytes)');
     }
     expect(r.device.memory.flash.counters.sectorErases.every((n) => n === 0)).toBe(true);
   });
