@@ -67,7 +67,7 @@ export function parseEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
     if (!(err instanceof BundleError) || !err.reason.startsWith('json.')) throw err;
     throw rejectAs(
       err.reason,
-      'The signature envelope (the unsigned wrapper around the signed document) is malformed.',
+      'The unsigned signature envelope around the document is malformed.',
       err.detail,
       err,
     );

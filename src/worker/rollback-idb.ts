@@ -46,36 +46,33 @@ export class IdbRollbackStore implements RollbackStore {
     return this.db;
   }
 
-  async get(productId: string): Promise<RollbackRecord | undefined> {
+  private async read(key: string): Promise<unknown> {
     const db = await this.open();
-    const value = (await request(
-      db.transaction(STORE, 'readonly').objectStore(STORE).get(productId),
-    )) as unknown;
+    return request(db.transaction(STORE, 'readonly').objectStore(STORE).get(key));
+  }
+
+  private async write(key: string, value: unknown): Promise<void> {
+    const db = await this.open();
+    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(value, key));
+  }
+
+  async get(productId: string): Promise<RollbackRecord | undefined> {
+    const value = await this.read(productId);
     return isRecord(value) ? value : undefined;
   }
 
-  async put(productId: string, record: RollbackRecord): Promise<void> {
-    const db = await this.open();
+  put(productId: string, record: RollbackRecord): Promise<void> {
     const { securityCounter, version, rootVersion } = record;
-    await request(
-      db
-        .transaction(STORE, 'readwrite')
-        .objectStore(STORE)
-        .put({ securityCounter, version, rootVersion }, productId),
-    );
+    return this.write(productId, { securityCounter, version, rootVersion });
   }
 
   async getRootVersion(): Promise<number | undefined> {
-    const db = await this.open();
-    const value = (await request(
-      db.transaction(STORE, 'readonly').objectStore(STORE).get(ROOT_KEY),
-    )) as unknown;
+    const value = await this.read(ROOT_KEY);
     return Number.isSafeInteger(value) ? (value as number) : undefined;
   }
 
-  async putRootVersion(version: number): Promise<void> {
-    const db = await this.open();
-    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(version, ROOT_KEY));
+  putRootVersion(version: number): Promise<void> {
+    return this.write(ROOT_KEY, version);
   }
 }
 
