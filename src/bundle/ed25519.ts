@@ -10,7 +10,7 @@
  */
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { toHex } from '../core/bytes.ts';
+import { equalBytes, toHex } from '../core/bytes.ts';
 
 // noble-ed25519 ships without a synchronous SHA-512; the synchronous API needs one.
 ed.hashes.sha512 = sha512;
@@ -84,9 +84,9 @@ export function publicKeyProblem(publicKey: Uint8Array): string | undefined {
   } catch {
     return 'not a canonical curve point';
   }
-  if (toHex(point.toBytes()) !== toHex(publicKey)) return 'not a canonical curve point';
+  if (!equalBytes(point.toBytes(), publicKey)) return 'not a canonical curve point';
   if (point.isSmallOrder()) return 'a small-order point';
-  if (!point.isTorsionFree()) return 'a point outside the prime-order subgroup';
+  if (!point.isTorsionFree()) return 'outside the prime-order subgroup';
   return undefined;
 }
 

@@ -36,7 +36,7 @@ export function checkPlacement(
       'plan.out-of-flash',
       `"${r.name}" (${r.data.length} bytes at ${hex(r.address)}, ending at ${hex(end)}) does not fit ` +
         `the memory this board reported: ${reported}. Nothing was erased or written.`,
-      { hints: ['Check that the release was built for this board and its flash size.'] },
+      { hints: ['Check that the release was built for this board.'] },
     );
   }
 }

@@ -35,7 +35,7 @@ export async function verifyRelease<S>(options: VerifyReleaseOptions<S>): Promis
   const { verify, source, ...verifyOptions } = options;
   const bundle = await verify(source, verifyOptions);
   if (bundle.rollback === undefined) {
-    throw new UsageError('verifyRelease: the verifier did not apply the rollback store');
+    throw new UsageError('verifyRelease: the verifier skipped the rollback store');
   }
   await recordRootSeen(options.rollbackStore, bundle.root.version);
   return bundle;
