@@ -14,6 +14,7 @@ import {
   readTimestamp,
 } from './_schema.ts';
 import { BundleError, reject } from './errors.ts';
+import { plainTargets } from './plain-targets.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Bootloader protocols a target may name; the same ids as `ProtocolId` in src/protocols/driver.ts. */
@@ -295,35 +296,6 @@ export function declaredImages(m: Manifest): ReadonlyMap<string, { size: number;
       if (!out.has(im.name)) out.set(im.name, { size: im.size, sha256: im.sha256 });
   }
   return out;
-}
-
-/**
- * Targets as plain data in the schema's member order, without absent optional members: the
- * manifest's own encoding and the views that show a manifest use the same shape.
- */
-export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget[] {
-  return targets.map((t) => ({
-    chip: t.chip,
-    protocol: t.protocol,
-    ...(t.board === undefined ? {} : { board: t.board }),
-    ...(t.usb === undefined ? {} : { usb: plainUsb(t.usb) }),
-    ...(t.writes === undefined ? {} : { writes: [...t.writes] }),
-    images: t.images.map((im) => ({
-      name: im.name,
-      ...(im.address === undefined ? {} : { address: im.address }),
-      ...(im.slot === undefined ? {} : { slot: im.slot }),
-      size: im.size,
-      sha256: im.sha256,
-    })),
-  }));
-}
-
-function plainUsb(u: ManifestUsbIds): ManifestUsbIds {
-  return {
-    vendorId: u.vendorId,
-    productId: u.productId,
-    ...(u.dfuProductId === undefined ? {} : { dfuProductId: u.dfuProductId }),
-  };
 }
 
 /**

@@ -198,7 +198,7 @@ export function overallProgress(p: ProgressEvent): {
 /** Failures that trying again cannot fix: the page's setup, or a release this device must not get. */
 const FINAL: ReadonlySet<ErrorCode> = new Set(['bundle.origin-refused', 'usage.invalid-argument']);
 const NO_PRODUCT =
-  'This updater does not know which product it updates. For the website owner: name it with ' +
+  'This updater does not know which product it updates. Website owner: add ' +
   '<webflash-update product="your-product-id">, or build with VITE_WEBFLASH_PRODUCT.';
 
 const FINAL_REASONS = /^(rollback\.|product\.mismatch$)/;

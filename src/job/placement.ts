@@ -5,10 +5,9 @@
  * DfuSe memory layout of DFU 1.1 §4.2 / ST UM0424 §4.3.2). Slot-addressed regions (DFU 1.1 alt
  * settings) have no address to check.
  */
+import { hex32 } from '../core/bytes.ts';
 import { WebflashError } from '../core/errors.ts';
 import type { FlashRange } from '../protocols/driver.ts';
-
-const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /**
  * @throws {WebflashError} `plan.out-of-flash` naming the region, its range and the memory the
@@ -24,19 +23,15 @@ export function checkPlacement(
   }[],
   ranges: readonly FlashRange[] | undefined,
 ): void {
-  if (!ranges || ranges.length === 0) return;
+  if (!ranges?.length) return;
   for (const r of regions) {
-    if (r.slot !== undefined) continue;
     const end = r.address + r.data.length;
-    if (ranges.some((m) => r.address >= m.start && end <= m.end)) continue;
-    const reported = ranges
-      .map((m) => `${m.name} ${hex(m.start)}…${hex(m.end)} (${m.end - m.start} bytes)`)
-      .join(', ');
+    if (r.slot !== undefined || ranges.some((m) => r.address >= m.start && end <= m.end)) continue;
+    const reported = ranges.map((m) => `${m.name} ${hex32(m.start)}…${hex32(m.end)}`).join(', ');
     throw new WebflashError(
       'plan.out-of-flash',
-      `"${r.name}" (${r.data.length} bytes at ${hex(r.address)}, ending at ${hex(end)}) does not fit ` +
-        `the memory this board reported: ${reported}. Nothing was erased or written.`,
-      { hints: ['Check that the release was built for this board.'] },
+      `"${r.name}" (${r.data.length} bytes at ${hex32(r.address)}) ends at ${hex32(end)}, ` +
+        `outside the memory the board reported: ${reported}. Nothing was erased or written.`,
     );
   }
 }

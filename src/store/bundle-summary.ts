@@ -2,7 +2,8 @@
  * What the technician's bundle panel shows about a verified bundle: product, version, security
  * counter, validity, who signed it against the root's threshold, targets and images.
  */
-import { plainTargets, type ManifestImage, type ManifestTarget } from '../bundle/manifest.ts';
+import type { ManifestImage, ManifestTarget } from '../bundle/manifest.ts';
+import { plainTargets } from '../bundle/plain-targets.ts';
 import { protectedWrites, type ProtectedWrite } from '../bundle/write-intent.ts';
 import type { VerifiedBundle } from '../bundle/verify.ts';
 

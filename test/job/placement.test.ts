@@ -45,8 +45,8 @@ describe('checkPlacement', () => {
     expect(err).toBeInstanceOf(WebflashError);
     expect(err).toMatchObject({ code: 'plan.out-of-flash' });
     expect((err as Error).message).toBe(
-      '"app" (4096 bytes at 0x0003f001, ending at 0x00040001) does not fit the memory this board ' +
-        'reported: SPI flash 0x00000000…0x00040000 (262144 bytes). Nothing was erased or written.',
+      '"app" (4096 bytes at 0x0003f001) ends at 0x00040001, outside the memory the board ' +
+        'reported: SPI flash 0x00000000…0x00040000. Nothing was erased or written.',
     );
   });
 });
@@ -98,7 +98,9 @@ describe('the engine checks placement before erasing anything', () => {
     const r = (await job.run()) as JobFailure;
     expect(r.ok).toBe(false);
     expect(r.error.code).toBe('plan.out-of-flash');
-    expect(r.error.message).toMatch(/"storage" \(131072 bytes at 0x000f0000.*\(1048576 bytes\)/);
+    expect(r.error.message).toMatch(
+      /"storage" \(131072 bytes at 0x000f0000\) ends at 0x00110000.*SPI flash 0x00000000…0x00100000/,
+    );
     expect(phases).not.toContain('erasing');
     expect(phases).not.toContain('writing');
     expect(flash.snapshot().every((b) => b === 0xff)).toBe(true);

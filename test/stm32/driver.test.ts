@@ -220,8 +220,8 @@ describe('stm32-usart driver under the engine', () => {
       // The engine's placement check (src/job/placement.ts), with the sizes; the driver's own
       // check stays behind it.
       expect(result.error.code).toBe('plan.out-of-flash');
-      expect(result.error.message).toContain('ending at 0x08010800');
-      expect(result.error.message).toContain('(65536 bytes)');
+      expect(result.error.message).toContain('ends at 0x08010800');
+      expect(result.error.message).toContain('0x08000000…0x08010000');
     }
     expect(r.device.memory.flash.counters.sectorErases.every((n) => n === 0)).toBe(true);
   });
