@@ -77,14 +77,13 @@ export function newSecretKey(seed?: Uint8Array): Uint8Array {
  * @example publicKeyProblem(new Uint8Array(32)) // 'a small-order point'
  */
 export function publicKeyProblem(publicKey: Uint8Array): string | undefined {
-  if (publicKey.length !== KEY_BYTES) return 'not 32 bytes';
-  let point: ed.Point;
+  let point: ed.Point | undefined;
   try {
-    point = ed.Point.fromBytes(publicKey, false);
+    point = ed.Point.fromBytes(publicKey, false); // RFC 8032 §5.1.3 decoding, lengths included
   } catch {
-    return 'not a canonical curve point';
+    // not a point at all
   }
-  if (!equalBytes(point.toBytes(), publicKey)) return 'not a canonical curve point';
+  if (!point || !equalBytes(point.toBytes(), publicKey)) return 'not a canonical curve point';
   if (point.isSmallOrder()) return 'a small-order point';
   if (!point.isTorsionFree()) return 'outside the prime-order subgroup';
   return undefined;
