@@ -6,14 +6,8 @@
  * payload bytes, then the strict manifest parse, product and validity window.
  */
 import { fromHex } from '../core/bytes.ts';
-import {
-  MANIFEST_PAYLOAD_TYPE,
-  parseEnvelope,
-  ROOT_PAYLOAD_TYPE,
-  tallySignatures,
-  type Envelope,
-} from './dsse.ts';
-import { reject, rejectAs } from './errors.ts';
+import { MANIFEST_PAYLOAD_TYPE, parseEnvelope, tallySignatures, type Envelope } from './dsse.ts';
+import { reject } from './errors.ts';
 import { type Manifest, MAX_MANIFEST_BYTES, parseManifest } from './manifest.ts';
 import {
   checkRootExpiry,
@@ -53,9 +47,6 @@ export function checkSignedHead(
 
   // Signatures over the exact payload bytes, then the strict parse of those bytes.
   const envelope = parseEnvelope(head.manifest, MAX_MANIFEST_BYTES * 2);
-  if (envelope.payloadType === ROOT_PAYLOAD_TYPE) {
-    throw rejectAs('envelope.payload-type', 'This is a trust root, not a release manifest.');
-  }
   if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
     throw reject(
       'envelope.payload-type',
