@@ -193,6 +193,22 @@ describe('webflash CLI', () => {
     ).toBe(0);
     const v = await run('verify', 'y.fwb', '--root', 'root.json', '--json');
     expect(JSON.parse(v.out)).toMatchObject({ ok: true, rootVersion: 2 });
+    // An updater that has seen root 2 refuses x.fwb, which only root 1's keys signed.
+    expect(
+      JSON.parse((await run('verify', 'x.fwb', '--root', 'root.json', '--json')).out),
+    ).toMatchObject({ ok: true });
+    const retired = await run(
+      'verify',
+      'x.fwb',
+      '--root',
+      'root.json',
+      '--seen-root',
+      '2',
+      '--json',
+    );
+    expect(retired.code).toBe(1);
+    expect(JSON.parse(retired.out)).toMatchObject({ ok: false, reason: 'root.rollback' });
+    expect((await run('verify', 'y.fwb', '--root', 'root.json', '--seen-root', '2')).code).toBe(0);
   });
 
   it.each([
