@@ -56,12 +56,18 @@ class DfuseSession implements FlashSession {
     handle: UsbDeviceHandle,
   ) {
     this.currentAlt = opened.selected.alternateSetting;
-    // Every writable segment of every memory the device described (ST UM0424 §4.3.2 strings).
-    this.flashRanges = memories.flatMap((m) =>
-      m.layout.segments
-        .filter((seg) => seg.writable)
-        .map((seg) => ({ start: seg.start, end: seg.end, name: m.layout.name.trim() })),
-    );
+    // The writable segments of every memory the device described (ST UM0424 §4.3.2 strings),
+    // adjacent ones joined: an image may span sectors of different sizes.
+    const ranges: FlashRange[] = [];
+    for (const m of memories) {
+      for (const seg of m.layout.segments.filter((g) => g.writable)) {
+        const last = ranges.at(-1);
+        if (last?.end === seg.start && last.name === m.layout.name.trim()) {
+          ranges[ranges.length - 1] = { ...last, end: seg.end };
+        } else ranges.push({ start: seg.start, end: seg.end, name: m.layout.name.trim() });
+      }
+    }
+    this.flashRanges = ranges;
     const flash = memories.find((m) => /flash/i.test(m.layout.name)) ?? memories[0];
     const known = opened.alternates[0]?.name
       ? chipFromFlashMap(opened.alternates[0].name)
