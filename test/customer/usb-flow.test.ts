@@ -15,10 +15,11 @@ import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ProtocolError, TransportError } from '../../src/core/errors.ts';
 import {
-  createUpdater,
+  createUpdater as createProductUpdater,
   type CustomerServices,
   type Screen,
   type Updater,
+  type UpdaterOptions,
 } from '../../src/customer/flow.ts';
 import { CHOOSE_AGAIN_TIMEOUT_MS } from '../../src/customer/usb-reselect.ts';
 import { viewOf } from '../../src/customer/view.ts';
@@ -35,6 +36,10 @@ import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import type { FlashModel } from '../../src/sim/flash-model.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
 import { signedBundle, type DraftTarget } from '../job/bundle-fixture.ts';
+
+/** The updater of a page for product "blink", the product of every bundle here. */
+const createUpdater = (o: Omit<UpdaterOptions, 'product'>): Updater =>
+  createProductUpdater({ product: 'blink', ...o });
 
 const WINDOWS_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
@@ -119,12 +124,7 @@ afterEach(() => {
 describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
   it('a USB-only release opens the USB chooser for its ids, installs, verifies and restarts', async () => {
     const r = rig({ bundle: () => bundleOf(dfuseTarget()), withGadget: true });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const screens = record(updater);
     await updater.prepare();
     expect(updater.store.getState().transport).toBe('usb');
@@ -152,7 +152,6 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
   it('a release with serial and USB targets uses USB when the vendor pins it', async () => {
     const r = rig({ bundle: () => bundleOf(espTarget, dfuseTarget()) });
     const updater = createUpdater({
-      product: 'blink',
       services: r.services,
       support: BOTH,
       bundleUrl: url,
@@ -166,12 +165,7 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
 
   it('a read-protected chip is refused in plain words; nothing is written', async () => {
     const r = rig({ bundle: () => bundleOf(dfuseTarget()), readProtected: true });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     const screen = failed(updater.store.getState().screen);
@@ -184,12 +178,7 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
 
   it('a release for another chip is refused once the chip is known; nothing is written', async () => {
     const r = rig({ bundle: () => bundleOf(dfuseTarget('stm32f7')) });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     const screen = failed(updater.store.getState().screen);
@@ -203,12 +192,7 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
   it('Windows without the WinUSB driver: the steps to install it', async () => {
     vi.stubGlobal('navigator', { userAgent: WINDOWS_UA });
     const r = rig({ bundle: () => bundleOf(dfuseTarget()), fake: { windowsWithoutDriver: true } });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     const screen = failed(updater.store.getState().screen);
@@ -224,12 +208,7 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
 
   it('a device another program holds: close it, with the Linux permission hint', async () => {
     const r = rig({ bundle: () => bundleOf(dfuseTarget()), fake: { interfaceBusy: true } });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     const screen = failed(updater.store.getState().screen);
@@ -245,12 +224,7 @@ describe('customer flow over WebUSB on a simulated STM32F405 (DfuSe)', () => {
 
   it('closing the chooser goes back to the button, saying how to put the device in update mode', async () => {
     const r = rig({ bundle: () => bundleOf(dfuseTarget()), fake: { chooser: () => undefined } });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     expect(updater.store.getState().screen).toEqual({
@@ -277,12 +251,7 @@ describe('transport choice in the flow', () => {
 
   it('keeps the serial default for a release with both kinds', async () => {
     const f = fakeServices(() => bundleOf(espTarget, dfuseTarget()));
-    const updater = createUpdater({
-      product: 'blink',
-      services: f.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: f.services, support: BOTH, bundleUrl: url });
     await updater.prepare();
     await updater.start();
     expect(f.asked).toEqual(['serial']);
@@ -292,7 +261,6 @@ describe('transport choice in the flow', () => {
   it('a USB-only release on a browser without WebUSB: the browser cannot, no Try again', async () => {
     const f = fakeServices(() => bundleOf(dfuseTarget()));
     const updater = createUpdater({
-      product: 'blink',
       services: f.services,
       support: { ok: true, transports: ['serial'] },
       bundleUrl: url,
@@ -414,12 +382,7 @@ function person(updater: Updater, answers: Answer[]): { asked: boolean[] } {
 describe('a DFU 1.1 device that comes back under a new USB identity', () => {
   it('is chosen again through one plain step; the update resumes and succeeds', async () => {
     const r = gadgetRig();
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const screens = record(updater);
     const p = person(updater, ['choose']);
     await updater.prepare();
@@ -452,12 +415,7 @@ describe('a DFU 1.1 device that comes back under a new USB identity', () => {
 
   it('a closed chooser offers the same step again, with a way to stop; choosing then succeeds', async () => {
     const r = gadgetRig({ cancel: [2] });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const views: ReturnType<typeof viewOf>[] = [];
     updater.store.subscribe((s) => {
       if (s.screen.kind === 'choose-again') views.push(viewOf(s));
@@ -483,12 +441,7 @@ describe('a DFU 1.1 device that comes back under a new USB identity', () => {
 
   it('giving up ends on the failure screen that says what to do; nothing is written', async () => {
     const r = gadgetRig({ cancel: [2] });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const p = person(updater, ['choose', 'give-up']);
     await updater.prepare();
     await updater.start();
@@ -509,12 +462,7 @@ describe('a DFU 1.1 device that comes back under a new USB identity', () => {
 
   it('a device back under an identity this browser was allowed before needs no step', async () => {
     const r = gadgetRig({ allowDfuMode: true });
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const screens = record(updater);
     await updater.prepare();
     await updater.start();
@@ -526,12 +474,7 @@ describe('a DFU 1.1 device that comes back under a new USB identity', () => {
 
   it('when nobody answers, the wait ends after 15 minutes with the device-did-not-respond steps', async () => {
     const r = gadgetRig();
-    const updater = createUpdater({
-      product: 'blink',
-      services: r.services,
-      support: BOTH,
-      bundleUrl: url,
-    });
+    const updater = createUpdater({ services: r.services, support: BOTH, bundleUrl: url });
     const p = person(updater, ['wait']);
     await updater.prepare();
     const t0 = r.clock.now();
