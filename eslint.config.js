@@ -51,10 +51,11 @@ const all = Object.keys(layers);
 const handoffPattern = {
   group: ['**/_handoff', '**/_handoff.ts'],
   message:
-    'Only src/bundle/verify.ts and src/worker/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
+    'Only src/bundle/{verify,rehydrate}.ts and src/worker/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
 };
 const handoffUsers = [
   'src/bundle/verify.ts',
+  'src/bundle/rehydrate.ts',
   'src/worker/verify-worker.ts',
   'src/worker/verify-client.ts',
 ];

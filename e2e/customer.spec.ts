@@ -245,3 +245,22 @@ test('/update refuses a bundle from another origin, whatever the address says', 
   await axe(page);
   await shot(page, testInfo, 'origin-refused');
 });
+
+test('a page that names no product is refused before anything is downloaded', async ({
+  page,
+}, testInfo) => {
+  let fetched = false;
+  await page.route('**/demo/demo.fwb', (route) => {
+    fetched = true;
+    return route.fulfill({ status: 200, body: Buffer.from(goodBundle) });
+  });
+  await page.goto('/test/customer/no-product-host.html');
+  const el = updater(page);
+  await expect(el).toHaveAttribute('data-state', 'failed');
+  await expect(el.locator('[part="title"]')).toHaveText('This update page is not set up correctly');
+  await expect(el).toContainText('<webflash-update product="your-product-id">');
+  await expect(el.getByRole('button', { name: 'Try again' })).toBeHidden();
+  expect(fetched).toBe(false);
+  await axe(page);
+  await shot(page, testInfo, 'no-product');
+});

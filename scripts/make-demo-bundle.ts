@@ -75,6 +75,7 @@ const manifest: ManifestDraft = {
     {
       chip: 'esp32s3',
       protocol: 'esp-serial',
+      writes: ['partitions', 'app'],
       images: [
         { name: 'partitions', address: 0x8000 },
         { name: 'blink-esp32s3', address: 0x10000 },
@@ -83,6 +84,7 @@ const manifest: ManifestDraft = {
     {
       chip: 'esp32s2',
       protocol: 'esp-serial',
+      writes: ['partitions', 'app'],
       images: [
         { name: 'partitions', address: 0x8000 },
         { name: 'blink-esp32s2', address: 0x10000 },
@@ -91,6 +93,8 @@ const manifest: ManifestDraft = {
     {
       chip: 'esp32',
       protocol: 'esp-serial',
+      // Writes the second-stage bootloader (below 0x8000): declared, and shown before flashing.
+      writes: ['bootloader', 'partitions', 'app'],
       images: [
         { name: 'bootloader-esp32', address: 0x1000 },
         { name: 'partitions', address: 0x8000 },
@@ -100,6 +104,8 @@ const manifest: ManifestDraft = {
     {
       chip: 'esp32c3',
       protocol: 'esp-serial',
+      // Writes the second-stage bootloader (below 0x8000): declared, and shown before flashing.
+      writes: ['bootloader', 'partitions', 'app'],
       images: [
         { name: 'bootloader-esp32c3', address: 0x0 },
         { name: 'partitions', address: 0x8000 },

@@ -1,16 +1,15 @@
 /**
  * Internal: the hand-off of a `VerifiedBundle` from the verification worker to the page.
  *
- * A class instance cannot cross `postMessage`, and verifying a 16 MiB bundle a second time on the
- * page would double the work. So the worker, after `verifyBundle` succeeded, hands over the exact
- * bytes it verified (image buffers are transferred, not copied) as `VerifiedHandoff` data, and
- * the page rebuilds the `VerifiedBundle` with `rehydrateVerifiedBundle` (verify.ts), which checks
- * only cheap invariants (docs/threat-model.md, "The verification worker").
+ * A class instance cannot cross `postMessage`. So the worker, after `verifyBundle` succeeded, hands
+ * over the exact bytes it verified (image buffers are transferred, not copied) as
+ * `VerifiedHandoff` data, and the page rebuilds the `VerifiedBundle` with
+ * `rehydrateVerifiedBundle` (rehydrate.ts), which re-checks signatures, expiry and image hashes on
+ * those very buffers (docs/threat-model.md, "The verification worker").
  *
- * Whoever holds `HANDOFF` can read a verified bundle's private buffers and can build a
- * `VerifiedBundle` from data without hashing it. Lint (eslint.config.js) therefore allows only
- * src/bundle/verify.ts and the two ends of the worker (src/worker/verify-worker.ts,
- * src/worker/verify-client.ts) to import this module.
+ * Whoever holds `HANDOFF` can read a verified bundle's private buffers. Lint (eslint.config.js)
+ * therefore allows only src/bundle/verify.ts, src/bundle/rehydrate.ts and the two ends of the
+ * worker (src/worker/verify-worker.ts, src/worker/verify-client.ts) to import this module.
  */
 import type { ChainedRoot } from './trust-root.ts';
 

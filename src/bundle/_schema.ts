@@ -3,8 +3,13 @@
  * schemas. Every missing, unknown or wrongly typed member is a `json.schema` rejection whose
  * detail names the JSON path ("targets[0].images[1].sha256").
  */
-import { reject } from './errors.ts';
+import { BundleError } from './errors.ts';
 import type { JsonObject, JsonValue } from './strict-json.ts';
+
+/** A `json.schema` rejection of the member at JSON path `at` (kept as `field` for tools). */
+function fieldFault(at: string, problem: string): BundleError {
+  return new BundleError('json.schema', `${at} ${problem}`, { field: at });
+}
 
 /** Checks that `v` is an object with exactly the `required` members plus any of `optional`. */
 export function readObject(
@@ -13,15 +18,15 @@ export function readObject(
   members: { required: readonly string[]; optional?: readonly string[] },
 ): JsonObject {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw reject('json.schema', `${path} must be an object`);
+    throw fieldFault(path, 'must be an object');
   }
   for (const key of members.required) {
-    if (!Object.hasOwn(v, key)) throw reject('json.schema', `${join(path, key)} is missing`);
+    if (!Object.hasOwn(v, key)) throw fieldFault(join(path, key), 'is missing');
   }
   const optional = members.optional ?? [];
   for (const key of Object.keys(v)) {
     if (!members.required.includes(key) && !optional.includes(key)) {
-      throw reject('json.schema', `${join(path, key)} is not a known field`);
+      throw fieldFault(join(path, key), 'is not a known field');
     }
   }
   return v;
@@ -36,10 +41,10 @@ export function readString(
 ): string {
   const v = o[key];
   const at = join(path, key);
-  if (typeof v !== 'string') throw reject('json.schema', `${at} must be a string`);
-  if (v.length > (rule.maxLength ?? 256)) throw reject('json.schema', `${at} is too long`);
+  if (typeof v !== 'string') throw fieldFault(at, 'must be a string');
+  if (v.length > (rule.maxLength ?? 256)) throw fieldFault(at, 'is too long');
   if (rule.pattern && !rule.pattern.test(v)) {
-    throw reject('json.schema', `${at} must be ${rule.what ?? `like ${String(rule.pattern)}`}`);
+    throw fieldFault(at, `must be ${rule.what ?? `like ${String(rule.pattern)}`}`);
   }
   return v;
 }
@@ -55,9 +60,9 @@ export function readInt(
   const v = o[key];
   const at = join(path, key);
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-    throw reject('json.schema', `${at} must be an integer`);
+    throw fieldFault(at, 'must be an integer');
   }
-  if (v < min || v > max) throw reject('json.schema', `${at} must be within ${min}…${max}`);
+  if (v < min || v > max) throw fieldFault(at, `must be within ${min}…${max}`);
   return v;
 }
 
@@ -71,9 +76,9 @@ export function readArray(
 ): JsonValue[] {
   const v = o[key];
   const at = join(path, key);
-  if (!Array.isArray(v)) throw reject('json.schema', `${at} must be an array`);
+  if (!Array.isArray(v)) throw fieldFault(at, 'must be an array');
   if (v.length < min || v.length > max) {
-    throw reject('json.schema', `${at} must have ${min}…${max} elements`);
+    throw fieldFault(at, `must have ${min}…${max} elements`);
   }
   return v;
 }
@@ -97,7 +102,7 @@ export function readTimestamp(o: JsonObject, key: string, path: string): number 
   });
   const ms = Date.parse(s);
   if (!Number.isFinite(ms) || new Date(ms).toISOString().replace('.000Z', 'Z') !== s) {
-    throw reject('json.schema', `${join(path, key)} is not a real date`);
+    throw fieldFault(join(path, key), 'is not a real date');
   }
   return ms;
 }

@@ -106,6 +106,8 @@ export async function readPreamble(reader: ChunkReader): Promise<void> {
   }
 }
 
+const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
+
 /**
  * Reads one record header and checks its kind and name syntax.
  * @throws {BundleError} `container.malformed`, `container.path`, `container.truncated`.
@@ -117,11 +119,18 @@ export async function readRecordHeader(reader: ChunkReader): Promise<RecordHeade
     throw reject('container.malformed', `unknown record kind ${kind} at byte ${at}`);
   }
   const nameBytes = await reader.readExactly(nameLength!, 'a record name');
-  // Names are printable ASCII by construction; anything else is a path trick or garbage.
+  // Names are visible ASCII (0x21…0x7e) by construction; anything else is a path trick or garbage.
   let name = '';
   for (const b of nameBytes) {
-    if (b < 0x21 || b > 0x7e)
-      throw reject('container.path', `non-printable byte in a record name at byte ${at}`);
+    if (b < 0x21 || b > 0x7e) {
+      const what =
+        b === 0x20
+          ? 'a space'
+          : b > 0x7f
+            ? `a non-ASCII byte 0x${hex2(b)}`
+            : `a control byte 0x${hex2(b)}`;
+      throw reject('container.path', `${what} in a record name at byte ${at}`);
+    }
     name += String.fromCharCode(b);
   }
   const length = view(await reader.readExactly(4, 'a record length')).getUint32(0, true);

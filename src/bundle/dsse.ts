@@ -15,7 +15,7 @@ import { concatBytes } from '../core/bytes.ts';
 import { decodeBase64, encodeBase64 } from '../formats/base64.ts';
 import { hexPattern, readArray, readObject, readString } from './_schema.ts';
 import { keyIdOf, publicKeyOf, signMessage, SIGNATURE_BYTES, verifySignature } from './ed25519.ts';
-import { reject } from './errors.ts';
+import { BundleError, reject, rejectAs } from './errors.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** DSSE payloadType of a release manifest. */
@@ -57,9 +57,24 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
 
 /**
  * Parses envelope JSON bytes strictly. Does not verify anything.
- * @throws {BundleError} `json.*` for malformed or ill-typed envelopes.
+ * @throws {BundleError} `json.*` for malformed or ill-typed envelopes, worded as faults of the
+ *   envelope, which nothing signs, not of the signed document inside it.
  */
 export function parseEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
+  try {
+    return readEnvelope(bytes, maxBytes);
+  } catch (err) {
+    if (!(err instanceof BundleError) || !err.reason.startsWith('json.')) throw err;
+    throw rejectAs(
+      err.reason,
+      'The unsigned signature envelope around the document is malformed.',
+      err.detail,
+      err,
+    );
+  }
+}
+
+function readEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
   const o = readObject(parseStrictJson(bytes, { maxBytes, maxDepth: 4 }), 'envelope', {
     required: ['payloadType', 'payload', 'signatures'],
   });

@@ -10,7 +10,7 @@
  */
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { toHex } from '../core/bytes.ts';
+import { equalBytes, toHex } from '../core/bytes.ts';
 
 // noble-ed25519 ships without a synchronous SHA-512; the synchronous API needs one.
 ed.hashes.sha512 = sha512;
@@ -65,6 +65,28 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
  */
 export function newSecretKey(seed?: Uint8Array): Uint8Array {
   return ed.utils.randomSecretKey(seed);
+}
+
+/**
+ * Why `publicKey` cannot be a release key, or undefined when it can. A key must be the canonical
+ * encoding (RFC 8032 §5.1.3: y < p, no "negative zero" x) of a point of the prime-order subgroup:
+ * small-order keys (the identity and the other torsion points, which "verify" signatures for
+ * many messages) and keys with a torsion component are refused, as is a non-canonical encoding,
+ * which would give one key two key ids (RFC 8032 §5.1.7; Chalkias et al., "Taming the many
+ * EdDSAs", 2020, §3).
+ * @example publicKeyProblem(new Uint8Array(32)) // 'a small-order point'
+ */
+export function publicKeyProblem(publicKey: Uint8Array): string | undefined {
+  let point: ed.Point | undefined;
+  try {
+    point = ed.Point.fromBytes(publicKey, false); // RFC 8032 §5.1.3 decoding, lengths included
+  } catch {
+    // not a point at all
+  }
+  if (!point || !equalBytes(point.toBytes(), publicKey)) return 'not a canonical curve point';
+  if (point.isSmallOrder()) return 'a small-order point';
+  if (!point.isTorsionFree()) return 'outside the prime-order subgroup';
+  return undefined;
 }
 
 /** Key id: lower-case hex SHA-256 of the raw 32-byte public key. */

@@ -117,7 +117,7 @@ export const REASON_TEXT: { readonly [R in BundleReason]: ReasonText } = {
     hint: ASK_PUBLISHER,
   },
   'envelope.payload-type': {
-    message: 'The signed document is not a webflash release manifest.',
+    message: 'The document in the bundle is not a webflash release manifest.',
     hint: ASK_PUBLISHER,
   },
   'signature.threshold': {
@@ -203,21 +203,47 @@ export class BundleError extends WebflashError {
   readonly reason: BundleReason;
   /** Technical detail (which entry, which field); also appended to `message`. */
   readonly detail: string | undefined;
+  /** For `json.schema`: the JSON path of the member at fault ("targets[0].chip"), when known. */
+  readonly field: string | undefined;
 
-  constructor(reason: BundleReason, detail?: string, options: WebflashErrorOptions = {}) {
+  /**
+   * @param options.message replaces the reason's usual sentence where the thrower knows better
+   *   (a second manifest, not "the same image twice"); the reason code stays the same.
+   */
+  constructor(
+    reason: BundleReason,
+    detail?: string,
+    {
+      message,
+      field,
+      ...options
+    }: WebflashErrorOptions & { message?: string; field?: string } = {},
+  ) {
     const text = REASON_TEXT[reason];
-    super('bundle.rejected', detail ? `${text.message} (${detail})` : text.message, {
+    const sentence = message ?? text.message;
+    super('bundle.rejected', detail ? `${sentence} (${detail})` : sentence, {
       ...options,
       hints: options.hints ?? [text.hint],
     });
     this.reason = reason;
     this.detail = detail;
+    this.field = field;
   }
 }
 
 /** Shorthand used throughout the bundle layer: `throw reject('container.path', name)`. */
 export function reject(reason: BundleReason, detail?: string, cause?: unknown): BundleError {
   return new BundleError(reason, detail, cause === undefined ? {} : { cause });
+}
+
+/** Like `reject`, with a more precise sentence than the reason's usual one. */
+export function rejectAs(
+  reason: BundleReason,
+  message: string,
+  detail?: string,
+  cause?: unknown,
+): BundleError {
+  return new BundleError(reason, detail, cause === undefined ? { message } : { message, cause });
 }
 
 /** True when `err` is a BundleError with the given reason. */

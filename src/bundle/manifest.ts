@@ -13,7 +13,8 @@ import {
   readString,
   readTimestamp,
 } from './_schema.ts';
-import { reject } from './errors.ts';
+import { BundleError, reject } from './errors.ts';
+import { plainTargets } from './plain-targets.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Bootloader protocols a target may name; the same ids as `ProtocolId` in src/protocols/driver.ts. */
@@ -36,6 +37,24 @@ export const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const CHIP = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Image names double as container entry names: no `/`, `\`, leading dot or control characters. */
 export const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** What a target may declare it writes (docs/bundle-format.md, "Write intent"). */
+export const WRITE_KINDS = ['bootloader', 'partitions', 'app', 'data'] as const;
+export type WriteKind = (typeof WRITE_KINDS)[number];
+
+/**
+ * Address ranges a target may write only when it declares the matching intent. ESP: everything
+ * below the default partition-table offset 0x8000 is the second-stage bootloader's region
+ * (ESP-IDF "Partition Tables": the table sits at 0x8000; the bootloader at 0x1000 on ESP32 and
+ * ESP32-S2, at 0x0 on ESP32-S3 and ESP32-C3), and a broken bootloader bricks the board.
+ */
+export const PROTECTED_RANGES: Partial<
+  Record<ProtocolId, readonly { kind: WriteKind; start: number; end: number; what: string }[]>
+> = {
+  'esp-serial': [
+    { kind: 'bootloader', start: 0, end: 0x8000, what: 'the bootloader region (below 0x8000)' },
+  ],
+};
 
 /** One image of one target. Exactly one of `address` (flash offset) or `slot` (DFU alt setting). */
 export interface ManifestImage {
@@ -68,6 +87,11 @@ export interface ManifestTarget {
    * by a failed update still matches.
    */
   readonly usb?: ManifestUsbIds;
+  /**
+   * What the release writes on this target, declared by the publisher. Required to include
+   * the kind of every protected range an image touches (`PROTECTED_RANGES`).
+   */
+  readonly writes?: readonly WriteKind[];
   readonly images: readonly ManifestImage[];
 }
 
@@ -139,7 +163,7 @@ export function parseManifest(payload: Uint8Array): Manifest {
 function readTarget(v: Parameters<typeof readObject>[0], path: string): ManifestTarget {
   const t = readObject(v, path, {
     required: ['chip', 'protocol', 'images'],
-    optional: ['board', 'usb'],
+    optional: ['board', 'usb', 'writes'],
   });
   const protocol = readString(t, 'protocol', path, {
     pattern: new RegExp(`^(${PROTOCOL_IDS.join('|')})$`),
@@ -150,6 +174,7 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
     protocol: ProtocolId;
     board?: string;
     usb?: ManifestUsbIds;
+    writes?: WriteKind[];
     images: ManifestImage[];
   } = {
     chip: readString(t, 'chip', path, { pattern: CHIP, what: 'a chip id like "esp32s3"' }),
@@ -175,6 +200,18 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
         ? { dfuProductId: readInt(u, 'dfuProductId', at, 0, 0xffff) }
         : {}),
     };
+  }
+  if (Object.hasOwn(t, 'writes')) {
+    const kinds = readArray(t, 'writes', path, 1, WRITE_KINDS.length).map((k, n) => {
+      if (typeof k === 'string' && (WRITE_KINDS as readonly string[]).includes(k))
+        return k as WriteKind;
+      const field = `${path}.writes[${n}]`;
+      const problem = `must be one of ${WRITE_KINDS.join(', ')}`;
+      throw new BundleError('json.schema', `${field} ${problem}`, { field });
+    });
+    if (new Set(kinds).size !== kinds.length)
+      throw reject('manifest.invalid', `${path}.writes lists a kind twice`);
+    target.writes = kinds;
   }
   return target;
 }
@@ -232,6 +269,14 @@ function checkConsistency(m: Manifest): void {
       if (im.address !== undefined && end > 0x1_0000_0000) {
         throw reject('manifest.invalid', `"${im.name}" runs past the 4 GiB address space`);
       }
+      for (const range of PROTECTED_RANGES[t.protocol] ?? []) {
+        if (im.address === undefined || !(im.address < range.end && range.start < end)) continue;
+        if (t.writes?.includes(range.kind)) continue;
+        throw reject(
+          'manifest.invalid',
+          `targets[${i}]: "${im.name}" writes ${range.what}; "writes" must list "${range.kind}"`,
+        );
+      }
       const hit = placed.find((p) => start < p.end && p.start < end);
       if (hit)
         throw reject('manifest.invalid', `targets[${i}]: "${im.name}" overlaps "${hit.name}"`);
@@ -251,34 +296,6 @@ export function declaredImages(m: Manifest): ReadonlyMap<string, { size: number;
       if (!out.has(im.name)) out.set(im.name, { size: im.size, sha256: im.sha256 });
   }
   return out;
-}
-
-/**
- * Targets as plain data in the schema's member order, without absent optional members: the
- * manifest's own encoding and the views that show a manifest use the same shape.
- */
-export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget[] {
-  return targets.map((t) => ({
-    chip: t.chip,
-    protocol: t.protocol,
-    ...(t.board === undefined ? {} : { board: t.board }),
-    ...(t.usb === undefined ? {} : { usb: plainUsb(t.usb) }),
-    images: t.images.map((im) => ({
-      name: im.name,
-      ...(im.address === undefined ? {} : { address: im.address }),
-      ...(im.slot === undefined ? {} : { slot: im.slot }),
-      size: im.size,
-      sha256: im.sha256,
-    })),
-  }));
-}
-
-function plainUsb(u: ManifestUsbIds): ManifestUsbIds {
-  return {
-    vendorId: u.vendorId,
-    productId: u.productId,
-    ...(u.dfuProductId === undefined ? {} : { dfuProductId: u.dfuProductId }),
-  };
 }
 
 /**

@@ -10,7 +10,7 @@
  * inside a bundle are never trusted by themselves. Only the final root's expiry matters
  * (TUF §5.3.10, freeze attack).
  */
-import { fromHex, toHex } from '../core/bytes.ts';
+import { equalBytes, fromHex, toHex } from '../core/bytes.ts';
 import {
   hexPattern,
   readArray,
@@ -22,13 +22,14 @@ import {
 } from './_schema.ts';
 import {
   encodeEnvelope,
+  MANIFEST_PAYLOAD_TYPE,
   parseEnvelope,
   ROOT_PAYLOAD_TYPE,
   tallySignatures,
   type Envelope,
 } from './dsse.ts';
-import { keyIdOf } from './ed25519.ts';
-import { BundleError, reject } from './errors.ts';
+import { keyIdOf, publicKeyProblem } from './ed25519.ts';
+import { BundleError, reject, rejectAs } from './errors.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Largest root envelope accepted, in bytes. */
@@ -67,7 +68,9 @@ export interface RootContent {
 /**
  * The canonical payload bytes of a root: `{"schema":1,"version":…,"expires":…,"threshold":…,
  * "keys":[{"keyid":…,"keytype":"ed25519","public":…}]}`.
- * @throws {RangeError} for a threshold outside 1…keys, duplicate keys or a bad date.
+ * @throws {RangeError} for a threshold outside 1…keys or a bad date.
+ * @throws {BundleError} `root.invalid` for a duplicate, small-order or non-canonical key (the
+ *   writer checks with the reader, `parseRootPayload`).
  */
 export function encodeRootPayload(content: RootContent): Uint8Array {
   const keys = content.publicKeys.map((k) => ({
@@ -75,9 +78,6 @@ export function encodeRootPayload(content: RootContent): Uint8Array {
     keytype: 'ed25519',
     public: toHex(k),
   }));
-  if (new Set(keys.map((k) => k.keyid)).size !== keys.length) {
-    throw new RangeError('root: the same key is listed twice');
-  }
   if (
     !Number.isSafeInteger(content.threshold) ||
     content.threshold < 1 ||
@@ -137,7 +137,9 @@ function parseRootPayload(payload: Uint8Array): ParsedRoot {
     if (keyid !== keyIdOf(fromHex(publicKey))) {
       throw reject('root.invalid', `${path}.keyid is not the SHA-256 of the key`);
     }
-    if (seen.has(keyid)) throw reject('root.invalid', `${path} repeats a key`);
+    if (seen.has(keyid)) throw reject('root.invalid', `${path} is a duplicate of another key`);
+    const problem = publicKeyProblem(fromHex(publicKey));
+    if (problem !== undefined) throw reject('root.invalid', `${path}.public is ${problem}`);
     seen.add(keyid);
     return Object.freeze({ keyid, publicKey });
   });
@@ -164,6 +166,9 @@ function decodeRootEnvelope(bytes: Uint8Array): Envelope {
     env = parseEnvelope(bytes, MAX_ROOT_BYTES);
   } catch (err) {
     throw asRootError(err);
+  }
+  if (env.payloadType === MANIFEST_PAYLOAD_TYPE) {
+    throw rejectAs('envelope.payload-type', 'This is a release manifest, not a trust root.');
   }
   if (env.payloadType !== ROOT_PAYLOAD_TYPE) {
     throw reject(
@@ -254,11 +259,15 @@ export interface ChainedRoot {
 
 /**
  * Walks the roots a bundle carries, starting from the pinned root. Entries the app already has
- * (version ≤ the current one) are skipped without being read; the rest must continue the chain
+ * (version ≤ the pinned one, carried for older updaters) are verified too, so that no unchecked
+ * bytes are part of a bundle that verifies (`checkOlderRoots`); the rest must continue the chain
  * one version at a time. The container guarantees the entries are consecutive.
- * @throws {BundleError} `root.version` for a gap (a fast-forward), or any `rotateTrustRoot` error.
+ * @throws {BundleError} `root.version` for a gap (a fast-forward), or any `rotateTrustRoot`
+ *   or `checkOlderRoots` error.
  */
 export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[]): TrustRoot {
+  const older = chain.filter((e) => e.version <= pinned.version);
+  if (older.length > 0) checkOlderRoots(pinned, older);
   let current = pinned;
   for (const entry of chain) {
     if (entry.version <= current.version) continue;
@@ -274,11 +283,57 @@ export function resolveRootChain(pinned: TrustRoot, chain: readonly ChainedRoot[
 }
 
 /**
- * Rejects an expired root: `now − skew` past its expiry (TUF §5.3.10).
- * @throws {BundleError} `root.expired`.
+ * Root records at or below the pinned version must form a valid chain by the rotation rules
+ * (TUF §5.3.4–5.3.5: the first signed by a threshold of its own keys, each next one by a
+ * threshold of the previous root's keys and of its own) that ends in a root with exactly the
+ * pinned root's content. Their expiry does not matter (only the final root's does).
+ * @throws {BundleError} `root.version` when the records stop short of the pinned version,
+ *   `root.invalid` when they end in other content than the pinned root, or any
+ *   `loadTrustRoot`/`rotateTrustRoot` error.
  */
-export function checkRootExpiry(root: TrustRoot, nowMs: number, clockSkewMs: number): void {
+function checkOlderRoots(pinned: TrustRoot, older: readonly ChainedRoot[]): void {
+  const first = older[0]!;
+  const last = older[older.length - 1]!;
+  if (last.version !== pinned.version) {
+    throw reject(
+      'root.version',
+      `carried roots end at ${last.version}, not at the pinned ${pinned.version}`,
+    );
+  }
+  let current = loadTrustRoot(first.envelope);
+  if (current.version !== first.version) {
+    throw reject('root.version', `record ${first.version} holds root ${current.version}`);
+  }
+  for (const entry of older.slice(1)) current = rotateTrustRoot(current, entry.envelope);
+  const payloadOf = (root: TrustRoot): Uint8Array =>
+    parseEnvelope(root.envelope, MAX_ROOT_BYTES).payload;
+  if (!equalBytes(payloadOf(current), payloadOf(pinned))) {
+    throw reject('root.invalid', `carried root ${pinned.version} is not the pinned one`);
+  }
+}
+
+/** Default longest validity of a root, counted from now: 10 years (3653 days). */
+export const DEFAULT_MAX_ROOT_VALIDITY_MS = 3653 * 24 * 60 * 60 * 1000;
+
+/**
+ * Rejects an expired root: `now − skew` past its expiry (TUF §5.3.10); and a root valid for
+ * longer than `maxValidityMs` from `now + skew`, which would defeat the freeze protection.
+ * @throws {BundleError} `root.expired`, `root.invalid`.
+ */
+export function checkRootExpiry(
+  root: TrustRoot,
+  nowMs: number,
+  clockSkewMs: number,
+  maxValidityMs = DEFAULT_MAX_ROOT_VALIDITY_MS,
+): void {
   if (nowMs - clockSkewMs > root.expiresMs) {
     throw reject('root.expired', `root ${root.version} expired ${root.expires}`);
+  }
+  if (root.expiresMs - (nowMs + clockSkewMs) > maxValidityMs) {
+    const days = Math.floor(maxValidityMs / 86_400_000);
+    throw reject(
+      'root.invalid',
+      `root ${root.version} expires ${root.expires}, more than ${days} days from now`,
+    );
   }
 }

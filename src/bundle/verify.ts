@@ -19,35 +19,30 @@
  * `stallTimeoutMs` on `clock` and can be cancelled through `signal`.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromHex, toHex } from '../core/bytes.ts';
+import { toHex } from '../core/bytes.ts';
 import { type Clock, realClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { type BundleSource, ChunkReader } from './_chunk-reader.ts';
 import { HANDOFF, type VerifiedHandoff } from './_handoff.ts';
+import { checkSignedHead } from './_signed-head.ts';
 import {
   encodeContainerChunks,
   readContainerHead,
   readRecordHeader,
   RecordKind,
 } from './container.ts';
-import { MANIFEST_PAYLOAD_TYPE, parseEnvelope, tallySignatures } from './dsse.ts';
-import { reject } from './errors.ts';
-import { declaredImages, type Manifest, MAX_MANIFEST_BYTES, parseManifest } from './manifest.ts';
+import { reject, rejectAs } from './errors.ts';
+import { declaredImages, type Manifest, MAX_MANIFEST_BYTES } from './manifest.ts';
 import {
   checkRollback,
   type DowngradeOverride,
   type RollbackDecision,
   type UpdaterMode,
 } from './rollback.ts';
+import { checkRelease } from './release-policy.ts';
 import type { RollbackStore } from './rollback-store.ts';
-import {
-  checkRootExpiry,
-  MAX_ROOT_BYTES,
-  resolveRootChain,
-  type ChainedRoot,
-  type TrustRoot,
-} from './trust-root.ts';
+import { MAX_ROOT_BYTES, type ChainedRoot, type TrustRoot } from './trust-root.ts';
 
 export type { BundleSource } from './_chunk-reader.ts';
 
@@ -75,25 +70,30 @@ export interface VerifyOptions {
   /** The current time, for expiry checks. */
   now: Date;
   /** Refuse bundles larger than this. Default 64 MiB. */
-  maxBundleBytes?: number;
+  maxBundleBytes?: number | undefined;
   /** Tolerance for a wrong clock on expiry checks, 0…1 day. Default 5 minutes. */
-  clockSkewMs?: number;
+  clockSkewMs?: number | undefined;
+  /** Longest validity of the final trust root, counted from `now`. Default 10 years. */
+  maxRootValidityMs?: number | undefined;
   /** When set, a bundle for another product is refused with `product.mismatch`. */
-  expectedProduct?: string;
-  /** When set, root and security-counter rollback are checked against it. */
-  rollbackStore?: RollbackStore;
+  expectedProduct?: string | undefined;
+  /**
+   * When set, root and security-counter rollback are checked against it (release-policy.ts,
+   * stage 'load': in technician mode without an override a lower counter is only reported).
+   */
+  rollbackStore?: RollbackStore | undefined;
   /** Default 'customer'. */
-  mode?: UpdaterMode;
+  mode?: UpdaterMode | undefined;
   /** A technician's downgrade override (refused in customer mode). */
-  override?: DowngradeOverride;
+  override?: DowngradeOverride | undefined;
   /** Receives the log line of an accepted override. */
-  logger?: Logger;
-  signal?: AbortSignal;
+  logger?: Logger | undefined;
+  signal?: AbortSignal | undefined;
   /** Clock for the stall timeout. Default `realClock`. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Longest wait for the next chunk. Default 30 s. */
-  stallTimeoutMs?: number;
-  onProgress?: (p: VerifyProgress) => void;
+  stallTimeoutMs?: number | undefined;
+  onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
 /** Metadata of one verified image. */
@@ -106,7 +106,7 @@ export interface VerifiedImageInfo {
 /** Only this module can produce the token, so only `verifyBundle` can build a VerifiedBundle. */
 const MINT: unique symbol = Symbol('VerifiedBundle.mint');
 
-interface VerifiedParts {
+export interface VerifiedParts {
   manifest: Manifest;
   root: TrustRoot;
   roots: readonly ChainedRoot[];
@@ -260,31 +260,14 @@ export async function verifyBundle(
       maxManifestBytes: MAX_MANIFEST_BYTES,
     });
 
-    // 2. Trust: pinned root → roots carried in the bundle → final root, which must be current.
-    const root = resolveRootChain(options.trustRoot, head.roots);
-    checkRootExpiry(root, nowMs, skew);
-
-    // 3. Signatures over the exact payload bytes, then the strict parse of those bytes.
-    const envelope = parseEnvelope(head.manifest, MAX_MANIFEST_BYTES * 2);
-    if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
-      throw reject(
-        'envelope.payload-type',
-        `expected ${MANIFEST_PAYLOAD_TYPE}, found "${envelope.payloadType}"`,
-      );
-    }
-    const signers = requireManifestSignatures(envelope, root);
-    const manifest = parseManifest(envelope.payload);
-
-    // 4. Policy that needs no image bytes.
-    if (options.expectedProduct !== undefined && manifest.product !== options.expectedProduct) {
-      throw reject(
-        'product.mismatch',
-        `bundle is for "${manifest.product}", expected "${options.expectedProduct}"`,
-      );
-    }
-    if (nowMs - skew > manifest.expiresMs) throw reject('expired', `expired ${manifest.expires}`);
-    if (nowMs + skew < manifest.createdMs)
-      throw reject('not-yet-valid', `created ${manifest.created}`);
+    // 2–4. Trust roots, signatures, manifest, product, validity window (_signed-head.ts).
+    const { root, manifest, signers } = checkSignedHead(head, {
+      trustRoot: options.trustRoot,
+      nowMs,
+      skewMs: skew,
+      expectedProduct: options.expectedProduct,
+      maxRootValidityMs: options.maxRootValidityMs,
+    });
     const declared = declaredImages(manifest);
     let total = reader.position;
     for (const [name, d] of declared) total += 2 + name.length + 4 + d.size;
@@ -302,7 +285,7 @@ export async function verifyBundle(
       }
       const h = await readRecordHeader(reader);
       if (h.kind === RecordKind.manifest)
-        throw reject('container.duplicate-entry', 'a second manifest');
+        throw rejectAs('container.duplicate-entry', 'The bundle contains a second manifest.');
       if (h.kind !== RecordKind.image)
         throw reject('container.malformed', 'a trust root after the manifest');
       const signed = declared.get(h.name);
@@ -346,103 +329,21 @@ export async function verifyBundle(
   }
 }
 
-/** What the page supplies when it rebuilds a bundle that the verification worker verified. */
-export type RehydrateOptions = Pick<
-  VerifyOptions,
-  'trustRoot' | 'rollbackStore' | 'mode' | 'override' | 'logger'
->;
-
 /**
- * @internal Rebuilds, on the page, a `VerifiedBundle` that `verifyBundle` accepted in the
- * verification worker (_handoff.ts; docs/threat-model.md, "The verification worker"). It does
- * not hash the images or check signatures again; it re-derives what is cheap from the exact bytes
- * handed over: the manifest (strict parse of the signed payload), the trust root (the pinned root,
- * or the chain the bundle carries), every declared image present once with exactly its signed
- * length and nothing else, the bundle size; then the rollback check against the page's store,
- * which the worker cannot see.
- * @throws {TypeError} without the hand-off token.
- * @throws {BundleError} with the reason `verifyBundle` would give for the same defect.
+ * @internal Builds a `VerifiedBundle` for the page-side rebuild after the verification worker
+ * (rehydrate.ts), which has re-checked `parts`; only holders of the hand-off token can call it.
+ * @throws {TypeError} without the token.
  */
-export async function rehydrateVerifiedBundle(
-  token: typeof HANDOFF,
-  data: VerifiedHandoff,
-  options: RehydrateOptions,
-): Promise<VerifiedBundle> {
+export function mintHandedOff(token: typeof HANDOFF, parts: VerifiedParts): VerifiedBundle {
   if (token !== HANDOFF) throw new TypeError('A VerifiedBundle comes only from verifyBundle()');
-  const envelope = parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2);
-  if (envelope.payloadType !== MANIFEST_PAYLOAD_TYPE) {
-    throw reject('envelope.payload-type', `found "${envelope.payloadType}"`);
-  }
-  const manifest = parseManifest(envelope.payload);
-  const root = resolveRootChain(options.trustRoot, data.roots);
-  const declared = declaredImages(manifest);
-  const images = new Map<string, Uint8Array>();
-  let size = 9 + 6 + data.envelope.length; // magic, format, manifest record (container.ts)
-  for (const r of data.roots) size += 6 + String(r.version).length + r.envelope.length;
-  for (const { name, bytes } of data.images) {
-    const signed = declared.get(name);
-    if (!signed) throw reject('container.undeclared-entry', name);
-    if (images.has(name)) throw reject('container.duplicate-entry', name);
-    if (!(bytes instanceof Uint8Array) || bytes.length !== signed.size) {
-      throw reject('image.size-mismatch', `"${name}" handed over with the wrong length`);
-    }
-    images.set(name, bytes);
-    size += 6 + name.length + bytes.length;
-  }
-  if (images.size !== declared.size) {
-    const missing = [...declared.keys()].filter((n) => !images.has(n));
-    throw reject('container.missing-entry', missing.join(', '));
-  }
-  if (size !== data.bundleBytes) {
-    throw reject('container.malformed', `handed over as ${data.bundleBytes} bytes, parts ${size}`);
-  }
-  return new VerifiedBundle(MINT, {
-    manifest,
-    root,
-    roots: data.roots,
-    envelope: data.envelope,
-    images,
-    bundleBytes: data.bundleBytes,
-    signers: verifiedSigners(parseEnvelope(data.envelope, MAX_MANIFEST_BYTES * 2), root),
-    rollback: await checkStoredRollback(manifest, root, options),
-  });
+  return new VerifiedBundle(MINT, parts);
 }
 
-/** Key ids of `root` whose signatures over `envelope` verify, sorted. */
-function verifiedSigners(envelope: ReturnType<typeof parseEnvelope>, root: TrustRoot): string[] {
-  const keys = new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)]));
-  return [...tallySignatures(envelope, keys).valid].sort();
-}
-
-/**
- * A threshold of distinct keys of `root` must have signed the manifest envelope.
- * @returns the key ids that verified, sorted.
- */
-function requireManifestSignatures(
-  envelope: ReturnType<typeof parseEnvelope>,
-  root: TrustRoot,
-): string[] {
-  const tally = tallySignatures(
-    envelope,
-    new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)])),
-  );
-  if (tally.valid.size >= root.threshold) return [...tally.valid].sort();
-  const counts = `${tally.valid.size} of ${root.threshold} required signatures`;
-  if (tally.invalid > 0)
-    throw reject('signature.invalid', `${tally.invalid} bad signature(s); ${counts}`);
-  if (tally.valid.size === 0 && envelope.signatures.length > 0) {
-    throw reject(
-      'signature.unknown-key',
-      `signed by ${tally.unknown} key(s) outside trust root ${root.version}`,
-    );
-  }
-  throw reject('signature.threshold', counts);
-}
-
-async function checkStoredRollback(
+/** The release policy against the store, when there is one (release-policy.ts). */
+export async function checkStoredRollback(
   manifest: Manifest,
   root: TrustRoot,
-  options: RehydrateOptions,
+  options: Pick<VerifyOptions, 'rollbackStore' | 'mode' | 'override' | 'logger'>,
 ): Promise<RollbackDecision | undefined> {
   const store = options.rollbackStore;
   const mode = options.mode ?? 'customer';
@@ -452,17 +353,12 @@ async function checkStoredRollback(
       ? checkRollback({ manifest, mode, override: options.override })
       : undefined;
   }
-  const record = await store.get(manifest.product);
-  if (record && root.version < record.rootVersion) {
-    throw reject(
-      'root.rollback',
-      `verified with root ${root.version}; root ${record.rootVersion} was seen before`,
-    );
-  }
-  return checkRollback({
+  return checkRelease({
     manifest,
-    recorded: record?.securityCounter,
+    rootVersion: root.version,
+    store,
     mode,
+    stage: 'load',
     override: options.override,
     logger: options.logger,
   });

@@ -1,6 +1,7 @@
 /** `webflash bundle …`: build a bundle from a manifest and image files, and sign it. */
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { readArray, readObject } from '../bundle/_schema.ts';
+import { BundleError, rejectAs } from '../bundle/errors.ts';
 import { createBundle, signBundle, type ManifestDraft } from '../bundle/create.ts';
 import { parseStrictJson, type JsonObject } from '../bundle/strict-json.ts';
 import { loadTrustRoot } from '../bundle/trust-root.ts';
@@ -19,10 +20,11 @@ Builds a bundle: reads every image file M.json lists, fills in sizes and SHA-256
 the signed manifest and the images into one .fwb file. Without --key the bundle is unsigned;
 signers add their signatures with 'webflash bundle sign'.
 
-M.json (paths relative to M.json; "created" defaults to now):
+M.json (paths relative to M.json; "created" defaults to now, "notes" to no text; a target
+that writes the ESP bootloader region, below 0x8000, must list "bootloader" in "writes"):
   { "product": "acme-sensor", "version": "1.4.2", "securityCounter": 3,
     "expires": "2027-01-01T00:00:00Z", "notes": "Fixes the sleep current.",
-    "targets": [ { "chip": "esp32s3", "protocol": "esp-serial",
+    "targets": [ { "chip": "esp32s3", "protocol": "esp-serial", "writes": ["app"],
                    "images": [ { "name": "app", "address": 65536, "file": "build/app.bin" } ] } ] }
 
 Options:
@@ -38,7 +40,9 @@ Options:
       root: { type: 'string', multiple: true },
     });
     const manifestPath = resolveIn(io, required(values.manifest, '--manifest'));
-    const { draft, files } = readManifestFile(await readBytes(io, manifestPath), manifestPath);
+    const inputName = basename(manifestPath);
+    const input = await readBytes(io, manifestPath);
+    const { draft, files } = inInputFile(inputName, () => readManifestFile(input));
     const images = new Map<string, Uint8Array>();
     for (const [name, file] of files)
       images.set(name, await readBytes(io, resolve(dirname(manifestPath), file)));
@@ -50,7 +54,9 @@ Options:
     );
     let bytes: Uint8Array;
     try {
-      bytes = createBundle({ manifest: draft, images, signers, roots });
+      bytes = inInputFile(inputName, () =>
+        createBundle({ manifest: draft, images, signers, roots }),
+      );
     } catch (err) {
       if (err instanceof RangeError) throw new CliUsageError(err.message);
       throw err;
@@ -102,20 +108,38 @@ export const bundleCommand: Command = group('bundle', 'Build and sign release bu
 ]);
 
 /**
+ * Runs `f`, which reads the publisher's input file `name`; a schema fault of one of its fields is
+ * reported as `release.json: field "notes" must be a string`, not as a fault of a signed manifest.
+ */
+function inInputFile<T>(name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (!(err instanceof BundleError) || err.field === undefined) throw err;
+    const problem = (err.detail ?? '').slice(err.field.length).trim();
+    const where = err.field === '' ? '' : ` field "${err.field}"`;
+    throw rejectAs(err.reason, `${name}:${where} ${problem}`, undefined, err);
+  }
+}
+
+/** A text field of the input file that is not text. */
+function textFault(field: string): BundleError {
+  return new BundleError('json.schema', `${field} must be a string`, { field });
+}
+
+/**
  * Reads the publisher's manifest file: the manifest fields plus a `file` per image. Field names
  * are checked here; types and values are checked by the manifest schema when the bundle is built.
+ * `notes` is optional here (default: no text); the signed manifest always has it.
  */
-function readManifestFile(
-  bytes: Uint8Array,
-  path: string,
-): { draft: ManifestDraft; files: Map<string, string> } {
-  const top = readObject(parseStrictJson(bytes), path, {
-    required: ['product', 'version', 'securityCounter', 'expires', 'targets', 'notes'],
-    optional: ['created'],
+function readManifestFile(bytes: Uint8Array): { draft: ManifestDraft; files: Map<string, string> } {
+  const top = readObject(parseStrictJson(bytes), '', {
+    required: ['product', 'version', 'securityCounter', 'expires', 'targets'],
+    optional: ['created', 'notes'],
   });
   const files = new Map<string, string>();
-  const targets = readArray(top, 'targets', path, 1, 32).map((t, i) => {
-    const target = readObject(t, `${path} targets[${i}]`, {
+  const targets = readArray(top, 'targets', '', 1, 32).map((t, i) => {
+    const target = readObject(t, `targets[${i}]`, {
       required: ['chip', 'protocol', 'images'],
       optional: ['board', 'usb'],
     });
@@ -123,16 +147,22 @@ function readManifestFile(
       const at = `targets[${i}].images[${j}]`;
       const o = readObject(im, at, { required: ['name', 'file'], optional: ['address', 'slot'] });
       const { file, ...rest } = o;
-      if (typeof file !== 'string' || typeof rest['name'] !== 'string')
-        throw new CliUsageError(`${at}: name and file must be text`);
-      const earlier = files.get(rest['name']);
+      const name = rest['name'];
+      if (typeof name !== 'string') throw textFault(`${at}.name`);
+      if (typeof file !== 'string') throw textFault(`${at}.file`);
+      const earlier = files.get(name);
       if (earlier !== undefined && earlier !== file)
-        throw new CliUsageError(`image "${rest['name']}" names two files`);
-      files.set(rest['name'], file);
+        throw new CliUsageError(`image "${name}" names two files`);
+      files.set(name, file);
       return rest;
     });
     return { ...target, images };
   });
-  const draft: JsonObject = { ...top, created: top['created'] ?? nowText(), targets };
+  const draft: JsonObject = {
+    ...top,
+    created: top['created'] ?? nowText(),
+    notes: top['notes'] ?? '',
+    targets,
+  };
   return { draft: draft as unknown as ManifestDraft, files };
 }

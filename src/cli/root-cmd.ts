@@ -7,6 +7,7 @@ import {
   rotateTrustRoot,
   type TrustRoot,
 } from '../bundle/trust-root.ts';
+import { BundleError, reject } from '../bundle/errors.ts';
 import { parseDateOption } from './dates.ts';
 import { readBytes, resolveIn, withNewline, writeBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
@@ -28,6 +29,8 @@ Options:
   --key FILE.pub   a public key to trust (repeat for each key)
   --threshold N    signatures required (1 … number of keys)
   --expires DATE   e.g. 2027-01-01 (UTC); updaters refuse an expired root
+  --max-years N    refuse an expiry more than N years from now (default 10; updaters
+                   refuse roots valid for more than 10 years from their own clock)
   --previous FILE  the root this one replaces
   --version N      the root version (default 1, or OLD + 1 with --previous)
   --out FILE       where to write the root (required)`,
@@ -36,6 +39,7 @@ Options:
       key: { type: 'string', multiple: true },
       threshold: { type: 'string' },
       expires: { type: 'string' },
+      'max-years': { type: 'string' },
       previous: { type: 'string' },
       version: { type: 'string' },
       out: { type: 'string' },
@@ -45,6 +49,12 @@ Options:
     const keys = await Promise.all(keyFiles.map((f) => readPublicKey(resolveIn(io, f))));
     const threshold = positiveInt(required(values.threshold, '--threshold'), '--threshold');
     const expires = parseDateOption(required(values.expires, '--expires'), '--expires');
+    const maxYears =
+      values['max-years'] === undefined ? 10 : positiveInt(values['max-years'], '--max-years');
+    const maxDays = Math.round(maxYears * 365.25);
+    if (Date.parse(expires) - Date.now() > maxDays * 86_400_000) {
+      throw reject('root.invalid', `--expires ${expires} is more than ${maxYears} years from now`);
+    }
     let version = values.version === undefined ? 1 : positiveInt(values.version, '--version');
     if (values.previous !== undefined) {
       const previous = loadTrustRoot(await readBytes(io, values.previous));
@@ -64,6 +74,7 @@ Options:
         publicKeys: keys.map((k) => k.publicKey),
       });
     } catch (err) {
+      if (err instanceof BundleError) throw err; // root.invalid: a duplicate or unusable key
       throw new CliUsageError(err instanceof Error ? err.message : String(err));
     }
     const out = required(values.out, '--out');

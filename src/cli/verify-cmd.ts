@@ -4,9 +4,11 @@ import { stat } from 'node:fs/promises';
 import { readBundleUnverified } from '../bundle/create.ts';
 import { BundleError } from '../bundle/errors.ts';
 import { parseManifest, PROTOCOL_IDS, type Manifest, type ProtocolId } from '../bundle/manifest.ts';
+import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
 import { checkTarget, type TargetQuery } from '../bundle/target.ts';
 import { loadTrustRoot } from '../bundle/trust-root.ts';
-import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle, type VerifiedBundle } from '../bundle/verify.ts';
+import { verifyRelease } from '../job/verify-release.ts';
 import { parseDateOption } from './dates.ts';
 import { readBytes, resolveIn } from './files.ts';
 import { CliUsageError, type Command, EXIT, parse, required } from './io.ts';
@@ -27,6 +29,7 @@ Options:
   --product ID       also require this product id
   --now DATE         check expiry at this time instead of now
   --max-bytes N      refuse bundles larger than N bytes (default ${DEFAULT_MAX_BUNDLE_BYTES})
+  --seen-root N      an updater that has already seen trust root N (refuses older roots)
   --json             print one JSON object: {"ok":true,…} or {"ok":false,"reason":…}`,
   run: async (args, io) => {
     const { values, positionals } = parse(
@@ -37,6 +40,7 @@ Options:
         product: { type: 'string' },
         now: { type: 'string' },
         'max-bytes': { type: 'string' },
+        'seen-root': { type: 'string' },
         json: { type: 'boolean' },
       },
       true,
@@ -49,15 +53,28 @@ Options:
       values['max-bytes'] === undefined ? DEFAULT_MAX_BUNDLE_BYTES : Number(values['max-bytes']);
     if (!Number.isSafeInteger(maxBundleBytes) || maxBundleBytes <= 0)
       throw new CliUsageError('--max-bytes must be a positive number');
+    // The customer updater's policy against a fresh store, as on a first visit (or one that
+    // has seen root N): the same verifyRelease every face of the web app runs.
+    const rollbackStore = new MemoryRollbackStore();
+    if (values['seen-root'] !== undefined) {
+      const seen = Number(values['seen-root']);
+      if (!Number.isSafeInteger(seen) || seen < 1)
+        throw new CliUsageError('--seen-root must be a root version (1, 2, …)');
+      await rollbackStore.putRootVersion(seen);
+    }
     const query = values.board === undefined ? undefined : boardQuery(values.board);
     await stat(file); // a missing file is an I/O failure, not a rejected bundle
     try {
       const trustRoot = loadTrustRoot(await readBytes(io, rootPath));
-      const verified = await verifyBundle(createReadStream(file, { highWaterMark: 64 * 1024 }), {
+      const verified = await verifyRelease({
+        verify: verifyBundle,
+        source: createReadStream(file, { highWaterMark: 64 * 1024 }),
         trustRoot,
         now,
         maxBundleBytes,
-        ...(values.product === undefined ? {} : { expectedProduct: values.product }),
+        rollbackStore,
+        mode: 'customer',
+        expectedProduct: values.product,
       });
       const target = query ? checkTarget(verified, query).target : undefined;
       const m = verified.manifest;
@@ -99,43 +116,91 @@ Options:
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'show what a bundle contains (without verifying it)',
-  help: `webflash inspect X.fwb [--json]
+  summary: 'show what a bundle contains, and with --root what of it was verified',
+  help: `webflash inspect X.fwb [--root ROOT.json [--now DATE]] [--json]
 
-Shows the manifest, signatures, carried trust roots and images of a bundle. Nothing is
-verified: use 'webflash verify' to decide whether a bundle may be installed.`,
+Shows the manifest, signatures, carried trust roots and images of a bundle.
+
+Without --root nothing is verified, and the output says so: the signatures and roots are only
+what the file claims. With --root the bundle is verified first, exactly as 'webflash verify'
+does (exit 1 with the reason code if it is refused), and the output reports what was verified:
+the trust root used, the keys whose signatures counted, every carried root (each one checked),
+and each image's SHA-256.`,
   run: async (args, io) => {
-    const { values, positionals } = parse(args, { json: { type: 'boolean' } }, true);
-    const file = onePositional(positionals, 'bundle file');
-    const parts = await readBundleUnverified(await readBytes(io, file));
+    const { values, positionals } = parse(
+      args,
+      { root: { type: 'string' }, now: { type: 'string' }, json: { type: 'boolean' } },
+      true,
+    );
+    const file = resolveIn(io, onePositional(positionals, 'bundle file'));
+    const bytes = await readBytes(io, file);
+    const parts = await readBundleUnverified(bytes);
     const manifest = parseManifest(parts.envelope.payload);
+    const claimed = parts.envelope.signatures.map((s) => s.keyid);
+    let verified: VerifiedBundle | undefined;
+    if (values.root !== undefined) {
+      const now =
+        values.now === undefined ? new Date() : new Date(parseDateOption(values.now, '--now'));
+      verified = await verifyRelease({
+        verify: verifyBundle,
+        source: bytes,
+        trustRoot: loadTrustRoot(await readBytes(io, values.root)),
+        now,
+        rollbackStore: new MemoryRollbackStore(),
+        mode: 'customer',
+      });
+    } else if (values.now !== undefined) throw new CliUsageError('--now needs --root');
+    const uncounted = verified ? claimed.filter((k) => !verified.signers.includes(k)) : [];
     const info = {
-      verified: false,
+      verified: verified !== undefined,
       ...summary(manifest),
       created: manifest.created,
       expires: manifest.expires,
       notes: manifest.notes,
       targets: manifest.targets,
-      signatures: parts.envelope.signatures.map((s) => s.keyid),
+      signatures: claimed,
       roots: parts.roots.map((r) => r.version),
-      images: parts.images.map((im) => ({ name: im.name, size: im.data.length })),
+      ...(verified
+        ? {
+            rootVersion: verified.root.version,
+            signers: verified.signers,
+            uncounted,
+            images: verified.images,
+          }
+        : { images: parts.images.map((im) => ({ name: im.name, size: im.data.length })) }),
     };
     if (values.json) {
       io.out(JSON.stringify(info) + '\n');
       return EXIT.ok;
     }
+    const short = (k: string): string => k.slice(0, 16);
     const lines = [
-      `${manifest.product} ${manifest.version}  (NOT VERIFIED; use 'webflash verify')`,
+      `${manifest.product} ${manifest.version}  ${verified ? `(VERIFIED with root ${verified.root.version})` : "(NOT VERIFIED; use 'webflash verify' or --root)"}`,
       `  security counter ${manifest.securityCounter}; created ${manifest.created}; expires ${manifest.expires}`,
       ...manifest.targets.flatMap((t) => [
-        `  target ${t.chip}/${t.protocol}${t.board ? ` board ${t.board}` : ''}`,
+        `  target ${t.chip}/${t.protocol}${t.board ? ` board ${t.board}` : ''}${t.writes ? `, writes ${t.writes.join(', ')}` : ''}`,
         ...t.images.map(
           (im) =>
             `    ${im.name} at ${im.address !== undefined ? `0x${im.address.toString(16)}` : `slot ${im.slot}`}, ${im.size} bytes`,
         ),
       ]),
-      `  signatures: ${info.signatures.length === 0 ? 'none' : info.signatures.map((k) => k.slice(0, 16)).join(', ')}`,
-      ...(info.roots.length ? [`  carries trust roots: ${info.roots.join(', ')}`] : []),
+      ...(verified
+        ? [
+            `  signed by: ${verified.signers.map(short).join(', ')} (${verified.signers.length} of ${verified.root.threshold} required)`,
+            ...(uncounted.length
+              ? [`  signatures that did not count: ${uncounted.map(short).join(', ')}`]
+              : []),
+            ...(info.roots.length
+              ? [`  carries trust roots (all checked): ${info.roots.join(', ')}`]
+              : []),
+            ...verified.images.map((im) => `  ${im.name}: sha256 ${im.sha256} (checked)`),
+          ]
+        : [
+            `  signatures (not checked): ${claimed.length === 0 ? 'none' : claimed.map(short).join(', ')}`,
+            ...(info.roots.length
+              ? [`  carries trust roots (not checked): ${info.roots.join(', ')}`]
+              : []),
+          ]),
       ...(manifest.notes ? ['', manifest.notes] : []),
     ];
     io.out(lines.join('\n') + '\n');

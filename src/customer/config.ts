@@ -10,7 +10,8 @@
  * - `VITE_WEBFLASH_DEMO=1 vite build`: a production build of the demo.
  *
  * `VITE_WEBFLASH_ALLOWED_ORIGINS` lists, at build time, the origins besides the page's own that
- * bundles may come from.
+ * bundles may come from. `VITE_WEBFLASH_PRODUCT` names the product a build updates, for pages
+ * whose element has no `product` attribute.
  */
 import type { BuildMode } from '../bundle/pinned-root.ts';
 import { parseOriginList } from './origins.ts';
@@ -26,7 +27,12 @@ export interface CustomerConfig {
   buildOrigins: readonly string[];
   /** The demo bundle's address in demo builds. */
   demoBundleUrl: string | undefined;
+  /** The product this build updates (`VITE_WEBFLASH_PRODUCT`), if the build names one. */
+  product: string | undefined;
 }
+
+/** The product id of the demo bundle (scripts/make-demo-bundle.ts). */
+export const DEMO_PRODUCT = 'webflash-demo';
 
 export interface CustomerConfigInputs {
   /** `import.meta.env.DEV`. */
@@ -49,11 +55,13 @@ export function resolveCustomerConfig(inputs: CustomerConfigInputs): CustomerCon
   const off = inputs.demo === 'off' || inputs.demo === '0' || inputs.demo === 'false';
   const root = inputs.env['VITE_WEBFLASH_TRUST_ROOT'];
   const origins = inputs.env['VITE_WEBFLASH_ALLOWED_ORIGINS'];
+  const product = inputs.env['VITE_WEBFLASH_PRODUCT'];
   return {
     buildMode: demoBuild ? 'demo' : 'production',
     virtualBoards: demoBuild && !off,
     productionRoot: typeof root === 'string' && root.length > 0 ? root : undefined,
     buildOrigins: parseOriginList(typeof origins === 'string' ? origins : undefined),
     demoBundleUrl: demoBuild ? `${inputs.baseUrl ?? '/'}demo/demo.fwb` : undefined,
+    product: typeof product === 'string' && product.length > 0 ? product : undefined,
   };
 }

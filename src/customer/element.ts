@@ -4,7 +4,8 @@
  * the ESP Web Tools pattern: vendor words go in slots (`activate`, `unsupported`, `not-allowed`,
  * plus `choose-again`, `success` and `help`), styling through CSS custom properties and `::part()`.
  *
- * Attributes: `bundle` (the update file), `product` (its product id), `board` (board id, for
+ * Attributes: `bundle` (the update file), `product` (its product id: required, unless the build
+ * sets `VITE_WEBFLASH_PRODUCT`; without it the element refuses to start), `board` (board id, for
  * products whose targets share a chip), `allowed-origins` (further origins bundles may come
  * from), `transport` (`serial` / `usb`: which kind of connection a bundle with both uses),
  * `label` (the button's text), `theme` (`light` / `dark`), `demo` (`off` uses real ports in demo
@@ -15,7 +16,7 @@ import type { RollbackStore } from '../bundle/rollback-store.ts';
 import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
 import { asWebflashError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
-import type { CustomerConfig } from './config.ts';
+import { DEMO_PRODUCT, type CustomerConfig } from './config.ts';
 import { createUpdater, type Updater, type UpdaterState } from './flow.ts';
 import { parseOriginList, resolveBundleUrl, type OriginPolicy } from './origins.ts';
 import { createCustomerServices, USABLE_TRANSPORTS } from './services.ts';
@@ -194,11 +195,16 @@ export class WebflashUpdateElement extends HTMLElement {
         : undefined,
       logger: log,
     });
-    const bundle = this.getAttribute('bundle') ?? (virtual ? config.demoBundleUrl : undefined);
+    const named = this.getAttribute('bundle');
+    const bundle = named ?? (virtual ? config.demoBundleUrl : undefined);
     this.updater = createUpdater({
       services,
       support,
-      product: this.getAttribute('product') ?? undefined,
+      // The page's word, else the build's; the demo bundle knows its own product.
+      product:
+        this.getAttribute('product') ??
+        config.product ??
+        (named === null && virtual ? DEMO_PRODUCT : undefined),
       board: this.getAttribute('board') ?? undefined,
       transport,
       bundleUrl: () => {

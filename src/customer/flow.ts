@@ -19,7 +19,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RollbackStore } from '../bundle/rollback-store.ts';
 import type { VerifiedBundle, VerifyProgress } from '../bundle/verify.ts';
 import type { Clock } from '../core/clock.ts';
-import { asWebflashError, type ErrorCode } from '../core/errors.ts';
+import { asWebflashError, type ErrorCode, UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { fromVerifiedBundle } from '../job/bundle-source.ts';
 import { runFlashJob, type JobListeners } from '../job/runner.ts';
@@ -139,7 +139,11 @@ export interface UpdaterOptions {
    * @throws {OriginRefusedError} or {UsageError}, shown as a failure screen.
    */
   bundleUrl: () => URL;
-  /** The product id the page is for; a bundle for another product is refused. */
+  /**
+   * The product id the page is for (the element's `product` attribute or the build's
+   * `VITE_WEBFLASH_PRODUCT`); a bundle for another product is refused. Required: without it the
+   * updater stops before downloading, with a message for the vendor.
+   */
   product?: string | undefined;
   /** Board id, for products whose targets share a chip. */
   board?: string | undefined;
@@ -193,6 +197,10 @@ export function overallProgress(p: ProgressEvent): {
 
 /** Failures that trying again cannot fix: the page's setup, or a release this device must not get. */
 const FINAL: ReadonlySet<ErrorCode> = new Set(['bundle.origin-refused', 'usage.invalid-argument']);
+const NO_PRODUCT =
+  'This updater does not know which product it updates. Website owner: add ' +
+  '<webflash-update product="your-product-id">, or build with VITE_WEBFLASH_PRODUCT.';
+
 const FINAL_REASONS = /^(rollback\.|product\.mismatch$)/;
 
 const STEP_OF: Partial<Record<JobPhase, InstallStep>> = {
@@ -275,6 +283,12 @@ export function createUpdater(options: UpdaterOptions): Updater {
     set({ kind: 'loading', percent: undefined });
     try {
       const url = options.bundleUrl();
+      // Rollback records are kept per product: an updater that does not know its own product
+      // could install another product's release as a "first" one (docs/embedding.md).
+      if (!options.product) {
+        log?.error(NO_PRODUCT); // the browser console, where the website owner looks
+        throw new UsageError(NO_PRODUCT);
+      }
       const bundle = await services.loadBundle({
         url,
         expectedProduct: options.product,

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { Connector, JobSettings } from '../job/types.ts';
+import { verifyRelease } from '../job/verify-release.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.ts';
@@ -37,7 +38,8 @@ export interface CustomerServicesOptions {
   /** root.json text for production builds. */
   productionRoot?: string | undefined;
   policy: OriginPolicy;
-  rollbackStore?: RollbackStore | undefined;
+  /** The one store verification and the flash job share (src/job/verify-release.ts). */
+  rollbackStore: RollbackStore;
   /** Default `navigator.serial`. */
   serial?: Serial | undefined;
   /** Default `navigator.usb`. */
@@ -84,12 +86,14 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
         signal,
         maxBytes: DEFAULT_MAX_BUNDLE_BYTES,
       });
-      return verifyBundle(download.chunks, {
+      return verifyRelease({
+        verify: verifyBundle,
+        source: download.chunks,
         trustRoot: root,
         now: new Date(),
         mode: 'customer',
-        ...(expectedProduct === undefined ? {} : { expectedProduct }),
-        ...(options.rollbackStore ? { rollbackStore: options.rollbackStore } : {}),
+        expectedProduct,
+        rollbackStore: options.rollbackStore,
         signal,
         clock,
         onProgress: (p) =>

@@ -1,12 +1,13 @@
 /**
  * A verified bundle as a job's source: once the board has identified itself, pick the bundle
- * target that matches it (bundle `checkTarget`) and apply the anti-rollback policy (bundle
- * `checkRollback`) with both the counter this updater recorded and the one the board reports —
- * all before anything is written. After a successful write the release is recorded.
+ * target that matches it (bundle `checkTarget`) and apply the release policy (bundle
+ * `checkRelease`: trust-root floor, the counter this updater recorded and the one the board
+ * reports) — all before anything is written. After a successful write the release is recorded.
  */
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { checkRollback, type DowngradeOverride, type UpdaterMode } from '../bundle/rollback.ts';
+import { checkRelease } from '../bundle/release-policy.ts';
 import { recordInstalled, type RollbackStore } from '../bundle/rollback-store.ts';
 import { checkTarget } from '../bundle/target.ts';
 import { VerifiedBundle } from '../bundle/verify.ts';
@@ -52,17 +53,23 @@ export function fromVerifiedBundle(
         ...(port?.usbVendorId === undefined ? {} : { usbVendorId: port.usbVendorId }),
         ...(port?.usbProductId === undefined ? {} : { usbProductId: port.usbProductId }),
       });
-      const recorded = rollbackStore
-        ? (await rollbackStore.get(m.product))?.securityCounter
-        : undefined;
-      checkRollback({
-        manifest: m,
-        recorded,
+      const policy = {
         boardReported: installed?.securityVersion,
         mode: options.mode,
         override: options.override,
         logger: options.logger,
-      });
+      };
+      // The same policy as at load time (release-policy.ts), now enforced: the trust-root floor
+      // and the counters may have risen since the bundle was verified.
+      if (rollbackStore) {
+        await checkRelease({
+          manifest: m,
+          rootVersion: bundle.root.version,
+          store: rollbackStore,
+          stage: 'flash',
+          ...policy,
+        });
+      } else checkRollback({ manifest: m, ...policy });
       return regions.map((r): SourceRegion => ({
         name: r.name,
         address: r.address ?? 0,

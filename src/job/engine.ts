@@ -17,6 +17,7 @@ import type {
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable } from './retry.ts';
+import { checkPlacement } from './placement.ts';
 import {
   admitSource,
   planRegions,
@@ -31,6 +32,7 @@ import {
   type TransferContext,
 } from './transfer.ts';
 import type {
+  ChipEraser,
   FlashJobOptions,
   JobEvents,
   JobFailure,
@@ -42,11 +44,6 @@ import type {
   TransferPhase,
 } from './types.ts';
 import { abortReason, defaultTimeouts, withDeadline } from './watchdog.ts';
-
-/** A session that can erase the whole chip (optional capability of a driver). */
-export interface ChipEraser {
-  eraseAll(options: { signal?: AbortSignal | undefined }): Promise<void>;
-}
 
 const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled']);
 
@@ -155,6 +152,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
+    checkPlacement(plan.regions, this.session.flashRanges); // before anything is erased
     await this.checkPlan(plan, identity, installed);
     this.throwIfAborted();
 

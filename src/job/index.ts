@@ -1,5 +1,5 @@
 /** The flash engine's public surface. */
-export { FlashJob, type ChipEraser } from './engine.ts';
+export { FlashJob } from './engine.ts';
 export { runFlashJob, type JobListeners, type RunJobOptions } from './runner.ts';
 export { fromVerifiedBundle, type BundleSourceOptions } from './bundle-source.ts';
 export { Emitter, type EventSource } from './emitter.ts';

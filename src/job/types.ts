@@ -227,3 +227,8 @@ export interface FlashJobOptions<Port> {
    */
   checkPlan?: (plan: FlashPlan, board: BoardFacts) => void | Promise<void>;
 }
+
+/** A session that can erase the whole chip (optional capability of a driver). */
+export interface ChipEraser {
+  eraseAll(options: { signal?: AbortSignal | undefined }): Promise<void>;
+}

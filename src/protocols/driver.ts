@@ -73,9 +73,26 @@ export interface WriteOptions {
   resumeFrom?: number;
 }
 
+/** One address range of the board's writable memory, as the driver detected it. */
+export interface FlashRange {
+  /** First address. */
+  readonly start: number;
+  /** One past the last address. */
+  readonly end: number;
+  /** "SPI flash", "Internal Flash"… for messages. */
+  readonly name: string;
+}
+
 /** An open, synchronised conversation with one board's bootloader. */
 export interface FlashSession {
   readonly identity: DeviceIdentity;
+  /**
+   * Where images may go on this board, as detected (flash id, chip table, DfuSe memory layout).
+   * The engine refuses a plan with a region outside every range before erasing anything
+   * (src/job/placement.ts). Absent when the driver cannot know (slot-addressed DFU 1.1, an ESP
+   * whose flash id did not answer).
+   */
+  readonly flashRanges?: readonly FlashRange[];
   /** Reads what the board runs now, when the protocol allows it; `undefined` otherwise. */
   readInstalledFirmware?(signal?: AbortSignal): Promise<InstalledFirmware | undefined>;
   /**

@@ -26,7 +26,7 @@ export type AppStore = StoreApi<AppState>;
  * await store.getState().startFlash();
  */
 export function createAppStore(services: AppServices): AppStore {
-  return createStore<AppState>()((...a) => ({
+  const store = createStore<AppState>()((...a) => ({
     ...createPortSlice(services)(...a),
     ...createBundleSlice(services)(...a),
     ...createJobSlice(services)(...a),
@@ -35,6 +35,11 @@ export function createAppStore(services: AppServices): AppStore {
     ...createMonitorSlice(services)(...a),
     ...createFlashLogSlice(services)(...a),
   }));
+  // What a newly identified board last received (flash log), for the product binding.
+  store.subscribe((s, prev) => {
+    if (s.device?.uniqueId !== prev.device?.uniqueId) void s.lookUpBoard(s.device?.uniqueId);
+  });
+  return store;
 }
 
 /**

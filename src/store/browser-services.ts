@@ -72,7 +72,8 @@ export interface BrowserServicesOptions {
   /** root.json text for production builds. */
   productionRoot?: string | undefined;
   unverifiedAllowed: boolean;
-  rollbackStore?: RollbackStore | undefined;
+  /** The one store bundle verification and flash jobs share (src/job/verify-release.ts). */
+  rollbackStore: RollbackStore;
   /** Default `navigator.serial`. */
   serial?: Serial | undefined;
   /** Default `navigator.usb`. */

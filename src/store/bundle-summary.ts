@@ -2,7 +2,9 @@
  * What the technician's bundle panel shows about a verified bundle: product, version, security
  * counter, validity, who signed it against the root's threshold, targets and images.
  */
-import { plainTargets, type ManifestImage, type ManifestTarget } from '../bundle/manifest.ts';
+import type { ManifestImage, ManifestTarget } from '../bundle/manifest.ts';
+import { plainTargets } from '../bundle/plain-targets.ts';
+import { protectedWrites, type ProtectedWrite } from '../bundle/write-intent.ts';
 import type { VerifiedBundle } from '../bundle/verify.ts';
 
 /** One image of a target. */
@@ -32,6 +34,8 @@ export interface BundleSummary {
   /** Key ids of the trusted keys whose signatures verified, sorted. */
   signers: string[];
   targets: readonly TargetSummary[];
+  /** Protected ranges the release writes (the ESP bootloader region…), shown before flashing. */
+  protectedWrites: readonly ProtectedWrite[];
 }
 
 /**
@@ -60,5 +64,6 @@ export function summarizeBundleNow(bundle: VerifiedBundle): BundleSummary {
     threshold: bundle.root.threshold,
     signers: [...bundle.signers],
     targets: plainTargets(m.targets),
+    protectedWrites: protectedWrites(m),
   };
 }

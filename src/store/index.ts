@@ -14,7 +14,13 @@ export {
   LOG_LEVELS,
   type LogFilter,
 } from './log-export.ts';
-export { flashBlocker, phasePercent, plannedProtocol, visibleLog } from './selectors.ts';
+export {
+  flashBlocker,
+  phasePercent,
+  plannedProtocol,
+  productChange,
+  visibleLog,
+} from './selectors.ts';
 export type {
   BundleRollbackStatus,
   BundleSlice,

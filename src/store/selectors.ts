@@ -79,3 +79,18 @@ export function plannedProtocol(
     return { problem: err instanceof Error ? err.message : String(err) };
   }
 }
+
+/**
+ * The connected board last received another product than the loaded bundle's (flash log):
+ * flashing it needs the override with a reason (bundle `checkProductBinding`).
+ * @example productChange(state) // { boardProduct: 'acme-a', bundleProduct: 'acme-b' }
+ */
+export function productChange(
+  state: Pick<AppState, 'bundle' | 'flashLog'>,
+): { boardProduct: string; bundleProduct: string } | undefined {
+  const boardProduct = state.flashLog.board?.product;
+  const bundleProduct =
+    state.bundle.status === 'verified' ? state.bundle.summary?.product : undefined;
+  if (boardProduct === undefined || bundleProduct === undefined) return undefined;
+  return boardProduct === bundleProduct ? undefined : { boardProduct, bundleProduct };
+}

@@ -5,7 +5,13 @@
  */
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { DOWNGRADE_REASONS, type DowngradeReason } from '../bundle/rollback.ts';
-import { bundleKeepSuggestions, formatRange, type ErrorView } from '../store/index.ts';
+import { useShallow } from 'zustand/react/shallow';
+import {
+  bundleKeepSuggestions,
+  formatRange,
+  productChange,
+  type ErrorView,
+} from '../store/index.ts';
 import { useActions, useAppStore } from './use-app-store.ts';
 
 /** Plain words for each downgrade reason (src/bundle/rollback.ts DOWNGRADE_REASONS). */
@@ -18,7 +24,9 @@ export const DOWNGRADE_REASON_TEXT: Record<DowngradeReason, string> = {
 
 export function AdvancedOptions() {
   const settings = useAppStore((s) => s.settings);
-  const downgradeNeeded = useAppStore((s) => s.bundle.rollback?.status === 'downgrade');
+  const downgradeNeeded = useAppStore(
+    (s) => s.bundle.rollback?.status === 'downgrade' || productChange(s) !== undefined,
+  );
   const open =
     settings.allowReadoutUnprotect ||
     settings.eraseMode === 'all' ||
@@ -151,13 +159,20 @@ function Downgrade(props: { needed: boolean }) {
   const reason = useAppStore((s) => s.settings.downgradeReason);
   const detail = useAppStore((s) => s.settings.downgradeDetail);
   const rollback = useAppStore((s) => s.bundle.rollback);
+  const change = useAppStore(useShallow(productChange));
   const { setDowngrade } = useActions();
   const reasonId = useId();
   const detailId = useId();
   return (
     <fieldset className="sub-options" data-testid="downgrade">
       <legend>Downgrade override</legend>
-      {props.needed && rollback && (
+      {change && (
+        <p className="warn">
+          This board last received {change.boardProduct}, not {change.bundleProduct}. Choose a
+          reason to install another product on it.
+        </p>
+      )}
+      {props.needed && rollback?.status === 'downgrade' && (
         <p className="warn">
           This release is older than the one recorded (security counter {rollback.recorded}
           {rollback.recordedVersion ? `, version ${rollback.recordedVersion}` : ''}). Choose a

@@ -4,6 +4,7 @@
  * Development builds can also load a raw image, shown as UNVERIFIED.
  */
 import { useId, useState, type DragEvent, type FormEvent } from 'react';
+import type { BundleSummary } from '../store/index.ts';
 import { ErrorBox } from './ErrorBox.tsx';
 import { BundleDetails } from './BundleDetails.tsx';
 import { formatBytes, hex32 } from './format.ts';
@@ -134,6 +135,9 @@ export function BundlePanel() {
           <ErrorBox error={bundle.error} testId="bundle-error" />
         )}
       </div>
+      {bundle.status === 'verified' && bundle.summary && (
+        <ProtectedWrites writes={bundle.summary.protectedWrites} />
+      )}
       {bundle.status === 'verified' && <RollbackLine />}
       {bundle.status === 'verified' && bundle.url !== undefined && <KeepOffline />}
       {bundle.status === 'verified' && bundle.summary && <BundleDetails summary={bundle.summary} />}
@@ -183,6 +187,21 @@ function RawImageLoader(props: { disabled: boolean }) {
 }
 
 /** Anti-rollback status at load time, against the counter recorded for this product. */
+/** The protected ranges the release writes (declared in its manifest), before any flash. */
+function ProtectedWrites(props: { writes: BundleSummary['protectedWrites'] }) {
+  if (props.writes.length === 0) return null;
+  return (
+    <ul className="rollback-line warn" data-testid="bundle-protected-writes">
+      {props.writes.map((w) => (
+        <li key={`${w.target} ${w.kind}`}>
+          Writes {w.what} on {w.target} ({w.images.join(', ')}): if this write fails, the board may
+          not start until it is flashed again.
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function RollbackLine() {
   const rollback = useAppStore((s) => s.bundle.rollback);
   const counter = useAppStore((s) => s.bundle.summary?.securityCounter);

@@ -3,13 +3,16 @@
  * flash size; STM32: product id, bootloader, read protection, flash size; DFU: USB ids, DFU
  * version, transfer size, memory layout) and the installed firmware.
  */
-import { deviceFacts } from '../store/index.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { deviceFacts, productChange } from '../store/index.ts';
 import { usbId } from '../transport/usb.ts';
 import { useAppStore } from './use-app-store.ts';
 
 export function DevicePanel() {
   const device = useAppStore((s) => s.device);
   const installed = useAppStore((s) => s.installed);
+  const lastReceived = useAppStore((s) => s.flashLog.board);
+  const change = useAppStore(useShallow(productChange));
   const transport = useAppStore((s) => s.transport);
   const portIds = useAppStore((s) => {
     const info = s.transport === 'usb' ? undefined : s.port?.handle.info;
@@ -60,7 +63,19 @@ export function DevicePanel() {
                   .join(' ') || 'unnamed'
               : 'not reported by this bootloader'}
           </dd>
+          <dt>Last received here</dt>
+          <dd data-testid="last-received">
+            {lastReceived
+              ? `${lastReceived.product} ${lastReceived.version} (flash log, ${lastReceived.time.slice(0, 10)})`
+              : 'nothing in this app’s flash log'}
+          </dd>
         </dl>
+      )}
+      {change && (
+        <p className="warn" data-testid="product-change">
+          This board last received {change.boardProduct}; the loaded bundle is for{' '}
+          {change.bundleProduct}. Installing it needs an override with a reason (Advanced options).
+        </p>
       )}
     </section>
   );

@@ -7,6 +7,8 @@ import type { RollbackRecord, RollbackStore } from '../bundle/rollback-store.ts'
 import { WebflashError } from '../core/errors.ts';
 
 const STORE = 'rollback';
+/** Key of the trust-root floor; no product id can take it (manifest.ts `ID` starts [a-z0-9]). */
+const ROOT_KEY = '#trust-root';
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -44,23 +46,33 @@ export class IdbRollbackStore implements RollbackStore {
     return this.db;
   }
 
-  async get(productId: string): Promise<RollbackRecord | undefined> {
+  private async read(key: string): Promise<unknown> {
     const db = await this.open();
-    const value = (await request(
-      db.transaction(STORE, 'readonly').objectStore(STORE).get(productId),
-    )) as unknown;
+    return request(db.transaction(STORE, 'readonly').objectStore(STORE).get(key));
+  }
+
+  private async write(key: string, value: unknown): Promise<void> {
+    const db = await this.open();
+    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(value, key));
+  }
+
+  async get(productId: string): Promise<RollbackRecord | undefined> {
+    const value = await this.read(productId);
     return isRecord(value) ? value : undefined;
   }
 
-  async put(productId: string, record: RollbackRecord): Promise<void> {
-    const db = await this.open();
+  put(productId: string, record: RollbackRecord): Promise<void> {
     const { securityCounter, version, rootVersion } = record;
-    await request(
-      db
-        .transaction(STORE, 'readwrite')
-        .objectStore(STORE)
-        .put({ securityCounter, version, rootVersion }, productId),
-    );
+    return this.write(productId, { securityCounter, version, rootVersion });
+  }
+
+  async getRootVersion(): Promise<number | undefined> {
+    const value = await this.read(ROOT_KEY);
+    return Number.isSafeInteger(value) ? (value as number) : undefined;
+  }
+
+  putRootVersion(version: number): Promise<void> {
+    return this.write(ROOT_KEY, version);
   }
 }
 

@@ -2,21 +2,18 @@
  * The page's side of the verification worker (verify-worker.ts). `verifyInWorker` streams a
  * bundle through the worker — from a URL the worker fetches, or from chunks the page already
  * has — reports progress, and on success rebuilds the `VerifiedBundle` on the page from the
- * exact bytes the worker verified (transferred, not copied), without hashing them again: the
- * page re-derives only what is cheap (manifest parse, trust root, image lengths, bundle size) and
- * runs the rollback check with its own store (`rehydrateVerifiedBundle`, src/bundle/verify.ts;
- * docs/threat-model.md, "The verification worker"). Only this module and the worker may use the
- * hand-off token, so arbitrary page code still cannot turn data into a `VerifiedBundle`. Where no
- * Worker exists (Node, the CLI) call `verifyBundle` directly.
+ * exact bytes the worker verified (transferred, not copied), trusting nothing in the message: the
+ * page re-checks the trust root, the signature threshold, expiry, product, and each image's
+ * length and SHA-256 in the very buffer it keeps, and runs the rollback check with its own store
+ * (`rehydrateVerifiedBundle`, src/bundle/rehydrate.ts; docs/threat-model.md, "The verification
+ * worker"). Only this module and the worker may use the hand-off token. Where no Worker exists
+ * (Node, the CLI) call `verifyBundle` directly; faces call either through `verifyRelease`
+ * (src/job/verify-release.ts).
  */
 import { HANDOFF, type VerifiedHandoff } from '../bundle/_handoff.ts';
 import { BundleError } from '../bundle/errors.ts';
-import {
-  rehydrateVerifiedBundle,
-  type VerifiedBundle,
-  type VerifyOptions,
-  type VerifyProgress,
-} from '../bundle/verify.ts';
+import { rehydrateVerifiedBundle } from '../bundle/rehydrate.ts';
+import { type VerifiedBundle, type VerifyOptions, type VerifyProgress } from '../bundle/verify.ts';
 import { AbortError, WebflashError } from '../core/errors.ts';
 import type { ErrorData, VerifyRequest, VerifyResponse } from './verify-worker.ts';
 
@@ -39,7 +36,7 @@ export interface VerifyInWorkerOptions extends Omit<VerifyOptions, 'onProgress' 
   worker: VerifyWorkerLike;
   /** A URL for the worker to fetch, or the bundle's bytes/chunks (transferred to the worker). */
   source: { url: string } | Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  onProgress?: (p: VerifyProgress) => void;
+  onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
 let nextId = 1;
@@ -53,7 +50,7 @@ export function fromErrorData(e: ErrorData): WebflashError {
 
 /**
  * Verifies a bundle in the worker and rebuilds the result on this thread from the transferred
- * bytes (cheap checks and the rollback store only; no second hash).
+ * bytes, re-checking signatures, expiry and image hashes, then the rollback store.
  * @throws {BundleError} with the reason of the first failed check.
  * @throws {AbortError} when `signal` fires.
  */
@@ -87,19 +84,18 @@ export async function verifyInWorker(options: VerifyInWorkerOptions): Promise<Ve
         ? {}
         : { expectedProduct: options.expectedProduct }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      ...(options.maxRootValidityMs === undefined
+        ? {}
+        : { maxRootValidityMs: options.maxRootValidityMs }),
       ...('url' in source && typeof source.url === 'string' ? { url: source.url } : {}),
     });
     if (options.signal?.aborted) onAbort();
     else if (!('url' in source)) void pump(worker, id, source, options.signal).catch(reject);
   });
   if (options.signal?.aborted) throw new AbortError('Bundle verification cancelled');
-  return rehydrateVerifiedBundle(HANDOFF, handoff, {
-    trustRoot: options.trustRoot,
-    ...(options.rollbackStore === undefined ? {} : { rollbackStore: options.rollbackStore }),
-    ...(options.mode === undefined ? {} : { mode: options.mode }),
-    ...(options.override === undefined ? {} : { override: options.override }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  // The page's own options, not the worker's word: the same checks run again here.
+  const { worker: _w, source: _s, onProgress: _p, signal: _signal, ...pageOptions } = options;
+  return rehydrateVerifiedBundle(HANDOFF, handoff, pageOptions);
 }
 
 async function pump(

@@ -1,10 +1,10 @@
 /**
- * A module Web Worker that verifies a bundle while it downloads, so hashing megabytes and
- * checking signatures never blocks the page. The page either sends the bundle chunk by chunk or
- * names a URL the worker fetches and streams itself. Progress goes back as it happens; on
- * success the exact bytes that were verified go back as hand-off data (src/bundle/_handoff.ts)
- * whose image buffers are transferred, not copied, and verify-client.ts rebuilds the
- * `VerifiedBundle` from them on the page without hashing again (a class instance cannot cross a
+ * A module Web Worker that verifies a bundle while it downloads, so the page stays responsive
+ * while megabytes stream in. The page either sends the bundle chunk by chunk or names a URL the
+ * worker fetches and streams itself. Progress goes back as it happens; on success the exact
+ * bytes that were verified go back as hand-off data (src/bundle/_handoff.ts) whose image buffers
+ * are transferred, not copied, and verify-client.ts rebuilds the `VerifiedBundle` from them on
+ * the page, checking signatures, expiry and image hashes again (a class instance cannot cross a
  * message channel; docs/threat-model.md, "The verification worker").
  *
  * Vite bundles it from `new Worker(new URL('./verify-worker.ts', import.meta.url),
@@ -27,6 +27,7 @@ export type VerifyRequest =
       maxBundleBytes?: number;
       clockSkewMs?: number;
       expectedProduct?: string;
+      maxRootValidityMs?: number;
       stallTimeoutMs?: number;
       /** Fetch and stream this URL; without it, `chunk` messages follow, then `end`. */
       url?: string;
@@ -158,6 +159,9 @@ export function serveVerification(endpoint: VerifyEndpoint): void {
           ...(msg.clockSkewMs === undefined ? {} : { clockSkewMs: msg.clockSkewMs }),
           ...(msg.expectedProduct === undefined ? {} : { expectedProduct: msg.expectedProduct }),
           ...(msg.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: msg.stallTimeoutMs }),
+          ...(msg.maxRootValidityMs === undefined
+            ? {}
+            : { maxRootValidityMs: msg.maxRootValidityMs }),
         },
       );
       // The image buffers move to the page (each image has its own buffer, verify.ts step 5);

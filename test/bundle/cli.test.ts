@@ -3,7 +3,7 @@
  * from a manifest file, signed twice, verified; and the failure paths with their exit codes.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,9 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
   const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd: dir });
   return { code, out, err };
 }
+
+/** Roots may be valid for at most 10 years from now (trust-root.ts): five years ahead. */
+const ROOT_EXPIRES = new Date(Date.now() + 5 * 365 * 86_400_000).toISOString().slice(0, 10);
 
 const manifest = {
   product: 'acme-sensor',
@@ -38,9 +41,8 @@ const manifest = {
 
 describe('webflash CLI', () => {
   beforeAll(() => {
-    const app = readFileSync(
-      join(import.meta.dirname, '../fixtures/firmware/esp_idf_blink_esp32s2.bin'),
-    );
+    // Image content does not matter to the CLI: a deterministic pattern of a typical app's size.
+    const app = new Uint8Array(182_368).map((_, i) => (i * 31 + 7) & 0xff);
     writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
     mkdirSync(join(dir, 'fw'));
     writeFileSync(join(dir, 'fw/app.bin'), app);
@@ -62,7 +64,7 @@ describe('webflash CLI', () => {
       '--threshold',
       '2',
       '--expires',
-      '2099-01-01',
+      ROOT_EXPIRES,
       '--out',
       'root.json',
     );
@@ -134,6 +136,15 @@ describe('webflash CLI', () => {
       images: [{ name: 'app' }],
     });
     expect((JSON.parse(shown.out) as { signatures: string[] }).signatures).toHaveLength(2);
+    expect((await run('inspect', 'x.fwb')).out).toMatch(/NOT VERIFIED[\s\S]*not checked/);
+    const checked = await run('inspect', 'x.fwb', '--root', 'root.json', '--json');
+    const facts = JSON.parse(checked.out) as Record<string, unknown>;
+    expect(facts).toMatchObject({ verified: true, rootVersion: 1, roots: [], uncounted: [] });
+    expect(facts['signers']).toHaveLength(2);
+    expect((facts['images'] as { sha256: string }[])[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await run('inspect', 'x.fwb', '--root', 'root.json')).out).toMatch(
+      /VERIFIED with root 1[\s\S]*signed by: .* \(2 of 2 required\)[\s\S]*sha256 [0-9a-f]{64} \(checked\)/,
+    );
   });
 
   it('rotation: root 2 signed by the old and the new keys, carried in a bundle', async () => {
@@ -150,7 +161,7 @@ describe('webflash CLI', () => {
           '--threshold',
           '1',
           '--expires',
-          '2099-01-01',
+          ROOT_EXPIRES,
           '--out',
           'root2.json',
         )
@@ -182,6 +193,22 @@ describe('webflash CLI', () => {
     ).toBe(0);
     const v = await run('verify', 'y.fwb', '--root', 'root.json', '--json');
     expect(JSON.parse(v.out)).toMatchObject({ ok: true, rootVersion: 2 });
+    // An updater that has seen root 2 refuses x.fwb, which only root 1's keys signed.
+    expect(
+      JSON.parse((await run('verify', 'x.fwb', '--root', 'root.json', '--json')).out),
+    ).toMatchObject({ ok: true });
+    const retired = await run(
+      'verify',
+      'x.fwb',
+      '--root',
+      'root.json',
+      '--seen-root',
+      '2',
+      '--json',
+    );
+    expect(retired.code).toBe(1);
+    expect(JSON.parse(retired.out)).toMatchObject({ ok: false, reason: 'root.rollback' });
+    expect((await run('verify', 'y.fwb', '--root', 'root.json', '--seen-root', '2')).code).toBe(0);
   });
 
   it.each([
@@ -198,7 +225,7 @@ describe('webflash CLI', () => {
         '--threshold',
         '1',
         '--expires',
-        '2099-01-01',
+        ROOT_EXPIRES,
         '--out',
         'r.json',
       ],
@@ -213,7 +240,7 @@ describe('webflash CLI', () => {
         '--threshold',
         '2',
         '--expires',
-        '2099-01-01',
+        ROOT_EXPIRES,
         '--out',
         'r.json',
       ],
@@ -223,6 +250,52 @@ describe('webflash CLI', () => {
     [['bundle', 'create', '--manifest', 'root.json', '--out', 'z.fwb'], 1],
   ])('%j exits with %i', async (argv, code) => {
     expect((await run(...argv)).code).toBe(code);
+  });
+
+  it('root create refuses a duplicate key and a validity beyond --max-years (root.invalid)', async () => {
+    const base = ['root', 'create', '--threshold', '1', '--out', 'r.json'];
+    const alice = ['--key', 'keys/alice.pub'];
+    const dup = await run(...base, ...alice, ...alice, '--expires', ROOT_EXPIRES);
+    expect(dup.code).toBe(1);
+    expect(dup.err).toMatch(/root\.invalid.*duplicate/s);
+    const far = new Date(Date.now() + 11 * 365 * 86_400_000).toISOString().slice(0, 10);
+    const tooLong = await run(...base, ...alice, '--expires', far);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.err).toMatch(/root\.invalid.*more than 10 years/s);
+    expect((await run(...base, ...alice, '--expires', far, '--max-years', '12')).code).toBe(0);
+    expect((await run(...base, ...alice, '--expires', ROOT_EXPIRES, '--max-years', '4')).code).toBe(
+      1,
+    );
+  });
+
+  it('bundle create: notes are optional; input faults name the file and the field', async () => {
+    const { notes: _notes, ...noNotes } = manifest;
+    writeFileSync(join(dir, 'release.json'), JSON.stringify(noNotes));
+    const args = ['bundle', 'create', '--manifest', 'release.json', '--out', 'n.fwb'];
+    expect(await run(...args)).toMatchObject({ code: 0 });
+    const shown = JSON.parse((await run('inspect', 'n.fwb', '--json')).out) as { notes: string };
+    expect(shown.notes).toBe('');
+
+    const faults: [Record<string, unknown>, string][] = [
+      [{ ...manifest, notes: 7 }, 'release.json: field "notes" must be a string'],
+      [{ ...manifest, extra: 1 }, 'release.json: field "extra" is not a known field'],
+      [{ ...noNotes, version: undefined }, 'release.json: field "version" is missing'],
+      [
+        { ...manifest, targets: [{ ...manifest.targets[0], chip: 'ESP32' }] },
+        'release.json: field "targets[0].chip" must be',
+      ],
+      [
+        { ...manifest, targets: [{ ...manifest.targets[0], images: [{ name: 'app', file: 1 }] }] },
+        'release.json: field "targets[0].images[0].file" must be a string',
+      ],
+    ];
+    for (const [content, message] of faults) {
+      writeFileSync(join(dir, 'release.json'), JSON.stringify(content));
+      const r = await run(...args);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(message);
+      expect(r.err).not.toMatch(/release\.json\.|signed manifest/);
+    }
   });
 
   it('every command has --help', async () => {

@@ -108,6 +108,7 @@ function content(over: Partial<ManifestContent> = {}): ManifestContent {
       {
         chip: 'esp32s3',
         protocol: 'esp-serial',
+        writes: ['bootloader', 'app'],
         images: [im('bootloader', 0), im('app', 0x10000)],
       },
     ],
@@ -520,6 +521,24 @@ export function maliciousCases(): MaliciousCase[] {
     'root 2 carried, manifest signed by retired key 1 and current key 3',
     bundle(goodPayloadText(), [1, 3], { roots: [[1, '2', root2]] }),
     'signature.threshold',
+  );
+  add(
+    'fast-forward-roots',
+    'unsigned-old-root-record',
+    'a record of root 1 (the pinned version) holding bytes no key signed',
+    bundle(goodPayloadText(), [1, 2], {
+      roots: [
+        [1, '1', new TextEncoder().encode('{"payloadType":"x","payload":"","signatures":[]}')],
+      ],
+    }),
+    'envelope.payload-type',
+  );
+  add(
+    'fast-forward-roots',
+    'foreign-old-root-record',
+    'a record of root 1 signed by keys outside the pinned root 1',
+    bundle(goodPayloadText(), [1, 2], { roots: [[1, '1', rootBytes({ keys: [7] }, [7])]] }),
+    'root.invalid',
   );
 
   // Container tricks.

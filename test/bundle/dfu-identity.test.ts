@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BundleError } from '../../src/bundle/errors.ts';
-import { encodeManifestPayload, parseManifest, plainTargets } from '../../src/bundle/manifest.ts';
+import { encodeManifestPayload, parseManifest } from '../../src/bundle/manifest.ts';
+import { plainTargets } from '../../src/bundle/plain-targets.ts';
 import { checkTarget } from '../../src/bundle/target.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import {

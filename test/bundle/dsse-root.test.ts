@@ -181,12 +181,12 @@ describe('trust roots', () => {
     ).toBe('root.version');
   });
 
-  it('a chain skips roots the app already has and walks the rest', () => {
+  it('a chain verifies the roots the app already has and walks the rest', () => {
     const r1 = pinnedTestRoot();
     const r2 = rotatedRoot();
     const r3 = rootBytes({ version: 3, keys: [6], threshold: 1 }, [4, 5, 6]);
     const chain = [
-      { version: 1, envelope: enc('ignored: the app already has root 1') },
+      { version: 1, envelope: r1.envelope },
       { version: 2, envelope: r2.envelope },
       { version: 3, envelope: r3 },
     ];
@@ -194,6 +194,33 @@ describe('trust roots', () => {
     expect(resolveRootChain(r2, chain).version).toBe(3);
     expect(resolveRootChain(r1, []).version).toBe(1);
     expect(reasonOf(() => resolveRootChain(r1, chain.slice(2)))).toBe('root.version');
+  });
+
+  it('refuses unverifiable records of roots the app already has', () => {
+    const r1 = pinnedTestRoot();
+    const r2 = rotatedRoot();
+    const r3 = rootBytes({ version: 3, keys: [6], threshold: 1 }, [4, 5, 6]);
+    const withFirst = (envelope: Uint8Array) => [
+      { version: 1, envelope },
+      { version: 2, envelope: r2.envelope },
+      { version: 3, envelope: r3 },
+    ];
+    // Unsigned bytes where root 1 should be.
+    expect(reasonOf(() => resolveRootChain(r2, withFirst(enc('not a root'))))).toBe('root.invalid');
+    // A root 1 with other keys, which did not sign root 2.
+    const other1 = rootBytes({ keys: [7] }, [7]);
+    expect(reasonOf(() => resolveRootChain(r2, withFirst(other1)))).toBe('root.signature');
+    // Root 1 alone, for an app that pins root 2: it leads nowhere.
+    expect(reasonOf(() => resolveRootChain(r2, [{ version: 1, envelope: r1.envelope }]))).toBe(
+      'root.version',
+    );
+    // The pinned version itself, with other content.
+    expect(reasonOf(() => resolveRootChain(r1, [{ version: 1, envelope: other1 }]))).toBe(
+      'root.invalid',
+    );
+    // The same root 1, signed in another order, is the pinned one.
+    const resigned = rootBytes({ keys: [1, 2, 3], threshold: 2 }, [3, 2]);
+    expect(resolveRootChain(r1, [{ version: 1, envelope: resigned }]).version).toBe(1);
   });
 
   it('expiry allows the given clock skew and no more', () => {
@@ -222,7 +249,7 @@ describe('trust roots', () => {
         threshold: 1,
         publicKeys: [pk, pk],
       }),
-    ).toThrow(RangeError);
+    ).toThrow(/duplicate/);
     expect(() =>
       createRootEnvelope({ version: 1, expires: 'tomorrow', threshold: 1, publicKeys: [pk] }),
     ).toThrow(RangeError);

@@ -79,6 +79,7 @@ export function testManifest(over: Partial<ManifestDraft> = {}): ManifestDraft {
       {
         chip: 'esp32s3',
         protocol: 'esp-serial',
+        writes: ['bootloader', 'app'],
         images: [
           { name: 'bootloader', address: 0x0 },
           { name: 'app', address: 0x10000 },

@@ -146,6 +146,7 @@ describe('checkTarget', () => {
         {
           chip: 'esp32s3',
           protocol: 'esp-serial',
+          writes: ['bootloader', 'app'],
           images: [
             { name: 'bootloader', address: 0 },
             { name: 'app', address: 0x10000 },

@@ -6,10 +6,12 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBundle } from '../../src/bundle/create.ts';
+import { createBundle, readBundleUnverified } from '../../src/bundle/create.ts';
+import { encodeEnvelope } from '../../src/bundle/dsse.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
 import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-store.ts';
-import { rehydrateVerifiedBundle, verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
+import { rehydrateVerifiedBundle } from '../../src/bundle/rehydrate.ts';
+import { verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
 import { AbortError } from '../../src/core/errors.ts';
 import { verifyInWorker, type VerifyWorkerLike } from '../../src/worker/verify-client.ts';
 import {
@@ -223,6 +225,56 @@ describe('hand-off invariants on the page', () => {
     const err = await verifyInWorker({
       ...base,
       worker: connect(tamper),
+      source: goodBundle(),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleError);
+    expect(err).toMatchObject({ reason });
+  });
+
+  it.each<[string, () => Promise<(h: Handoff) => Handoff>, string]>([
+    [
+      'an envelope without signatures',
+      async () => {
+        const { envelope } = await readBundleUnverified(goodBundle());
+        const unsigned = encodeEnvelope({ ...envelope, signatures: [] });
+        return (h) => ({ ...h, envelope: unsigned });
+      },
+      'signature.threshold',
+    ],
+    [
+      'an envelope signed by one key of a 2-of-3 root',
+      async () => {
+        const { manifest } = await readBundleUnverified(goodBundle({}, [1]));
+        return (h) => ({ ...h, envelope: manifest });
+      },
+      'signature.threshold',
+    ],
+    [
+      'other app bytes of the same length',
+      async () => (h) => ({
+        ...h,
+        images: h.images.map((i) =>
+          i.name === 'app' ? { name: 'app', bytes: i.bytes.map((b) => b ^ 1) } : i,
+        ),
+      }),
+      'image.hash-mismatch',
+    ],
+    [
+      'an expired manifest, correctly signed',
+      async () => {
+        const old = goodBundle({
+          created: '2025-01-01T00:00:00Z',
+          expires: '2026-01-01T00:00:00Z',
+        });
+        const { manifest } = await readBundleUnverified(old);
+        return (h) => ({ ...h, envelope: manifest });
+      },
+      'expired',
+    ],
+  ])('re-checks what the worker claims: refuses %s', async (_name, makeTamper, reason) => {
+    const err = await verifyInWorker({
+      ...base,
+      worker: connect(await makeTamper()),
       source: goodBundle(),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BundleError);

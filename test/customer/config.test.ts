@@ -35,6 +35,12 @@ describe('resolveCustomerConfig', () => {
     expect(config.buildOrigins).toEqual(['https://cdn.example.net', 'https://fw.example.org']);
   });
 
+  it('reads the product a build updates', () => {
+    const env = { VITE_WEBFLASH_PRODUCT: 'acme-sensor' };
+    expect(resolveCustomerConfig({ dev: false, env }).product).toBe('acme-sensor');
+    expect(resolveCustomerConfig({ dev: false, env: {} }).product).toBeUndefined();
+  });
+
   it('refuses a build-time origin list with a path in it', () => {
     expect(() =>
       resolveCustomerConfig({

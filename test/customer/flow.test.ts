@@ -112,7 +112,12 @@ const written = (flash: FlashModel) => flash.counters.programmedBytes;
 describe('customer flow on a simulated ESP32-S3', () => {
   it('walks loading → ready → choosing → installing → success and writes the release', async () => {
     const r = rig({ bundle: () => bundleFor('esp32s3') });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     const screens = record(updater);
     await updater.prepare();
     expect(updater.store.getState().screen).toEqual({ kind: 'ready', note: undefined });
@@ -137,9 +142,30 @@ describe('customer flow on a simulated ESP32-S3', () => {
     expect(equalBytes(r.flash.read(0x8000, partitions.length), partitions)).toBe(true);
   });
 
+  it('refuses to start without knowing its product, with a message for the vendor', async () => {
+    const r = rig({ bundle: () => bundleFor('esp32s3') });
+    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    await updater.prepare();
+    const screen = updater.store.getState().screen;
+    expect(screen.kind).toBe('failed');
+    if (screen.kind !== 'failed') return;
+    expect(screen.code).toBe('usage.invalid-argument');
+    expect(screen.retry).toBe('none');
+    expect(screen.text.title).toBe('This update page is not set up correctly');
+    expect(screen.text.message).toContain('<webflash-update product="your-product-id">');
+    expect(r.calls.loadBundle).toBe(0);
+    await updater.start();
+    expect(r.calls.choosePort).toBe(0);
+  });
+
   it('refuses a release for another chip after identifying the board; nothing is written', async () => {
     const r = rig({ bundle: () => bundleFor('esp32c3') });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     await updater.prepare();
     await updater.start();
     const screen = updater.store.getState().screen;
@@ -157,7 +183,12 @@ describe('customer flow on a simulated ESP32-S3', () => {
     const store = new MemoryRollbackStore();
     await store.put('blink', { securityCounter: 5, version: '2.0.0', rootVersion: 1 });
     const r = rig({ bundle: () => bundleFor('esp32s3', 3), rollbackStore: store });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     await updater.prepare();
     await updater.start();
     const screen = updater.store.getState().screen;
@@ -178,7 +209,12 @@ describe('customer flow on a simulated ESP32-S3', () => {
         return bundleFor('esp32s3');
       },
     });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     await updater.prepare();
     const screen = updater.store.getState().screen;
     expect(screen.kind).toBe('failed');
@@ -196,6 +232,7 @@ describe('customer flow on a simulated ESP32-S3', () => {
   it('a bundle address outside the allowed origins is refused before anything is fetched', async () => {
     const r = rig({ bundle: () => bundleFor('esp32s3') });
     const updater = createUpdater({
+      product: 'blink',
       services: r.services,
       support: SUPPORTED,
       bundleUrl: () => {
@@ -212,7 +249,12 @@ describe('customer flow on a simulated ESP32-S3', () => {
 
   it('closing the device chooser goes back to the button with a note', async () => {
     const r = rig({ bundle: () => bundleFor('esp32s3'), chooser: 'cancel' });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     await updater.prepare();
     await updater.start();
     expect(updater.store.getState().screen).toEqual({
@@ -224,7 +266,12 @@ describe('customer flow on a simulated ESP32-S3', () => {
   it('unplugging mid-install says so, that the device needs the update again, and how', async () => {
     const seed = 7;
     const r = rig({ bundle: () => bundleFor('esp32s3'), seed });
-    const updater = createUpdater({ services: r.services, support: SUPPORTED, bundleUrl: url });
+    const updater = createUpdater({
+      product: 'blink',
+      services: r.services,
+      support: SUPPORTED,
+      bundleUrl: url,
+    });
     await updater.prepare();
     r.wire.unplugAfter(60_000);
     await updater.start();
@@ -242,6 +289,7 @@ describe('customer flow on a simulated ESP32-S3', () => {
   it('starts on the unsupported screen and never loads anything there', async () => {
     const r = rig({ bundle: () => bundleFor('esp32s3') });
     const updater = createUpdater({
+      product: 'blink',
       services: r.services,
       support: { ok: false, reason: 'no-api' },
       bundleUrl: url,

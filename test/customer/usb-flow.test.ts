@@ -15,10 +15,11 @@ import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ProtocolError, TransportError } from '../../src/core/errors.ts';
 import {
-  createUpdater,
+  createUpdater as createProductUpdater,
   type CustomerServices,
   type Screen,
   type Updater,
+  type UpdaterOptions,
 } from '../../src/customer/flow.ts';
 import { CHOOSE_AGAIN_TIMEOUT_MS } from '../../src/customer/usb-reselect.ts';
 import { viewOf } from '../../src/customer/view.ts';
@@ -35,6 +36,10 @@ import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import type { FlashModel } from '../../src/sim/flash-model.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
 import { signedBundle, type DraftTarget } from '../job/bundle-fixture.ts';
+
+/** The updater of a page for product "blink", the product of every bundle here. */
+const createUpdater = (o: Omit<UpdaterOptions, 'product'>): Updater =>
+  createProductUpdater({ product: 'blink', ...o });
 
 const WINDOWS_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';

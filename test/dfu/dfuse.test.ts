@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/clock.ts';
 import { VerificationError } from '../../src/core/errors.ts';
+import { checkPlacement } from '../../src/job/placement.ts';
 import { confirmedBytesOf } from '../../src/protocols/driver.ts';
 import { DfuRequestError } from '../../src/protocols/dfu/dfu-client.ts';
 import { DfuseClient } from '../../src/protocols/dfu/dfuse-client.ts';
@@ -37,6 +38,25 @@ describe('DfuSe driver', () => {
       'alt 3': 'Device Feature',
       wTransferSize: '2048',
     });
+    await s.close();
+  });
+
+  it('reports the writable memory it found, which the engine checks placement against', async () => {
+    const rig = await dfuseRig();
+    const s = await connectDfuse(rig.handle, { clock: rig.clock, logger: rig.logger });
+    expect(s.flashRanges?.[0]).toEqual({
+      start: FLASH,
+      end: FLASH + 0x100000,
+      name: 'Internal Flash',
+    });
+    // One range across the 16 KiB, 64 KiB and 128 KiB sectors (AN2606: STM32F405 flash map).
+    const data = new Uint8Array(0x30000);
+    expect(() =>
+      checkPlacement([{ name: 'fw', address: FLASH, data }], s.flashRanges),
+    ).not.toThrow();
+    expect(() =>
+      checkPlacement([{ name: 'fw', address: FLASH + 0xf0000, data }], s.flashRanges),
+    ).toThrow(expect.objectContaining({ code: 'plan.out-of-flash' }) as Error);
     await s.close();
   });
 

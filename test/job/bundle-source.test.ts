@@ -22,6 +22,7 @@ async function bundle(
       {
         chip: 'esp32s3',
         protocol: 'esp-serial',
+        writes: ['bootloader', 'app'],
         images: [
           { name: 'boot', address: 0x0 },
           { name: 'app', address: 0x10000 },
@@ -82,6 +83,7 @@ describe('fromVerifiedBundle', () => {
                 chip: 'esp32s3',
                 protocol: 'esp-serial',
                 usb: { vendorId: 0x303a, productId: 0x1001 },
+                writes: ['bootloader', 'app'],
                 images: [
                   { name: 'boot', address: 0 },
                   { name: 'app', address: 0x10000 },
@@ -113,6 +115,7 @@ describe('fromVerifiedBundle', () => {
           chip: 'esp32s3',
           protocol: 'esp-serial',
           usb: { vendorId: 0x303a, productId: 0x1001 },
+          writes: ['bootloader', 'app'],
           images: [
             { name: 'boot', address: 0 },
             { name: 'app', address: 0x10000 },

@@ -33,10 +33,11 @@ const layout = [
   { name: 'partitions', address: 0x8000 },
   { name: 'app', address: 0x10000 },
 ] as const;
+const writes = ['bootloader', 'partitions', 'app'] as const;
 
 const bundle = signedBundle({
   images,
-  targets: [{ chip: 'esp32s3', protocol: 'esp-serial', images: [...layout] }],
+  targets: [{ chip: 'esp32s3', protocol: 'esp-serial', writes, images: [...layout] }],
 });
 
 /** A simulated ESP32-S3 dev board (CP2102 bridge, auto-reset circuit) on a serial wire. */
@@ -238,7 +239,7 @@ describe('FlashJob + ESP driver + simulated ESP32-S3', () => {
     const before = b.flash.snapshot();
     const other = await signedBundle({
       images,
-      targets: [{ chip: 'esp32c3', protocol: 'esp-serial', images: [...layout] }],
+      targets: [{ chip: 'esp32c3', protocol: 'esp-serial', writes, images: [...layout] }],
     });
     const run = await flash(b, { source: fromVerifiedBundle(other, { mode: 'customer' }) });
     expect(run.result.ok).toBe(false);

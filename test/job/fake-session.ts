@@ -7,6 +7,7 @@ import { AbortError, VerificationError } from '../../src/core/errors.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import type {
   DeviceIdentity,
+  FlashRange,
   FlashRegion,
   FlashSession,
   InstalledFirmware,
@@ -43,6 +44,8 @@ export interface FakeSessionOptions {
   installed?: InstalledFirmware;
   faults?: Fault[];
   withEraseAll?: boolean;
+  /** What the session reports as its memory (src/job/placement.ts); default: not reported. */
+  flashRanges?: FlashRange[];
 }
 
 export interface WriteCall {
@@ -59,6 +62,7 @@ export class FakeSession implements FlashSession {
   closeCount = 0;
   /** Operations in progress (to check nothing is left running after close). */
   active = 0;
+  flashRanges?: FlashRange[];
   readInstalledFirmware?: (signal?: AbortSignal) => Promise<InstalledFirmware | undefined>;
   eraseAll?: (options: { signal?: AbortSignal | undefined }) => Promise<void>;
   private readonly clock: Clock;
@@ -78,6 +82,7 @@ export class FakeSession implements FlashSession {
     this.blockSize = options.blockSize ?? 1024;
     this.msPerBlock = options.msPerBlock ?? 100;
     this.faults = [...(options.faults ?? [])];
+    if (options.flashRanges) this.flashRanges = options.flashRanges;
     if (options.installed !== undefined) {
       const installed = options.installed;
       this.readInstalledFirmware = async (signal) => {

@@ -8,6 +8,7 @@ import { ProtocolError } from '../../core/errors.ts';
 import { hex32 } from '../../core/bytes.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
 import type {
+  FlashRange,
   DeviceIdentity,
   FlashRegion,
   FlashSession,
@@ -40,6 +41,7 @@ interface Memory {
 
 class DfuseSession implements FlashSession {
   readonly identity: DeviceIdentity;
+  readonly flashRanges: readonly FlashRange[];
   private readonly erased = new Set<number>();
   private massErased = false;
   private currentAlt: number;
@@ -54,6 +56,18 @@ class DfuseSession implements FlashSession {
     handle: UsbDeviceHandle,
   ) {
     this.currentAlt = opened.selected.alternateSetting;
+    // The writable segments of every memory the device described (ST UM0424 §4.3.2 strings),
+    // adjacent ones joined: an image may span sectors of different sizes.
+    const ranges: FlashRange[] = [];
+    for (const m of memories) {
+      for (const seg of m.layout.segments.filter((g) => g.writable)) {
+        const last = ranges.at(-1);
+        if (last?.end === seg.start && last.name === m.layout.name.trim()) {
+          ranges[ranges.length - 1] = { ...last, end: seg.end };
+        } else ranges.push({ start: seg.start, end: seg.end, name: m.layout.name.trim() });
+      }
+    }
+    this.flashRanges = ranges;
     const flash = memories.find((m) => /flash/i.test(m.layout.name)) ?? memories[0];
     const known = opened.alternates[0]?.name
       ? chipFromFlashMap(opened.alternates[0].name)

@@ -19,6 +19,7 @@ import type { Logger } from '../../core/log.ts';
 import { md5 } from '../../core/md5.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
+  FlashRange,
   DeviceIdentity,
   FlashRegion,
   FlashSession,
@@ -312,7 +313,12 @@ export class EspSession implements FlashSession {
     this.compress = parts.options.compress ?? compressInline;
     this.logger = parts.logger;
     this.options = parts.options;
+    const size = parts.identity.flashSize;
+    if (size !== undefined) this.flashRanges = [{ start: 0, end: size, name: 'SPI flash' }];
   }
+
+  /** The SPI flash, when its JEDEC id gave its size; offsets start at 0 (esptool `write_flash`). */
+  readonly flashRanges?: readonly FlashRange[];
 
   /** Writes one region compressed (plain on the ESP8266 ROM); resumable, see flash-writer.ts. */
   write(region: FlashRegion, options: WriteOptions): Promise<void> {

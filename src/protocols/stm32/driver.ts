@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
   DeviceIdentity,
+  FlashRange,
   FlashRegion,
   FlashSession,
   SessionOptions,
@@ -124,6 +125,8 @@ export class Stm32Session implements FlashSession {
   private massErased = false;
   private readonly writtenSinceMassErase = new Set<string>();
   private readonly flashBytes: number;
+  /** The main flash from the chip table, capped by the size the chip reports (AN2606). */
+  readonly flashRanges: readonly FlashRange[];
 
   private constructor(init: {
     link: SerialLink;
@@ -143,6 +146,8 @@ export class Stm32Session implements FlashSession {
     this.identity = init.identity;
     this.readProtected = init.probe.readProtected;
     this.flashBytes = Math.min(flashSize(init.chip), (init.probe.flashKiB ?? Infinity) * 1024);
+    const start = init.chip.flash.start;
+    this.flashRanges = [{ start, end: start + this.flashBytes, name: `${init.chip.name} flash` }];
   }
 
   /** Enters the bootloader on an open link and identifies the chip. */

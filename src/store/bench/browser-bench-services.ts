@@ -6,7 +6,8 @@
  */
 import { AuditLog, MemoryAuditStore } from '../../audit/store.ts';
 import type { BuildMode } from '../../bundle/pinned-root.ts';
-import type { RollbackStore } from '../../bundle/rollback-store.ts';
+import { MemoryRollbackStore, type RollbackStore } from '../../bundle/rollback-store.ts';
+import { IdbRollbackStore } from '../../worker/rollback-idb.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
 import { compressOnce } from '../../protocols/esp/compress-once.ts';
@@ -33,6 +34,10 @@ export interface BenchBrowserOptions {
   labelFor?: (port: SerialPort) => string | undefined;
   /** A better label for a USB device (demo mode's board names). */
   usbLabelFor?: (device: USBDevice) => string | undefined;
+  /**
+   * The one store bundle verification and flash jobs share (src/job/verify-release.ts). Default:
+   * IndexedDB, the technician console's store, or memory with virtual boards.
+   */
   rollbackStore?: RollbackStore | undefined;
   jobSettings?: JobSettings;
   clock?: Clock;
@@ -56,7 +61,10 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   const compressor = createCompressClient();
   // Every board gets the same images: compress each once, not once per board.
   const compress = compressOnce(compressor.compress);
-  const verifier = createWorkerVerifier(options);
+  const rollbackStore =
+    options.rollbackStore ??
+    (options.virtualBoards ? new MemoryRollbackStore() : new IdbRollbackStore());
+  const verifier = createWorkerVerifier({ ...options, rollbackStore });
   const connector: Connector<SerialPortHandle> = {
     id: 'esp-serial',
     connect: (port, o) => connectEsp(port, { ...o, compress }),
@@ -68,7 +76,7 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
     clock,
     now: () => new Date(),
     connector,
-    rollbackStore: options.rollbackStore,
+    rollbackStore,
     jobSettings: options.jobSettings,
     ports: webSerialPorts({
       serial,

@@ -1,8 +1,10 @@
 /**
  * Flash-log slice: the app's tamper-evident flash log (src/audit, docs/flash-log.md). The job
  * slice records every job result through `recordFlash`; the view shows the entry count and the
- * head hash, and exports the log as JSONL for `webflash log verify`.
+ * head hash, and exports the log as JSONL for `webflash log verify`. It also tells what the
+ * connected board last received (src/audit/board-product.ts), for the product binding.
  */
+import { lastRelease, type BoardRelease } from '../../audit/board-product.ts';
 import type { FlashRecord } from '../../audit/entry.ts';
 import { toErrorView } from '../error-view.ts';
 import type { AppServices, ErrorView } from '../types.ts';
@@ -18,6 +20,8 @@ export interface FlashLogState {
   head: string | undefined;
   /** Why the last read, append or export failed. */
   error: ErrorView | undefined;
+  /** What the connected board last received, by the log (`lookUpBoard`); undefined if unknown. */
+  board: BoardRelease | undefined;
 }
 
 export interface FlashLogSlice {
@@ -28,6 +32,8 @@ export interface FlashLogSlice {
   recordFlash: (record: FlashRecord) => Promise<boolean>;
   /** The log as a JSONL export file, or undefined (and `error` set) when it cannot be made. */
   exportFlashLog: () => Promise<string | undefined>;
+  /** Finds what the board with this unique id last received (`flashLog.board`). */
+  lookUpBoard: (deviceId: string | undefined) => Promise<BoardRelease | undefined>;
 }
 
 export function createFlashLogSlice(services: AppServices): AppSlice<FlashLogSlice> {
@@ -38,6 +44,11 @@ export function createFlashLogSlice(services: AppServices): AppSlice<FlashLogSli
       const error = toErrorView(err, 'usage.invalid-argument');
       log.error(`Flash log: ${what}: ${error.message}`);
       set((s) => ({ flashLog: { ...s.flashLog, error } }));
+    };
+    const lookUpBoard = async (deviceId: string | undefined): Promise<BoardRelease | undefined> => {
+      const board = audit && deviceId ? lastRelease(await audit.entries(), deviceId) : undefined;
+      set((s) => ({ flashLog: { ...s.flashLog, board } }));
+      return board;
     };
     const refresh = async (): Promise<void> => {
       if (!audit) return;
@@ -53,7 +64,9 @@ export function createFlashLogSlice(services: AppServices): AppSlice<FlashLogSli
         count: undefined,
         head: undefined,
         error: undefined,
+        board: undefined,
       },
+      lookUpBoard,
       refreshFlashLog: async () => {
         try {
           await refresh();
@@ -69,6 +82,7 @@ export function createFlashLogSlice(services: AppServices): AppSlice<FlashLogSli
             `Recorded in the flash log as entry ${entry.seq} (${entry.hash.slice(0, 12)}…).`,
           );
           await refresh();
+          if (record.deviceId) await lookUpBoard(record.deviceId);
           return true;
         } catch (err) {
           fail(err, 'the flash could not be recorded');

@@ -8,16 +8,12 @@
 import type { DowngradeOverride } from '../../bundle/rollback.ts';
 import { AbortError, UsageError } from '../../core/errors.ts';
 import { fromVerifiedBundle } from '../../job/bundle-source.ts';
+import { bindToBoardProduct } from '../../job/product-binding.ts';
 import { recoveryAdvice } from '../../job/recovery.ts';
 import { runFlashJob, type JobListeners } from '../../job/runner.ts';
 import type { BoardFacts, FlashPlan, FlashSource } from '../../job/source.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
-import type {
-  JobPhase,
-  JobResult,
-  ProgressEvent,
-  RetryEvent,
-} from '../../job/types.ts';
+import type { JobPhase, JobResult, ProgressEvent, RetryEvent } from '../../job/types.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle } from '../../transport/usb.ts';
 import { planConnection, type ConnectionPlan } from '../connection.ts';
 import { assertKeepRanges, ESP_ERASE_BLOCK, type PlannedRegion } from '../keep-ranges.ts';
@@ -140,12 +136,13 @@ function sourceOf(
 ): FlashSource {
   const { bundle } = state;
   if (bundle.status === 'verified' && bundle.verified) {
-    return fromVerifiedBundle(bundle.verified, {
-      mode: 'technician',
-      rollbackStore: services.rollbackStore,
-      logger: storeLogger(get, services, 'bundle'),
-      override,
-    });
+    const logger = storeLogger(get, services, 'bundle');
+    const policy = { mode: 'technician' as const, override, logger };
+    return bindToBoardProduct(
+      fromVerifiedBundle(bundle.verified, { ...policy, rollbackStore: services.rollbackStore }),
+      bundle.verified,
+      { ...policy, boardProduct: async (id) => (await get().lookUpBoard(id.uniqueId))?.product },
+    );
   }
   const raw = bundle.raw!;
   return { kind: 'unverified', name: raw.name, address: raw.address, data: raw.data };
