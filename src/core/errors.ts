@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'bundle.origin-refused'
   // the flash plan would write or erase over a flash range the technician asked to keep
   | 'plan.keep-range'
+  // the flash plan would write over the bootloader's own flash section (AVR boot section)
+  | 'plan.bootloader-overlap'
   // usage
   | 'usage.invalid-argument'
   // flash log: another tab or process appended the same entry number first

@@ -162,6 +162,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
+    this.session.checkPlan?.(plan.regions);
     this.throwIfAborted();
 
     if ((settings?.eraseMode ?? 'regions') === 'all') await this.eraseAll();
