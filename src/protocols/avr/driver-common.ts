@@ -7,7 +7,7 @@ import { ProtocolError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type { DeviceIdentity, ProtocolId, SessionOptions } from '../driver.ts';
-import { applicationEnd, chipBySignature, formatSignature } from './chips.ts';
+import { applicationEnd, chipBySignature, formatSignature, type AvrChip } from './chips.ts';
 import { AvrSession, type AvrProgrammer } from './session.ts';
 import type { Stk500v1Timeouts } from './stk500v1.ts';
 
@@ -68,7 +68,8 @@ export function connectWith<P extends ProtocolId>(
 
 export interface IdentifyInput {
   protocol: ProtocolId;
-  programmer: AvrProgrammer;
+  /** Builds the programmer once the chip is known. */
+  programmer: (chip: AvrChip) => AvrProgrammer;
   signature: Uint8Array;
   logger: Logger;
   driverOptions: AvrDriverOptions;
@@ -117,7 +118,7 @@ export function identify(input: IdentifyInput): AvrSession {
     `Connected to ${chip.name} (signature ${formatSignature(input.signature)}), ${input.describe?.(bootStart) ?? `boot section ${bootSectionSize} bytes`}.`,
   );
   return new AvrSession({
-    programmer: input.programmer,
+    programmer: input.programmer(chip),
     chip,
     identity,
     bootSectionSize,

@@ -90,7 +90,7 @@ async function openStk500v1(
   const programmer = new Stk500v1Programmer(client, reenter, log);
   return identify({
     protocol: AVR_STK500V1_PROTOCOL,
-    programmer,
+    programmer: () => programmer,
     signature,
     logger: log,
     driverOptions,

@@ -80,6 +80,11 @@ export interface AvrBoardOptions {
    * real board would pulse RESET through DTR: the chip resets (that byte is lost).
    */
   resetOnTraffic?: boolean;
+  /**
+   * On timeout, start the application only if there is one (first flash word not 0xFFFF), else
+   * keep waiting (stk500boot.c recchar_timeout, Caterina.c).
+   */
+  timeoutNeedsApplication?: boolean;
   timing?: FlashTiming;
   /** What the boot section holds (so a full read-back shows a bootloader there). */
   bootImage?: Uint8Array;
@@ -261,9 +266,18 @@ export class AvrSimBoard implements SimSerialDevice {
     if (this.watchdogTimer) clock.clearTimer(this.watchdogTimer);
     this.watchdogTimer = clock.setTimer(this.watchdogMs, () => {
       this.watchdogTimer = undefined;
+      if (this.options.timeoutNeedsApplication && !this.hasApplication()) {
+        this.kickWatchdog();
+        return;
+      }
       this.resets++;
       this.runApplication();
     });
+  }
+
+  /** True when the first flash word is programmed (the bootloaders' "is there a sketch" test). */
+  hasApplication(): boolean {
+    return !this.flash.isErased(0, 2);
   }
 
   private advance(input: Uint8Array): void {

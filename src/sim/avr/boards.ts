@@ -9,6 +9,7 @@ import type { BoardOptions, BoardPreset, SimBoard } from '../board.ts';
 import { LINK_FTDI, SerialWire, type LinkModel } from '../serial-wire.ts';
 import { AvrSimBoard, type AvrBoardOptions, type AvrFuses } from './board.ts';
 import { atmegaBoot, optiboot } from './stk500v1-boot.ts';
+import { stk500boot } from './stk500v2-boot.ts';
 
 /**
  * The ATmega16U2 running Arduino-usbserial: a USB-UART bridge whose firmware flushes received
@@ -90,6 +91,7 @@ export function avrPreset(spec: AvrPresetSpec): BoardPreset {
 }
 
 const UNO_FUSES: AvrFuses = { low: 0xff, high: 0xde, extended: 0xfd, lock: 0xcf };
+const MEGA_FUSES: AvrFuses = { low: 0xff, high: 0xd8, extended: 0xfd, lock: 0xcf };
 const NANO_OLD_FUSES: AvrFuses = { low: 0xff, high: 0xda, extended: 0xfd, lock: 0xcf };
 
 /** The AVR presets. */
@@ -124,6 +126,25 @@ export const AVR_BOARD_PRESETS: readonly BoardPreset[] = [
       bootSectionSize: 2048,
       fuses: NANO_OLD_FUSES,
       timeoutMs: 1000, // ATmegaBOOT_168.c getch: MAX_TIME_COUNT (F_CPU >> 4) loop iterations
+    },
+  }),
+  avrPreset({
+    name: 'mega2560',
+    label: 'Arduino Mega 2560 R3',
+    chip: 'atmega2560',
+    protocol: 'avr-stk500v2',
+    bootloaderName: 'stk500boot v2 (AVRISP_2)',
+    baudRate: 115_200,
+    usb: { vid: 0x2341, pid: 0x0042, bridge: 'ATmega16U2' },
+    link: LINK_ATMEGA16U2,
+    board: {
+      // stk500boot.c: boot_timeout 3 500 000 polling steps ("7 seconds") before the first byte,
+      // then recchar_timeout's MAX_TIME_COUNT (F_CPU >> 1 loops, about 3 s) between bytes.
+      bootloader: stk500boot(3000),
+      bootSectionSize: 8192,
+      fuses: MEGA_FUSES,
+      timeoutMs: 7000,
+      timeoutNeedsApplication: true,
     },
   }),
 ];
