@@ -81,6 +81,11 @@ export interface AvrBoardOptions {
    */
   resetOnTraffic?: boolean;
   /**
+   * The watchdog restarts on every byte the bootloader reads (default true); Caterina restarts
+   * its timeout only on block commands, through `ctx.watchdog`.
+   */
+  kickOnEveryByte?: boolean;
+  /**
    * On timeout, start the application only if there is one (first flash word not 0xFFFF), else
    * keep waiting (stk500boot.c recchar_timeout, Caterina.c).
    */
@@ -197,6 +202,17 @@ export class AvrSimBoard implements SimSerialDevice {
   protected runApplication(): void {
     this.stop('application');
     this.applicationStarts++;
+    this.modeChanged('application');
+  }
+
+  /** Called when the bootloader or the application starts (native-USB boards re-enumerate). */
+  protected modeChanged(mode: 'bootloader' | 'application'): void {
+    void mode;
+  }
+
+  /** True when the board runs without control lines (TCP/pty bridges). */
+  protected get bridged(): boolean {
+    return this.options.resetOnTraffic ?? false;
   }
 
   private stop(state: AvrBoardState): void {
@@ -212,7 +228,7 @@ export class AvrSimBoard implements SimSerialDevice {
   }
 
   /** External reset: start-up time, then the bootloader. What the UART had not sent is lost. */
-  private boot(): void {
+  protected boot(): void {
     this.stop('starting');
     this.resets++;
     this.side?.flushToHost();
@@ -225,6 +241,7 @@ export class AvrSimBoard implements SimSerialDevice {
   }
 
   private start(): void {
+    this.modeChanged('bootloader');
     this.stateValue = 'bootloader';
     this.watchdogMs = this.options.timeoutMs;
     this.kickWatchdog();
@@ -304,7 +321,7 @@ export class AvrSimBoard implements SimSerialDevice {
   private pump(): void {
     while (this.step && 'need' in this.step && this.inbox.length >= this.step.need) {
       const bytes = Uint8Array.from(this.inbox.splice(0, this.step.need));
-      this.kickWatchdog();
+      if (this.options.kickOnEveryByte ?? true) this.kickWatchdog();
       this.advance(bytes);
     }
   }

@@ -6,8 +6,9 @@
  */
 import { avrChipById, type AvrChip } from '../../protocols/avr/chips.ts';
 import type { BoardOptions, BoardPreset, SimBoard } from '../board.ts';
-import { LINK_FTDI, SerialWire, type LinkModel } from '../serial-wire.ts';
+import { LINK_FTDI, LINK_USB_CDC, SerialWire, type LinkModel } from '../serial-wire.ts';
 import { AvrSimBoard, type AvrBoardOptions, type AvrFuses } from './board.ts';
+import { caterina, LeonardoBoard } from './caterina.ts';
 import { atmegaBoot, optiboot } from './stk500v1-boot.ts';
 import { stk500boot } from './stk500v2-boot.ts';
 
@@ -39,6 +40,8 @@ interface AvrPresetSpec {
   usb: { vid: number; pid: number; bridge: string };
   link: LinkModel;
   board: Omit<AvrBoardOptions, 'chip' | 'resetOnTraffic'>;
+  /** The board class (default AvrSimBoard). */
+  device?: new (options: AvrBoardOptions) => AvrSimBoard;
 }
 
 /** A stand-in for the bootloader's code in the boot section: its name, then 0x00 filler. */
@@ -57,7 +60,8 @@ export function avrPreset(spec: AvrPresetSpec): BoardPreset {
     protocol: spec.protocol,
     chip: chip.chip,
     create(o: BoardOptions): AvrSimBoardHandle {
-      const device = new AvrSimBoard({
+      const Device = spec.device ?? AvrSimBoard;
+      const device = new Device({
         chip,
         ...spec.board,
         bootImage:
@@ -92,6 +96,7 @@ export function avrPreset(spec: AvrPresetSpec): BoardPreset {
 
 const UNO_FUSES: AvrFuses = { low: 0xff, high: 0xde, extended: 0xfd, lock: 0xcf };
 const MEGA_FUSES: AvrFuses = { low: 0xff, high: 0xd8, extended: 0xfd, lock: 0xcf };
+const LEONARDO_FUSES: AvrFuses = { low: 0xff, high: 0xd8, extended: 0xcb, lock: 0xef };
 const NANO_OLD_FUSES: AvrFuses = { low: 0xff, high: 0xda, extended: 0xfd, lock: 0xcf };
 
 /** The AVR presets. */
@@ -145,6 +150,23 @@ export const AVR_BOARD_PRESETS: readonly BoardPreset[] = [
       fuses: MEGA_FUSES,
       timeoutMs: 7000,
       timeoutNeedsApplication: true,
+    },
+  }),
+  avrPreset({
+    name: 'leonardo',
+    label: 'Arduino Leonardo',
+    chip: 'atmega32u4',
+    protocol: 'avr109',
+    bootloaderName: 'Caterina 1.0',
+    baudRate: 57_600,
+    usb: { vid: 0x2341, pid: 0x8036, bridge: 'native USB' },
+    link: LINK_USB_CDC,
+    device: LeonardoBoard,
+    board: {
+      bootloader: caterina,
+      bootSectionSize: 4096,
+      fuses: LEONARDO_FUSES,
+      timeoutMs: 8000, // Caterina.c TIMEOUT_PERIOD
     },
   }),
 ];
