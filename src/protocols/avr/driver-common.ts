@@ -21,6 +21,11 @@ export interface AvrDriverOptions {
   /** Boot section size in bytes when the board's fuses differ from the chip table's. */
   bootSectionSize?: number;
   stk500v1Timeouts?: Partial<Stk500v1Timeouts>;
+  /**
+   * Read each page back as soon as it is written (default: on for STK500v1, whose frames carry
+   * no checksum; off for STK500v2 and AVR109).
+   */
+  checkPages?: boolean;
   /** Reply deadline of the STK500v2 and AVR109 clients, ms (default 1000). */
   replyTimeoutMs?: number;
 }
@@ -78,6 +83,8 @@ export interface IdentifyInput {
   bootloaderVersion?: string;
   details: Record<string, string>;
   describe?: (bootStart: number) => string;
+  /** See AvrSessionInit.checkPages. */
+  checkPages?: boolean;
 }
 
 /**
@@ -123,6 +130,7 @@ export function identify(input: IdentifyInput): AvrSession {
     identity,
     bootSectionSize,
     logger: input.logger,
+    ...(input.checkPages === undefined ? {} : { checkPages: input.checkPages }),
   });
 }
 

@@ -19,10 +19,11 @@ export const AVR_STK500V1_PROTOCOL = 'avr-stk500v1' as const;
 
 /**
  * Arduino auto-reset (avrdude 7.1 arduino_open): DTR and RTS released for 250 ms (the reset
- * capacitor discharges), then asserted — the falling edge on the capacitor pulses RESET — and
- * 50 ms for the bootloader to start.
+ * capacitor discharges), then asserted — the falling edge on the capacitor pulses RESET. avrdude
+ * then waits 50 ms and drains the line until it is quiet for 250 ms; here 100 ms, enough for the
+ * 65 ms start-up of the Arduino fuse setting (ATmega328P §13.4) and short of optiboot's 1 s.
  */
-export const ARDUINO_AUTO_RESET = 'U0,0|W250|U1,1|W50';
+export const ARDUINO_AUTO_RESET = 'U0,0|W250|U1,1|W100';
 
 class Stk500v1Programmer implements AvrProgrammer {
   constructor(
@@ -102,6 +103,7 @@ async function openStk500v1(
       Signature: formatSignature(signature),
     },
     describe: (bootStart) => `application flash up to ${hex32(bootStart)}`,
+    checkPages: driverOptions.checkPages ?? true,
   });
 }
 

@@ -20,12 +20,17 @@ import { Stk500v2Client, V2Param } from './stk500v2.ts';
 
 export const AVR_STK500V2_PROTOCOL = 'avr-stk500v2' as const;
 
-/** avrdude 7.1 wiring_open: DTR/RTS released 50 ms, asserted (the reset pulse), 50 ms. */
-export const WIRING_AUTO_RESET = 'U0,0|W50|U1,1|W50';
+/**
+ * avrdude 7.1 wiring_open: DTR/RTS released 50 ms, asserted (the reset pulse), 50 ms and a drain
+ * until the line is quiet; here 100 ms after the pulse, past the 65 ms start-up.
+ */
+export const WIRING_AUTO_RESET = 'U0,0|W50|U1,1|W100';
 
 class Stk500v2Programmer implements AvrProgrammer {
   /** The bootloader's erase pointer, as far as this session knows (0 after it starts). */
   private eraseNext = 0;
+  /** After a resync without reset: the pointer may be a page ahead (an answer was lost). */
+  private uncertain = false;
   private readonly extended: boolean;
 
   constructor(
@@ -39,10 +44,13 @@ class Stk500v2Programmer implements AvrProgrammer {
   }
 
   async writePage(address: number, page: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (address < this.eraseNext) {
-      this.log.debug(`Rewinding the bootloader's erase pointer to rewrite ${address}.`);
+    // Writing on in order is safe even when the pointer is a page ahead (that page is erased
+    // already); filling a gap is not (it would read pages the bootloader erased ahead).
+    if (address < this.eraseNext || (this.uncertain && address > this.eraseNext)) {
+      this.log.debug(`Rewinding the bootloader's erase pointer to write ${address}.`);
       await this.client.chipErase({ signal });
       this.eraseNext = 0;
+      this.uncertain = false;
     }
     while (this.eraseNext < address) {
       const keep = await this.readFlash(this.eraseNext, this.pageSize, signal);
@@ -57,10 +65,23 @@ class Stk500v2Programmer implements AvrProgrammer {
   }
 
   async resync(signal?: AbortSignal): Promise<void> {
-    // A reset starts the bootloader again with its erase pointer at 0.
+    // Without a reset first, so that the erase pointer stays where it is: zeros complete a
+    // message the bootloader is still collecting (its checksum then fails and it is dropped;
+    // stk500boot.c skips bytes other than MESSAGE_START between messages), then SIGN_ON.
     await this.client.drain(signal);
+    await this.client.link.write(new Uint8Array(300));
+    await this.client.drain(signal);
+    try {
+      await this.client.signOn({ signal, attempts: 3 });
+      this.uncertain = true;
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'protocol.no-sync') throw err;
+    }
+    // A reset starts the bootloader again with its erase pointer at 0.
     await this.client.signOn({ signal, attempts: 4, beforeAttempt: this.reenter });
     this.eraseNext = 0;
+    this.uncertain = false;
   }
 
   async leave(): Promise<void> {

@@ -52,6 +52,12 @@ export interface AvrSessionInit {
   identity: DeviceIdentity;
   /** Boot section size in bytes (default the chip table's). */
   bootSectionSize?: number;
+  /**
+   * Read every page back right after writing it, and write it again when it differs: for
+   * STK500v1, whose frames carry no checksum, so a byte damaged on the wire is programmed
+   * as it arrives (AVR061 has no data integrity check).
+   */
+  checkPages?: boolean;
   logger: Logger;
 }
 
@@ -63,6 +69,7 @@ export class AvrSession implements FlashSession {
   readonly bootStart: number;
   private readonly programmer: AvrProgrammer;
   private readonly log: Logger;
+  private readonly checkPages: boolean;
   private closed = false;
 
   constructor(init: AvrSessionInit) {
@@ -71,6 +78,7 @@ export class AvrSession implements FlashSession {
     this.identity = init.identity;
     this.bootStart = applicationEnd(init.chip, init.bootSectionSize);
     this.log = init.logger;
+    this.checkPages = init.checkPages ?? false;
   }
 
   /**
@@ -103,8 +111,7 @@ export class AvrSession implements FlashSession {
           page = await this.programmer.readFlash(p.address, this.chip.pageSize, signal);
           page.set(region.data.subarray(p.start, p.end), p.offset);
         }
-        await this.programmer.writePage(p.address, page, signal);
-        wire += page.length;
+        wire += await this.writeChecked(p.address, page, signal);
       } catch (err) {
         throw withConfirmed(err, confirmed);
       }
@@ -136,6 +143,29 @@ export class AvrSession implements FlashSession {
         );
       }
       onProgress?.({ phase: 'verify', region: region.name, bytesDone: p.end, bytesTotal: total });
+    }
+  }
+
+  /** Writes one page (and with `checkPages`, reads it back, up to 3 writes). Returns bytes sent. */
+  private async writeChecked(
+    address: number,
+    page: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    let sent = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.programmer.writePage(address, page, signal);
+      sent += page.length;
+      if (!this.checkPages) return sent;
+      const have = await this.programmer.readFlash(address, page.length, signal);
+      if (equalBytes(have, page)) return sent;
+      if (attempt >= 3) {
+        throw new VerificationError(
+          `The page at ${hex32(address)} reads back differently after ${attempt} writes.`,
+          { hints: ['Check the cable and try again; the flash may be worn.'] },
+        );
+      }
+      this.log.debug(`The page at ${hex32(address)} reads back differently; writing it again.`);
     }
   }
 

@@ -68,6 +68,8 @@ export interface AvrBoardOptions {
   /** Boot section size in bytes (the Arduino board's fuses). */
   bootSectionSize: number;
   fuses: AvrFuses;
+  /** The bootloader's UART speed (8N1). Default 115200. */
+  baudRate?: number;
   /** Watchdog period the bootloader starts with (optiboot: 1 s). */
   timeoutMs: number;
   /** Reset release to the first instruction (65 ms with the Arduino fuses). */
@@ -159,6 +161,12 @@ export class AvrSimBoard implements SimSerialDevice {
 
   attach(side: DeviceSide): void {
     this.side = side;
+    side.setFormat({
+      baudRate: this.options.baudRate ?? 115_200,
+      parity: 'none',
+      dataBits: 8,
+      stopBits: 1,
+    });
   }
 
   powerOn(): void {

@@ -63,6 +63,7 @@ export function avrPreset(spec: AvrPresetSpec): BoardPreset {
       const Device = spec.device ?? AvrSimBoard;
       const device = new Device({
         chip,
+        baudRate: spec.baudRate,
         ...spec.board,
         bootImage:
           spec.board.bootImage ?? bootImage(spec.bootloaderName, spec.board.bootSectionSize),
