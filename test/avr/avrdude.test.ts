@@ -14,7 +14,7 @@
  * Skipped, with the reason printed, when avrdude or socat is missing
  * (`sudo apt-get install -y avrdude socat`).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +155,44 @@ describe.skipIf(missing.length > 0)(
       },
       120_000,
     );
+
+    it('`npm run sim -- --board uno --pty PATH` serves avrdude (the CLI path)', async () => {
+      const path = join(dir, 'tty-cli-uno');
+      const root = new URL('../..', import.meta.url).pathname;
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/sim/cli.ts', '--board', 'uno', '--pty', path],
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('in its bootloader')) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`sim exited with ${code}: ${out}`)));
+        });
+        const w = await avrdude([
+          '-c',
+          'arduino',
+          '-p',
+          'm328p',
+          '-b',
+          '115200',
+          '-P',
+          path,
+          '-U',
+          `flash:w:${fixture('avr-uno-Blink.hex')}:i`,
+        ]);
+        expect(w.out).toMatch(/1082 bytes of flash verified/);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }, 60_000);
 
     it('uno: Blink, then a second upload over it (page erase on every write)', async () => {
       const b = await serve('uno', 115_200);

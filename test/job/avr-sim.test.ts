@@ -54,6 +54,12 @@ const CASES: BoardCase[] = [
     firmware: 'avr-uno-Blink.hex',
   },
   {
+    board: 'diecimila',
+    chip: 'atmega168',
+    protocol: 'avr-stk500v1',
+    firmware: 'avr-m168-blink.hex',
+  },
+  {
     board: 'mega2560',
     chip: 'atmega2560',
     protocol: 'avr-stk500v2',

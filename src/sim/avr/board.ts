@@ -173,7 +173,7 @@ export class AvrSimBoard implements SimSerialDevice {
     // A power-on reset: optiboot and ATmegaBOOT start the application straight away
     // (optiboot.c: no EXTRF in MCUSR); without control lines the board waits in its bootloader.
     this.resets++;
-    if (this.options.resetOnTraffic) this.boot();
+    if (this.options.resetOnTraffic) this.start();
     else this.runApplication();
   }
 
@@ -192,7 +192,9 @@ export class AvrSimBoard implements SimSerialDevice {
   signalsChanged(signals: Readonly<Required<SerialSignals>>): void {
     const rising = signals.dataTerminalReady && !this.dtr;
     this.dtr = signals.dataTerminalReady;
-    if (rising && (this.options.autoReset ?? true) && this.stateValue !== 'off') this.boot();
+    // Bridges without control lines assert DTR for each client; no capacitor sees that edge.
+    const wired = (this.options.autoReset ?? true) && !this.bridged;
+    if (rising && wired && this.stateValue !== 'off') this.boot();
   }
 
   receive(data: Uint8Array): void {
@@ -248,7 +250,7 @@ export class AvrSimBoard implements SimSerialDevice {
     });
   }
 
-  private start(): void {
+  protected start(): void {
     this.modeChanged('bootloader');
     this.stateValue = 'bootloader';
     this.watchdogMs = this.options.timeoutMs;

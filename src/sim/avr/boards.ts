@@ -98,6 +98,7 @@ export function avrPreset(spec: AvrPresetSpec): BoardPreset {
 const UNO_FUSES: AvrFuses = { low: 0xff, high: 0xde, extended: 0xfd, lock: 0xcf };
 const MEGA_FUSES: AvrFuses = { low: 0xff, high: 0xd8, extended: 0xfd, lock: 0xcf };
 const LEONARDO_FUSES: AvrFuses = { low: 0xff, high: 0xd8, extended: 0xcb, lock: 0xef };
+const DIECIMILA_FUSES: AvrFuses = { low: 0xff, high: 0xdd, extended: 0xf8, lock: 0xcf };
 const NANO_OLD_FUSES: AvrFuses = { low: 0xff, high: 0xda, extended: 0xfd, lock: 0xcf };
 
 /** The AVR presets. */
@@ -168,6 +169,22 @@ export const AVR_BOARD_PRESETS: readonly BoardPreset[] = [
       bootSectionSize: 4096,
       fuses: LEONARDO_FUSES,
       timeoutMs: 8000, // Caterina.c TIMEOUT_PERIOD
+    },
+  }),
+  avrPreset({
+    name: 'diecimila',
+    label: 'Arduino Diecimila (ATmega168)',
+    chip: 'atmega168',
+    protocol: 'avr-stk500v1',
+    bootloaderName: 'ATmegaBOOT 1.16',
+    baudRate: 19_200, // Arduino boards.txt: diecimila.menu.cpu.atmega168.upload.speed
+    usb: { vid: 0x0403, pid: 0x6001, bridge: 'FT232RL' },
+    link: LINK_FTDI,
+    board: {
+      bootloader: atmegaBoot,
+      bootSectionSize: 2048,
+      fuses: DIECIMILA_FUSES,
+      timeoutMs: 1000,
     },
   }),
 ];

@@ -172,7 +172,9 @@ export class LeonardoBoard extends AvrSimBoard {
 
   override powerOn(): void {
     // Caterina: after a power-on reset the sketch runs if there is one (PORF and word 0 set).
-    if (!this.bridged && this.hasApplication()) {
+    if (this.bridged) {
+      super.powerOn(); // waits in Caterina from the start
+    } else if (this.hasApplication()) {
       this.resets++;
       this.runApplication();
     } else {
