@@ -9,13 +9,7 @@ import type { Logger } from '../core/log.ts';
 
 /** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
 export type ProtocolId =
-  | 'esp-serial'
-  | 'stm32-usart'
-  | 'dfu'
-  | 'dfuse'
-  | 'avr-stk500v1'
-  | 'avr-stk500v2'
-  | 'avr109';
+  'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse' | 'avr-stk500v1' | 'avr-stk500v2' | 'avr109';
 
 /** What the board says about itself once connected. Shown in the technician's device panel. */
 export interface DeviceIdentity {
