@@ -23,27 +23,13 @@ import {
   type AvrDriverOptions,
 } from './driver-common.ts';
 import type { AvrProgrammer, AvrSession } from './session.ts';
+import { avrBoardForUsb } from './usb-ids.ts';
 
 export const AVR109_PROTOCOL = 'avr109' as const;
 
-/** Caterina boards: the sketch's USB identity and the bootloader's (Arduino boards.txt). */
-export const CATERINA_USB_IDS: readonly {
-  board: string;
-  vendorId: number;
-  sketch: number;
-  bootloader: number;
-}[] = [
-  { board: 'Arduino Leonardo', vendorId: 0x2341, sketch: 0x8036, bootloader: 0x0036 },
-  { board: 'Arduino Micro', vendorId: 0x2341, sketch: 0x8037, bootloader: 0x0037 },
-  { board: 'Arduino Esplora', vendorId: 0x2341, sketch: 0x803c, bootloader: 0x003c },
-  { board: 'Arduino Yún', vendorId: 0x2341, sketch: 0x8041, bootloader: 0x0041 },
-];
-
-/** True when the port is a Caterina bootloader's own USB serial port. */
+/** True when the port is a Caterina bootloader's own USB serial port (usb-ids.ts). */
 export function isCaterinaBootloader(info: PortInfo): boolean {
-  return CATERINA_USB_IDS.some(
-    (b) => b.vendorId === info.usbVendorId && b.bootloader === info.usbProductId,
-  );
+  return avrBoardForUsb(info.usbVendorId, info.usbProductId)?.bootloader === true;
 }
 
 export interface Avr109DriverOptions extends AvrDriverOptions {

@@ -17,7 +17,6 @@ export {
 } from './driver-stk500v2.ts';
 export {
   AVR109_PROTOCOL,
-  CATERINA_USB_IDS,
   createAvr109Driver,
   isCaterinaBootloader,
   type Avr109DriverOptions,
@@ -32,3 +31,4 @@ export {
   encodeStk500v2,
 } from './stk500v2.ts';
 export { Avr109Client } from './avr109.ts';
+export { AVR_USB_IDENTITIES, avrBoardForUsb, type AvrUsbIdentity } from './usb-ids.ts';
