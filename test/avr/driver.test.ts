@@ -4,7 +4,7 @@
  * a Leonardo sketch port without a port watcher.
  */
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/core/clock.ts';
+import { VirtualClock, sleep } from '../../src/core/clock.ts';
 import { WebflashError } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import { avrChipById, type AvrChip } from '../../src/protocols/avr/chips.ts';
@@ -12,7 +12,9 @@ import { createAvr109Driver } from '../../src/protocols/avr/driver-avr109.ts';
 import { createAvrStk500v1Driver } from '../../src/protocols/avr/driver-stk500v1.ts';
 import { AvrSimBoard } from '../../src/sim/avr/board.ts';
 import { optiboot } from '../../src/sim/avr/stk500v1-boot.ts';
+import type { AvrSimBoardHandle } from '../../src/sim/avr/boards.ts';
 import { createBoard } from '../../src/sim/boards.ts';
+import { SimPortWatcher } from '../../src/sim/port-watcher.ts';
 import { LINK_IDEAL, SerialWire } from '../../src/sim/serial-wire.ts';
 
 function session(clock: VirtualClock) {
@@ -102,5 +104,22 @@ describe('AVR drivers refuse', () => {
     expect(await codeOf(createAvr109Driver().connect(board.wire!.port!, session(clock)))).toBe(
       'transport.open-failed',
     );
+  });
+
+  it('a Leonardo reconnect with the stale sketch port finds the bootloader port', async () => {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const board = createBoard('leonardo', {
+      clock,
+      seed: 1,
+      images: [{ address: 0, data: Uint8Array.of(0x0c, 0x94) }],
+    }) as AvrSimBoardHandle;
+    const sketchPort = board.wire!.port!;
+    board.device.pressReset(); // Caterina runs; the sketch's port is gone
+    await sleep(clock, 700);
+    expect(board.wire!.port!.info.usbProductId).toBe(0x0036);
+    const driver = createAvr109Driver({ portWatcher: new SimPortWatcher(board.wire!) });
+    const s = await driver.connect(sketchPort, session(clock));
+    expect(s.identity.chip).toBe('atmega32u4');
+    await s.close();
   });
 });

@@ -93,8 +93,15 @@ async function reachBootloader(
     );
   }
   session.logger.info('1200-baud touch: asking the sketch to restart into the bootloader.');
-  const touched = await port.open({ baudRate: 1200 });
-  await touched.close(); // DTR drops at 1200 baud (Arduino core CDC.cpp)
+  try {
+    const touched = await port.open({ baudRate: 1200 });
+    await touched.close(); // DTR drops at 1200 baud (Arduino core CDC.cpp)
+  } catch (err) {
+    // The sketch's port is gone — e.g. a reconnect after an earlier touch, with Caterina
+    // still running: look for the bootloader's port all the same.
+    if ((err as { code?: unknown }).code !== 'transport.device-lost') throw err;
+    session.logger.info("The sketch's port is gone; looking for the bootloader's port.");
+  }
   return watcher.waitForReturn(port, {
     timeoutMs: driverOptions.reenumerationTimeoutMs ?? 8000,
     signal: session.signal,
