@@ -69,6 +69,39 @@ describe('optiboot (simulated Uno) answers', () => {
     expect([...r.board.flash.read(0x7e00, 128)]).toEqual([...before]);
   });
 
+  it('PROG_PAGE erases the page before the frame is complete; a short page keeps old buffer bytes', async () => {
+    const r = await rig('uno');
+    r.board.flash.load(0x400, new Uint8Array(128).fill(0x11));
+    // A frame cut short by a wrong terminator: the page is already erased (optiboot 4.4 starts
+    // the erase as soon as the length is in), nothing is written, the sketch starts.
+    const frame = [
+      0x55,
+      0x00,
+      0x02,
+      0x20,
+      0x64,
+      0x00,
+      0x80,
+      0x46,
+      ...new Array<number>(128).fill(0x22),
+      0x21,
+    ];
+    expect(await exchange(r, frame)).toEqual([0x14, 0x10]);
+    expect(r.board.flash.isErased(0x400, 128)).toBe(true);
+    await r.wait(20);
+    expect(r.board.device.state).toBe('application');
+    // After a reset: a 2-byte PROG_PAGE fills the rest of the page from the RAM buffer, which
+    // still holds the 0x22 bytes of the broken frame.
+    const again = await rig('uno');
+    const c = new Stk500v1Client(again.link);
+    await c.sync();
+    await c.loadFlashAddress(0x80);
+    await c.progPage(new Uint8Array(128).fill(0x22));
+    await c.loadFlashAddress(0x100);
+    await c.progPage(Uint8Array.of(1, 2));
+    expect([...again.board.flash.read(0x100, 4)]).toEqual([1, 2, 0x22, 0x22]);
+  });
+
   it('a frame without Sync_CRC_EOP: no answer, the application starts 16 ms later', async () => {
     const r = await rig('uno');
     expect(await exchange(r, [0x30, 0x21], 10)).toEqual([]);

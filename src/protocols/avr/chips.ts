@@ -22,6 +22,11 @@ export interface AvrChip {
    * A driver may be told another size for boards with other fuses.
    */
   readonly bootSectionSize: number;
+  /**
+   * Size of the No-Read-While-Write section at the top of flash (datasheet "Read-While-Write
+   * and No Read-While-Write Flash Sections"): erasing a page there halts the CPU.
+   */
+  readonly nrwwSize: number;
   /** Avrdude part id (`-p`). */
   readonly avrdudePart: string;
 }
@@ -29,6 +34,7 @@ export interface AvrChip {
 export const AVR_CHIPS: readonly AvrChip[] = [
   {
     chip: 'atmega328p',
+    nrwwSize: 4096,
     name: 'ATmega328P',
     signature: [0x1e, 0x95, 0x0f],
     flashSize: 32 * 1024,
@@ -39,6 +45,7 @@ export const AVR_CHIPS: readonly AvrChip[] = [
   },
   {
     chip: 'atmega168',
+    nrwwSize: 2048,
     name: 'ATmega168',
     signature: [0x1e, 0x94, 0x06],
     flashSize: 16 * 1024,
@@ -49,6 +56,7 @@ export const AVR_CHIPS: readonly AvrChip[] = [
   },
   {
     chip: 'atmega32u4',
+    nrwwSize: 4096,
     name: 'ATmega32U4',
     signature: [0x1e, 0x95, 0x87],
     flashSize: 32 * 1024,
@@ -59,6 +67,7 @@ export const AVR_CHIPS: readonly AvrChip[] = [
   },
   {
     chip: 'atmega1280',
+    nrwwSize: 8192,
     name: 'ATmega1280',
     signature: [0x1e, 0x97, 0x03],
     flashSize: 128 * 1024,
@@ -69,6 +78,7 @@ export const AVR_CHIPS: readonly AvrChip[] = [
   },
   {
     chip: 'atmega2560',
+    nrwwSize: 8192,
     name: 'ATmega2560',
     signature: [0x1e, 0x98, 0x01],
     flashSize: 256 * 1024,

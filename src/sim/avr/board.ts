@@ -46,6 +46,12 @@ export interface AvrBootContext {
   startApplication(): void;
   /** Page erase then page write by SPM; returns the busy time in ms (0 inside the boot section). */
   programPage(address: number, data: Uint8Array): number;
+  /** SPM page erase of the page holding `address`; busy time in ms (0 inside the boot section). */
+  erasePage(address: number): number;
+  /** SPM page write (bits only go 1 → 0); busy time in ms (0 inside the boot section). */
+  writePage(address: number, data: Uint8Array): number;
+  /** The chip's clock, ms (for work that overlaps receiving, as optiboot's early erase). */
+  now(): number;
   /** Records an accepted command, for tests. */
   onCommand(opcode: number): void;
 }
@@ -273,18 +279,30 @@ export class AvrSimBoard implements SimSerialDevice {
       },
       startApplication: () => this.runApplication(),
       programPage: (address, data) => this.programPage(address, data),
+      erasePage: (address) => this.erasePage(address),
+      writePage: (address, data) => this.writePage(address, data),
+      now: () => this.side?.clock.now() ?? 0,
       onCommand: (op) => this.commandLog.push(op),
     };
   }
 
   private programPage(address: number, data: Uint8Array): number {
+    return this.erasePage(address) + this.writePage(address, data);
+  }
+
+  private erasePage(address: number): number {
     const pageSize = this.chip.pageSize;
     const page = address - (address % pageSize);
-    if (page >= this.bootStart) return 0; // SPM may not write the boot section (lock bits)
-    let ms = this.flash.eraseSector(page / pageSize);
+    if (page >= this.bootStart) return 0; // SPM may not touch the boot section (lock bits)
+    return this.flash.eraseSector(page / pageSize);
+  }
+
+  private writePage(address: number, data: Uint8Array): number {
+    const pageSize = this.chip.pageSize;
+    const page = address - (address % pageSize);
+    if (page >= this.bootStart) return 0;
     const room = Math.min(data.length, page + pageSize - address);
-    ms += this.flash.program(address, data.subarray(0, room)).ms;
-    return ms;
+    return this.flash.program(address, data.subarray(0, room)).ms;
   }
 
   private kickWatchdog(): void {

@@ -1,11 +1,15 @@
 /**
  * The device side of STK500v1 (Atmel AVR061) as two Arduino bootloaders really answer it:
  *
- * - optiboot (optiboot.c main loop; the Uno ships version 4.4): every command ends with
- *   verifySpace — Sync_CRC_EOP expected, else the watchdog is set to 16 ms and the bootloader
- *   stops reading, so the chip resets into the application; INSYNC, the data, OK. GET_PARAMETER
- *   answers the version for SW_MAJOR/SW_MINOR and 0x03 for anything else; UNIVERSAL answers 0
- *   (fuses read as 0x00 through it); PROG_PAGE erases and writes one page; LEAVE_PROGMODE sets
+ * - optiboot 4.4, the version the Arduino AVR core ships for the Uno (ArduinoCore-avr
+ *   bootloaders/optiboot/optiboot.c): every command ends with verifySpace — Sync_CRC_EOP
+ *   expected, else the watchdog is set to 16 ms and the bootloader stops reading, so the chip
+ *   resets into the application; INSYNC, the data, OK. GET_PARAMETER answers 4 for 0x81/0x82
+ *   and 0x03 for anything else; UNIVERSAL answers 0 (fuses read as 0x00 through it);
+ *   PROG_PAGE and READ_PAGE take only the low byte of the length (0 means 256) and ignore the
+ *   memory type; PROG_PAGE starts erasing the page as soon as the length is in (in the RWW
+ *   section, while the data arrives), then fills a whole page from its buffer — bytes the
+ *   command did not send are what the buffer held before — and writes it; LEAVE_PROGMODE sets
  *   the watchdog to 16 ms.
  * - ATmegaBOOT_168.c (older Nano, Duemilanove, at 57600): the terminator is checked before the
  *   answer (nothing_response / byte_response); a wrong one, or an unknown command, counts an
@@ -13,16 +17,19 @@
  *   signature, anything else 0; getch gives up and starts the application after about a
  *   second without a byte (MAX_TIME_COUNT).
  */
-import { Stk, StkResp, StkParam } from '../../protocols/avr/stk500v1.ts';
+import { Stk, StkResp } from '../../protocols/avr/stk500v1.ts';
 import { getN, getch, type AvrBootContext, type BootProgram } from './board.ts';
 
 const { INSYNC, OK, CRC_EOP } = StkResp;
 
-/** optiboot, reporting version `major.minor` (Arduino Uno: 4.4). */
+/** optiboot 4.4, reporting version `major.minor`. */
 export function optiboot(version: { major: number; minor: number }) {
   return function* program(ctx: AvrBootContext): BootProgram {
     let address = 0; // byte address
     const sig = ctx.chip.signature;
+    const pageSize = ctx.chip.pageSize;
+    const nrwwStart = ctx.chip.flashSize - ctx.chip.nrwwSize;
+    const buff = new Uint8Array(256); // the page buffer in RAM, kept between commands
     /** verifySpace(): false when the frame was broken (the watchdog will reset the chip). */
     function* verifySpace(): Generator<{ need: number }, boolean, Uint8Array> {
       const b = (yield { need: 1 })[0];
@@ -38,19 +45,13 @@ export function optiboot(version: { major: number; minor: number }) {
       if (ch === Stk.GET_PARAMETER) {
         const which = yield* getch();
         if (!(yield* verifySpace())) return;
-        const value =
-          which === StkParam.SW_MINOR
-            ? version.minor
-            : which === StkParam.SW_MAJOR
-              ? version.major
-              : 0x03;
-        ctx.send([value]);
+        ctx.send([which === 0x82 ? version.minor : which === 0x81 ? version.major : 0x03]);
       } else if (ch === Stk.SET_DEVICE || ch === Stk.SET_DEVICE_EXT) {
         yield* getN(ch === Stk.SET_DEVICE ? 20 : 5);
         if (!(yield* verifySpace())) return;
       } else if (ch === Stk.LOAD_ADDRESS) {
         const a = yield* getN(2);
-        address = (a[0]! | (a[1]! << 8)) * 2;
+        address = ((a[0]! | (a[1]! << 8)) * 2) & 0xffff;
         if (!(yield* verifySpace())) return;
       } else if (ch === Stk.UNIVERSAL) {
         yield* getN(4);
@@ -58,22 +59,28 @@ export function optiboot(version: { major: number; minor: number }) {
         ctx.send([0x00]);
       } else if (ch === Stk.PROG_PAGE) {
         const h = yield* getN(3);
-        const length = (h[0]! << 8) | h[1]!;
-        const data = length > 0 ? yield* getN(length) : new Uint8Array(0);
+        const length = h[1]! || 256;
+        // In the RWW section the erase starts now and runs while the data arrives.
+        let eraseDone = 0;
+        if (address < nrwwStart) eraseDone = ctx.now() + ctx.erasePage(address);
+        buff.set(yield* getN(length));
+        if (address >= nrwwStart) eraseDone = ctx.now() + ctx.erasePage(address);
         if (!(yield* verifySpace())) return;
-        // optiboot writebuffer(): flash only in the Uno build; erase, fill, write (busy-waits).
-        const ms = ctx.programPage(address, data);
+        const busy = Math.max(0, eraseDone - ctx.now());
+        const page = address - (address % pageSize);
+        const ms = busy + ctx.writePage(page, buff.subarray(0, pageSize));
         if (ms > 0) yield { waitMs: ms };
       } else if (ch === Stk.READ_PAGE) {
         const h = yield* getN(3);
-        const length = (h[0]! << 8) | h[1]!;
+        const length = h[1]! || 256;
         if (!(yield* verifySpace())) return;
         ctx.send(readFlash(ctx, address, length));
+        address += length;
       } else if (ch === Stk.READ_SIGN) {
         if (!(yield* verifySpace())) return;
         ctx.send(sig);
       } else if (ch === Stk.LEAVE_PROGMODE) {
-        ctx.watchdog(16);
+        ctx.watchdog(16); // "Adaboot no-wait mod"
         if (!(yield* verifySpace())) return;
       } else {
         // GET_SYNC, ENTER_PROGMODE, CHIP_ERASE, anything else: just the terminator.
