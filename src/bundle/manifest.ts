@@ -18,7 +18,15 @@ import { plainTargets } from './plain-targets.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Bootloader protocols a target may name; the same ids as `ProtocolId` in src/protocols/driver.ts. */
-export const PROTOCOL_IDS = ['esp-serial', 'stm32-usart', 'dfu', 'dfuse'] as const;
+export const PROTOCOL_IDS = [
+  'esp-serial',
+  'stm32-usart',
+  'dfu',
+  'dfuse',
+  'avr-stk500v1',
+  'avr-stk500v2',
+  'avr109',
+] as const;
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** Largest manifest payload accepted, in bytes. */

@@ -8,6 +8,7 @@ import { loadTrustRoot } from '../bundle/trust-root.ts';
 import { nowText } from './dates.ts';
 import { readBytes, resolveIn, writeBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
+import { expandHexImages } from './hex-images.ts';
 import { readSecretKey } from './keyfile.ts';
 import { onePositional } from './root-cmd.ts';
 
@@ -19,6 +20,10 @@ const createCommand: Command = {
 Builds a bundle: reads every image file M.json lists, fills in sizes and SHA-256, and writes
 the signed manifest and the images into one .fwb file. Without --key the bundle is unsigned;
 signers add their signatures with 'webflash bundle sign'.
+
+An image file ending in .hex is Intel HEX: its addresses come from the file (give no
+"address"); each contiguous segment becomes one image (NAME, or NAME.1, NAME.2… when the file
+has gaps), so gaps are never filled.
 
 M.json (paths relative to M.json; "created" defaults to now, "notes" to no text; a target
 that writes the ESP bootloader region, below 0x8000, must list "bootloader" in "writes"):
@@ -42,10 +47,11 @@ Options:
     const manifestPath = resolveIn(io, required(values.manifest, '--manifest'));
     const inputName = basename(manifestPath);
     const input = await readBytes(io, manifestPath);
-    const { draft, files } = inInputFile(inputName, () => readManifestFile(input));
-    const images = new Map<string, Uint8Array>();
-    for (const [name, file] of files)
-      images.set(name, await readBytes(io, resolve(dirname(manifestPath), file)));
+    const read = inInputFile(inputName, () => readManifestFile(input));
+    const raw = new Map<string, Uint8Array>();
+    for (const [name, file] of read.files)
+      raw.set(name, await readBytes(io, resolve(dirname(manifestPath), file)));
+    const { draft, images } = withHexImages(read.draft, read.files, raw);
     const signers = await Promise.all(
       (values.key ?? []).map((k) => readSecretKey(resolveIn(io, k))),
     );
@@ -106,6 +112,26 @@ export const bundleCommand: Command = group('bundle', 'Build and sign release bu
   createCommand,
   signCommand,
 ]);
+
+/** Replaces Intel HEX images by one image per segment (hex-images.ts). */
+function withHexImages(
+  draft: ManifestDraft,
+  files: ReadonlyMap<string, string>,
+  raw: ReadonlyMap<string, Uint8Array>,
+): { draft: ManifestDraft; images: Map<string, Uint8Array> } {
+  const entryFor = (name: string): Record<string, unknown> & { name: string } => {
+    for (const t of draft.targets)
+      for (const im of t.images) if (im.name === name) return { ...im };
+    return { name };
+  };
+  const { images, entries } = expandHexImages(files, raw, entryFor);
+  if (entries.size === 0) return { draft, images };
+  const targets = draft.targets.map((t) => ({
+    ...t,
+    images: t.images.flatMap((im) => (entries.get(im.name) ?? [im]) as (typeof t.images)[number][]),
+  }));
+  return { draft: { ...draft, targets }, images };
+}
 
 /**
  * Runs `f`, which reads the publisher's input file `name`; a schema fault of one of its fields is

@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'plan.keep-range'
   // the flash plan would write beyond the memory the board reported
   | 'plan.out-of-flash'
+  // the flash plan would write over the bootloader's own flash section (AVR boot section)
+  | 'plan.bootloader-overlap'
   // usage
   | 'usage.invalid-argument'
   // flash log: another tab or process appended the same entry number first

@@ -52,6 +52,9 @@ const UPDATE_MODE: Record<ProtocolId, string> = {
   'stm32-usart': 'set the BOOT0 switch, then press RESET',
   dfu: 'hold the BOOT button while plugging the device in',
   dfuse: 'hold the BOOT button while plugging the device in',
+  'avr-stk500v1': 'press RESET, then start the update within a second',
+  'avr-stk500v2': 'press RESET, then start the update within a second',
+  avr109: 'press RESET twice quickly, then start the update within 8 seconds',
 };
 
 export interface FailureContext {

@@ -152,6 +152,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('checking');
     const plan = admitted ?? (await this.resolve(source as VerifiedSource, identity, installed));
+    this.session.checkPlan?.(plan.regions);
     checkPlacement(plan.regions, this.session.flashRanges); // before anything is erased
     await this.checkPlan(plan, identity, installed);
     this.throwIfAborted();

@@ -17,6 +17,11 @@ const manualEntry: Record<ProtocolId, string> = {
   'stm32-usart': 'set BOOT0 high (jumper or button) and press RESET',
   dfu: "hold the board's DFU or BOOT button while plugging it in",
   dfuse: 'hold BOOT0 (the BOOT button) while plugging the board in',
+  // Arduino: the bootloader runs for about a second after a reset (optiboot.c WATCHDOG_1S).
+  'avr-stk500v1': 'press RESET and start the update within a second',
+  'avr-stk500v2': 'press RESET and start the update within a second',
+  // Caterina waits 8 s after a double tap on RESET (Caterina.c, "TIMEOUT_PERIOD").
+  avr109: 'press RESET twice quickly and start the update within 8 seconds',
 };
 
 export interface RecoveryContext {

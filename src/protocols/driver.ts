@@ -8,7 +8,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 
 /** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
-export type ProtocolId = 'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse';
+export type ProtocolId =
+  'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse' | 'avr-stk500v1' | 'avr-stk500v2' | 'avr109';
 
 /** What the board says about itself once connected. Shown in the technician's device panel. */
 export interface DeviceIdentity {
@@ -95,6 +96,11 @@ export interface FlashSession {
   readonly flashRanges?: readonly FlashRange[];
   /** Reads what the board runs now, when the protocol allows it; `undefined` otherwise. */
   readInstalledFirmware?(signal?: AbortSignal): Promise<InstalledFirmware | undefined>;
+  /**
+   * Refuses a plan the board cannot take before anything is written (e.g. an image over an AVR
+   * bootloader's boot section); the engine calls it once with every region, when present.
+   */
+  checkPlan?(regions: readonly FlashRegion[]): void;
   /**
    * Writes one region. On failure it throws; the error's `confirmedBytes` property (when
    * present, see `ResumableError`) tells the engine where a retry may resume.

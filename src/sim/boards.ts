@@ -10,6 +10,7 @@
 import { UsageError } from '../core/errors.ts';
 import type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
 import { DFU_BOARD_PRESETS } from './dfu/boards.ts';
+import { AVR_BOARD_PRESETS } from './avr/boards.ts';
 import { ESP_BOARD_PRESETS } from './esp/boards.ts';
 import { STM32_BOARD_PRESETS } from './stm32/boards.ts';
 
@@ -20,6 +21,7 @@ const BUILTIN_PRESETS: readonly BoardPreset[] = [
   ...ESP_BOARD_PRESETS,
   ...STM32_BOARD_PRESETS,
   ...DFU_BOARD_PRESETS,
+  ...AVR_BOARD_PRESETS,
 ];
 
 const registry = new Map<string, BoardPreset>(BUILTIN_PRESETS.map((p) => [p.name, p]));

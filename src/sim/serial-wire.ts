@@ -64,9 +64,10 @@ export interface DeviceSide {
   readonly signals: Readonly<Required<SerialSignals>>;
   /**
    * USB-native devices: the USB device detaches now and enumerates again after `downMs`
-   * (a new port object on the host), e.g. after a chip reset into an application.
+   * (a new port object on the host), e.g. after a chip reset into an application. `identity`
+   * changes the USB ids and label it comes back with (a bootloader with its own product id).
    */
-  reenumerate(downMs: number): void;
+  reenumerate(downMs: number, identity?: Partial<PortInfo>): void;
   /** Drops bytes the device sent that have not reached the host yet (a device reset). */
   flushToHost(): void;
 }
@@ -146,7 +147,7 @@ export class SerialWire {
     corrupted: 0,
     garbled: 0,
   };
-  private readonly baseInfo: PortInfo;
+  private baseInfo: PortInfo;
   private readonly assertOnOpen: boolean;
   private prng: Prng;
   private faults: FaultOptions = {};
@@ -313,7 +314,7 @@ export class SerialWire {
       get signals() {
         return wire.conn?.signalState ?? IDLE_SIGNALS;
       },
-      reenumerate: (downMs) => this.reenumerate(downMs),
+      reenumerate: (downMs, identity) => this.reenumerate(downMs, identity),
       flushToHost: () => this.toHost.clear(),
     };
   }
@@ -329,7 +330,8 @@ export class SerialWire {
     if (out.unplug) this.toHost.push({ at: done, action: () => this.unplug() });
   }
 
-  private reenumerate(downMs: number): void {
+  private reenumerate(downMs: number, identity?: Partial<PortInfo>): void {
+    if (identity) this.baseInfo = { ...this.baseInfo, ...identity };
     if (!this.current) return;
     this.detach('the board reset and its USB port re-enumerated');
     if (this.returnTimer) this.clock.clearTimer(this.returnTimer);

@@ -59,11 +59,21 @@ export interface SerialPortHandle {
 /** Finds a port again after its device re-enumerated (USB-native boards after a reset). */
 export interface PortWatcher {
   /**
-   * Resolves with the port once a device with the same USB identity as `previous` is connected
-   * again (Web Serial `connect` event, or already present). Rejects with TimeoutError.
+   * Resolves with the port once a device with the same USB identity as `previous` (or one
+   * `accept` takes) is connected again (Web Serial `connect` event, or already present).
+   * Rejects with TimeoutError.
    */
   waitForReturn(
     previous: SerialPortHandle,
-    options: { timeoutMs: number; signal?: AbortSignal | undefined },
+    options: {
+      timeoutMs: number;
+      signal?: AbortSignal | undefined;
+      /**
+       * Which new port counts, when the device comes back under another USB identity (an
+       * Arduino Leonardo's bootloader enumerates as 2341:0036, its sketch as 2341:8036).
+       * Default: the same vendor and product id as `previous`.
+       */
+      accept?: (info: PortInfo) => boolean;
+    },
   ): Promise<SerialPortHandle>;
 }

@@ -268,15 +268,20 @@ export class WebSerialPortWatcher implements PortWatcher {
 
   waitForReturn(
     previous: SerialPortHandle,
-    options: { timeoutMs: number; signal?: AbortSignal | undefined },
+    options: {
+      timeoutMs: number;
+      signal?: AbortSignal | undefined;
+      accept?: (info: PortInfo) => boolean;
+    },
   ): Promise<SerialPortHandle> {
     const { serial, clock } = this.options;
     const want = previous.info;
     const old = previous instanceof WebSerialPortHandle ? previous.port : undefined;
     const matches = (port: SerialPort): boolean => {
       const info = port.getInfo();
+      if (port === old) return false;
+      if (options.accept) return options.accept(portInfo(port));
       return (
-        port !== old &&
         want.usbVendorId !== undefined &&
         info.usbVendorId === want.usbVendorId &&
         info.usbProductId === want.usbProductId

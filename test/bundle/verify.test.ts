@@ -197,7 +197,15 @@ describe('checkTarget', () => {
   });
 
   it('names the same protocols as the driver contract', () => {
-    const driver: readonly ProtocolId[] = ['esp-serial', 'stm32-usart', 'dfu', 'dfuse'];
+    const driver: readonly ProtocolId[] = [
+      'esp-serial',
+      'stm32-usart',
+      'dfu',
+      'dfuse',
+      'avr-stk500v1',
+      'avr-stk500v2',
+      'avr109',
+    ];
     const ours: readonly BundleProtocolId[] = BUNDLE_PROTOCOLS;
     expect([...ours].sort()).toEqual([...driver].sort());
     // Type-level: each is assignable to the other.

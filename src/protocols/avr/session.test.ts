@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VerificationError } from '../../core/errors.ts';
+import { silentLogger } from '../../core/log.ts';
+import { confirmedBytesOf } from '../driver.ts';
+import { avrChipById } from './chips.ts';
+import { AvrSession, pagesOf, type AvrProgrammer } from './session.ts';
+
+/** A programmer over a plain array; `damage` spoils the next n page writes. */
+function fakeProgrammer(size: number) {
+  const flash = new Uint8Array(size).fill(0xff);
+  const writes: number[] = [];
+  const p = {
+    flash,
+    writes,
+    damage: 0,
+    writePage(address: number, page: Uint8Array): Promise<void> {
+      writes.push(address);
+      flash.set(page, address);
+      if (p.damage > 0) {
+        p.damage--;
+        flash[address] = flash[address]! ^ 0xff;
+      }
+      return Promise.resolve();
+    },
+    readFlash: (address: number, length: number) =>
+      Promise.resolve(flash.slice(address, address + length)),
+    resync: () => Promise.resolve(),
+    leave: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return p satisfies AvrProgrammer;
+}
+
+function session(checkPages: boolean) {
+  const chip = avrChipById('atmega328p')!;
+  const programmer = fakeProgrammer(chip.flashSize);
+  const s = new AvrSession({
+    programmer,
+    chip,
+    identity: { protocol: 'avr-stk500v1', chip: chip.chip, name: chip.name },
+    logger: silentLogger,
+    checkPages,
+  });
+  return { s, programmer };
+}
+
+describe('pagesOf', () => {
+  it('covers the region exactly, in page-aligned spans', () => {
+    fc.assert(
+      fc.property(fc.nat(4000), fc.integer({ min: 1, max: 2000 }), (address, length) => {
+        const spans = pagesOf({ name: 'x', address, data: new Uint8Array(length) }, 128);
+        expect(spans[0]!.start).toBe(0);
+        expect(spans[spans.length - 1]!.end).toBe(length);
+        for (const [i, s] of spans.entries()) {
+          expect(s.address % 128).toBe(0);
+          expect(s.offset + (s.end - s.start)).toBeLessThanOrEqual(128);
+          if (i > 0) expect(s.start).toBe(spans[i - 1]!.end);
+          expect(s.whole).toBe(s.offset === 0 && s.end - s.start === 128);
+        }
+      }),
+    );
+  });
+});
+
+describe('AvrSession', () => {
+  it('writes a page again when it reads back differently', async () => {
+    const { s, programmer } = session(true);
+    programmer.damage = 1;
+    const data = new Uint8Array(256).fill(0x12);
+    await s.write({ name: 'a', address: 0, data }, {});
+    expect(programmer.writes).toEqual([0, 0, 128]);
+    await s.verify({ name: 'a', address: 0, data }, {});
+  });
+
+  it('gives up after three writes with the confirmed bytes for resuming', async () => {
+    const { s, programmer } = session(true);
+    const data = new Uint8Array(384).fill(0x34);
+    await s.write({ name: 'a', address: 0, data: data.subarray(0, 128) }, {});
+    programmer.damage = 3;
+    const err = await s
+      .write({ name: 'a', address: 0, data }, { resumeFrom: 128 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(confirmedBytesOf(err)).toBe(128);
+  });
+
+  it('without page checks a damaged page is found by verify', async () => {
+    const { s, programmer } = session(false);
+    programmer.damage = 1;
+    const data = new Uint8Array(128).fill(0x56);
+    await s.write({ name: 'a', address: 0, data }, {});
+    await expect(s.verify({ name: 'a', address: 0, data }, {})).rejects.toBeInstanceOf(
+      VerificationError,
+    );
+  });
+});
