@@ -171,10 +171,10 @@ export class SmpConsoleDecoder {
     } catch {
       return this.drop('a frame that is not valid base64');
     }
-    this.partial!.push(chunk);
+    this.partial.push(chunk);
     this.partialSize += chunk.length;
     if (this.partialSize < 2) return undefined;
-    const joined = join(this.partial!, this.partialSize);
+    const joined = join(this.partial, this.partialSize);
     const total = (joined[0]! << 8) | joined[1]!;
     if (total < 3 || total + 2 > this.maxPacket) return this.drop(`a packet length of ${total}`);
     if (this.partialSize < total + 2) return undefined;
