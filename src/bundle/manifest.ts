@@ -17,7 +17,7 @@ import { reject } from './errors.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** Bootloader protocols a target may name; the same ids as `ProtocolId` in src/protocols/driver.ts. */
-export const PROTOCOL_IDS = ['esp-serial', 'stm32-usart', 'dfu', 'dfuse'] as const;
+export const PROTOCOL_IDS = ['esp-serial', 'stm32-usart', 'dfu', 'dfuse', 'mcuboot-smp'] as const;
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** Largest manifest payload accepted, in bytes. */
@@ -37,7 +37,10 @@ export const CHIP = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Image names double as container entry names: no `/`, `\`, leading dot or control characters. */
 export const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** One image of one target. Exactly one of `address` (flash offset) or `slot` (DFU alt setting). */
+/**
+ * One image of one target. Exactly one of `address` (flash offset) or `slot` (DFU alt setting;
+ * for 'mcuboot-smp' the MCUboot image number).
+ */
 export interface ManifestImage {
   readonly name: string;
   readonly address?: number;
@@ -68,6 +71,11 @@ export interface ManifestTarget {
    * by a failed update still matches.
    */
   readonly usb?: ManifestUsbIds;
+  /**
+   * Only for protocol 'mcuboot-smp': who confirms the new image once MCUboot has started it as
+   * a test — this updater ('host', the default) or the application itself ('application').
+   */
+  readonly confirm?: 'host' | 'application';
   readonly images: readonly ManifestImage[];
 }
 
@@ -91,7 +99,7 @@ export interface Manifest {
 /** The manifest as a publisher writes it (timestamps as text, no derived fields). */
 export type ManifestContent = Omit<Manifest, 'createdMs' | 'expiresMs' | 'schema'>;
 
-const USES_SLOT: ReadonlySet<ProtocolId> = new Set(['dfu']);
+const USES_SLOT: ReadonlySet<ProtocolId> = new Set(['dfu', 'mcuboot-smp']);
 
 /**
  * Parses verified manifest payload bytes: strict JSON, then the schema, then consistency
@@ -139,7 +147,7 @@ export function parseManifest(payload: Uint8Array): Manifest {
 function readTarget(v: Parameters<typeof readObject>[0], path: string): ManifestTarget {
   const t = readObject(v, path, {
     required: ['chip', 'protocol', 'images'],
-    optional: ['board', 'usb'],
+    optional: ['board', 'usb', 'confirm'],
   });
   const protocol = readString(t, 'protocol', path, {
     pattern: new RegExp(`^(${PROTOCOL_IDS.join('|')})$`),
@@ -150,6 +158,7 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
     protocol: ProtocolId;
     board?: string;
     usb?: ManifestUsbIds;
+    confirm?: 'host' | 'application';
     images: ManifestImage[];
   } = {
     chip: readString(t, 'chip', path, { pattern: CHIP, what: 'a chip id like "esp32s3"' }),
@@ -160,6 +169,15 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
   };
   if (Object.hasOwn(t, 'board'))
     target.board = readString(t, 'board', path, { pattern: ID, what: 'a board id' });
+  if (Object.hasOwn(t, 'confirm')) {
+    if (protocol !== 'mcuboot-smp') {
+      throw reject('json.schema', `${path}.confirm is only for protocol mcuboot-smp`);
+    }
+    target.confirm = readString(t, 'confirm', path, {
+      pattern: /^(host|application)$/,
+      what: '"host" or "application"',
+    }) as 'host' | 'application';
+  }
   if (Object.hasOwn(t, 'usb')) {
     const at = `${path}.usb`;
     // Only a DFU 1.1 device changes its identity for the update (DFU 1.1 §5.1); elsewhere the
@@ -263,6 +281,7 @@ export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget
     protocol: t.protocol,
     ...(t.board === undefined ? {} : { board: t.board }),
     ...(t.usb === undefined ? {} : { usb: plainUsb(t.usb) }),
+    ...(t.confirm === undefined ? {} : { confirm: t.confirm }),
     images: t.images.map((im) => ({
       name: im.name,
       ...(im.address === undefined ? {} : { address: im.address }),

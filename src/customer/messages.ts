@@ -52,6 +52,7 @@ const UPDATE_MODE: Record<ProtocolId, string> = {
   'stm32-usart': 'set the BOOT0 switch, then press RESET',
   dfu: 'hold the BOOT button while plugging the device in',
   dfuse: 'hold the BOOT button while plugging the device in',
+  'mcuboot-smp': 'hold the recovery button while pressing RESET',
 };
 
 export interface FailureContext {

@@ -17,6 +17,8 @@ const manualEntry: Record<ProtocolId, string> = {
   'stm32-usart': 'set BOOT0 high (jumper or button) and press RESET',
   dfu: "hold the board's DFU or BOOT button while plugging it in",
   dfuse: 'hold BOOT0 (the BOOT button) while plugging the board in',
+  // MCUboot serial recovery starts when its button (CONFIG_BOOT_SERIAL_DETECT_PIN) is held at reset.
+  'mcuboot-smp': "hold the board's recovery button while pressing RESET (MCUboot serial recovery)",
 };
 
 export interface RecoveryContext {

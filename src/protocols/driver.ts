@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 
 /** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
-export type ProtocolId = 'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse';
+export type ProtocolId = 'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse' | 'mcuboot-smp';
 
 /** What the board says about itself once connected. Shown in the technician's device panel. */
 export interface DeviceIdentity {
@@ -42,6 +42,8 @@ export interface FlashRegion {
   address: number;
   /** DFU alternate setting / slot, for protocols that address images by slot, not address. */
   slot?: number;
+  /** 'mcuboot-smp': who confirms the image after its first boot (the bundle target's `confirm`). */
+  confirm?: 'host' | 'application';
   data: Uint8Array;
 }
 

@@ -9,12 +9,17 @@
 import { UsageError } from '../core/errors.ts';
 import type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
 import { ESP_BOARD_PRESETS } from './esp/boards.ts';
+import { MCUBOOT_BOARD_PRESETS } from './mcuboot/boards.ts';
 import { STM32_BOARD_PRESETS } from './stm32/boards.ts';
 
 export type { BoardOptions, BoardPreset, FlashImage, SimBoard } from './board.ts';
 export { deterministicMac } from './board.ts';
 
-const BUILTIN_PRESETS: readonly BoardPreset[] = [...ESP_BOARD_PRESETS, ...STM32_BOARD_PRESETS];
+const BUILTIN_PRESETS: readonly BoardPreset[] = [
+  ...ESP_BOARD_PRESETS,
+  ...STM32_BOARD_PRESETS,
+  ...MCUBOOT_BOARD_PRESETS,
+];
 
 const registry = new Map<string, BoardPreset>(BUILTIN_PRESETS.map((p) => [p.name, p]));
 

@@ -11,6 +11,7 @@ import {
   type UsbTargetShape,
 } from '../protocols/dfu/usb-targets.ts';
 import type { SerialProtocolChoice, SerialProtocolId, UsbProtocolId } from './types.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
 
 // The USB rules are shared with the bench and the customer updater.
 export {
@@ -26,11 +27,12 @@ export type TargetShape = UsbTargetShape;
 const SERIAL: readonly SerialProtocolId[] = ['esp-serial', 'stm32-usart'];
 
 /** Names for messages and the UI. */
-export const PROTOCOL_NAMES: Readonly<Record<SerialProtocolId | UsbProtocolId, string>> = {
+export const PROTOCOL_NAMES: Readonly<Record<ProtocolId, string>> = {
   'esp-serial': 'ESP serial bootloader',
   'stm32-usart': 'STM32 USART bootloader',
   dfu: 'USB DFU 1.1',
   dfuse: 'ST DfuSe (USB DFU)',
+  'mcuboot-smp': 'MCUboot (SMP)',
 };
 
 /** The names of the technician's protocol choice ("Auto / ESP / STM32"). */
