@@ -22,8 +22,9 @@ import {
 } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
-import type {
-  DeviceIdentity,
+import {
+  confirmedBytesOf,
+  type DeviceIdentity,
   FlashRegion,
   FlashSession,
   InstalledFirmware,
@@ -238,18 +239,40 @@ export class McubootSession implements FlashSession {
     this.log.info(
       `Uploading ${region.name} ${image.versionText} (image ${n}, hash ${toHex(image.hash).slice(0, 16)}…).`,
     );
-    await uploadImage({
-      client: this.client,
-      data: region.data,
-      image: n,
-      bufSize: this.bufSize,
-      resumeFrom: options.resumeFrom ?? 0,
-      name: region.name,
-      log: this.log,
-      signal: options.signal,
-      onProgress: options.onProgress,
-      firstChunkTimeoutMs: this.t.firstChunk,
-    });
+    let resumeFrom = options.resumeFrom ?? 0;
+    for (let reconnects = 0; ; reconnects++) {
+      try {
+        await uploadImage({
+          client: this.client,
+          data: region.data,
+          image: n,
+          bufSize: this.bufSize,
+          resumeFrom,
+          name: region.name,
+          log: this.log,
+          signal: options.signal,
+          onProgress: options.onProgress,
+          firstChunkTimeoutMs: this.t.firstChunk,
+        });
+        break;
+      } catch (err) {
+        // A board that reset or was unplugged comes back as a new port: follow it and go on
+        // from what it says it has (it answers offset 0 when it lost the upload).
+        const lost =
+          err instanceof WebflashError &&
+          (err.code === 'transport.device-lost' || err.code === 'transport.closed');
+        if (!lost || reconnects >= 3 || options.signal?.aborted) throw err;
+        resumeFrom = confirmedBytesOf(err) ?? resumeFrom;
+        this.log.warn(
+          `The board went away at byte ${resumeFrom} of ${region.name}; waiting for it.`,
+        );
+        try {
+          await this.reconnect();
+        } catch {
+          throw err;
+        }
+      }
+    }
     this.written.set(n, { hash: image.hash, uploaded: true, confirm });
   }
 
@@ -336,8 +359,24 @@ export class McubootSession implements FlashSession {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** Sends reset; the board may drop off the bus before or after its reply. */
+  /**
+   * Sends reset and waits for the board to go: Zephyr and MCUboot reset 250 ms after their
+   * reply (CONFIG_MCUMGR_GRP_OS_RESET_MS), and a USB CDC ACM port vanishes then. A port behind a
+   * USB-UART bridge stays; then the wait simply ends.
+   */
   private async resetBoard(): Promise<void> {
+    let lost = false;
+    const gone = new Promise<void>((resolve) => {
+      const off = this.link.onLost(() => {
+        lost = true;
+        off();
+        resolve();
+      });
+      void sleep(this.clock, 2000).then(() => {
+        off();
+        resolve();
+      });
+    });
     try {
       await this.client.reset();
     } catch (err) {
@@ -348,6 +387,8 @@ export class McubootSession implements FlashSession {
         throw err;
       this.log.debug(`No reply to reset (${err.message}); the board is restarting.`);
     }
+    await gone;
+    this.log.debug(lost ? 'The board left the bus.' : 'The port stayed while the board restarts.');
   }
 
   /** Waits for the board to answer again after a reset (the port may come back as a new one). */

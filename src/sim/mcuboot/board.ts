@@ -27,7 +27,7 @@ import {
   writeMagic,
   type SlotPair,
 } from './slots.ts';
-import { SmpServer } from './smp-server.ts';
+import { SmpServer, type SmpTraffic } from './smp-server.ts';
 
 export type McubootBoardState = 'off' | 'booting' | 'application' | 'recovery' | 'halted';
 
@@ -71,6 +71,8 @@ export class McubootSimBoard implements SimSerialDevice {
   readonly bootLog: string[] = [];
   resets = 0;
   server: SmpServer | undefined;
+  /** Every SMP request answered since the board was made, across resets (for tests). */
+  readonly traffic: SmpTraffic[] = [];
   private side: DeviceSide | undefined;
   private timer: TimerHandle | undefined;
   private noiseTimer: TimerHandle | undefined;
@@ -167,6 +169,8 @@ export class McubootSimBoard implements SimSerialDevice {
         allowUnsigned: this.options.allowUnsigned ?? false,
       });
     if (this.options.serialRecovery && this.options.recoveryButton) {
+      // A person holds the button through the reset, then lets go.
+      this.options.recoveryButton = false;
       this.bootLog.push('recovery button held');
       this.decision = 'recovery';
       return 0;
@@ -233,6 +237,7 @@ export class McubootSimBoard implements SimSerialDevice {
       clock: side.clock,
       send: (b) => side.send(b),
       maxPacket: this.options.bufSize ?? 384,
+      log: this.traffic,
       handler: zephyrSmpHandler({
         flash,
         pairs,
@@ -251,6 +256,7 @@ export class McubootSimBoard implements SimSerialDevice {
       clock: side.clock,
       send: (b) => side.send(b),
       maxPacket: RECOVERY_RECEIVE_SIZE - 4,
+      log: this.traffic,
       handler: recoverySmpHandler({
         flash: this.options.flash,
         pairs: this.options.pairs,

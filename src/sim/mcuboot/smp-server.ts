@@ -46,6 +46,8 @@ export interface SmpServerOptions {
   maxPacket: number;
   /** Processing time of any request, ms. Default 0.2. */
   baseMs?: number;
+  /** Where to record the traffic (default: the server's own `log`). */
+  log?: SmpTraffic[];
 }
 
 /** Requests the server received and answered, for tests. */
@@ -56,7 +58,7 @@ export interface SmpTraffic {
 }
 
 export class SmpServer {
-  readonly log: SmpTraffic[] = [];
+  readonly log: SmpTraffic[];
   /** Packets dropped for a bad frame, CRC, header or CBOR. */
   dropped = 0;
   private readonly decoder: SmpConsoleDecoder;
@@ -64,6 +66,7 @@ export class SmpServer {
   private busy: TimerHandle | undefined;
 
   constructor(private readonly options: SmpServerOptions) {
+    this.log = options.log ?? [];
     this.decoder = new SmpConsoleDecoder({ maxPacket: options.maxPacket + 4 });
   }
 
