@@ -25,11 +25,11 @@ import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/
 import {
   confirmedBytesOf,
   type DeviceIdentity,
-  FlashRegion,
-  FlashSession,
-  InstalledFirmware,
-  SessionOptions,
-  WriteOptions,
+  type FlashRegion,
+  type FlashSession,
+  type InstalledFirmware,
+  type SessionOptions,
+  type WriteOptions,
 } from '../driver.ts';
 import { SmpClient, type ImageSlotState } from './client.ts';
 import { MgmtErr, SmpError } from './errors.ts';
