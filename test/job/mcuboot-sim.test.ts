@@ -194,3 +194,108 @@ describe('mcuboot-smp through the engine', () => {
     expect(first.map((u) => u.body['image'])).toEqual([undefined, 1]);
   });
 });
+
+describe('mcuboot-smp faults (seeded)', () => {
+  /** Bytes of image data the host sent in upload chunks. */
+  const sentData = (r: Rig): number =>
+    uploads(r).reduce((n, u) => n + (u.body['data'] as Uint8Array).length, 0);
+
+  it.each([
+    { seed: 11, dropRate: 0.0005 },
+    { seed: 12, corruptRate: 0.0005 },
+    { seed: 13, dropRate: 0.0003, corruptRate: 0.0003, delayRate: 0.02, delayMs: 400 },
+  ] satisfies FaultOptions[])('lost and damaged bytes: %o', async (faults) => {
+    const r = rig();
+    r.board.wire.setFaults(faults);
+    const { result, logs } = await flash(
+      r,
+      { app: APP },
+      { settings: { maxAttempts: 6, maxAttemptsTotal: 30 } },
+    );
+    expect(result.ok, `seed ${faults.seed}: ${logs.map((l) => l.message).join('\n')}`).toBe(true);
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+    // Resumed, never restarted: each byte sent at most a few times, the first chunk once.
+    expect(uploads(r).filter((u) => u.body['off'] === 0).length).toBe(1);
+    expect(sentData(r)).toBeLessThan(APP.length * 1.5);
+  });
+
+  it('replies damaged after the board wrote the chunk: it names the offset to go on from', async () => {
+    const r = rig();
+    r.board.wire.setFaults({ seed: 21, corruptRate: 0.002, direction: 'to-host' });
+    const { result, logs } = await flash(
+      r,
+      { app: APP },
+      { settings: { maxAttempts: 6, maxAttemptsTotal: 30 } },
+    );
+    expect(result.ok, `seed 21: ${logs.map((l) => l.message).join('\n')}`).toBe(true);
+    // A chunk sent again after its reply was lost is not written twice: the board answers
+    // with the offset it already reached, and no flash word is programmed over.
+    const offs = uploads(r).map((u) => u.body['off']);
+    expect(new Set(offs).size).toBeLessThan(offs.length);
+    expect(r.board.flash.counters.programsOverNonErased).toBe(0);
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+  });
+
+  it('console text between and before frames is skipped', async () => {
+    const r = rig();
+    r.board.device.consoleNoise('[00:00:01.000,000] <inf> app: tick\r\n', 3);
+    const first = await flash(r);
+    expect(first.result.ok).toBe(true);
+    const s = rig();
+    s.board.device.consoleNoise('<dbg> partial line without end ', 5);
+    const second = await flash(s);
+    expect(second.result.ok, second.logs.map((l) => l.message).join('\n')).toBe(true);
+  });
+
+  it('a board reset in the middle of the upload: it comes back, says it lost the upload, which starts again', async () => {
+    const r = rig();
+    let armed = true;
+    const reset = (): void => {
+      if (armed && uploads(r).length === 6) {
+        armed = false;
+        r.board.wire.resetDevice();
+      }
+    };
+    const wrapped = r.board.device.receive.bind(r.board.device);
+    r.board.device.receive = (d: Uint8Array) => {
+      wrapped(d);
+      reset();
+    };
+    const { result, logs } = await flash(r);
+    expect(result.ok, logs.map((l) => l.message).join('\n')).toBe(true);
+    expect(logs.some((l) => /no upload of app in progress/.test(l.message))).toBe(true);
+    expect(r.board.device.bootLog[0]).toBe('image 0: swap test');
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+  });
+
+  it('unplugged in the middle of the upload and plugged back: the upload goes on', async () => {
+    const r = rig();
+    r.board.wire.unplugAfter(3000, 'to-device');
+    let replugged = false;
+    r.board.wire.onPortChange((c) => {
+      if (c.type === 'disconnect' && !replugged) {
+        replugged = true;
+        r.clock.setTimer(1500, () => r.board.wire.plug());
+      }
+    });
+    const { result, logs } = await flash(r);
+    expect(result.ok, logs.map((l) => l.message).join('\n')).toBe(true);
+    expect(logs.some((l) => /went away at byte/.test(l.message))).toBe(true);
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+  });
+});
+
+describe('mcuboot-smp in MCUboot serial recovery', () => {
+  it('uploads into the primary slot and resets into the new image', async () => {
+    const r = rig({ recovery: true });
+    const { result, logs } = await flash(r, { app: APP }, { driver: { chip: 'nrf52840' } });
+    expect(result.ok, logs.map((l) => l.message).join('\n')).toBe(true);
+    expect(logs.some((l) => /MCUboot serial recovery/.test(l.message))).toBe(true);
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+    await idle(r, 2000);
+    expect(r.board.device.state).toBe('application');
+    expect(r.board.device.bootLog).toEqual(['recovery button held']);
+    // Recovery asks again for bytes past the last 4-byte boundary; nothing goes twice otherwise.
+    expect(uploads(r).filter((u) => u.body['off'] === 0)).toHaveLength(1);
+  });
+});
