@@ -68,10 +68,10 @@ const { value } = fc.letrec<{ value: CborValue }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     leaf,
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(key, tie('value'), { maxKeys: 4 }).map((o) => ({ ...o }) as CborMap),
+    fc.dictionary(key, tie('value'), { maxKeys: 4 }).map((o) => ({ ...o })),
   ),
 }));
-const map = fc.dictionary(key, value, { maxKeys: 6 }).map((o) => ({ ...o }) as CborMap);
+const map = fc.dictionary(key, value, { maxKeys: 6 }).map((o) => ({ ...o }));
 
 describe('round trips (property)', () => {
   it('definite encoding decodes to the same map', () => {
