@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { FramingError, TimeoutError } from '../../src/core/errors.ts';
-import { encodeCborIndefinite, type CborMap } from '../../src/protocols/mcuboot/cbor.ts';
+import { encodeCborIndefinite } from '../../src/protocols/mcuboot/cbor.ts';
 import { checkReply, SmpClient } from '../../src/protocols/mcuboot/client.ts';
 import { encodeSmpConsole } from '../../src/protocols/mcuboot/console-framing.ts';
 import {
