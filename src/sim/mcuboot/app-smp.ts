@@ -81,10 +81,11 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
       : { body: { rc: translate(code) } };
   };
   const rc = (code: number): SmpResult => ({ body: { rc: code } });
+  // os_mgmt_translate_error_code: INVALID_FORMAT → EINVAL, QUERY_YIELDS_NO_ANSWER → ENOENT.
   const osErr = (req: SmpRequest, code: number): SmpResult =>
     req.header.version === 1
       ? { body: { err: { group: SmpGroup.OS, rc: code } } }
-      : rc(MgmtErr.EUNKNOWN);
+      : rc(code === 2 ? MgmtErr.EINVAL : code === 3 ? MgmtErr.ENOENT : MgmtErr.EUNKNOWN);
   const states = (): SmpResult => ({
     body: { images: stateList(flash, pairs, { flags: true, hash: true, slots: 'both' }) },
   });
