@@ -86,7 +86,7 @@ export interface CreateMcubootOptions extends BoardOptions {
 export function createMcubootBoard(o: CreateMcubootOptions): McubootBoardHandle {
   const flash = new FlashModel({ size: 0x100000, sectorSize: 4096, timing: NRF52840_TIMING });
   const pairs = o.board?.pairs ?? [NRF52840_SLOTS];
-  if (o.images) for (const im of o.images) flash.load(im.address, im.data);
+  if (o.images && o.images.length > 0) for (const im of o.images) flash.load(im.address, im.data);
   else flash.load(pairs[0]!.primary.address, factoryImage());
   const recovery = o.recovery ?? false;
   const device = new McubootSimBoard({
