@@ -8,6 +8,7 @@ import { nowText } from './dates.ts';
 import { readBytes, resolveIn, writeBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
 import { readSecretKey } from './keyfile.ts';
+import { McubootImageError, parseMcubootImage } from '../protocols/mcuboot/image.ts';
 import { onePositional } from './root-cmd.ts';
 
 const createCommand: Command = {
@@ -42,6 +43,7 @@ Options:
     const images = new Map<string, Uint8Array>();
     for (const [name, file] of files)
       images.set(name, await readBytes(io, resolve(dirname(manifestPath), file)));
+    checkMcubootImages(draft, images);
     const signers = await Promise.all(
       (values.key ?? []).map((k) => readSecretKey(resolveIn(io, k))),
     );
@@ -117,7 +119,7 @@ function readManifestFile(
   const targets = readArray(top, 'targets', path, 1, 32).map((t, i) => {
     const target = readObject(t, `${path} targets[${i}]`, {
       required: ['chip', 'protocol', 'images'],
-      optional: ['board', 'usb'],
+      optional: ['board', 'usb', 'confirm'],
     });
     const images = readArray(target, 'images', `targets[${i}]`, 1, 32).map((im, j) => {
       const at = `targets[${i}].images[${j}]`;
@@ -135,4 +137,25 @@ function readManifestFile(
   });
   const draft: JsonObject = { ...top, created: top['created'] ?? nowText(), targets };
   return { draft: draft as unknown as ManifestDraft, files };
+}
+
+/**
+ * Images of 'mcuboot-smp' targets must be MCUboot images (imgtool's signed output): refused here
+ * as the updater would refuse them, before anything is signed.
+ */
+function checkMcubootImages(draft: ManifestDraft, images: ReadonlyMap<string, Uint8Array>): void {
+  for (const t of draft.targets) {
+    if (t.protocol !== 'mcuboot-smp') continue;
+    for (const im of t.images) {
+      const bytes = images.get(im.name);
+      if (!bytes) continue;
+      try {
+        parseMcubootImage(bytes);
+      } catch (err) {
+        if (err instanceof McubootImageError)
+          throw new CliUsageError(`image "${im.name}": ${err.message}`);
+        throw err;
+      }
+    }
+  }
 }

@@ -183,7 +183,7 @@ describe('SmpConsoleReader', () => {
     const reader = new SmpConsoleReader(q, clock);
     const packet = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const broken = encodeSmpConsole(packet);
-    broken[4] ^= 0x01;
+    broken[4]! ^= 0x01;
     q.push(Uint8Array.from([...ascii('hello\n'), ...broken, ...encodeSmpConsole(packet)]));
     expect(await reader.next({ timeoutMs: 100 })).toEqual(packet);
     expect(reader.textLines).toBe(1);
