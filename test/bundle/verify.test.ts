@@ -196,7 +196,13 @@ describe('checkTarget', () => {
   });
 
   it('names the same protocols as the driver contract', () => {
-    const driver: readonly ProtocolId[] = ['esp-serial', 'stm32-usart', 'dfu', 'dfuse'];
+    const driver: readonly ProtocolId[] = [
+      'esp-serial',
+      'stm32-usart',
+      'dfu',
+      'dfuse',
+      'mcuboot-smp',
+    ];
     const ours: readonly BundleProtocolId[] = BUNDLE_PROTOCOLS;
     expect([...ours].sort()).toEqual([...driver].sort());
     // Type-level: each is assignable to the other.
