@@ -148,6 +148,30 @@ describe('mcuboot-smp through the engine', () => {
     ).toBe(true);
   });
 
+  it('an image already waiting in slot 1 (pending) is started, not uploaded again', async () => {
+    const r = rig();
+    expect((await flash(r, { app: APP }, { settings: { reset: false } })).result.ok).toBe(true);
+    const count = uploads(r).length;
+    const link = await r.board.wire.port!.open({ baudRate: 115200 });
+    const { SmpClient } = await import('../../src/protocols/mcuboot/client.ts');
+    await new SmpClient(link, { clock: r.clock }).setImageState({ hash: APP_HASH, confirm: false });
+    await link.close();
+    const { result, logs } = await flash(r);
+    expect(result.ok, logs.map((l) => l.message).join('\n')).toBe(true);
+    expect(uploads(r)).toHaveLength(count);
+    expect(logs.some((l) => /already waiting to be started/.test(l.message))).toBe(true);
+    expect(primary(r)?.hash).toEqual(APP_HASH);
+  });
+
+  it('refuses a bundle image that is not an MCUboot image before sending anything', async () => {
+    const r = rig();
+    const { result } = await flash(r, { app: fixture('app-b.bin') });
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.error.message).toMatch(/Not a valid MCUboot image: the header magic/);
+    expect(uploads(r)).toHaveLength(0);
+  });
+
   it('fails when MCUboot refuses the image (signed with another key)', async () => {
     const { buildMcubootImage } = await import('../../src/sim/mcuboot/image-tools.ts');
     const foreign = buildMcubootImage({
