@@ -371,8 +371,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     } catch (err) {
       const e = asWebflashError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
-      // The bootloader checked the new firmware at the restart and refused it (MCUboot reverts
-      // an image it cannot validate): the update failed, whatever the upload's verification said.
+      // The bootloader refused the new firmware at the restart (MCUboot): the update failed.
       if (e instanceof VerificationError) throw e;
       if (e.code === 'transport.device-lost') {
         // USB-native boards leave the bus when they restart: that is the reset working.
