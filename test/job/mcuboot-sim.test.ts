@@ -322,4 +322,22 @@ describe('mcuboot-smp in MCUboot serial recovery', () => {
     // Recovery asks again for bytes past the last 4-byte boundary; nothing goes twice otherwise.
     expect(uploads(r).filter((u) => u.body['off'] === 0)).toHaveLength(1);
   });
+
+  it('an image the bootloader does not accept is not listed after the upload: the job fails', async () => {
+    const { buildMcubootImage } = await import('../../src/sim/mcuboot/image-tools.ts');
+    const foreign = buildMcubootImage({
+      version: { major: 3, minor: 0, revision: 0, build: 0 },
+      body: new Uint8Array(1500).fill(7),
+      secretKey: new Uint8Array(32).fill(5),
+    });
+    const r = rig({ recovery: true });
+    const { result } = await flash(r, { app: foreign }, { driver: { chip: 'nrf52840' } });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe('verify.mismatch');
+      expect(result.phase).toBe('verifying');
+    }
+    // Written twice (the engine rewrites a region that failed verification once), then given up.
+    expect(uploads(r).filter((u) => u.body['off'] === 0)).toHaveLength(2);
+  });
 });

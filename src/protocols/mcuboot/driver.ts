@@ -218,7 +218,7 @@ export class McubootSession implements FlashSession {
     const confirm = region.confirm ?? this.o.confirm ?? 'host';
     const states = await this.client.imageState({ signal: options.signal });
     const same = states.find((e) => e.image === n && e.hash && equalBytes(e.hash, image.hash));
-    if (same && (same.active || same.pending || this.mode === 'recovery')) {
+    if (same && (same.active || same.pending || (this.mode === 'recovery' && same.slot === 0))) {
       const where = same.active
         ? 'running'
         : same.pending
@@ -280,7 +280,14 @@ export class McubootSession implements FlashSession {
     const image = parseMcubootImage(region.data);
     const n = region.slot ?? 0;
     const states = await this.client.imageState({ signal: options.signal });
-    const found = states.find((e) => e.image === n && e.hash && equalBytes(e.hash, image.hash));
+    // Serial recovery writes the primary slot and lists only images that validate.
+    const found = states.find(
+      (e) =>
+        e.image === n &&
+        e.hash &&
+        equalBytes(e.hash, image.hash) &&
+        (this.mode === 'application' || e.slot === 0),
+    );
     if (!found) {
       throw new VerificationError(
         `${region.name}: the board does not list an image with hash ${toHex(image.hash).slice(0, 16)}… after the upload.`,

@@ -159,15 +159,20 @@ export class McubootSimBoard implements SimSerialDevice {
 
   private decision: 'application' | 'recovery' | 'halted' = 'halted';
 
+  /** bootutil_img_validate on one slot. */
+  private validate(slot: { address: number; size: number }): SlotVerdict {
+    const { flash } = this.options;
+    return validateSlot((off, len) => flash.read(slot.address + off, len), slot.size, {
+      keys: this.options.keys,
+      allowUnsigned: this.options.allowUnsigned ?? false,
+    });
+  }
+
   /** boot_go: swap or revert, validate; returns the flash time it took. */
   private runMcuboot(): number {
     const { flash, pairs } = this.options;
     let ms = 0;
-    const validate = (slot: { address: number; size: number }): SlotVerdict =>
-      validateSlot((off, len) => flash.read(slot.address + off, len), slot.size, {
-        keys: this.options.keys,
-        allowUnsigned: this.options.allowUnsigned ?? false,
-      });
+    const validate = (slot: { address: number; size: number }): SlotVerdict => this.validate(slot);
     if (this.options.serialRecovery && this.options.recoveryButton) {
       // A person holds the button through the reset, then lets go.
       this.options.recoveryButton = false;
@@ -261,6 +266,7 @@ export class McubootSimBoard implements SimSerialDevice {
         flash: this.options.flash,
         pairs: this.options.pairs,
         align: 4,
+        valid: (slot) => this.validate(slot).ok,
         reset: () => this.resetSoon(),
       }),
     });

@@ -1,7 +1,8 @@
 /**
  * MCUboot serial recovery's SMP subset (MCUboot docs/serial_recovery.md,
- * boot/boot_serial/src/boot_serial.c): echo, reset, MCUmgr parameters, the image list and
- * upload straight into the primary slot. Every reply carries "rc" (`bs_rc_rsp`); commands it
+ * boot/boot_serial/src/boot_serial.c): echo, reset, MCUmgr parameters, the image list (each
+ * slot's image only if it validates, signature included) and upload straight into the primary
+ * slot. Every reply carries "rc" (`bs_rc_rsp`); commands it
  * lacks answer MGMT_ERR_ENOTSUP. `bs_upload`: a chunk at offset 0 starts over and erases the
  * whole slot (no progressive erase); another offset than expected is answered with rc 0 and the
  * expected "off"; writes are cut to the flash alignment and the remainder is asked for again,
@@ -23,6 +24,10 @@ export interface RecoveryContext {
   pairs: readonly SlotPair[];
   /** Flash write alignment (nRF52840: 4-byte words). */
   align: number;
+  /** `bootutil_img_validate`: `bs_list` lists only images that pass it. */
+  valid(slot: { address: number; size: number }): boolean;
+  /** `bootutil_img_validate`: `bs_list` lists only images that pass it. */
+  valid(slot: { address: number; size: number }): boolean;
   reset(): void;
 }
 
@@ -51,7 +56,14 @@ export function recoverySmpHandler(ctx: RecoveryContext): SmpHandler {
     if (id === ImageCmd.STATE) {
       if (req.write) return rc(MgmtErr.ENOTSUP); // MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE off
       return {
-        body: { images: stateList(flash, pairs, { flags: false, hash: true, slots: 'primary' }) },
+        body: {
+          images: stateList(flash, pairs, {
+            flags: false,
+            hash: true,
+            slots: 'both',
+            accept: (slot) => ctx.valid(slot),
+          }),
+        },
       };
     }
     if (id !== ImageCmd.UPLOAD) return rc(MgmtErr.ENOTSUP);

@@ -44,8 +44,10 @@ export interface StateListOptions {
   flags: boolean;
   /** Include "hash" (MCUBOOT_SERIAL_IMG_GRP_HASH in recovery). */
   hash: boolean;
-  /** Slots to list: both (application) or only the primaries (single-slot recovery). */
+  /** Slots to list: both, or only the primaries (single application slot). */
   slots: 'both' | 'primary';
+  /** Lists a slot only if this accepts it (serial recovery validates each image, signature included). */
+  accept?: (slot: { address: number; size: number }) => boolean;
 }
 
 /** The "images" array of the state list. */
@@ -60,7 +62,7 @@ export function stateList(
     const slots = options.slots === 'both' ? [pair.primary, pair.secondary] : [pair.primary];
     slots.forEach((slot, n) => {
       const image = imageInSlot(flash, slot);
-      if (!image) return;
+      if (!image || (options.accept && !options.accept(slot))) return;
       const e: CborMap = {};
       if (pairs.length > 1) e['image'] = index;
       e['slot'] = n;
