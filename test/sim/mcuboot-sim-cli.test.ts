@@ -1,9 +1,12 @@
 /**
- * `npm run sim -- --board nrf52840-mcuboot|nrf52840-recovery --listen`: the CLI as a child
- * process, spoken to over TCP with SMP console frames (echo and the image state list).
+ * `npm run sim -- --board nrf52840-mcuboot|nrf52840-recovery`: the CLI as a child process,
+ * spoken to with SMP console frames over TCP (`--listen`) and a pty (`--pty`, through socat).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { createReadStream, existsSync, openSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeCborMap, encodeCbor, type CborMap } from '../../src/protocols/mcuboot/cbor.ts';
 import {
@@ -11,6 +14,7 @@ import {
   SmpConsoleDecoder,
 } from '../../src/protocols/mcuboot/console-framing.ts';
 import { decodeSmpPacket, encodeSmpPacket } from '../../src/protocols/mcuboot/smp.ts';
+import { SOCAT } from '../../src/sim/node/pty.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -18,25 +22,27 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGTERM');
 });
 
-function startSim(board: string): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/sim/cli.ts', '--board', board, '--listen', '127.0.0.1:0'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+/** Starts the CLI; resolves with the first group of `ready` once it is printed. */
+function startSim(
+  board: string,
+  extra: string[] = [],
+  ready = /listening on 127\.0\.0\.1:(\d+)/,
+): Promise<number> {
+  const args = ['--import', 'tsx', 'src/sim/cli.ts', '--board', board, '--listen', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [...args, ...extra], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`sim did not start: ${out}`)), 20_000);
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve(Number(m[1] ?? 0));
       }
     };
     child.stdout.on('data', onData);
@@ -45,9 +51,15 @@ function startSim(board: string): Promise<number> {
   });
 }
 
-/** Sends one SMP request over the socket and resolves with the reply body. */
+interface Duplex {
+  on(event: 'data', cb: (d: Buffer) => void): unknown;
+  off(event: 'data', cb: (d: Buffer) => void): unknown;
+  write(b: Uint8Array): unknown;
+}
+
+/** Sends one SMP request (version 2) and resolves with the reply body. */
 function request(
-  socket: Socket,
+  io: Duplex,
   op: number,
   group: number,
   id: number,
@@ -63,12 +75,12 @@ function request(
         const { header, body: raw } = decodeSmpPacket(e.packet);
         if (header.seq !== seq) continue;
         clearTimeout(timer);
-        socket.off('data', onData);
+        io.off('data', onData);
         resolve(decodeCborMap(raw));
       }
     };
-    socket.on('data', onData);
-    socket.write(
+    io.on('data', onData);
+    io.write(
       encodeSmpConsole(
         encodeSmpPacket({ version: 1, op, flags: 0, group, seq, id }, encodeCbor(body)),
       ),
@@ -76,7 +88,7 @@ function request(
   });
 }
 
-async function open(port: number): Promise<Socket> {
+async function open(port: number) {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -96,7 +108,7 @@ describe('npm run sim with MCUboot boards', () => {
       { slot: 0, version: '1.0.0', active: true, confirmed: true },
     ]);
     socket.destroy();
-  });
+  }, 30_000);
 
   it('nrf52840-recovery answers in MCUboot serial recovery', async () => {
     const port = await startSim('nrf52840-recovery');
@@ -104,5 +116,27 @@ describe('npm run sim with MCUboot boards', () => {
     expect(await request(socket, 0, 0, 6, {}, 3)).toEqual({ buf_size: 512, buf_count: 1 });
     expect(await request(socket, 0, 0, 8, {}, 4)).toEqual({ rc: 8 });
     socket.destroy();
-  });
+  }, 30_000);
+
+  it.skipIf(!existsSync(SOCAT))(
+    'nrf52840-recovery on a pty (socat)',
+    async () => {
+      const path = join(tmpdir(), `webflash-mcuboot-${process.pid}`);
+      await startSim('nrf52840-recovery', ['--pty', path], /pty at /);
+      const fd = openSync(path, 'r+');
+      const stream = createReadStream('', { fd });
+      stream.on('error', () => undefined); // EIO once the simulator closes the pty
+      try {
+        const io: Duplex = {
+          on: (e, cb) => stream.on(e, cb),
+          off: (e, cb) => stream.off(e, cb),
+          write: (b) => writeSync(fd, b),
+        };
+        expect(await request(io, 2, 0, 0, { d: 'pty' }, 5)).toEqual({ r: 'pty' });
+      } finally {
+        stream.destroy();
+      }
+    },
+    30_000,
+  );
 });
