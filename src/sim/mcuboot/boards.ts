@@ -11,9 +11,8 @@
  * which the model uses; the specification gives no typical ones). USB ids: Zephyr's default
  * CDC ACM identity 2fe3:0100 (CONFIG_USB_DEVICE_VID/PID).
  *
- * The boards trust two ed25519 keys: the simulator's own (its secret key below, so the demo can
- * sign images) and the test key of test/fixtures/mcuboot (ed25519.pem), and accept the ECDSA
- * P-256 test key by hash (image-tools.ts). They start with an image 1.0.0 signed by the
+ * The boards trust the simulator's own ed25519 key (its secret key below, so the demo can sign
+ * images) and the test keys of test/fixtures/mcuboot (ed25519.pem, ecdsa-p256.pem). They start with an image 1.0.0 signed by the
  * simulator's key in the primary slot, unless `images` are given.
  */
 import { fromHex } from '../../core/bytes.ts';

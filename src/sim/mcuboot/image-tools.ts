@@ -4,14 +4,12 @@
  * security counter, then SHA256, KEYHASH and ED25519 TLVs, the signature over the SHA-256
  * digest), and validating a slot the way MCUboot's `bootutil_img_validate` does before it boots
  * or swaps an image: header magic, SHA-256 TLV, and a signature by a configured key.
- *
- * ECDSA P-256 signatures are accepted on their hash alone (`ecdsaByHashOnly`, default true):
- * there is no P-256 implementation among the dependencies. The key hash must still name a
- * configured key.
+ * ECDSA P-256 signatures are checked with p256.ts, over the same SHA-256 digest.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes } from '../../core/bytes.ts';
 import { publicKeyOf, signMessage, verifySignature } from '../../bundle/ed25519.ts';
+import { verifyP256 } from './p256.ts';
 import {
   IMAGE_MAGIC,
   McubootImageError,
@@ -29,7 +27,7 @@ const ED25519_SPKI_PREFIX = Uint8Array.from([
 /** A public key the simulated MCUboot trusts (built into its image, as `sign-*.c` keys are). */
 export type TrustedKey =
   | { kind: 'ed25519'; publicKey: Uint8Array }
-  /** DER SubjectPublicKeyInfo of a P-256 key; only its hash is compared (see above). */
+  /** DER SubjectPublicKeyInfo of a P-256 key, as imgtool's `getpub` prints it. */
   | { kind: 'ecdsa-p256'; spki: Uint8Array };
 
 /** The DER form imgtool hashes for an ed25519 key. */
@@ -112,7 +110,6 @@ export interface ValidateOptions {
   keys: readonly TrustedKey[];
   /** Accept an image with no signature TLV (MCUboot built without signature checking). */
   allowUnsigned?: boolean;
-  ecdsaByHashOnly?: boolean;
 }
 
 /**
@@ -165,8 +162,9 @@ function checkSignature(image: McubootImage, options: ValidateOptions): string |
         if (verifySignature({ signature: s.value, message: image.hash, publicKey: key.publicKey }))
           return undefined;
       }
-      if (key.kind === 'ecdsa-p256' && s.kind === 'ecdsa' && (options.ecdsaByHashOnly ?? true)) {
-        return undefined;
+      if (key.kind === 'ecdsa-p256' && s.kind === 'ecdsa') {
+        if (verifyP256({ spki: key.spki, digest: image.hash, signature: s.value }))
+          return undefined;
       }
     }
     return 'the signature does not verify';
