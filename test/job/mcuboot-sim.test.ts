@@ -3,6 +3,7 @@
  * 'mcuboot-smp' driver, from signed bundles holding imgtool-signed images: upload, test, reset,
  * reconnect, confirm; resumption after faults; an image already on the board; serial recovery.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
@@ -241,6 +242,26 @@ describe('mcuboot-smp faults (seeded)', () => {
     // Resumed, never restarted: each byte sent at most a few times, the first chunk once.
     expect(uploads(r).filter((u) => u.body['off'] === 0).length).toBe(1);
     expect(sentData(r)).toBeLessThan(APP.length * 1.5);
+  });
+
+  it('any seed: the image ends up running, and the upload never starts over (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
+        const r = rig();
+        r.board.wire.setFaults({ seed, dropRate: 0.0004, corruptRate: 0.0004 });
+        const { result, logs } = await flash(
+          r,
+          { app: APP },
+          {
+            settings: { maxAttempts: 8, maxAttemptsTotal: 40 },
+          },
+        );
+        expect(result.ok, `seed ${seed}: ${logs.map((l) => l.message).join('\n')}`).toBe(true);
+        expect(primary(r)?.hash).toEqual(APP_HASH);
+        expect(uploads(r).filter((u) => u.body['off'] === 0)).toHaveLength(1);
+      }),
+      { numRuns: 12, seed: 2026 },
+    );
   });
 
   it('replies damaged after the board wrote the chunk: it names the offset to go on from', async () => {

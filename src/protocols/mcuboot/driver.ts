@@ -14,12 +14,7 @@
  */
 import { equalBytes, toHex } from '../../core/bytes.ts';
 import { sleep, type Clock } from '../../core/clock.ts';
-import {
-  ProtocolError,
-  TransportError,
-  VerificationError,
-  WebflashError,
-} from '../../core/errors.ts';
+import { TransportError, VerificationError, WebflashError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import {
@@ -31,10 +26,10 @@ import {
   type SessionOptions,
   type WriteOptions,
 } from '../driver.ts';
-import { SmpClient, type ImageSlotState } from './client.ts';
-import { MgmtErr, SmpError } from './errors.ts';
+import { SmpClient } from './client.ts';
 import { parseMcubootImage } from './image.ts';
 import { uploadImage } from './upload.ts';
+import { describeSlot, openPort, optional, retrying, syncClient } from './session-support.ts';
 
 export const MCUBOOT_PROTOCOL = 'mcuboot-smp' as const;
 
@@ -88,23 +83,6 @@ const DEFAULT_TIMEOUTS: McubootTimeouts = { reply: 3000, firstChunk: 30_000, reb
 const FALLBACK_BUF_SIZE = 256;
 
 type Mode = 'application' | 'recovery';
-
-/** Opens the port, following it to its new identity when a watcher is given. */
-async function openPort(
-  port: SerialPortHandle,
-  o: McubootDriverOptions,
-  s: { clock: Clock; signal?: AbortSignal | undefined; baudRate?: number | undefined },
-  waitMs: number,
-): Promise<{ port: SerialPortHandle; link: SerialLink }> {
-  try {
-    return { port, link: await port.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
-  } catch (err) {
-    if (!(err instanceof TransportError) || err.code !== 'transport.device-lost' || !o.portWatcher)
-      throw err;
-    const back = await o.portWatcher.waitForReturn(port, { timeoutMs: waitMs, signal: s.signal });
-    return { port: back, link: await back.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
-  }
-}
 
 export class McubootSession implements FlashSession {
   identity: DeviceIdentity;
@@ -160,17 +138,18 @@ export class McubootSession implements FlashSession {
         timeoutMs: t.reply,
       });
       await syncClient(client, s.signal, 3);
-      const params = await optional(() => client.mcumgrParams({ signal: s.signal }));
+      const again = <T>(step: () => Promise<T>): Promise<T> => retrying(client, step, s.signal);
+      const params = await again(() => optional(() => client.mcumgrParams({ signal: s.signal })));
       const bufSize = params?.bufSize ?? FALLBACK_BUF_SIZE;
-      const bootloader = await optional(() =>
-        client.bootloaderInfo(undefined, { signal: s.signal }),
+      const bootloader = await again(() =>
+        optional(() => client.bootloaderInfo(undefined, { signal: s.signal })),
       );
-      const states = await client.imageState({ signal: s.signal });
+      const states = await again(() => client.imageState({ signal: s.signal }));
       const mode: Mode =
         bootloader !== undefined || states.some((e) => e.active) ? 'application' : 'recovery';
       const processor =
         mode === 'application'
-          ? await optional(() => client.osInfo('p', { signal: s.signal }))
+          ? await again(() => optional(() => client.osInfo('p', { signal: s.signal })))
           : undefined;
       const chip = processor?.trim() || o.chip || 'mcuboot';
       const details: Record<string, string> = {
@@ -318,7 +297,7 @@ export class McubootSession implements FlashSession {
       return;
     }
     const entries = [...this.written.entries()];
-    const states = await this.client.imageState();
+    const states = await this.again(() => this.client.imageState());
     const toTest = entries.filter(
       ([n, w]) =>
         !states.some(
@@ -331,13 +310,13 @@ export class McubootSession implements FlashSession {
     );
     for (const [n, w] of toTest) {
       this.log.info(`Marking image ${n} for test.`);
-      await this.client.setImageState({ hash: w.hash, confirm: false });
+      await this.again(() => this.client.setImageState({ hash: w.hash, confirm: false }));
     }
     if (needBoot) {
       await this.resetBoard();
       await this.reconnect();
     }
-    const after = await this.client.imageState();
+    const after = await this.again(() => this.client.imageState());
     for (const [n, w] of entries) {
       const e = after.find((s) => s.image === n && s.slot === 0);
       if (!e?.active || !e.hash || !equalBytes(e.hash, w.hash)) {
@@ -356,7 +335,7 @@ export class McubootSession implements FlashSession {
         continue;
       }
       this.log.info(`Confirming image ${n} ${e.version}.`);
-      await this.client.setImageState({ hash: w.hash, confirm: true });
+      await this.again(() => this.client.setImageState({ hash: w.hash, confirm: true }));
     }
   }
 
@@ -365,6 +344,11 @@ export class McubootSession implements FlashSession {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Runs a read-only or idempotent step again after a lost or damaged reply. */
+  private again<T>(step: () => Promise<T>): Promise<T> {
+    return retrying(this.client, step, undefined);
+  }
 
   /**
    * Sends reset and waits for the board to go: Zephyr and MCUboot reset 250 ms after their
@@ -436,49 +420,4 @@ export class McubootSession implements FlashSession {
       }
     }
   }
-}
-
-/** Echo until the board answers. */
-async function syncClient(
-  client: SmpClient,
-  signal: AbortSignal | undefined,
-  attempts: number,
-): Promise<void> {
-  for (let i = 1; ; i++) {
-    try {
-      await client.echo('webflash', { signal, timeoutMs: 1000 });
-      return;
-    } catch (err) {
-      if (!(err instanceof WebflashError) || err.code !== 'timeout') throw err;
-      if (i >= attempts) {
-        throw new ProtocolError(
-          'protocol.no-sync',
-          'The board does not answer SMP (MCUmgr) on this port.',
-          {
-            cause: err,
-            hints: [
-              'Check that the firmware runs MCUmgr over this serial port, or hold the recovery button while resetting the board to start MCUboot serial recovery.',
-            ],
-          },
-        );
-      }
-      client.reader.discard();
-    }
-  }
-}
-
-/** Runs an optional command: a board without it (ENOTSUP, or no answer) gives undefined. */
-async function optional<T>(step: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await step();
-  } catch (err) {
-    if (err instanceof SmpError && (err.rc === MgmtErr.ENOTSUP || err.smpGroup !== undefined))
-      return undefined;
-    throw err;
-  }
-}
-
-function describeSlot(e: ImageSlotState): string {
-  const flags = (['active', 'confirmed', 'pending', 'permanent'] as const).filter((f) => e[f]);
-  return `${e.version}${flags.length ? ` (${flags.join(', ')})` : ''}${e.hash ? ` ${toHex(e.hash).slice(0, 16)}…` : ''}`;
 }
