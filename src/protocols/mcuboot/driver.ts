@@ -26,8 +26,8 @@ import {
   type SessionOptions,
   type WriteOptions,
 } from '../driver.ts';
-import { SmpClient } from './client.ts';
-import { parseMcubootImage } from './image.ts';
+import { SmpClient, type ImageSlotState } from './client.ts';
+import { parseMcubootImage, type McubootImage } from './image.ts';
 import { uploadImage } from './upload.ts';
 import { describeSlot, openPort, optional, retrying, syncClient } from './session-support.ts';
 
@@ -137,7 +137,8 @@ export class McubootSession implements FlashSession {
         logger: log,
         timeoutMs: t.reply,
       });
-      await syncClient(client, s.signal, 3);
+      // A board that just reset may still be starting: give it a few seconds.
+      await syncClient(client, s.signal, 5);
       const again = <T>(step: () => Promise<T>): Promise<T> => retrying(client, step, s.signal);
       const params = await again(() => optional(() => client.mcumgrParams({ signal: s.signal })));
       const bufSize = params?.bufSize ?? FALLBACK_BUF_SIZE;
@@ -195,29 +196,12 @@ export class McubootSession implements FlashSession {
     const image = parseMcubootImage(region.data);
     const n = region.slot ?? 0;
     const confirm = region.confirm ?? this.o.confirm ?? 'host';
-    const states = await this.client.imageState({ signal: options.signal });
-    const same = states.find((e) => e.image === n && e.hash && equalBytes(e.hash, image.hash));
-    if (same && (same.active || same.pending || (this.mode === 'recovery' && same.slot === 0))) {
-      const where = same.active
-        ? 'running'
-        : same.pending
-          ? 'waiting to be started'
-          : 'in the primary slot';
-      this.log.info(
-        `${region.name} ${image.versionText} is already ${where} on the board; nothing to upload.`,
-      );
-      this.written.set(n, { hash: image.hash, uploaded: false, confirm });
-      options.onProgress?.({
-        phase: 'write',
-        region: region.name,
-        bytesDone: region.data.length,
-        bytesTotal: region.data.length,
-      });
-      return;
+    const fresh = (options.resumeFrom ?? 0) === 0;
+    if (fresh && (await this.alreadyThere(region, image, n, confirm, options))) return;
+    if (fresh) {
+      const hash = toHex(image.hash).slice(0, 16);
+      this.log.info(`Uploading ${region.name} ${image.versionText} (image ${n}, hash ${hash}…).`);
     }
-    this.log.info(
-      `Uploading ${region.name} ${image.versionText} (image ${n}, hash ${toHex(image.hash).slice(0, 16)}…).`,
-    );
     let resumeFrom = options.resumeFrom ?? 0;
     for (let reconnects = 0; ; reconnects++) {
       try {
@@ -232,6 +216,7 @@ export class McubootSession implements FlashSession {
           signal: options.signal,
           onProgress: options.onProgress,
           firstChunkTimeoutMs: this.t.firstChunk,
+          isComplete: async () => this.listed(n, image.hash, options.signal),
         });
         break;
       } catch (err) {
@@ -255,19 +240,43 @@ export class McubootSession implements FlashSession {
     this.written.set(n, { hash: image.hash, uploaded: true, confirm });
   }
 
+  /** An image already active or pending (recovery: in the primary slot) is not sent again. */
+  private async alreadyThere(
+    region: FlashRegion,
+    image: McubootImage,
+    n: number,
+    confirm: ConfirmPolicy,
+    options: WriteOptions,
+  ): Promise<boolean> {
+    const states = await this.again(() => this.client.imageState({ signal: options.signal }));
+    const same = states.find((e) => e.image === n && e.hash && equalBytes(e.hash, image.hash));
+    if (!same || !(same.active || same.pending || (this.mode === 'recovery' && same.slot === 0))) {
+      return false;
+    }
+    const where = same.active
+      ? 'running'
+      : same.pending
+        ? 'waiting to be started'
+        : 'in the primary slot';
+    this.log.info(
+      `${region.name} ${image.versionText} is already ${where} on the board; nothing to upload.`,
+    );
+    this.written.set(n, { hash: image.hash, uploaded: false, confirm });
+    const total = region.data.length;
+    options.onProgress?.({
+      phase: 'write',
+      region: region.name,
+      bytesDone: total,
+      bytesTotal: total,
+    });
+    return true;
+  }
+
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
     const image = parseMcubootImage(region.data);
     const n = region.slot ?? 0;
-    const states = await this.client.imageState({ signal: options.signal });
-    // Serial recovery writes the primary slot and lists only images that validate.
-    const found = states.find(
-      (e) =>
-        e.image === n &&
-        e.hash &&
-        equalBytes(e.hash, image.hash) &&
-        (this.mode === 'application' || e.slot === 0),
-    );
-    if (!found) {
+    const states = await this.again(() => this.client.imageState({ signal: options.signal }));
+    if (!states.some((e) => this.holds(e, n, image.hash))) {
       throw new VerificationError(
         `${region.name}: the board does not list an image with hash ${toHex(image.hash).slice(0, 16)}… after the upload.`,
         {
@@ -312,11 +321,19 @@ export class McubootSession implements FlashSession {
       this.log.info(`Marking image ${n} for test.`);
       await this.again(() => this.client.setImageState({ hash: w.hash, confirm: false }));
     }
-    if (needBoot) {
+    let after = states;
+    // A board still listing an image as pending did not restart (the reset request was lost):
+    // ask again.
+    for (let tries = 1; needBoot && tries <= 3; tries++) {
       await this.resetBoard();
       await this.reconnect();
+      after = await this.again(() => this.client.imageState());
+      const stillPending = entries.some(([n, w]) =>
+        after.some((e) => e.image === n && e.pending && e.hash && equalBytes(e.hash, w.hash)),
+      );
+      if (!stillPending) break;
+      this.log.warn('The board did not restart; asking it again.');
     }
-    const after = await this.again(() => this.client.imageState());
     for (const [n, w] of entries) {
       const e = after.find((s) => s.image === n && s.slot === 0);
       if (!e?.active || !e.hash || !equalBytes(e.hash, w.hash)) {
@@ -344,6 +361,30 @@ export class McubootSession implements FlashSession {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * Whether a state-list entry holds image `n` with `hash` where the upload puts it: any slot
+   * in the application (it uploads to slot 1), the primary slot in serial recovery (which
+   * lists only images that validate).
+   */
+  private holds(e: ImageSlotState, n: number, hash: Uint8Array): boolean {
+    return (
+      e.image === n &&
+      e.hash !== undefined &&
+      equalBytes(e.hash, hash) &&
+      (this.mode === 'application' || e.slot === 0)
+    );
+  }
+
+  /** Reads the state list: is image `n` with `hash` on the board? */
+  private async listed(
+    n: number,
+    hash: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const states = await this.again(() => this.client.imageState({ signal }));
+    return states.some((e) => this.holds(e, n, hash));
+  }
 
   /** Runs a read-only or idempotent step again after a lost or damaged reply. */
   private again<T>(step: () => Promise<T>): Promise<T> {

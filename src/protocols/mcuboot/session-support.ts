@@ -45,7 +45,7 @@ export async function retrying<T>(
         (err.code === 'timeout' ||
           err.code === 'protocol.bad-reply' ||
           err.code.startsWith('framing.'));
-      if (!transient || attempt >= 3 || signal?.aborted) throw err;
+      if (!transient || attempt >= 5 || signal?.aborted) throw err;
       client.reader.discard();
       await syncClient(client, signal, 3);
     }

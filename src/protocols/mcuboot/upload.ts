@@ -5,7 +5,8 @@
  * bytes again (MCUboot recovery cuts writes to the flash alignment), or name where an
  * interrupted upload stands. A resumed upload starts with a chunk at the last confirmed offset;
  * if the board answers 0 (it lost the upload, e.g. after a reset), the first chunk goes again
- * with its "sha", so that a board that still knows the upload answers where it stands.
+ * with its "sha", so that a board that still knows the upload answers where it stands — unless
+ * the board lists the image already: then the reply to the last chunk was what got lost.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ProtocolError, VerificationError } from '../../core/errors.ts';
@@ -54,6 +55,12 @@ export interface UploadJob {
   onProgress?: ((p: WriteProgress) => void) | undefined;
   /** Reply wait for a chunk at offset 0 (the board may erase first). */
   firstChunkTimeoutMs: number;
+  /**
+   * Asks the board whether the whole image is in place (its hash in the state list): when the
+   * reply to the last chunk was lost, the board has already closed the upload and answers
+   * offset 0 to anything that follows.
+   */
+  isComplete?: () => Promise<boolean>;
 }
 
 /** Thrown with how far the board confirmed (ResumableError). */
@@ -104,6 +111,17 @@ export async function uploadImage(job: UploadJob): Promise<void> {
       );
     }
     if (reply.off === 0 && !first) {
+      if (await job.isComplete?.()) {
+        job.log.info(`The board already has all of ${job.name}; its last reply was lost.`);
+        job.onProgress?.({
+          phase: 'write',
+          region: job.name,
+          bytesDone: total,
+          bytesTotal: total,
+          wireBytes: wire,
+        });
+        return;
+      }
       job.log.info(`The board has no upload of ${job.name} in progress; starting it again.`);
       sendFirst = true;
     } else if (reply.off !== at + piece.length) {
