@@ -368,4 +368,27 @@ describe('mcuboot-smp in MCUboot serial recovery', () => {
     // Written twice (the engine rewrites a region that failed verification once), then given up.
     expect(uploads(r).filter((u) => u.body['off'] === 0)).toHaveLength(2);
   });
+
+  it('any seed: the image ends up in the primary slot and the board runs it (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
+        const r = rig({ recovery: true });
+        r.board.wire.setFaults({ seed, dropRate: 0.0003, corruptRate: 0.0003 });
+        const { result, logs } = await flash(
+          r,
+          { app: APP },
+          {
+            driver: { chip: 'nrf52840' },
+            settings: { maxAttempts: 8, maxAttemptsTotal: 40 },
+          },
+        );
+        await idle(r, 2000);
+        const log = `seed ${seed}: ${logs.map((l) => l.message).join('\n')}`;
+        expect(result.ok, log).toBe(true);
+        expect(primary(r)?.hash, log).toEqual(APP_HASH);
+        expect(r.board.device.state, log).toBe('application');
+      }),
+      { numRuns: 8, seed: 2026 },
+    );
+  });
 });

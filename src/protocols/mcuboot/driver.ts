@@ -397,30 +397,40 @@ export class McubootSession implements FlashSession {
    * USB-UART bridge stays; then the wait simply ends.
    */
   private async resetBoard(): Promise<void> {
-    let lost = false;
-    const gone = new Promise<void>((resolve) => {
-      const off = this.link.onLost(() => {
-        lost = true;
-        off();
-        resolve();
+    for (let attempt = 1; ; attempt++) {
+      let lost = false;
+      const gone = new Promise<void>((resolve) => {
+        const off = this.link.onLost(() => {
+          lost = true;
+          off();
+          resolve();
+        });
+        void sleep(this.clock, 2000).then(() => {
+          off();
+          resolve();
+        });
       });
-      void sleep(this.clock, 2000).then(() => {
-        off();
-        resolve();
-      });
-    });
-    try {
-      await this.client.reset();
-    } catch (err) {
-      if (
-        !(err instanceof WebflashError) ||
-        (err.code !== 'timeout' && err.code !== 'transport.device-lost')
-      )
-        throw err;
-      this.log.debug(`No reply to reset (${err.message}); the board is restarting.`);
+      let replied = false;
+      try {
+        await this.client.reset();
+        replied = true;
+      } catch (err) {
+        const quiet =
+          err instanceof WebflashError &&
+          (err.code === 'timeout' || err.code === 'transport.device-lost');
+        if (!quiet) throw err;
+        this.log.debug(`No reply to reset (${err.message}).`);
+      }
+      await gone;
+      if (lost || replied || attempt >= 3) {
+        this.log.debug(
+          lost ? 'The board left the bus.' : 'The port stayed while the board restarts.',
+        );
+        return;
+      }
+      // No reply and the port is still there: the request itself was probably lost.
+      this.client.reader.discard();
     }
-    await gone;
-    this.log.debug(lost ? 'The board left the bus.' : 'The port stayed while the board restarts.');
   }
 
   /** Waits for the board to answer again after a reset (the port may come back as a new one). */
