@@ -59,7 +59,11 @@ async function flash(
   const logs: LogEntry[] = [];
   const job = new FlashJob({
     port: r.board.wire.port!,
-    connector: createMcubootDriver({ portWatcher: wirePortWatcher(r.board.wire), ...o.driver }),
+    connector: createMcubootDriver({
+      portWatcher: wirePortWatcher(r.board.wire),
+      chip: 'nrf52840',
+      ...o.driver,
+    }),
     source: fromVerifiedBundle(await bundleFor(images, o.confirm), { mode: 'customer' }),
     clock: r.clock,
     logger: createLogger(
@@ -217,6 +221,38 @@ describe('mcuboot-smp through the engine', () => {
     );
     const first = uploads(r).filter((u) => u.body['off'] === 0);
     expect(first.map((u) => u.body['image'])).toEqual([undefined, 1]);
+  });
+});
+
+describe('mcuboot-smp identity', () => {
+  it('names the board and CPU from OS info; the chip from the driver option, else the board', async () => {
+    const { silentLogger } = await import('../../src/core/log.ts');
+    const r = rig();
+    await idle(r, 1000);
+    const session = await createMcubootDriver().connect(r.board.wire.port!, {
+      clock: r.clock,
+      logger: silentLogger,
+    });
+    expect(session.identity).toMatchObject({
+      protocol: 'mcuboot-smp',
+      chip: 'nrf52840dk',
+      bootloaderVersion: 'MCUboot',
+      details: { Board: 'nrf52840dk', Processor: 'cortex-m4', 'SMP version': '2' },
+    });
+    expect(session.identity.details!['Image 0 slot 0']).toMatch(
+      /^1\.0\.0 \(active, confirmed\) [0-9a-f]{16}…$/,
+    );
+    expect(await session.readInstalledFirmware()).toEqual({ version: '1.0.0' });
+    await session.close();
+    const s = rig({ recovery: true });
+    await idle(s, 1000);
+    const rec = await createMcubootDriver().connect(s.board.wire.port!, {
+      clock: s.clock,
+      logger: silentLogger,
+    });
+    expect(rec.identity.chip).toBe('mcuboot');
+    expect(rec.identity.name).toBe('mcuboot (MCUboot serial recovery)');
+    await rec.close();
   });
 });
 

@@ -148,14 +148,20 @@ export class McubootSession implements FlashSession {
       const states = await again(() => client.imageState({ signal: s.signal }));
       const mode: Mode =
         bootloader !== undefined || states.some((e) => e.active) ? 'application' : 'recovery';
-      const processor =
+      // OS info names the CPU core ('p', "cortex-m4") and the board ('i', CONFIG_BOARD, e.g.
+      // "nrf52840dk" or "nrf5340dk/nrf5340/cpuapp"), not the chip a bundle targets: the chip
+      // comes from the driver options, else from a board target's SoC part.
+      const platform =
         mode === 'application'
-          ? await again(() => optional(() => client.osInfo('p', { signal: s.signal })))
+          ? await again(() => optional(() => client.osInfo('pi', { signal: s.signal })))
           : undefined;
-      const chip = processor?.trim() || o.chip || 'mcuboot';
+      const [processor, board] = platform?.split(' ') ?? [];
+      const chip = o.chip ?? board?.split('/')[1]?.split('@')[0] ?? board ?? 'mcuboot';
       const details: Record<string, string> = {
         Mode: mode === 'application' ? 'application with MCUmgr' : 'MCUboot serial recovery',
         'SMP version': client.version === 1 ? '2' : '1',
+        ...(board ? { Board: board } : {}),
+        ...(processor ? { Processor: processor } : {}),
         'SMP buffer': params
           ? `${params.bufSize} bytes × ${params.bufCount}`
           : `not reported (using ${bufSize})`,

@@ -184,16 +184,24 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
     return { body: {}, busyMs: flash.eraseRange(pair.secondary.address, pair.secondary.size).ms };
   };
 
+  // os_mgmt_info: every letter must be known; the fields come out in a fixed order; no
+  // format means the kernel name; 'a' means all.
   const info = (req: SmpRequest): SmpResult => {
-    const format = typeof req.body['format'] === 'string' ? req.body['format'] : 's';
-    const letters = format === 'a' ? 'snrvbmpio' : format;
-    const parts: string[] = [];
-    for (const c of letters) {
-      const v = ctx.osInfo[c];
-      if (v === undefined) return osErr(req, 2); // OS_MGMT_ERR_INVALID_FORMAT
-      parts.push(v);
+    const format = typeof req.body['format'] === 'string' ? req.body['format'] : '';
+    const order = 'snrvbmpio';
+    const wanted = new Set<string>();
+    for (const c of format) {
+      if (c === 'a') {
+        for (const k of order) if (ctx.osInfo[k] !== undefined) wanted.add(k);
+      } else if (ctx.osInfo[c] === undefined) {
+        return osErr(req, 2); // OS_MGMT_ERR_INVALID_FORMAT
+      } else {
+        wanted.add(c);
+      }
     }
-    return { body: { output: parts.join(' ') } };
+    if (wanted.size === 0) wanted.add('s');
+    const output = [...order].filter((k) => wanted.has(k)).map((k) => ctx.osInfo[k]!);
+    return { body: { output: output.join(' ') } };
   };
 
   return (req) => {
@@ -213,9 +221,11 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
       if (id === OsCmd.BOOTLOADER_INFO && !req.write) {
         const q = req.body['query'];
         if (q === undefined) return { body: { bootloader: 'MCUboot' } };
-        // MCUboot mode 3: swap without scratch (swap using move).
-        if (q === 'mode') return { body: { mode: 3, 'no-downgrade': false } };
-        return osErr(req, 3); // OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER
+        // MCUBOOT_MODE_SWAP_USING_MOVE (3): swap without scratch.
+        if (q === 'mode') return { body: { mode: 3 } };
+        // os_mgmt_bootloader_info returns OS_MGMT_ERR_QUERY_YIELDS_NO_ANSWER (3) as its handler
+        // rc, so it reaches the client as {"rc": 3} whatever the SMP version.
+        return rc(3);
       }
     } else if (group === SmpGroup.IMAGE) {
       if (id === ImageCmd.STATE) return req.write ? setState(req) : states();

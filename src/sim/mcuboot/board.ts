@@ -52,16 +52,20 @@ export interface McubootBoardOptions {
   banner?: string;
 }
 
-/** Zephyr `os_mgmt` info fields (smp_group_0.rst), by format letter. */
+/**
+ * Zephyr `os_mgmt` info fields (os_mgmt.c `os_mgmt_info`) of an nRF52840 DK build: kernel name,
+ * node name ("unknown" without networking or Bluetooth), release, version, machine
+ * (CONFIG_ARCH), processor (os_mgmt_processor.h: the CPU core), hardware platform
+ * (CONFIG_BOARD), operating system. No build date ('b' needs CONFIG_MCUMGR_GRP_OS_INFO_BUILD_DATE_TIME).
+ */
 export const NRF52840_OS_INFO: Readonly<Record<string, string>> = {
   s: 'Zephyr',
-  n: 'zephyr',
+  n: 'unknown',
   r: 'v3.7.0',
-  v: 'v3.7.0',
-  b: 'Jan  1 2026 00:00:00',
+  v: '3.7.0',
   m: 'arm',
-  p: 'nrf52840',
-  i: 'nrf52840dk/nrf52840',
+  p: 'cortex-m4',
+  i: 'nrf52840dk',
   o: 'Zephyr',
 };
 
