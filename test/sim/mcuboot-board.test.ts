@@ -243,7 +243,61 @@ describe('application: image group', () => {
       'IMG_MGMT_ERR_INVALID_HASH',
       'MGMT_ERR_EINVAL',
     ]);
-    expect(await refusal(r.client.erase())).toBe('MGMT_ERR_EBADSTATE');
+    expect(await both(r, () => r.client.erase())).toEqual([
+      'IMG_MGMT_ERR_IMAGE_ALREADY_PENDING',
+      'MGMT_ERR_EBADSTATE',
+    ]);
+  });
+
+  it('state write follows img_mgmt_set_next_boot_slot: permanent, revert and hash rules', async () => {
+    const r = await board();
+    await uploadAll(r, APP);
+    const hash = parseMcubootImage(APP).hash;
+    expect(
+      await both(r, () => r.client.setImageState({ hash: hash.subarray(0, 31), confirm: true })),
+    ).toEqual(['IMG_MGMT_ERR_INVALID_HASH', 'MGMT_ERR_EINVAL']);
+    // Permanent: the secondary is next; testing it or confirming the running one is refused.
+    expect((await r.client.setImageState({ hash, confirm: true }))[1]).toMatchObject({
+      pending: true,
+      permanent: true,
+    });
+    expect((await r.client.setImageState({ hash, confirm: true }))[1]).toMatchObject({
+      permanent: true,
+    });
+    expect(await refusal(r.client.setImageState({ hash, confirm: false }))).toBe(
+      'IMG_MGMT_ERR_IMAGE_ALREADY_PENDING',
+    );
+    expect(await refusal(r.client.setImageState({ confirm: true }))).toBe(
+      'IMG_MGMT_ERR_IMAGE_ALREADY_PENDING',
+    );
+    expect((await r.client.request('read', 1, 0, {}))['splitStatus']).toBe(0);
+  });
+
+  it('while a test image runs (revert next): tests are refused, confirming it is allowed', async () => {
+    const r = await board();
+    await uploadAll(r, APP);
+    const hash = parseMcubootImage(APP).hash;
+    await r.client.setImageState({ hash, confirm: false });
+    await r.client.reset();
+    await wait(r.clock, 5000);
+    const link = await r.b.wire.port!.open({ baudRate: 115200 });
+    const c = new SmpClient(link, { clock: r.clock, timeoutMs: 60_000 });
+    const running = await c.imageState();
+    expect(running[0]).toMatchObject({ slot: 0, hash, active: true, confirmed: false });
+    expect(running[1]).toMatchObject({ slot: 1, hash: FACTORY_HASH, confirmed: true });
+    expect(await refusal(c.setImageState({ hash: FACTORY_HASH, confirm: false }))).toBe(
+      'IMG_MGMT_ERR_IMAGE_ALREADY_PENDING',
+    );
+    // The previous image is the next boot slot while the test runs: not erased.
+    expect(await refusal(c.erase())).toBe('IMG_MGMT_ERR_IMAGE_ALREADY_PENDING');
+    // Confirming the previous image (the next boot slot) changes nothing.
+    expect((await c.setImageState({ hash: FACTORY_HASH, confirm: true }))[0]).toMatchObject({
+      confirmed: false,
+    });
+    expect((await c.setImageState({ confirm: true }))[0]).toMatchObject({
+      active: true,
+      confirmed: true,
+    });
   });
 
   it('erase: slot 1 by default; slot 0 refused', async () => {

@@ -87,7 +87,11 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
       ? { body: { err: { group: SmpGroup.OS, rc: code } } }
       : rc(code === 2 ? MgmtErr.EINVAL : code === 3 ? MgmtErr.ENOENT : MgmtErr.EUNKNOWN);
   const states = (): SmpResult => ({
-    body: { images: stateList(flash, pairs, { flags: true, hash: true, slots: 'both' }) },
+    // splitStatus is always 0; Zephyr sends it unless CONFIG_MCUMGR_GRP_IMG_FRUGAL_LIST.
+    body: {
+      images: stateList(flash, pairs, { flags: true, hash: true, slots: 'both' }),
+      splitStatus: 0,
+    },
   });
 
   const uploadChunk = (req: SmpRequest): SmpResult => {
@@ -145,33 +149,63 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
     return { body, busyMs: ms };
   };
 
+  // img_mgmt_state_write and img_mgmt_set_next_boot_slot (img_mgmt_state.c): which slot the
+  // request names, then what the next-boot state allows. The next-boot slot and type follow the
+  // swap type: none → primary, normal; test → secondary, test; perm → secondary, normal;
+  // revert → secondary (the previous image), revert.
   const setState = (req: SmpRequest): SmpResult => {
     const hash = req.body['hash'];
     const confirm = req.body['confirm'] === true;
     if (hash !== undefined && !(hash instanceof Uint8Array)) return rc(MgmtErr.EINVAL);
-    if (hash === undefined) {
+    let pair = pairs[0]!;
+    let active = true;
+    if (hash === undefined || hash.length === 0) {
       if (!confirm) return imgErr(req, 'INVALID_HASH');
-      const p = pairs[0]!.primary;
-      if (swapType(flash, pairs[0]!) === 'revert') setFlag(flash, p, 'image_ok');
-      return states();
+    } else if (hash.length !== 32) {
+      return imgErr(req, 'INVALID_HASH');
+    } else {
+      const found = findByHash(hash);
+      if (!found) return imgErr(req, 'HASH_NOT_FOUND');
+      ({ pair, active } = found);
     }
+    const type = swapType(flash, pair);
+    const nextIsActive = type === 'none';
+    const nextType = type === 'test' ? 'test' : type === 'revert' ? 'revert' : 'normal';
+    const isNext = active === nextIsActive;
+    if (!confirm && active) return imgErr(req, 'IMAGE_SETTING_TEST_TO_ACTIVE_DENIED');
+    if (nextType === 'test') {
+      return !confirm && isNext ? states() : imgErr(req, 'IMAGE_ALREADY_PENDING');
+    }
+    if (nextType === 'normal') {
+      if (confirm && isNext) return states();
+      if ((active && !nextIsActive) || (!confirm && !active && isNext)) {
+        return imgErr(req, 'IMAGE_ALREADY_PENDING');
+      }
+    }
+    if (nextType === 'revert') {
+      if (confirm && isNext) return states();
+      if (!confirm) return imgErr(req, 'IMAGE_ALREADY_PENDING');
+    }
+    // boot_set_next: confirm the running image, or mark the other slot for test / permanently.
+    if (active) {
+      setFlag(flash, pair.primary, 'image_ok');
+    } else {
+      writeMagic(flash, pair.secondary);
+      if (confirm) setFlag(flash, pair.secondary, 'image_ok');
+    }
+    return states();
+  };
+
+  const findByHash = (hash: Uint8Array): { pair: SlotPair; active: boolean } | undefined => {
     for (const pair of pairs) {
       if (equalBytes(imageInSlot(flash, pair.primary)?.hash ?? new Uint8Array(0), hash)) {
-        if (!confirm) return imgErr(req, 'IMAGE_SETTING_TEST_TO_ACTIVE_DENIED');
-        if (swapType(flash, pair) === 'revert') setFlag(flash, pair.primary, 'image_ok');
-        return states();
+        return { pair, active: true };
       }
       if (equalBytes(imageInSlot(flash, pair.secondary)?.hash ?? new Uint8Array(0), hash)) {
-        const type = swapType(flash, pair);
-        if (type === 'test' || type === 'perm') {
-          return confirm && type === 'test' ? imgErr(req, 'IMAGE_ALREADY_PENDING') : states();
-        }
-        writeMagic(flash, pair.secondary);
-        if (confirm) setFlag(flash, pair.secondary, 'image_ok');
-        return states();
+        return { pair, active: false };
       }
     }
-    return imgErr(req, 'HASH_NOT_FOUND');
+    return undefined;
   };
 
   const erase = (req: SmpRequest): SmpResult => {
@@ -179,7 +213,8 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
     const pair = pairs[Math.floor(slot / 2)];
     if (!pair || slot % 2 === 0) return imgErr(req, 'INVALID_SLOT');
     const type = swapType(flash, pair);
-    if (type === 'test' || type === 'perm') return rc(MgmtErr.EBADSTATE);
+    // img_mgmt_slot_in_use: a slot set for the next boot is not erased.
+    if (type !== 'none') return imgErr(req, 'IMAGE_ALREADY_PENDING');
     upload = undefined;
     return { body: {}, busyMs: flash.eraseRange(pair.secondary.address, pair.secondary.size).ms };
   };
