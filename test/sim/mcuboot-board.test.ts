@@ -217,7 +217,22 @@ describe('application: image group', () => {
     expect(
       await both(r, () => r.client.upload({ off: 0, len: 100, image: 3, data: head })),
     ).toEqual(['IMG_MGMT_ERR_INVALID_SLOT', 'MGMT_ERR_EINVAL']);
-    expect(await refusal(r.client.request('write', 1, 1, { off: 0 }))).toBe('MGMT_ERR_EINVAL');
+    expect(await both(r, () => r.client.request('write', 1, 1, { off: 0 }))).toEqual([
+      'IMG_MGMT_ERR_INVALID_IMAGE_HEADER',
+      'MGMT_ERR_EINVAL',
+    ]);
+    expect(await both(r, () => r.client.request('write', 1, 1, { data: head }))).toEqual([
+      'IMG_MGMT_ERR_INVALID_OFFSET',
+      'MGMT_ERR_EINVAL',
+    ]);
+    expect(
+      await both(r, () =>
+        r.client.upload({ off: 0, len: 100, sha: new Uint8Array(33), data: head }),
+      ),
+    ).toEqual(['IMG_MGMT_ERR_INVALID_HASH', 'MGMT_ERR_EINVAL']);
+    expect(await refusal(r.client.request('write', 1, 1, { off: 0, data: 'text' }))).toBe(
+      'MGMT_ERR_EINVAL',
+    );
     expect(await r.client.upload({ off: 0, len: 150, data: head })).toEqual({ off: 100 });
     expect(await both(r, () => r.client.upload({ off: 100, data: new Uint8Array(60) }))).toEqual([
       'IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN',

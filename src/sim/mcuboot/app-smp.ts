@@ -96,20 +96,25 @@ export function zephyrSmpHandler(ctx: AppSmpContext): SmpHandler {
 
   const uploadChunk = (req: SmpRequest): SmpResult => {
     const b = req.body;
-    const data = b['data'];
+    // img_mgmt_upload_inspect, in its order: "off" present; first chunk: a whole header,
+    // "len", the magic, a hash of at most 32 bytes, then the size.
+    const raw = b['data'];
     const off = b['off'];
-    if (!(data instanceof Uint8Array) || typeof off !== 'number') return rc(MgmtErr.EINVAL);
+    if (raw !== undefined && !(raw instanceof Uint8Array)) return rc(MgmtErr.EINVAL);
+    const data = raw ?? new Uint8Array(0);
+    if (typeof off !== 'number') return imgErr(req, 'INVALID_OFFSET');
     if (off === 0) {
       const len = b['len'];
       const image = typeof b['image'] === 'number' ? b['image'] : 0;
       const sha = b['sha'] instanceof Uint8Array ? b['sha'] : undefined;
       const pair = pairs[image];
       if (!pair) return imgErr(req, 'INVALID_SLOT');
-      if (typeof len !== 'number') return imgErr(req, 'INVALID_LENGTH');
       if (data.length < 32) return imgErr(req, 'INVALID_IMAGE_HEADER');
+      if (typeof len !== 'number') return imgErr(req, 'INVALID_LENGTH');
       if (new DataView(data.buffer, data.byteOffset).getUint32(0, true) !== IMAGE_MAGIC) {
         return imgErr(req, 'INVALID_IMAGE_HEADER_MAGIC');
       }
+      if (sha && sha.length > 32) return imgErr(req, 'INVALID_HASH');
       if (len > pair.secondary.size) return imgErr(req, 'INVALID_IMAGE_TOO_LARGE');
       const type = swapType(flash, pair);
       if (type === 'test' || type === 'perm') return imgErr(req, 'NO_FREE_SLOT');
