@@ -193,7 +193,7 @@ export class McubootSession implements FlashSession {
   }
 
   async readInstalledFirmware(signal?: AbortSignal): Promise<InstalledFirmware | undefined> {
-    const states = await this.client.imageState({ signal });
+    const states = await this.again(() => this.client.imageState({ signal }));
     const running = states.find((e) => e.image === 0 && e.slot === 0);
     return running ? { version: running.version } : undefined;
   }
