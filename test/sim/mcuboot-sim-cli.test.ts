@@ -127,9 +127,11 @@ describe('npm run sim with MCUboot boards', () => {
       const stream = createReadStream('', { fd });
       stream.on('error', () => undefined); // EIO once the simulator closes the pty
       try {
+        // No encoding is set, so the stream hands out Buffers.
+        const asBuffer = (cb: (d: Buffer) => void) => cb as (chunk: string | Buffer) => void;
         const io: Duplex = {
-          on: (e, cb) => stream.on(e, cb),
-          off: (e, cb) => stream.off(e, cb),
+          on: (e, cb) => stream.on(e, asBuffer(cb)),
+          off: (e, cb) => stream.off(e, asBuffer(cb)),
           write: (b) => writeSync(fd, b),
         };
         expect(await request(io, 2, 0, 0, { d: 'pty' }, 5)).toEqual({ r: 'pty' });
