@@ -26,6 +26,7 @@ export const PROTOCOL_IDS = [
   'avr-stk500v1',
   'avr-stk500v2',
   'avr109',
+  'mcuboot-smp',
 ] as const;
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
@@ -64,7 +65,10 @@ export const PROTECTED_RANGES: Partial<
   ],
 };
 
-/** One image of one target. Exactly one of `address` (flash offset) or `slot` (DFU alt setting). */
+/**
+ * One image of one target. Exactly one of `address` (flash offset) or `slot` (DFU alt setting;
+ * for 'mcuboot-smp' the MCUboot image number).
+ */
 export interface ManifestImage {
   readonly name: string;
   readonly address?: number;
@@ -100,6 +104,11 @@ export interface ManifestTarget {
    * the kind of every protected range an image touches (`PROTECTED_RANGES`).
    */
   readonly writes?: readonly WriteKind[];
+  /**
+   * Only for protocol 'mcuboot-smp': who confirms the new image once MCUboot has started it as
+   * a test — this updater ('host', the default) or the application itself ('application').
+   */
+  readonly confirm?: 'host' | 'application';
   readonly images: readonly ManifestImage[];
 }
 
@@ -123,7 +132,7 @@ export interface Manifest {
 /** The manifest as a publisher writes it (timestamps as text, no derived fields). */
 export type ManifestContent = Omit<Manifest, 'createdMs' | 'expiresMs' | 'schema'>;
 
-const USES_SLOT: ReadonlySet<ProtocolId> = new Set(['dfu']);
+const USES_SLOT: ReadonlySet<ProtocolId> = new Set(['dfu', 'mcuboot-smp']);
 
 /**
  * Parses verified manifest payload bytes: strict JSON, then the schema, then consistency
@@ -171,7 +180,7 @@ export function parseManifest(payload: Uint8Array): Manifest {
 function readTarget(v: Parameters<typeof readObject>[0], path: string): ManifestTarget {
   const t = readObject(v, path, {
     required: ['chip', 'protocol', 'images'],
-    optional: ['board', 'usb', 'writes'],
+    optional: ['board', 'usb', 'writes', 'confirm'],
   });
   const protocol = readString(t, 'protocol', path, {
     pattern: new RegExp(`^(${PROTOCOL_IDS.join('|')})$`),
@@ -183,6 +192,7 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
     board?: string;
     usb?: ManifestUsbIds;
     writes?: WriteKind[];
+    confirm?: 'host' | 'application';
     images: ManifestImage[];
   } = {
     chip: readString(t, 'chip', path, { pattern: CHIP, what: 'a chip id like "esp32s3"' }),
@@ -193,6 +203,15 @@ function readTarget(v: Parameters<typeof readObject>[0], path: string): Manifest
   };
   if (Object.hasOwn(t, 'board'))
     target.board = readString(t, 'board', path, { pattern: ID, what: 'a board id' });
+  if (Object.hasOwn(t, 'confirm')) {
+    if (protocol !== 'mcuboot-smp') {
+      throw reject('json.schema', `${path}.confirm is only for protocol mcuboot-smp`);
+    }
+    target.confirm = readString(t, 'confirm', path, {
+      pattern: /^(host|application)$/,
+      what: '"host" or "application"',
+    }) as 'host' | 'application';
+  }
   if (Object.hasOwn(t, 'usb')) {
     const at = `${path}.usb`;
     // Only a DFU 1.1 device changes its identity for the update (DFU 1.1 §5.1); elsewhere the

@@ -16,6 +16,7 @@ export function plainTargets(targets: readonly ManifestTarget[]): ManifestTarget
     ...(t.board === undefined ? {} : { board: t.board }),
     ...(t.usb === undefined ? {} : { usb: plainUsb(t.usb) }),
     ...(t.writes === undefined ? {} : { writes: [...t.writes] }),
+    ...(t.confirm === undefined ? {} : { confirm: t.confirm }),
     images: t.images.map((im) => ({
       name: im.name,
       ...(im.address === undefined ? {} : { address: im.address }),

@@ -21,6 +21,8 @@ export interface TargetRegion {
   readonly name: string;
   readonly address?: number;
   readonly slot?: number;
+  /** 'mcuboot-smp': who confirms the image after the first boot (the target's `confirm`). */
+  readonly confirm?: 'host' | 'application';
   /** A copy of the verified bytes. */
   readonly data: Uint8Array;
 }
@@ -86,6 +88,7 @@ export function checkTarget(verified: VerifiedBundle, query: TargetQuery): Verif
       name: im.name,
       ...(im.address === undefined ? {} : { address: im.address }),
       ...(im.slot === undefined ? {} : { slot: im.slot }),
+      ...(target.confirm === undefined ? {} : { confirm: target.confirm }),
       data: verified.imageBytes(im.name),
     }),
   );

@@ -10,6 +10,7 @@ import { readBytes, resolveIn, writeBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
 import { expandHexImages } from './hex-images.ts';
 import { readSecretKey } from './keyfile.ts';
+import { McubootImageError, parseMcubootImage } from '../protocols/mcuboot/image.ts';
 import { onePositional } from './root-cmd.ts';
 
 const createCommand: Command = {
@@ -52,6 +53,7 @@ Options:
     for (const [name, file] of read.files)
       raw.set(name, await readBytes(io, resolve(dirname(manifestPath), file)));
     const { draft, images } = withHexImages(read.draft, read.files, raw);
+    checkMcubootImages(draft, images);
     const signers = await Promise.all(
       (values.key ?? []).map((k) => readSecretKey(resolveIn(io, k))),
     );
@@ -167,7 +169,7 @@ function readManifestFile(bytes: Uint8Array): { draft: ManifestDraft; files: Map
   const targets = readArray(top, 'targets', '', 1, 32).map((t, i) => {
     const target = readObject(t, `targets[${i}]`, {
       required: ['chip', 'protocol', 'images'],
-      optional: ['board', 'usb'],
+      optional: ['board', 'usb', 'confirm'],
     });
     const images = readArray(target, 'images', `targets[${i}]`, 1, 32).map((im, j) => {
       const at = `targets[${i}].images[${j}]`;
@@ -191,4 +193,25 @@ function readManifestFile(bytes: Uint8Array): { draft: ManifestDraft; files: Map
     targets,
   };
   return { draft: draft as unknown as ManifestDraft, files };
+}
+
+/**
+ * Images of 'mcuboot-smp' targets must be MCUboot images (imgtool's signed output): refused here
+ * as the updater would refuse them, before anything is signed.
+ */
+function checkMcubootImages(draft: ManifestDraft, images: ReadonlyMap<string, Uint8Array>): void {
+  for (const t of draft.targets) {
+    if (t.protocol !== 'mcuboot-smp') continue;
+    for (const im of t.images) {
+      const bytes = images.get(im.name);
+      if (!bytes) continue;
+      try {
+        parseMcubootImage(bytes);
+      } catch (err) {
+        if (err instanceof McubootImageError)
+          throw new CliUsageError(`image "${im.name}": ${err.message}`);
+        throw err;
+      }
+    }
+  }
 }

@@ -55,6 +55,7 @@ const UPDATE_MODE: Record<ProtocolId, string> = {
   'avr-stk500v1': 'press RESET, then start the update within a second',
   'avr-stk500v2': 'press RESET, then start the update within a second',
   avr109: 'press RESET twice quickly, then start the update within 8 seconds',
+  'mcuboot-smp': 'hold the recovery button while pressing RESET',
 };
 
 export interface FailureContext {

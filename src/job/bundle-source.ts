@@ -75,6 +75,7 @@ export function fromVerifiedBundle(
         address: r.address ?? 0,
         data: r.data,
         ...(r.slot === undefined ? {} : { slot: r.slot }),
+        ...(r.confirm === undefined ? {} : { confirm: r.confirm }),
       }));
     },
     async onWritten() {

@@ -5,7 +5,7 @@
  * is the `FlashSession` contract (src/protocols/driver.ts) and a `Connector`. See docs/engine.md.
  */
 import type { Clock } from '../core/clock.ts';
-import { asWebflashError, ProtocolError, UsageError } from '../core/errors.ts';
+import { asWebflashError, ProtocolError, UsageError, VerificationError } from '../core/errors.ts';
 import { createLogger, silentLogger, type LogEntry, type Logger } from '../core/log.ts';
 import type {
   DeviceIdentity,
@@ -382,6 +382,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     } catch (err) {
       const e = asWebflashError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
+      // The bootloader refused the new firmware at the restart (MCUboot): the update failed.
+      if (e instanceof VerificationError) throw e;
       if (e.code === 'transport.device-lost') {
         // USB-native boards leave the bus when they restart: that is the reset working.
         this.log.info('The board left the bus while restarting.');

@@ -22,6 +22,8 @@ const manualEntry: Record<ProtocolId, string> = {
   'avr-stk500v2': 'press RESET and start the update within a second',
   // Caterina waits 8 s after a double tap on RESET (Caterina.c, "TIMEOUT_PERIOD").
   avr109: 'press RESET twice quickly and start the update within 8 seconds',
+  // MCUboot serial recovery starts when its button (CONFIG_BOOT_SERIAL_DETECT_PIN) is held at reset.
+  'mcuboot-smp': "hold the board's recovery button while pressing RESET (MCUboot serial recovery)",
 };
 
 export interface RecoveryContext {

@@ -9,7 +9,14 @@ import type { Logger } from '../core/log.ts';
 
 /** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
 export type ProtocolId =
-  'esp-serial' | 'stm32-usart' | 'dfu' | 'dfuse' | 'avr-stk500v1' | 'avr-stk500v2' | 'avr109';
+  | 'esp-serial'
+  | 'stm32-usart'
+  | 'dfu'
+  | 'dfuse'
+  | 'avr-stk500v1'
+  | 'avr-stk500v2'
+  | 'avr109'
+  | 'mcuboot-smp';
 
 /** What the board says about itself once connected. Shown in the technician's device panel. */
 export interface DeviceIdentity {
@@ -43,6 +50,8 @@ export interface FlashRegion {
   address: number;
   /** DFU alternate setting / slot, for protocols that address images by slot, not address. */
   slot?: number;
+  /** 'mcuboot-smp': who confirms the image after its first boot (the bundle target's `confirm`). */
+  confirm?: 'host' | 'application';
   data: Uint8Array;
 }
 

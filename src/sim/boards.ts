@@ -12,6 +12,7 @@ import type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
 import { DFU_BOARD_PRESETS } from './dfu/boards.ts';
 import { AVR_BOARD_PRESETS } from './avr/boards.ts';
 import { ESP_BOARD_PRESETS } from './esp/boards.ts';
+import { MCUBOOT_BOARD_PRESETS } from './mcuboot/boards.ts';
 import { STM32_BOARD_PRESETS } from './stm32/boards.ts';
 
 export type { BoardOptions, BoardPreset, FlashImage, SimBoard } from './board.ts';
@@ -22,6 +23,7 @@ const BUILTIN_PRESETS: readonly BoardPreset[] = [
   ...STM32_BOARD_PRESETS,
   ...DFU_BOARD_PRESETS,
   ...AVR_BOARD_PRESETS,
+  ...MCUBOOT_BOARD_PRESETS,
 ];
 
 const registry = new Map<string, BoardPreset>(BUILTIN_PRESETS.map((p) => [p.name, p]));

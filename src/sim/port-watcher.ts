@@ -3,6 +3,7 @@
  * board comes back on after a USB re-enumeration, as `WebSerialPortWatcher` does with the
  * browser's `connect` events.
  */
+import { sleep, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError } from '../core/errors.ts';
 import type { PortInfo, PortWatcher, SerialPortHandle } from '../transport/link.ts';
 import type { SerialWire, SimSerialPort } from './serial-wire.ts';
@@ -51,4 +52,25 @@ export class SimPortWatcher implements PortWatcher {
       if (now && matches(now)) finish(() => resolve(now));
     });
   }
+}
+
+/**
+ * A polling watcher over `wire`: the wire's port, once present again, is the same board coming
+ * back (a reset of a USB-native board, an unplug and replug).
+ */
+export function wirePortWatcher(wire: SerialWire, clock: Clock = wire.clock): PortWatcher {
+  return {
+    async waitForReturn(previous, { timeoutMs, signal }): Promise<SerialPortHandle> {
+      const deadline = clock.now() + timeoutMs;
+      for (;;) {
+        if (signal?.aborted) throw new AbortError();
+        const port = wire.port;
+        if (port && port !== previous) return port;
+        if (port && port === previous && port.present) return port;
+        if (clock.now() >= deadline)
+          throw new TimeoutError('Waiting for the board to come back', timeoutMs);
+        await sleep(clock, Math.min(50, Math.max(1, deadline - clock.now())), signal);
+      }
+    },
+  };
 }

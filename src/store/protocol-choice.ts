@@ -35,6 +35,7 @@ export const PROTOCOL_NAMES: Readonly<Record<ProtocolId, string>> = {
   'avr-stk500v1': 'Arduino STK500v1 bootloader',
   'avr-stk500v2': 'Arduino STK500v2 bootloader',
   avr109: 'Arduino AVR109 bootloader',
+  'mcuboot-smp': 'MCUboot (SMP)',
 };
 
 /** The names of the technician's protocol choice ("Auto / ESP / STM32"). */

@@ -205,6 +205,7 @@ describe('checkTarget', () => {
       'avr-stk500v1',
       'avr-stk500v2',
       'avr109',
+      'mcuboot-smp',
     ];
     const ours: readonly BundleProtocolId[] = BUNDLE_PROTOCOLS;
     expect([...ours].sort()).toEqual([...driver].sort());

@@ -1,0 +1,98 @@
+/**
+ * Helpers of the MCUboot session (driver.ts): opening a port that may have re-enumerated,
+ * syncing with echo, retrying steps that may be repeated, optional commands.
+ */
+import type { Clock } from '../../core/clock.ts';
+import { ProtocolError, TransportError, WebflashError } from '../../core/errors.ts';
+import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
+import type { ImageSlotState, SmpClient } from './client.ts';
+import { MgmtErr, SmpError } from './errors.ts';
+import type { McubootDriverOptions } from './driver.ts';
+import { toHex } from '../../core/bytes.ts';
+
+/** Opens the port, following it to its new identity when a watcher is given. */
+export async function openPort(
+  port: SerialPortHandle,
+  o: McubootDriverOptions,
+  s: { clock: Clock; signal?: AbortSignal | undefined; baudRate?: number | undefined },
+  waitMs: number,
+): Promise<{ port: SerialPortHandle; link: SerialLink }> {
+  try {
+    return { port, link: await port.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
+  } catch (err) {
+    if (!(err instanceof TransportError) || err.code !== 'transport.device-lost' || !o.portWatcher)
+      throw err;
+    const back = await o.portWatcher.waitForReturn(port, { timeoutMs: waitMs, signal: s.signal });
+    return { port: back, link: await back.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
+  }
+}
+
+/**
+ * Runs `step`; after a timeout or a damaged reply, drops what is buffered, syncs with echo and
+ * runs it again (3 tries). For steps that may be repeated: reads, marking for test, confirming.
+ */
+export async function retrying<T>(
+  client: SmpClient,
+  step: () => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const transient =
+        err instanceof WebflashError &&
+        (err.code === 'timeout' ||
+          err.code === 'protocol.bad-reply' ||
+          err.code.startsWith('framing.'));
+      if (!transient || attempt >= 5 || signal?.aborted) throw err;
+      client.reader.discard();
+      await syncClient(client, signal, 3);
+    }
+  }
+}
+
+/** Echo until the board answers. */
+export async function syncClient(
+  client: SmpClient,
+  signal: AbortSignal | undefined,
+  attempts: number,
+): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await client.echo('webflash', { signal, timeoutMs: 1000 });
+      return;
+    } catch (err) {
+      if (!(err instanceof WebflashError) || err.code !== 'timeout') throw err;
+      if (i >= attempts) {
+        throw new ProtocolError(
+          'protocol.no-sync',
+          'The board does not answer SMP (MCUmgr) on this port.',
+          {
+            cause: err,
+            hints: [
+              'Check that the firmware runs MCUmgr over this serial port, or hold the recovery button while resetting the board to start MCUboot serial recovery.',
+            ],
+          },
+        );
+      }
+      client.reader.discard();
+    }
+  }
+}
+
+/** Runs an optional command: a board without it (ENOTSUP, or no answer) gives undefined. */
+export async function optional<T>(step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof SmpError && (err.rc === MgmtErr.ENOTSUP || err.smpGroup !== undefined))
+      return undefined;
+    throw err;
+  }
+}
+
+export function describeSlot(e: ImageSlotState): string {
+  const flags = (['active', 'confirmed', 'pending', 'permanent'] as const).filter((f) => e[f]);
+  return `${e.version}${flags.length ? ` (${flags.join(', ')})` : ''}${e.hash ? ` ${toHex(e.hash).slice(0, 16)}…` : ''}`;
+}
