@@ -117,7 +117,7 @@ describe.skipIf(why !== undefined)('esptool v5.3.1 (from source) over socket://'
 
   it('ESP32 with the stub: 240MHz in the features, writes and verifies, GET_SECURITY_INFO not implemented', async () => {
     const port = await startSim('esp32');
-    const file = join(ROOT, '../shared/firmware/bootloader_esp32.bin');
+    const file = join(ROOT, 'test/fixtures/firmware/bootloader_esp32.bin');
     const w = await esptool(port, ['--baud', '921600', 'write-flash', '0x1000', file]);
     expect(w.out).toMatch(/Chip type: +ESP32-D0WD-V3 \(revision v3\.0\)/);
     expect(w.out).toMatch(/Features: +Wi-Fi, BT, Dual Core \+ LP Core, 240MHz/);
