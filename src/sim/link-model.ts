@@ -71,8 +71,13 @@ export interface FaultOptions {
   dropRate?: number;
   /** Probability that a byte arrives with random bits flipped. */
   corruptRate?: number;
+  /** Probability that a byte arrives twice. */
+  duplicateRate?: number;
   /** Probability that a chunk is held back for `delayMs`. */
   delayRate?: number;
+  /** Probability per byte that the chunk holding it is held back for `delayMs`. */
+  delayByteRate?: number;
+  /** How long a delayed chunk is held back. Default 100 ms. */
   delayMs?: number;
   /** Which direction the faults apply to. Default 'both'. */
   direction?: FaultDirection;

@@ -28,6 +28,7 @@ import type {
   SerialSignals,
 } from '../transport/link.ts';
 import { Prng, freshSeed } from './prng.ts';
+import { injectFaults } from './wire-faults.ts';
 import {
   SimSerialLink,
   type HostConnection,
@@ -120,8 +121,17 @@ export interface WireStats {
   bytesToHost: number;
   dropped: number;
   corrupted: number;
+  duplicated: number;
+  delayed: number;
   garbled: number;
 }
+
+/**
+ * Rewrites what the device transmits before it reaches the wire (a confused board: see
+ * reply-fuzzer.ts). Gets each transmission the device makes; returns the bytes to send instead
+ * (empty for none).
+ */
+export type ReplyTamper = (reply: Uint8Array) => Uint8Array;
 
 const IDLE_SIGNALS: Readonly<Required<SerialSignals>> = {
   dataTerminalReady: false,
@@ -145,12 +155,15 @@ export class SerialWire {
     bytesToHost: 0,
     dropped: 0,
     corrupted: 0,
+    duplicated: 0,
+    delayed: 0,
     garbled: 0,
   };
   private baseInfo: PortInfo;
   private readonly assertOnOpen: boolean;
   private prng: Prng;
   private faults: FaultOptions = {};
+  private tamper: ReplyTamper | undefined;
   private unplugAt: { remaining: number; direction: FaultDirection } | undefined;
   private current: SimSerialPort | undefined;
   private generation = 0;
@@ -203,6 +216,11 @@ export class SerialWire {
   setFaults(faults: FaultOptions): void {
     this.faults = { ...faults };
     if (faults.seed !== undefined) this.prng = new Prng(faults.seed);
+  }
+
+  /** Rewrites every transmission of the device from now on (`undefined` stops it). */
+  setReplyTamper(tamper: ReplyTamper | undefined): void {
+    this.tamper = tamper;
   }
 
   /** Unplugs the cable after `bytes` more bytes have crossed the wire (in `direction`). */
@@ -319,8 +337,10 @@ export class SerialWire {
     };
   }
 
-  private deviceSend(data: Uint8Array): void {
-    if (!this.current || data.length === 0) return; // no USB host: the bytes go nowhere
+  private deviceSend(sent: Uint8Array): void {
+    if (!this.current || sent.length === 0) return; // no USB host: the bytes go nowhere
+    const data = this.tamper ? this.tamper(sent) : sent;
+    if (data.length === 0) return;
     const out = this.applyFaults(data, 'to-host');
     const hostFormat = this.conn?.format;
     const done = this.schedule(this.toHost, out.bytes, this.deviceFormat, out.extraDelay, (d) =>
@@ -442,25 +462,8 @@ export class SerialWire {
         u.remaining -= bytes.length;
       }
     }
-    const f = this.faults;
-    const applies = (f.direction ?? 'both') === 'both' || f.direction === direction;
-    let extraDelay = 0;
-    if (!applies) return { bytes: bytes.slice(), extraDelay, unplug };
-    const out: number[] = [];
-    for (const b of bytes) {
-      if (this.prng.chance(f.dropRate ?? 0)) {
-        this.stats.dropped++;
-        continue;
-      }
-      if (this.prng.chance(f.corruptRate ?? 0)) {
-        this.stats.corrupted++;
-        out.push(b ^ (1 + this.prng.int(255)));
-        continue;
-      }
-      out.push(b);
-    }
-    if (this.prng.chance(f.delayRate ?? 0)) extraDelay = f.delayMs ?? 100;
-    return { bytes: Uint8Array.from(out), extraDelay, unplug };
+    const out = injectFaults(this.prng, this.faults, bytes, direction, this.stats);
+    return { ...out, unplug };
   }
 }
 

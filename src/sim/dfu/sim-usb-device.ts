@@ -42,6 +42,24 @@ export interface SimDeviceIdentity {
   serialNumber?: string;
 }
 
+/**
+ * Wraps every control transfer of a device (fault injection, usb-faults.ts): gets the request
+ * and a function that lets the device answer it, and returns what the host sees — the answer,
+ * a changed one, or a thrown TransportError for a transfer error.
+ */
+export interface UsbFaultHook {
+  controlIn(
+    setup: UsbSetup,
+    length: number,
+    answer: () => Promise<SimInResult>,
+  ): Promise<SimInResult>;
+  controlOut(
+    setup: UsbSetup,
+    data: Uint8Array,
+    answer: () => Promise<SimOutResult>,
+  ): Promise<SimOutResult>;
+}
+
 export const STALL_IN: SimInResult = { status: 'stall', data: new Uint8Array(0) };
 export const STALL_OUT: SimOutResult = { status: 'stall', bytesWritten: 0 };
 
@@ -52,6 +70,8 @@ export abstract class SimUsbDevice {
   readonly link: UsbLinkModel;
   /** Set by the bus. */
   attached = false;
+  /** Faults injected into control transfers; none by default. */
+  faults: UsbFaultHook | undefined;
   private readonly strings: string[] = [];
   private readonly configSpec: ConfigurationSpec;
   /** Active configuration value, 0 when unconfigured (USB 2.0 §9.1.1.5). */
@@ -132,7 +152,18 @@ export abstract class SimUsbDevice {
   }
 
   /** A control IN transfer. */
-  async controlIn(setup: UsbSetup, length: number): Promise<SimInResult> {
+  controlIn(setup: UsbSetup, length: number): Promise<SimInResult> {
+    const answer = (): Promise<SimInResult> => this.answerIn(setup, length);
+    return this.faults ? this.faults.controlIn(setup, length, answer) : answer();
+  }
+
+  /** A control OUT transfer. */
+  controlOut(setup: UsbSetup, data: Uint8Array): Promise<SimOutResult> {
+    const answer = (): Promise<SimOutResult> => this.answerOut(setup, data);
+    return this.faults ? this.faults.controlOut(setup, data, answer) : answer();
+  }
+
+  private async answerIn(setup: UsbSetup, length: number): Promise<SimInResult> {
     let result: SimInResult;
     if (
       setup.requestType === 'standard' &&
@@ -158,8 +189,7 @@ export abstract class SimUsbDevice {
     return result;
   }
 
-  /** A control OUT transfer. */
-  async controlOut(setup: UsbSetup, data: Uint8Array): Promise<SimOutResult> {
+  private async answerOut(setup: UsbSetup, data: Uint8Array): Promise<SimOutResult> {
     await this.link.transfer(data.length);
     if (setup.requestType === 'class') return this.classOut(setup, data);
     return STALL_OUT;
