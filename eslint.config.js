@@ -95,7 +95,7 @@ const layerRules = [
   layerRule('bundle', layers.bundle, true),
   layerRule('worker', layers.worker, true),
   {
-    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'campaign/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [handoffPattern] }] },
   },
 ];
@@ -142,7 +142,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'campaign/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/require-await': 'off',
