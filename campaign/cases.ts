@@ -9,7 +9,7 @@
  */
 import { equalBytes } from '../src/core/bytes.ts';
 import { sleep } from '../src/core/clock.ts';
-import type { Logger } from '../src/core/log.ts';
+import { createLogger, type LogSink, type Logger } from '../src/core/log.ts';
 import type { JobPhase } from '../src/job/types.ts';
 import { Prng } from '../src/sim/prng.ts';
 import { ReplyFuzzer, type FuzzKind } from '../src/sim/reply-fuzzer.ts';
@@ -59,23 +59,23 @@ export type Outcome = NoisyOutcome | FuzzOutcome | YankOutcome;
 export async function noisyCase(
   setup: ProtocolSetup,
   seed: number,
-  logger?: Logger,
+  log?: LogSink,
 ): Promise<NoisyOutcome> {
   const rig = await setup.build(seed);
   rig.noise(seed, NOISE_PER_BYTE);
-  const run = await guardedJob(rig, logger ? { logger } : {});
+  const run = await guardedJob(rig, logged(rig, log));
   return { kind: 'noisy', ...run, faults: rig.faultCount() };
 }
 
 export async function fuzzCase(
   setup: ProtocolSetup,
   seed: number,
-  logger?: Logger,
+  log?: LogSink,
 ): Promise<FuzzOutcome> {
   const rig = await setup.build(seed);
   const fuzzer = new ReplyFuzzer({ seed, rate: FUZZ_RATE });
   rig.confuse(fuzzer, seed);
-  const run = await guardedJob(rig, logger ? { logger } : {});
+  const run = await guardedJob(rig, logged(rig, log));
   return { kind: 'fuzz', ...run, fuzzed: rig.faultCount(), byKind: { ...fuzzer.counts } };
 }
 
@@ -92,7 +92,7 @@ const YANK_PHASES: readonly JobPhase[] = [
 export async function yankCase(
   setup: ProtocolSetup,
   seed: number,
-  logger?: Logger,
+  log?: LogSink,
 ): Promise<YankOutcome> {
   // A clean run on an identical board gives the timeline to aim at.
   const reference = await setup.build(seed);
@@ -125,10 +125,7 @@ export async function yankCase(
     hit = phase === 'done' || phase === 'failed' ? undefined : phase;
     rig.unplug();
   });
-  const yanked = await guardedJob(rig, {
-    ...(logger ? { logger } : {}),
-    onPhase: (p) => (phase = p),
-  });
+  const yanked = await guardedJob(rig, { ...logged(rig, log), onPhase: (p) => (phase = p) });
   rig.clock.clearTimer(timer);
   const waited = rig.clock.now() - start;
   if (waited < atMs) await sleep(rig.clock, atMs - waited); // pulled after the job ended
@@ -136,7 +133,11 @@ export async function yankCase(
   rig.replug();
   await sleep(rig.clock, SETTLE_MS);
   const after = stateOf(rig);
-  const retry = await guardedJob(rig, logger ? { logger } : {});
+  if (log) {
+    const note = createLogger(log, () => rig.clock.now(), 'campaign');
+    note.info(`cable pulled at ${atMs.toFixed(0)} ms (${hit ?? 'after the end'}); now ${after}`);
+  }
+  const retry = await guardedJob(rig, logged(rig, log));
   return {
     kind: 'yank',
     ...retry,
@@ -146,6 +147,10 @@ export async function yankCase(
     after,
     recovered: retry.verdict === 'first-try' || retry.verdict === 'after-retries',
   };
+}
+
+function logged(rig: Rig, log: LogSink | undefined): { logger?: Logger } {
+  return log ? { logger: createLogger(log, () => rig.clock.now()) } : {};
 }
 
 function stateOf(rig: Rig): AfterYank {
@@ -160,9 +165,9 @@ export function runCase(
   setup: ProtocolSetup,
   kind: CaseKind,
   seed: number,
-  logger?: Logger,
+  log?: LogSink,
 ): Promise<Outcome> {
-  if (kind === 'noisy') return noisyCase(setup, seed, logger);
-  if (kind === 'fuzz') return fuzzCase(setup, seed, logger);
-  return yankCase(setup, seed, logger);
+  if (kind === 'noisy') return noisyCase(setup, seed, log);
+  if (kind === 'fuzz') return fuzzCase(setup, seed, log);
+  return yankCase(setup, seed, log);
 }
