@@ -44,6 +44,8 @@ describe('Caterina (simulated Leonardo) answers', () => {
     expect(r.board.flash.isErased(0, 0x7000)).toBe(true);
     const err = await c.expectCr('v').catch((e: unknown) => e);
     expect((err as ProtocolError).code).toBe('protocol.command-failed');
+    // '?' is Caterina's answer to a command byte it does not know: a damaged byte, retryable.
+    expect(err).toMatchObject({ retryable: true });
   });
 
   it("'E' starts the sketch 500 ms later; without a sketch Caterina keeps waiting", async () => {

@@ -77,11 +77,17 @@ export class Avr109Client {
     const r = await this.ask(command, 1, options);
     if (r[0] !== CR) {
       const op = typeof command === 'string' ? command.charCodeAt(0) : command[0]!;
-      throw new ProtocolError(
-        r[0] === ch('?') ? 'protocol.command-failed' : 'protocol.bad-reply',
+      const unknown = r[0] === ch('?');
+      const err = new ProtocolError(
+        unknown ? 'protocol.command-failed' : 'protocol.bad-reply',
         `The bootloader answered 0x${r[0]!.toString(16)} to '${String.fromCharCode(op)}' instead of a carriage return.`,
         { opcode: op, status: r[0]! },
       );
+      // Caterina answers '?' only to a command byte it does not know (Caterina.c CDC_Task,
+      // the final else): for the commands sent here, all of which it knows, the byte arrived
+      // damaged, so the engine may sync again and resume.
+      if (unknown) (err as ProtocolError & { retryable: boolean }).retryable = true;
+      throw err;
     }
   }
 
