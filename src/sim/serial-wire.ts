@@ -4,8 +4,10 @@
  * the real wire — `bitsPerCharacter / baud` per byte through a bridge, plus the adapter's USB
  * latency — all on an injected Clock, so unit tests run in virtual time and the demo, e2e tests
  * and benchmarks in real time. A baud-rate or format mismatch garbles characters as a real UART
- * does (uart-frame.ts). Faults are injected on demand with a seeded PRNG: dropped, corrupted or
- * delayed bytes, unplugging (optionally at byte N), spontaneous device resets.
+ * does (uart-frame.ts). Faults are injected on demand with a seeded PRNG: dropped, corrupted,
+ * duplicated or delayed bytes (wire-faults.ts), unplugging (optionally at byte N), spontaneous
+ * device resets, and replies rewritten before they leave the device (`setReplyTamper`, a
+ * confused board: reply-fuzzer.ts).
  *
  * The host sees `SimSerialPort`s: one per USB enumeration, like the browser's SerialPort
  * objects. Unplugging or a USB re-enumeration ends the current one (its open link fails with
