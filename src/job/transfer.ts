@@ -100,8 +100,10 @@ export async function writeWithRetry(
 }
 
 /**
- * Verifies region `index`. A timeout or garbled reply is retried after recovery; a mismatch
- * rewrites the region once from the start, then verifies again.
+ * Verifies region `index`. A timeout or garbled reply is retried after recovery, from the first
+ * byte the failed attempt had not yet found equal (`resumeFrom`; drivers that compare the
+ * region as a whole start again); a mismatch rewrites the region once from the start, then
+ * verifies again.
  * @returns the extra write attempts a rewrite took (0 normally).
  */
 export async function verifyWithRetry(
@@ -111,13 +113,20 @@ export async function verifyWithRetry(
 ): Promise<number> {
   let rewritten = false;
   let extraWrites = 0;
+  let verified = 0;
+  let withoutProgress = 0;
   for (let attempt = 1; ; attempt++) {
+    const before = verified;
     try {
       if (attempt > 1) await ctx.recover();
       await ctx.deadline(region, 'Verifying', (signal) =>
         ctx.session().verify(region, {
           signal,
-          onProgress: (p) => ctx.onProgress({ ...p, phase: 'verify' }, index, attempt),
+          resumeFrom: verified,
+          onProgress: (p) => {
+            verified = Math.max(verified, Math.min(region.data.length, p.bytesDone));
+            ctx.onProgress({ ...p, phase: 'verify' }, index, attempt);
+          },
         }),
       );
       ctx.log.info(`Verified ${region.name}.`);
@@ -132,14 +141,17 @@ export async function verifyWithRetry(
         extraWrites += await writeWithRetry(ctx, region, index);
         ctx.setPhase('verifying');
         attempt = 0;
+        verified = 0;
+        withoutProgress = 0;
         continue;
       }
+      withoutProgress = verified > before ? 1 : withoutProgress + 1;
       await beforeRetry(ctx, e, {
         region,
         phase: 'verifying',
         attempt,
-        withoutProgress: attempt,
-        resumeFrom: 0,
+        withoutProgress,
+        resumeFrom: verified,
       });
     }
   }

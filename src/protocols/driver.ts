@@ -78,7 +78,9 @@ export interface WriteOptions {
   onProgress?: (p: WriteProgress) => void;
   /**
    * Number of image bytes already confirmed on the board from an earlier attempt; the driver
-   * resumes at the first block boundary at or below it.
+   * resumes at the first block boundary at or below it. In `verify`: the bytes an earlier
+   * attempt already found equal, which a driver that compares block by block may skip (its
+   * verify progress must then count only bytes it has compared).
    */
   resumeFrom?: number;
 }

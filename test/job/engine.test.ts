@@ -454,6 +454,26 @@ describe('FlashJob: retries', () => {
     expect(capped.session.writes.filter((w) => w.region === 'app')).toHaveLength(4);
   });
 
+  it('a verify that keeps timing out further on resumes where it got, and that is progress', async () => {
+    const timeout = () => new TimeoutError('READ_PAGE', 1000);
+    const h = harness({
+      session: {
+        faults: [2048, 5120, 8192].map((atByte) => ({
+          op: 'verify' as const,
+          region: 'app',
+          atByte,
+          error: timeout,
+        })),
+      },
+    });
+    const result = await h.job.run();
+    expect(result.ok).toBe(true);
+    expect(h.session.verifies.filter((v) => v.region === 'app').map((v) => v.resumeFrom)).toEqual([
+      0, 2048, 5120, 8192,
+    ]);
+    expect(h.events.retry.map((r) => r.resumeFrom)).toEqual([2048, 5120, 8192]);
+  });
+
   it('a verify timeout is retried after resync', async () => {
     const h = harness({
       session: {

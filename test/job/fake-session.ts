@@ -58,6 +58,8 @@ export class FakeSession implements FlashSession {
   readonly flash: Uint8Array;
   readonly calls: string[] = [];
   readonly writes: WriteCall[] = [];
+  /** The `resumeFrom` of every verify call. */
+  readonly verifies: WriteCall[] = [];
   closed = false;
   closeCount = 0;
   /** Operations in progress (to check nothing is left running after close). */
@@ -128,6 +130,7 @@ export class FakeSession implements FlashSession {
 
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
     this.calls.push(`verify:${region.name}`);
+    this.verifies.push({ region: region.name, resumeFrom: options.resumeFrom });
     this.assertOpen();
     this.active++;
     try {

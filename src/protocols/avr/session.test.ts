@@ -73,6 +73,25 @@ describe('AvrSession', () => {
     await s.verify({ name: 'a', address: 0, data }, {});
   });
 
+  it('a resumed verify reads only the pages an earlier attempt had not compared', async () => {
+    const { s, programmer } = session(false);
+    const data = new Uint8Array(512).fill(0x56);
+    await s.write({ name: 'a', address: 0, data }, {});
+    const reads: number[] = [];
+    const read = programmer.readFlash;
+    programmer.readFlash = (address, length) => {
+      reads.push(address);
+      return read(address, length);
+    };
+    const done: number[] = [];
+    await s.verify(
+      { name: 'a', address: 0, data },
+      { resumeFrom: 300, onProgress: (p) => done.push(p.bytesDone) },
+    );
+    expect(reads).toEqual([256, 384]); // 300 lies in the page at 256: compared again
+    expect(done).toEqual([384, 512]);
+  });
+
   it('gives up after three writes with the confirmed bytes for resuming', async () => {
     const { s, programmer } = session(true);
     const data = new Uint8Array(384).fill(0x34);

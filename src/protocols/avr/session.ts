@@ -131,7 +131,10 @@ export class AvrSession implements FlashSession {
     this.checkRegion(region);
     const { signal, onProgress } = options;
     const total = region.data.length;
+    // Pages an earlier attempt already found equal are not read again.
+    const done = Math.min(options.resumeFrom ?? 0, total);
     for (const p of pagesOf(region, this.chip.pageSize)) {
+      if (p.end <= done) continue;
       const want = region.data.subarray(p.start, p.end);
       const have = await this.programmer.readFlash(p.address + p.offset, want.length, signal);
       if (!equalBytes(have, want)) {
