@@ -16,7 +16,7 @@ import type {
 } from '../protocols/driver.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { ProgressTracker } from './progress.ts';
-import { isRetryable } from './retry.ts';
+import { isRetryable, requireSameBoard } from './retry.ts';
 import { checkPlacement } from './placement.ts';
 import {
   admitSource,
@@ -66,6 +66,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
   private started = false;
   private flashTouched = false;
   private session: FlashSession | undefined;
+  /** The board as it first identified itself (kept across reconnects). */
+  private board: DeviceIdentity | undefined;
   private progress: ProgressTracker | undefined;
 
   /** @throws {UsageError} for settings out of range. */
@@ -143,7 +145,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
     this.setPhase('connecting');
     this.session = await this.connect();
-    const identity = this.session.identity;
+    const identity = (this.board = this.session.identity);
 
     this.setPhase('identifying');
     this.log.info(`Connected: ${identity.name}`);
@@ -249,30 +251,25 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
    * driver's reset sequence puts it back into the bootloader — and check it is the same board.
    */
   private async recover(): Promise<void> {
-    const old = this.requireSession();
-    const a = old.identity;
-    try {
-      await this.deadline('resync', 'Resynchronising', (s) => old.resync(s));
-      return;
-    } catch (err) {
-      const e = asWebflashError(err);
-      if (this.signal.aborted) throw abortReason(this.signal, e);
-      if (!isRetryable(e) && e.code !== 'protocol.no-sync') throw e;
-      this.log.warn(`The board did not answer a resync (${e.message}); connecting again.`);
+    const old = this.session;
+    // No session: the reconnect of an earlier attempt failed, so connect again straight away.
+    if (old) {
+      try {
+        await this.deadline('resync', 'Resynchronising', (s) => old.resync(s));
+        return;
+      } catch (err) {
+        const e = asWebflashError(err);
+        if (this.signal.aborted) throw abortReason(this.signal, e);
+        if (!isRetryable(e) && e.code !== 'protocol.no-sync') throw e;
+        this.log.warn(`The board did not answer a resync (${e.message}); connecting again.`);
+      }
+      await this.closeSession(old);
+      this.session = undefined;
     }
-    await this.closeSession(old);
-    this.session = undefined;
     const fresh = await this.connect();
     this.session = fresh;
-    const b = fresh.identity;
-    if (a.chip !== b.chip || (a.uniqueId && b.uniqueId && a.uniqueId !== b.uniqueId)) {
-      throw new ProtocolError(
-        'protocol.wrong-chip',
-        `A different board answered after reconnecting (${b.name}${b.uniqueId ? `, ${b.uniqueId}` : ''}).`,
-        { hints: ['Connect only the board you want to flash, then press Flash again.'] },
-      );
-    }
-    this.log.info(`Connected again: ${b.name}`);
+    requireSameBoard(this.board!, fresh.identity);
+    this.log.info(`Connected again: ${fresh.identity.name}`);
   }
 
   private async readInstalled(): Promise<InstalledFirmware | undefined> {
@@ -438,7 +435,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     const cancelled = this.signal.aborted;
     const error = cancelled ? abortReason(this.signal, err) : asWebflashError(err);
     const phase = this.current;
-    const identity = this.session?.identity;
+    const identity = this.session?.identity ?? this.board;
     const recovery =
       this.options.advise?.({
         phase,

@@ -408,6 +408,26 @@ describe('FlashJob: retries', () => {
     expect(h.events.log.some((l) => l.message.startsWith('Connected again'))).toBe(true);
   });
 
+  it('after a reconnect that failed, the next attempt connects again and resumes', async () => {
+    const h = harness({
+      session: {
+        faults: [
+          { op: 'write', region: 'app', atByte: 4096, error: () => new TimeoutError('x', 1) },
+          { op: 'resync', error: () => new ProtocolError('protocol.no-sync', 'no answer') },
+        ],
+      },
+      connect: { failOn: [2] },
+    });
+    const result = await h.job.run();
+    expect(result.ok, result.ok ? '' : `${result.error.code}: ${result.error.message}`).toBe(true);
+    expect(h.connector.connects).toBe(3);
+    // Attempt 2 ended in its failed reconnect; attempt 3 connected again and resumed.
+    expect(h.session.writes.filter((w) => w.region === 'app').map((w) => w.resumeFrom)).toEqual([
+      0, 4096,
+    ]);
+    expect(flashHolds(h.session)).toBe(true);
+  });
+
   it('a different board answering the reconnect stops the job', async () => {
     const h = harness({
       session: {

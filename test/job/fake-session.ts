@@ -3,7 +3,7 @@
  * virtual time, and a script of faults that each fire once at a chosen place.
  */
 import { sleep, type Clock } from '../../src/core/clock.ts';
-import { AbortError, VerificationError } from '../../src/core/errors.ts';
+import { AbortError, TimeoutError, VerificationError } from '../../src/core/errors.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import type {
   DeviceIdentity,
@@ -252,6 +252,8 @@ export class FakeConnector implements Connector<unknown> {
       connectMs?: number;
       hang?: boolean;
       error?: () => Error;
+      /** Connect calls (1 = the first) that fail with a TimeoutError. */
+      failOn?: readonly number[];
       /** Identity the board reports from the second connect on. */
       identityOnReconnect?: Partial<DeviceIdentity>;
     },
@@ -265,6 +267,7 @@ export class FakeConnector implements Connector<unknown> {
     }
     await sleep(this.options.clock, this.options.connectMs ?? 200, options.signal);
     if (this.options.error) throw this.options.error();
+    if (this.options.failOn?.includes(this.connects)) throw new TimeoutError('SYNC reply', 100);
     if (this.connects > 1) {
       this.session.reopen();
       const next = this.options.identityOnReconnect;

@@ -70,6 +70,7 @@ export interface HarnessOptions {
     connectMs?: number;
     hang?: boolean;
     error?: () => Error;
+    failOn?: readonly number[];
     identityOnReconnect?: Partial<DeviceIdentity>;
   };
   /** The port handed to the connector; a string unless set. */
