@@ -43,9 +43,13 @@ export function watchEscapes(): void {
   process.on('uncaughtException', (err) => escaped.push(err));
 }
 
-/** True for an error that is not one of webflash's own (a bug that surfaced as a failure). */
+/**
+ * True for an error that is not one of webflash's own (a bug that surfaced as a failure), or a
+ * usage error: the campaign passes valid settings, so one means the code misused itself.
+ */
 export function untyped(error: unknown): boolean {
   if (!(error instanceof WebflashError)) return true;
+  if (error.code === 'usage.invalid-argument') return true;
   const cause: unknown = error.cause;
   const native =
     cause instanceof TypeError ||
