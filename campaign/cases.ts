@@ -64,6 +64,7 @@ export async function noisyCase(
   const rig = await setup.build(seed);
   rig.noise(seed, NOISE_PER_BYTE);
   const run = await guardedJob(rig, logged(rig, log));
+  rig.clock.stop();
   return { kind: 'noisy', ...run, faults: rig.faultCount() };
 }
 
@@ -76,6 +77,7 @@ export async function fuzzCase(
   const fuzzer = new ReplyFuzzer({ seed, rate: FUZZ_RATE });
   rig.confuse(fuzzer, seed);
   const run = await guardedJob(rig, logged(rig, log));
+  rig.clock.stop();
   return { kind: 'fuzz', ...run, fuzzed: rig.faultCount(), byKind: { ...fuzzer.counts } };
 }
 

@@ -105,86 +105,88 @@ function strip(o: Outcome): unknown {
 
 const args = parseArgs(process.argv.slice(2));
 watchEscapes();
-if (args.replay) {
-  process.exit((await replay(args.replay)) ? 0 : 1);
-}
+if (args.replay) process.exitCode = (await replay(args.replay)) ? 0 : 1;
+else await campaign(args);
 
-const sizes = args.quick
-  ? { noisy: 50, yank: 10, fuzzReplies: 1000 }
-  : { noisy: 500, yank: 50, fuzzReplies: 10_000 };
-const say = (line: string): void => {
-  if (args.json) console.error(line);
-  else console.log(line);
-};
-const started = performance.now();
-const failures: FailureLine[] = [];
-const protocols: CampaignResults['protocols'] = [];
-say(
-  `webflash campaign${args.quick ? ' (quick)' : ''}: ${args.only.join(', ')}; ` +
-    `${sizes.noisy} noisy, ${sizes.yank} yanks, ${sizes.fuzzReplies} confused replies each; seed ${args.seed}`,
-);
-for (const setup of SETUPS.filter((s) => args.only.includes(s.id))) {
-  const figures: ProtocolFigures = {};
-  for (const kind of CASE_KINDS) {
-    const t = performance.now();
-    const outcomes: Outcome[] = [];
-    let fuzzed = 0;
-    for (let i = 0; ; i++) {
-      if (kind === 'noisy' && i >= sizes.noisy) break;
-      if (kind === 'yank' && i >= sizes.yank) break;
-      if (kind === 'fuzz' && fuzzed >= sizes.fuzzReplies) break;
-      const seed = args.seed + i;
-      const o = await runCase(setup, kind, seed);
-      if (o.kind === 'fuzz') fuzzed += o.fuzzed;
-      outcomes.push(o);
-      const line = failureOf(setup.id, seed, o);
-      if (line) {
-        failures.push(line);
-        say(
-          `  ✗ ${kind} ${setup.id} seed ${seed}: ${line.verdict} ${line.code ?? ''} — ${line.replay}`,
-        );
+/** The whole campaign; sets the exit code (a pipe gets all of stdout before the process ends). */
+async function campaign(args: Args): Promise<void> {
+  const sizes = args.quick
+    ? { noisy: 50, yank: 10, fuzzReplies: 1000 }
+    : { noisy: 500, yank: 50, fuzzReplies: 10_000 };
+  const say = (line: string): void => {
+    if (args.json) console.error(line);
+    else console.log(line);
+  };
+  const started = performance.now();
+  const failures: FailureLine[] = [];
+  const protocols: CampaignResults['protocols'] = [];
+  say(
+    `webflash campaign${args.quick ? ' (quick)' : ''}: ${args.only.join(', ')}; ` +
+      `${sizes.noisy} noisy, ${sizes.yank} yanks, ${sizes.fuzzReplies} confused replies each; seed ${args.seed}`,
+  );
+  for (const setup of SETUPS.filter((s) => args.only.includes(s.id))) {
+    const figures: ProtocolFigures = {};
+    for (const kind of CASE_KINDS) {
+      const t = performance.now();
+      const outcomes: Outcome[] = [];
+      let fuzzed = 0;
+      for (let i = 0; ; i++) {
+        if (kind === 'noisy' && i >= sizes.noisy) break;
+        if (kind === 'yank' && i >= sizes.yank) break;
+        if (kind === 'fuzz' && fuzzed >= sizes.fuzzReplies) break;
+        const seed = args.seed + i;
+        const o = await runCase(setup, kind, seed);
+        if (o.kind === 'fuzz') fuzzed += o.fuzzed;
+        outcomes.push(o);
+        const line = failureOf(setup.id, seed, o);
+        if (line) {
+          failures.push(line);
+          say(
+            `  ✗ ${kind} ${setup.id} seed ${seed}: ${line.verdict} ${line.code ?? ''} — ${line.replay}`,
+          );
+        }
       }
+      Object.assign(figures, tally(kind, outcomes));
+      say(
+        `  ${setup.id} ${kind}: ${outcomes.length} cases in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
     }
-    Object.assign(figures, tally(kind, outcomes));
-    say(
-      `  ${setup.id} ${kind}: ${outcomes.length} cases in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-    );
+    protocols.push({
+      setup: {
+        id: setup.id,
+        label: setup.label,
+        board: setup.board,
+        link: setup.link,
+        imageBytes: setup.imageBytes,
+      },
+      figures,
+    });
+    say(summaryLine(setup.id, figures));
   }
-  protocols.push({
-    setup: {
-      id: setup.id,
-      label: setup.label,
-      board: setup.board,
-      link: setup.link,
-      imageBytes: setup.imageBytes,
-    },
-    figures,
-  });
-  say(summaryLine(setup.id, figures));
-}
 
-const results: CampaignResults = {
-  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-  node: process.version,
-  quick: args.quick,
-  seed: args.seed,
-  sizes,
-  seconds: (performance.now() - started) / 1000,
-  protocols,
-  failures,
-};
-const serious = failures.filter((l) => l.verdict !== 'failed');
-if (args.json) console.log(JSON.stringify(results, null, 2));
-if (!args.quick && args.only.length === PROTOCOLS.length) {
-  const docFile = join(import.meta.dirname, '..', 'docs', 'reliability.md');
-  const doc = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '# Reliability\n';
-  const spliced = spliceResults(doc, renderResults(results));
-  const options = (await resolveConfig(docFile)) ?? {};
-  writeFileSync(docFile, await format(spliced, { ...options, filepath: docFile }));
-  say('docs/reliability.md updated');
+  const results: CampaignResults = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    node: process.version,
+    quick: args.quick,
+    seed: args.seed,
+    sizes,
+    seconds: (performance.now() - started) / 1000,
+    protocols,
+    failures,
+  };
+  const serious = failures.filter((l) => l.verdict !== 'failed');
+  if (args.json) console.log(JSON.stringify(results, null, 2));
+  if (!args.quick && args.only.length === PROTOCOLS.length) {
+    const docFile = join(import.meta.dirname, '..', 'docs', 'reliability.md');
+    const doc = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '# Reliability\n';
+    const spliced = spliceResults(doc, renderResults(results));
+    const options = (await resolveConfig(docFile)) ?? {};
+    writeFileSync(docFile, await format(spliced, { ...options, filepath: docFile }));
+    say('docs/reliability.md updated');
+  }
+  say(
+    `done in ${results.seconds.toFixed(0)} s: ${failures.length} failed updates, ` +
+      `${serious.length} silently wrong, hung or uncaught`,
+  );
+  process.exitCode = serious.length > 0 ? 1 : 0;
 }
-say(
-  `done in ${results.seconds.toFixed(0)} s: ${failures.length} failed updates, ` +
-    `${serious.length} silently wrong, hung or uncaught`,
-);
-process.exit(serious.length > 0 ? 1 : 0);
