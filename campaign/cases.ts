@@ -110,6 +110,7 @@ export async function yankCase(
       last = { phase, at };
     },
   });
+  reference.clock.stop();
   const candidates = YANK_PHASES.filter((p) => {
     const s = spans.get(p);
     return s !== undefined && s.end > s.start;
@@ -140,6 +141,7 @@ export async function yankCase(
     note.info(`cable pulled at ${atMs.toFixed(0)} ms (${hit ?? 'after the end'}); now ${after}`);
   }
   const retry = await guardedJob(rig, logged(rig, log));
+  rig.clock.stop();
   return {
     kind: 'yank',
     ...retry,
