@@ -6,11 +6,7 @@ import type { RecoveryContext } from './recovery.ts';
 import type { Clock } from '../core/clock.ts';
 import type { WebflashError } from '../core/errors.ts';
 import type { LogEntry, Logger } from '../core/log.ts';
-import type {
-  DeviceIdentity,
-  InstalledFirmware,
-  ProtocolDriver,
-} from '../protocols/driver.ts';
+import type { DeviceIdentity, InstalledFirmware, ProtocolDriver } from '../protocols/driver.ts';
 import type { BoardFacts, FlashPlan, FlashSource } from './source.ts';
 
 /** Where a job is. `done`, `failed` and `cancelled` are final. */

@@ -290,7 +290,11 @@ export function chooseSerialProtocol(options: {
   if (hinted) return hinted.id;
   throw new UsageError(
     `This bundle has images for ${offered.map((e) => e.shortName).join(' and ')} boards, and the port does not tell which kind of board this is.`,
-    { hints: ['Choose the protocol under Options, then press Flash again.'] },
+    {
+      hints: [
+        `Choose the protocol (${offered.map((e) => e.shortName).join(' or ')}) under Options, then press Flash again.`,
+      ],
+    },
   );
 }
 
@@ -323,6 +327,16 @@ export function transportsFor(targets: readonly { readonly protocol: string }[])
     }
   }
   return kinds;
+}
+
+/**
+ * Loads the driver code of the protocols `ids` (default: all) now. A page never needs it; a job
+ * on a virtual clock does, so that loading takes no time on that clock.
+ */
+export async function loadDrivers(ids?: readonly ProtocolId[]): Promise<void> {
+  await Promise.all(
+    PROTOCOLS.filter((e) => ids === undefined || ids.includes(e.id)).map((e) => e.load()),
+  );
 }
 
 /** The line speed a job on `entry` opens the port at. */

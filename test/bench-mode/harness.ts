@@ -20,6 +20,10 @@ import type { BenchState } from '../../src/store/bench/slice.ts';
 import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { signedBundle } from '../job/bundle-fixture.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>

@@ -27,6 +27,10 @@ import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
 import { waitForState } from './harness.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>

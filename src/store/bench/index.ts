@@ -34,5 +34,5 @@ export {
   type BenchBrowserServices,
 } from './browser-bench-services.ts';
 export { webSerialPorts, type WebSerialPortsOptions } from './web-serial-ports.ts';
-export { grantFilters, planUsbBoard, type UsbBoardPlan } from './usb-plan.ts';
+export { grantFilters, planUsbBoard, type UsbBoardPlan } from './board-plan.ts';
 export { benchUsbConnectors, webUsbPorts, type WebUsbPortsOptions } from './web-usb-ports.ts';

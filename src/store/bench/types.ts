@@ -89,6 +89,17 @@ export type BenchUsbConnectors = (
   context: BenchUsbContext,
 ) => Connector<UsbDeviceHandle> | undefined;
 
+/** What a serial board's connector is told: the bootloader's line speed its USB ids tell. */
+export interface BenchSerialContext {
+  bootloaderBaud?: number | undefined;
+}
+
+/** Connectors for serial boards, by protocol; undefined when the bench lacks one. */
+export type BenchSerialConnectors = (
+  protocol: ProtocolId,
+  context: BenchSerialContext,
+) => Connector<SerialPortHandle> | undefined;
+
 /** The tamper-evident flash log as the bench uses it: an `AuditLog` (src/audit/store.ts). */
 export interface BenchAuditLog {
   /** Appends one flash; resolves with the new entry. */
@@ -106,8 +117,13 @@ export interface BenchServices {
   clock: Clock;
   /** Wall-clock time, for report and log timestamps. */
   now(): Date;
-  /** Opens a flash session on a serial port (the ESP driver with the compression worker). */
+  /**
+   * Opens a flash session on a serial port with the ESP driver: the connector for 'esp-serial'
+   * when `serialConnectors` has none.
+   */
   connector: Connector<SerialPortHandle>;
+  /** Connectors for every serial protocol (src/protocols/registry.ts). Optional. */
+  serialConnectors?: BenchSerialConnectors | undefined;
   verifyBundle: AppServices['verifyBundle'];
   rollbackStore?: RollbackStore | undefined;
   /** The granted serial ports. */
