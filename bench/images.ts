@@ -45,7 +45,7 @@ export function bestCompressedSize(image: Uint8Array): number {
 
 /**
  * Time the ESP ROM spends erasing `size` bytes at a 64 KiB-aligned address: 64 KiB blocks where
- * they fit, 4 KiB sectors for the rest (the simulator's SPIEraseArea rule, sim/esp/loader.ts).
+ * they fit, 4 KiB sectors for the rest (the simulator's SPIEraseArea rule, sim/esp/rom-flash.ts).
  */
 export function espEraseMs(size: number, timing: FlashTiming): number {
   const sectors = Math.ceil(size / 4096);

@@ -6,7 +6,8 @@
 import { sleep, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError } from '../core/errors.ts';
 import type { PortInfo, PortWatcher, SerialPortHandle } from '../transport/link.ts';
-import type { SerialWire, SimSerialPort } from './serial-wire.ts';
+import type { SerialWire } from './serial-wire.ts';
+import type { SimSerialPort } from './sim-serial-port.ts';
 
 export class SimPortWatcher implements PortWatcher {
   constructor(private readonly wire: SerialWire) {}

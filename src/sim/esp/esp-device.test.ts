@@ -25,7 +25,8 @@ import { createBoard } from '../boards.ts';
 import type { EspSimBoard } from './boards.ts';
 import { esp8266EraseSize } from '../../protocols/esp/flash-writer.ts';
 import fc from 'fast-check';
-import { ROM_DEFAULT_FLASH_CHIP_SIZE, SYNC_REPLY_VALUE, esp8266RomEraseLength } from './loader.ts';
+import { ROM_DEFAULT_FLASH_CHIP_SIZE, SYNC_REPLY_VALUE } from './loader.ts';
+import { esp8266RomEraseLength } from './rom-flash.ts';
 
 /** A minimal host: sends commands, reads SLIP replies, on virtual time. */
 class Host {

@@ -23,7 +23,8 @@ import type { SerialSignals } from '../../transport/link.ts';
 import type { FlashModel } from '../flash-model.ts';
 import type { DeviceSide, SimSerialDevice } from '../serial-wire.ts';
 import { appBootLog, readAppDescription, romBanner, type ResetCause } from './boot-log.ts';
-import { EspLoader, type LoaderAction } from './loader.ts';
+import { EspLoader } from './loader.ts';
+import type { LoaderAction } from './loader-types.ts';
 import { EspRegisterFile } from './registers.ts';
 
 interface ReadFlashState {
