@@ -16,7 +16,7 @@ import {
   throwIfAborted,
 } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { md5 } from '../../core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
   FlashRange,

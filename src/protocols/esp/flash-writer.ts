@@ -14,7 +14,7 @@
  */
 import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
 import { UsageError, WebflashError, throwIfAborted } from '../../core/errors.ts';
-import { md5 } from '../../core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import type { FlashRegion, WriteOptions } from '../driver.ts';
 import type { CompressFn } from './compress.ts';
 import { decodableBytes } from './compress.ts';
