@@ -6,6 +6,13 @@
  */
 import { WebflashError, type WebflashErrorOptions } from '../core/errors.ts';
 
+declare module '../core/errors.ts' {
+  interface ErrorCodes {
+    // bundle rejection: the reason code is in BundleError.reason
+    'bundle.rejected': true;
+  }
+}
+
 /** Stable reason codes for a rejected bundle, trust root or manifest. */
 export type BundleReason =
   // container (docs/bundle-format.md, "Container")
