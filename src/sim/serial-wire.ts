@@ -396,6 +396,10 @@ export class SerialWire {
   /** Characters sent with one UART format and sampled with another (uart links only). */
   private garble(chunk: Uint8Array, tx: UartFormat, rx: UartFormat): Received {
     if (this.link.kind !== 'uart') return { data: chunk };
+    if (Math.max(tx.baudRate, rx.baudRate) > (this.link.maxBaudRate ?? Infinity)) {
+      this.stats.garbled += chunk.length;
+      return { data: new Uint8Array(chunk.length), lineError: 'framing' };
+    }
     let framing = false;
     let parity = false;
     let changed = false;
