@@ -4,6 +4,12 @@
  * Data only.
  */
 
+/**
+ * The USB identity of ST's DFU bootloader in every STM32 that has one (AN2606 "USB DFU
+ * bootloader": STMicroelectronics 0483, product DF11), which speaks DfuSe.
+ */
+export const ST_DFU_BOOTLOADER = { vendorId: 0x0483, productId: 0xdf11 } as const;
+
 export interface DfuseChip {
   /** Machine id as used in bundle targets. */
   chip: string;

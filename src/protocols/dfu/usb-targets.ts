@@ -5,6 +5,7 @@
  * Pure functions of plain data.
  */
 import { usbId, type UsbDeviceFilter } from '../../transport/usb.ts';
+import { ST_DFU_BOOTLOADER } from './dfuse-chips.ts';
 
 /** What the rules need of a bundle target (a manifest target or its summary fits). */
 export interface UsbTargetShape {
@@ -102,7 +103,8 @@ export function usbProtocolFor(
     const protocols = new Set(group.map((t) => t.protocol));
     if (protocols.size === 1) return group[0]!.protocol as UsbProtocolId;
   }
-  return device.vendorId === 0x0483 && device.productId === 0xdf11 ? 'dfuse' : 'dfu';
+  const st = ST_DFU_BOOTLOADER;
+  return device.vendorId === st.vendorId && device.productId === st.productId ? 'dfuse' : 'dfu';
 }
 
 /**
