@@ -16,7 +16,7 @@ export type ImageKind = 'realistic' | 'random';
 const FIRMWARE = new URL('../test/fixtures/firmware/', import.meta.url);
 
 /** A real firmware file from test/fixtures/firmware. */
-export function firmware(name: string): Uint8Array {
+function firmware(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(name, FIRMWARE)));
 }
 
@@ -53,24 +53,4 @@ export function espEraseMs(size: number, timing: FlashTiming): number {
   return (
     blocks * timing.sectorEraseMs(65536) + (sectors - blocks * 16) * timing.sectorEraseMs(4096)
   );
-}
-
-/** Erase of the sectors an image covers on a list-of-sectors flash (STM32), from its start. */
-export function sectorEraseMs(
-  size: number,
-  sectors: readonly number[],
-  timing: FlashTiming,
-): number {
-  let ms = 0;
-  for (let i = 0, covered = 0; covered < size && i < sectors.length; i++) {
-    ms += timing.sectorEraseMs(sectors[i]!);
-    covered += sectors[i]!;
-  }
-  return ms;
-}
-
-/** Median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }

@@ -16,7 +16,7 @@ const ZADIG_HINTS = [
 ];
 
 /** True for a Windows user agent. */
-export function isWindows(userAgent: string): boolean {
+function isWindows(userAgent: string): boolean {
   return /Windows/i.test(userAgent);
 }
 

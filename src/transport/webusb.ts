@@ -367,11 +367,6 @@ export async function requestUsbDevice(
   }
 }
 
-/** `navigator.usb` when the browser has WebUSB, else `undefined`. */
-export function webUsbOf(nav: { usb?: USB } | undefined): USB | undefined {
-  return nav?.usb;
-}
-
 function matches(device: USBDevice, filter: UsbDeviceFilter): boolean {
   if (filter.vendorId !== undefined && device.vendorId !== filter.vendorId) return false;
   if (filter.productId !== undefined && device.productId !== filter.productId) return false;

@@ -73,7 +73,7 @@ export function commandLabels(device: EspDevice): string[] {
 }
 
 /** A port of the wire that records the host's control-line calls, in order. */
-export class RecordingPort implements SerialPortHandle {
+class RecordingPort implements SerialPortHandle {
   readonly signals: SerialSignals[] = [];
   /** The link opened last. */
   currentLink: SerialLink | undefined;

@@ -57,7 +57,7 @@ export const V2Param = {
 } as const;
 
 /** XOR of the bytes. */
-export function xorChecksum(bytes: Uint8Array): number {
+function xorChecksum(bytes: Uint8Array): number {
   let c = 0;
   for (const b of bytes) c ^= b;
   return c;

@@ -32,7 +32,7 @@ export interface OpenedDfu {
 }
 
 /** Reads the full configuration descriptor: first 9 bytes for wTotalLength, then all. */
-export async function readConfigurationDescriptor(
+async function readConfigurationDescriptor(
   connection: UsbConnection,
   index = 0,
 ): Promise<Uint8Array> {

@@ -17,7 +17,7 @@ export interface DfuseChip {
 }
 
 /** Internal flash maps (the part after the name) → chip. */
-export const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
+const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
   {
     flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg$/,
     chip: { chip: 'stm32f4', name: 'STM32F405/407/415/417 (1 MiB)' },

@@ -51,7 +51,7 @@ export function isUsbProtocol(protocol: string): protocol is UsbProtocolId {
  * The USB identities a target's device shows: its run-time ids and, for a 'dfu' target naming
  * one, its DFU-mode ids (DFU 1.1 §5.1) — the identity a failed update leaves it in.
  */
-export function targetUsbIds(t: UsbTargetShape): UsbIds[] {
+function targetUsbIds(t: UsbTargetShape): UsbIds[] {
   if (!t.usb) return [];
   const ids = [{ vendorId: t.usb.vendorId, productId: t.usb.productId }];
   const dfu = t.protocol === 'dfu' ? t.usb.dfuProductId : undefined;

@@ -14,13 +14,13 @@
  */
 import type { ByteQueue } from '../../core/byte-queue.ts';
 import type { Clock } from '../../core/clock.ts';
-import { FramingError, TimeoutError, UsageError } from '../../core/errors.ts';
+import { TimeoutError, UsageError } from '../../core/errors.ts';
 import { decodeBase64, encodeBase64 } from '../../formats/base64.ts';
 
 /** First frame of a packet (SMP Transport Specification: "0x06 0x09"). */
-export const SMP_PKT_START = [0x06, 0x09] as const;
+const SMP_PKT_START = [0x06, 0x09] as const;
 /** Continuation frame ("0x04 0x14"). */
-export const SMP_FRAME_CONT = [0x04, 0x14] as const;
+const SMP_FRAME_CONT = [0x04, 0x14] as const;
 /** Largest frame, marker and newline included (the "127 byte limit"). */
 export const SMP_MAX_FRAME = 127;
 const NEWLINE = 0x0a;
@@ -266,9 +266,4 @@ export class SmpConsoleReader {
       }
     }
   }
-}
-
-/** A FramingError for a reply that decoded but made no sense at the SMP level. */
-export function badPacket(message: string): FramingError {
-  return new FramingError('framing.invalid', message);
 }

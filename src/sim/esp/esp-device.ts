@@ -67,7 +67,7 @@ const APP_STARTUP_MS = 30;
 const ESP8266_BANNER_BAUD = 74880;
 
 /** JEDEC id of a Winbond W25Q-series flash of `size` bytes (capacity code = log2(size)). */
-export function winbondJedecId(size: number): number {
+function winbondJedecId(size: number): number {
   return 0xef | (0x40 << 8) | (Math.round(Math.log2(size)) << 16);
 }
 

@@ -19,7 +19,7 @@
  * how long.
  */
 import { md5 } from '@noble/hashes/legacy.js';
-import { concatBytes, toHex, view } from '../../core/bytes.ts';
+import { toHex, view } from '../../core/bytes.ts';
 import {
   EspCommand,
   RomError,
@@ -461,9 +461,4 @@ export class EspLoader {
       ...(data ? { data } : {}),
     });
   }
-}
-
-/** Concatenates replies into one byte array (tests). */
-export function joinReplies(replies: readonly Uint8Array[]): Uint8Array {
-  return concatBytes(...replies);
 }
