@@ -3,8 +3,10 @@
  * project's ESLint config, run through ESLint's Node API on a small tree in a temporary folder,
  * rejects a source file over 500 lines, an import cycle and an import from a higher layer, and
  * passes a clean tree. Type-aware parsing is switched off for the fixture (it is in no tsconfig);
- * the rules under test read syntax only.
+ * the rules under test read syntax only. knip, run with the project's knip.json on a two-file
+ * project, fails an export nothing imports and passes the same project without it.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -88,4 +90,52 @@ describe('the lint setup', () => {
     const message = results.get('src/protocols/upward.ts')!.messages[0]!.message;
     expect(message).toContain('The protocols layer may import only from: core, transport');
   });
+});
+
+/** Runs knip with the project's knip.json on a project of `files`; returns its exit code and output. */
+function knip(files: Record<string, string>): { status: number | null; output: string } {
+  const project = mkdtempSync(join(tmpdir(), 'webflash-knip-'));
+  try {
+    copyFileSync(join(root, 'knip.json'), join(project, 'knip.json'));
+    writeFileSync(join(project, 'package.json'), '{ "name": "fixture", "type": "module" }\n');
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(project, path)), { recursive: true });
+      writeFileSync(join(project, path), text);
+    }
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/knip/bin/knip.js'), '--no-config-hints'],
+      {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 15_000,
+      },
+    );
+    return { status: r.status, output: r.stdout + r.stderr };
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+}
+
+describe('knip', () => {
+  // An entry (knip.json: src/worker/*-worker.ts) that uses one export of a core module.
+  const entry = "import { used } from '../core/lib.ts';\n\nexport const start = used;\n";
+
+  it('passes a project whose exports are all used (the control)', () => {
+    const r = knip({
+      'src/worker/main-worker.ts': entry,
+      'src/core/lib.ts': 'export const used = 1;\n',
+    });
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 20_000);
+
+  it('fails an export nothing imports', () => {
+    const r = knip({
+      'src/worker/main-worker.ts': entry,
+      'src/core/lib.ts': 'export const used = 1;\nexport const unused = 2;\n',
+    });
+    expect(r.status).toBe(1);
+    expect(r.output).toMatch(/Unused exports \(1\)[\s\S]*unused[\s\S]*src\/core\/lib\.ts/);
+  }, 20_000);
 });
