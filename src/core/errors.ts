@@ -121,6 +121,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export function asWebflashError(err: unknown, fallback: ErrorCode): WebflashError {
   if (err instanceof WebflashError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new WebflashError(fallback, message, { cause: err });
+  return new WebflashError(fallback, errorMessage(err), { cause: err });
+}
+
+/** The message of anything thrown: an Error's `message`, else the value as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -17,6 +17,7 @@ import type {
   SerialLink,
   SerialPortHandle,
   SerialSignals,
+  WaitForReturnOptions,
 } from './link.ts';
 import { isRecoverableReadError, mapSerialError, serialUnavailable } from './webserial-errors.ts';
 
@@ -268,11 +269,7 @@ export class WebSerialPortWatcher implements PortWatcher {
 
   waitForReturn(
     previous: SerialPortHandle,
-    options: {
-      timeoutMs: number;
-      signal?: AbortSignal | undefined;
-      accept?: (info: PortInfo) => boolean;
-    },
+    options: WaitForReturnOptions,
   ): Promise<SerialPortHandle> {
     const { serial, clock } = this.options;
     const want = previous.info;

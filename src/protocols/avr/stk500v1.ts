@@ -184,15 +184,8 @@ export class Stk500v1Client {
   }
 
   /** Reads and drops what the board still sends, until it is quiet for 50 ms. */
-  async drain(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      try {
-        await this.link.input.read(4096, { timeoutMs: 50, signal, what: 'drain' });
-      } catch (err) {
-        if (err instanceof TimeoutError) return;
-        throw err;
-      }
-    }
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.link.input.drainUntilQuiet(50, signal);
   }
 
   /**

@@ -13,6 +13,7 @@
  * without one, are skipped, not fatal.
  */
 import type { ByteQueue } from '../../core/byte-queue.ts';
+import { concatBytes } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
 import { TimeoutError, UsageError } from '../../core/errors.ts';
 import { decodeBase64, encodeBase64 } from '../../formats/base64.ts';
@@ -174,7 +175,7 @@ export class SmpConsoleDecoder {
     this.partial.push(chunk);
     this.partialSize += chunk.length;
     if (this.partialSize < 2) return undefined;
-    const joined = join(this.partial, this.partialSize);
+    const joined = this.partial.length === 1 ? this.partial[0]! : concatBytes(...this.partial);
     const total = (joined[0]! << 8) | joined[1]!;
     if (total < 3 || total + 2 > this.maxPacket) return this.drop(`a packet length of ${total}`);
     if (this.partialSize < total + 2) return undefined;
@@ -191,17 +192,6 @@ export class SmpConsoleDecoder {
     this.partialSize = 0;
     return { kind: 'bad-frame', reason };
   }
-}
-
-function join(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Reads whole SMP packets from a link's input queue (host side). */
