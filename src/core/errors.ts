@@ -17,6 +17,7 @@
  *     'plan.out-of-flash': true;
  *   }
  * }
+ * @public (extended by declaration merging, which knip does not follow)
  */
 export interface ErrorCodes {
   // timing and control (TimeoutError, AbortError)
