@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BundleError } from '../bundle/errors.ts';
-import { WebflashError } from '../core/errors.ts';
+import { WebflashError, errorMessage } from '../core/errors.ts';
 
 /** Exit codes shared by every subcommand. */
 export const EXIT = {
@@ -56,7 +56,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
     const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
     return { values, positionals };
   } catch (err) {
-    throw new CliUsageError(err instanceof Error ? err.message : String(err));
+    throw new CliUsageError(errorMessage(err));
   }
 }
 
@@ -126,7 +126,7 @@ export async function runCommand(
       );
       return EXIT.failure;
     }
-    io.err(`${label}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`${label}: ${errorMessage(err)}\n`);
     return EXIT.failure;
   }
 }

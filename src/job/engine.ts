@@ -15,6 +15,7 @@ import type {
   WriteProgress,
 } from '../protocols/driver.ts';
 import { Emitter, type EventSource } from './emitter.ts';
+import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable } from './retry.ts';
 import { checkPlacement } from './placement.ts';
@@ -43,7 +44,7 @@ import type {
   RegionReport,
   TransferPhase,
 } from './types.ts';
-import { abortReason, defaultTimeouts, withDeadline } from './watchdog.ts';
+import { abortReason, closeWithDeadline, defaultTimeouts, withDeadline } from './watchdog.ts';
 
 const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled']);
 
@@ -255,7 +256,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       await this.deadline('resync', 'Resynchronising', (s) => old.resync(s));
       return;
     } catch (err) {
-      const e = asWebflashError(err);
+      const e = asJobError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
       if (!isRetryable(e) && e.code !== 'protocol.no-sync') throw e;
       this.log.warn(`The board did not answer a resync (${e.message}); connecting again.`);
@@ -289,7 +290,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       }
       return installed;
     } catch (err) {
-      const e = asWebflashError(err);
+      const e = asJobError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
       if (!isRetryable(e)) throw e;
       this.log.warn(`Could not read the installed firmware (${e.message}); continuing without it.`);
@@ -350,7 +351,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       });
     } catch (err) {
       if (this.signal.aborted) throw abortReason(this.signal, err);
-      this.log.error(`Could not record the installed release: ${asWebflashError(err).message}`);
+      this.log.error(`Could not record the installed release: ${asJobError(err).message}`);
     }
   }
 
@@ -380,7 +381,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       this.log.info('The board is starting the new firmware.');
       return undefined;
     } catch (err) {
-      const e = asWebflashError(err);
+      const e = asJobError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
       // The bootloader refused the new firmware at the restart (MCUboot): the update failed.
       if (e instanceof VerificationError) throw e;
@@ -436,7 +437,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
   private failure(err: unknown, t0: number): JobFailure {
     const cancelled = this.signal.aborted;
-    const error = cancelled ? abortReason(this.signal, err) : asWebflashError(err);
+    const error = cancelled ? abortReason(this.signal, err) : asJobError(err);
     const phase = this.current;
     const identity = this.session?.identity;
     const recovery =
@@ -464,19 +465,10 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
   /** Closes a session under a deadline of its own (the job's signal may have fired already). */
   private async closeSession(session: FlashSession): Promise<void> {
-    try {
-      await withDeadline(
-        {
-          clock: this.clock,
-          timeoutMs: this.timeouts.reset,
-          signal: new AbortController().signal,
-          what: 'Closing the port',
-        },
-        () => session.close(),
-      );
-    } catch (err) {
-      this.log.warn(`Closing the port failed: ${asWebflashError(err).message}`);
-    }
+    await closeWithDeadline(
+      { clock: this.clock, timeoutMs: this.timeouts.reset, log: this.log },
+      () => session.close(),
+    );
   }
 
   private requireSession(): FlashSession {

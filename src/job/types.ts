@@ -26,7 +26,7 @@ export type JobPhase =
 /** The phases in which bytes move and progress is reported. */
 export type TransferPhase = 'erasing' | 'writing' | 'verifying';
 
-export interface PhaseEvent {
+interface PhaseEvent {
   phase: JobPhase;
   previous: JobPhase;
   /** Milliseconds on the job's clock. */

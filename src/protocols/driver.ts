@@ -55,7 +55,7 @@ export interface FlashRegion {
   data: Uint8Array;
 }
 
-export type WritePhase = 'erase' | 'write' | 'verify';
+type WritePhase = 'erase' | 'write' | 'verify';
 
 export interface WriteProgress {
   phase: WritePhase;

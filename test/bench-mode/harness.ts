@@ -31,7 +31,7 @@ const firmware = (name: string) =>
 
 let bundle: Promise<VerifiedBundle> | undefined;
 /** Product "blink" 1.2.0 for the ESP32-S3: partition table and the ESP-IDF blink app. */
-export function benchBundle(): Promise<VerifiedBundle> {
+function benchBundle(): Promise<VerifiedBundle> {
   bundle ??= signedBundle({
     images: {
       partitions: firmware('partitions_singleapp.bin'),

@@ -37,7 +37,7 @@ const firmware = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 
 /** The STM32 image: 40 KiB, so it spans the first three 16 KiB sectors (RM0090 Table 5). */
-export const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
+const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
 /** The DFU 1.1 gadget's image. */
 export const GADGET_IMAGE = new Uint8Array(12 * 1024).map((_, i) => (i * 7 + 1) & 0xff);
 
@@ -83,7 +83,7 @@ export const MIXED_TARGETS: Targets = [
 ];
 
 /** Product "mixed" 2.0.0 with `targets` (default MIXED_TARGETS), verified. */
-export function mixedBundle(targets: Targets = MIXED_TARGETS): Promise<VerifiedBundle> {
+function mixedBundle(targets: Targets = MIXED_TARGETS): Promise<VerifiedBundle> {
   const all: Record<string, Uint8Array> = {
     partitions: firmware('partitions_singleapp.bin'),
     app: firmware('esp_idf_blink_esp32s2.bin'),

@@ -18,7 +18,7 @@ export interface AvrUsbIdentity {
   bootloader?: boolean;
 }
 
-export const AVR_USB_IDENTITIES: readonly AvrUsbIdentity[] = [
+const AVR_USB_IDENTITIES: readonly AvrUsbIdentity[] = [
   {
     board: 'Arduino Uno',
     vendorId: 0x2341,

@@ -25,19 +25,19 @@ import { buildMcubootImage, type TrustedKey } from './image-tools.ts';
 import { NRF52840_SLOTS, type SlotPair } from './slots.ts';
 
 /** nRF52840 NVMC timing (see above). */
-export const NRF52840_TIMING: FlashTiming = {
+const NRF52840_TIMING: FlashTiming = {
   sectorEraseMs: () => 85,
   programMs: (bytes) => Math.ceil(bytes / 4) * 0.041,
   chipEraseMs: (size) => (size / 4096) * 85,
 };
 
 /** The simulator's own MCUboot signing key (public test material, never a product key). */
-export const SIM_MCUBOOT_SECRET_KEY = fromHex(
+const SIM_MCUBOOT_SECRET_KEY = fromHex(
   '6d63756230306b2d776562666c6173682d73696d756c61746f722d6b65792d31',
 );
 
 /** Keys every preset trusts. */
-export const SIM_MCUBOOT_KEYS: readonly TrustedKey[] = [
+const SIM_MCUBOOT_KEYS: readonly TrustedKey[] = [
   { kind: 'ed25519', publicKey: publicKeyOf(SIM_MCUBOOT_SECRET_KEY) },
   {
     kind: 'ed25519',
