@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleCommand } from './bundle-cmd.ts';
 import { dfuCommand } from './dfu-cmd.ts';
+import { flashCommand } from './flash-cmd.ts';
 import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
 import { keygenCommand } from './keys-cmd.ts';
 import { logCommand } from './log-cmd.ts';
@@ -23,6 +24,7 @@ export const COMMANDS: Command[] = [
   inspectCommand,
   dfuCommand,
   logCommand,
+  flashCommand,
 ];
 
 function usage(): string {
@@ -62,6 +64,17 @@ export function processIo(): CliIo {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     cwd: process.cwd(),
+    isTTY: process.stdout.isTTY,
+    columns: process.stdout.columns,
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+    env: process.env,
   };
 }
 
