@@ -11,6 +11,7 @@ import { dfuCommand } from './dfu-cmd.ts';
 import { flashCommand } from './flash-cmd.ts';
 import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
 import { keygenCommand } from './keys-cmd.ts';
+import { listCommand } from './list-cmd.ts';
 import { logCommand } from './log-cmd.ts';
 import { rootCommand } from './root-cmd.ts';
 import { inspectCommand, verifyCommand } from './verify-cmd.ts';
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   inspectCommand,
   dfuCommand,
   logCommand,
+  listCommand,
   flashCommand,
 ];
 
