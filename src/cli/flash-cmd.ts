@@ -218,7 +218,8 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
   }
 }
 
-function usbFilterOption(text: string): ReturnType<typeof parseUsbId> {
+/** `--usb VID:PID[:SERIAL]`. */
+export function usbFilterOption(text: string): ReturnType<typeof parseUsbId> {
   try {
     return parseUsbId(text);
   } catch (err) {

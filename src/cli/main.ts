@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchCommand } from './bench-cmd.ts';
 import { bundleCommand } from './bundle-cmd.ts';
 import { dfuCommand } from './dfu-cmd.ts';
 import { flashCommand } from './flash-cmd.ts';
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   logCommand,
   listCommand,
   flashCommand,
+  benchCommand,
 ];
 
 function usage(): string {
