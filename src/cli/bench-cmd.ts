@@ -163,7 +163,9 @@ async function runBench(platform: HeadlessPlatform, args: string[], io: CliIo): 
       reportPath,
       audit: stores.audit,
     };
-    main.line(`release ${m.product} ${m.version} verified; bench ${values.watch ? 'watching' : 'running'}`);
+    main.line(
+      `release ${m.product} ${m.version} verified; bench ${values.watch ? 'watching' : 'running'}`,
+    );
     if (values.json) main.json('bundle', { ...run.info, rootVersion: bundle.root.version });
 
     const usb = usbFilter ? await platform.usb() : undefined;
@@ -187,7 +189,19 @@ async function runBench(platform: HeadlessPlatform, args: string[], io: CliIo): 
       for (const path of paths) {
         if (knownPaths.has(path)) continue;
         knownPaths.add(path);
-        start(serialBoard(run, io, values.json, path, choice, baud, serialWatcher, controller, platform));
+        start(
+          serialBoard(
+            run,
+            io,
+            values.json,
+            path,
+            choice,
+            baud,
+            serialWatcher,
+            controller,
+            platform,
+          ),
+        );
       }
       if (usbWatcher && usbFilter) {
         for (const handle of await usbWatcher.list([usbFilter])) {

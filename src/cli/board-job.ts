@@ -87,7 +87,8 @@ export async function runSerialBoardJob(
   });
   const connector = driverFor<SerialPortHandle>(options.protocol, {
     portWatcher: options.watcher,
-    bootloaderBaud: options.baud ?? (hint?.protocol === options.protocol ? hint.baudRate : undefined),
+    bootloaderBaud:
+      options.baud ?? (hint?.protocol === options.protocol ? hint.baudRate : undefined),
   });
   return runJob(ctx, { ...options, port: options.handle, connector });
 }

@@ -155,7 +155,9 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
         sha256: bundle.bundleSha256,
       });
     } else {
-      printer.line(`release ${m.product} ${m.version} verified with trust root ${bundle.root.version}`);
+      printer.line(
+        `release ${m.product} ${m.version} verified with trust root ${bundle.root.version}`,
+      );
     }
     const ctx = {
       bundle,
@@ -211,7 +213,8 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
       );
     }
     const code = printer.result(result, { log: stores.logPath });
-    if (!values.json && code !== EXIT.ok) printer.line(`exit ${code} (${outcomeName(code)})`, 'err');
+    if (!values.json && code !== EXIT.ok)
+      printer.line(`exit ${code} (${outcomeName(code)})`, 'err');
     return code;
   } finally {
     off();

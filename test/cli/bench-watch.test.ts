@@ -40,9 +40,16 @@ describe.skipIf(!hasSocat)('webflash bench --watch over ptys', () => {
     let plugging = Promise.resolve();
     const t0 = performance.now();
     const r = await runCli(
-      ['bench', bundle, '--ports', join(ports, 'ttyBENCH*'), '--watch', '--count', '3'].concat(
-        ['--root', DEMO_ROOT, '--log', log, '--report', report, '--note', 'batch 7'],
-      ),
+      ['bench', bundle, '--ports', join(ports, 'ttyBENCH*'), '--watch', '--count', '3'].concat([
+        '--root',
+        DEMO_ROOT,
+        '--log',
+        log,
+        '--report',
+        report,
+        '--note',
+        'batch 7',
+      ]),
       {
         cwd: dir,
         onOutput: (all) => {
@@ -58,14 +65,15 @@ describe.skipIf(!hasSocat)('webflash bench --watch over ptys', () => {
     expect(r.out).toMatch(/bench: 3 board\(s\), 3 verified, 0 failed/);
     for (const n of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`board-${n}  .*ttyBENCH.*done`));
     for (const b of boards) {
-      expect(Buffer.from(b.board.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data))).toBe(
-        true,
-      );
+      expect(
+        Buffer.from(b.board.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data)),
+      ).toBe(true);
     }
     const rows = readFileSync(report, 'utf8').trimEnd().split('\r\n');
     expect(rows[0]).toBe(REPORT_COLUMNS.join(','));
     expect(rows).toHaveLength(4);
-    for (const row of rows.slice(1)) expect(row).toMatch(/,stm32f4,headless-test,1\.0\.0,[0-9a-f]{64},ok,,\d+,.*,batch 7$/);
+    for (const row of rows.slice(1))
+      expect(row).toMatch(/,stm32f4,headless-test,1\.0\.0,[0-9a-f]{64},ok,,\d+,.*,batch 7$/);
     const verify = await runCli(['log', 'verify', log], { cwd: dir });
     expect(verify.code, verify.out + verify.err).toBe(EXIT.ok);
     expect(verify.out).toMatch(/4 entries|intact|OK/i);

@@ -30,7 +30,8 @@ import {
 const run = promisify(execFile);
 const STM32FLASH = '/usr/bin/stm32flash';
 const AVRDUDE = '/usr/bin/avrdude';
-if (!hasSocat) console.warn('headless flash tests skipped: socat not found (apt-get install socat)');
+if (!hasSocat)
+  console.warn('headless flash tests skipped: socat not found (apt-get install socat)');
 
 describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
   let dir: string;
@@ -116,9 +117,13 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     b.board.enterBootloader!();
     const out = join(dir, 'stm32-read.bin');
     const t1 = performance.now();
-    await run(STM32FLASH, ['-m', '8n1', '-b', '115200', '-r', out, '-S', `0x08000000:${data.length}`, b.path], {
-      timeout: 30_000,
-    });
+    await run(
+      STM32FLASH,
+      ['-m', '8n1', '-b', '115200', '-r', out, '-S', `0x08000000:${data.length}`, b.path],
+      {
+        timeout: 30_000,
+      },
+    );
     console.log(`stm32flash -r of the same 8 KiB: ${Math.round(performance.now() - t1)} ms`);
     expect(Buffer.from(readFileSync(out)).equals(Buffer.from(data))).toBe(true);
   }, 40_000);
@@ -133,7 +138,9 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     const t0 = performance.now();
     const r = await runCli(flashArgs(file, b.path), { cwd: dir });
     expect(r.code, r.out + r.err).toBe(EXIT.ok);
-    console.log(`webflash flash uno: Blink (1082 bytes) in ${Math.round(performance.now() - t0)} ms`);
+    console.log(
+      `webflash flash uno: Blink (1082 bytes) in ${Math.round(performance.now() - t0)} ms`,
+    );
     expect(Buffer.from(b.board.flash.read(0, blink.length)).equals(Buffer.from(blink))).toBe(true);
     if (!existsSync(AVRDUDE)) {
       console.warn('avrdude check skipped: /usr/bin/avrdude not found');
@@ -207,9 +214,9 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     b.board.enterBootloader!(); // the reset line: a board plugged back starts in its bootloader
     const again = await runCli(flashArgs(file, b.path), { cwd: dir });
     expect(again.code, again.out + again.err).toBe(EXIT.ok);
-    expect(Buffer.from(b.board.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data))).toBe(
-      true,
-    );
+    expect(
+      Buffer.from(b.board.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data)),
+    ).toBe(true);
     logVerifies();
   }, 60_000);
 

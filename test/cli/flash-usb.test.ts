@@ -37,7 +37,10 @@ function usbPlatform(boards: string[]) {
   return { platform, sims };
 }
 
-async function run(cmd: Command, args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  cmd: Command,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), cwd: dir, env: {} };

@@ -167,17 +167,3 @@ export function spawnCli(args: string[], cwd: string): ChildProcess {
     env: { ...process.env, WEBFLASH_TRUST_ROOT: '' },
   });
 }
-
-/** Resolves once `child`'s output matches `pattern`. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let all = '';
-    const on = (d: Buffer): void => {
-      all += d.toString();
-      if (pattern.test(all)) resolve(all);
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}: ${all}`)));
-  });
-}

@@ -45,9 +45,18 @@ export function portInfoFor(
   return info;
 }
 
+/** The fields of `SerialPort.list()` entries used here (@serialport/bindings-interface `PortInfo`). */
+interface ListedPort {
+  path: string;
+  manufacturer?: string | undefined;
+  serialNumber?: string | undefined;
+  vendorId?: string | undefined;
+  productId?: string | undefined;
+}
+
 /** The ports `SerialPort.list()` reports, with their USB ids parsed. */
 export const listSerialPorts: PortLister = async () => {
-  const ports = await SerialPort.list();
+  const ports = (await SerialPort.list()) as readonly ListedPort[];
   return ports.map((p) => ({
     path: p.path,
     info: portInfoFor(p.path, { vendorId: parseId(p.vendorId), productId: parseId(p.productId) }),
@@ -75,7 +84,16 @@ export async function serialPortAt(
 ): Promise<NodeSerialPortHandle> {
   const entries = await (options.list ?? listSerialPorts)().catch(() => []);
   const entry = entries.find((e) => sameFile(e.path, path));
-  return new NodeSerialPortHandle(path, entry ? { ...entry.info, label: path === entry.path ? entry.info.label : `${path} (${entry.info.label})` } : portInfoFor(path, {}), options);
+  return new NodeSerialPortHandle(
+    path,
+    entry
+      ? {
+          ...entry.info,
+          label: path === entry.path ? entry.info.label : `${path} (${entry.info.label})`,
+        }
+      : portInfoFor(path, {}),
+    options,
+  );
 }
 
 /** How often the port list is read while waiting (a USB re-enumeration takes 0.3–2 s). */
@@ -151,7 +169,10 @@ export function matchPortPaths(patterns: readonly string[]): string[] {
       continue;
     }
     const re = new RegExp(
-      `^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
     );
     let names: string[];
     try {

@@ -45,7 +45,9 @@ function isGone(err: unknown): boolean {
   return (
     ['EIO', 'ENXIO', 'EBADF', 'ENODEV'].includes(code) ||
     /bad file descriptor|i\/o error|no such device|port is not open/i.test(message) ||
-    (typeof err === 'object' && err !== null && (err as { disconnected?: unknown }).disconnected === true)
+    (typeof err === 'object' &&
+      err !== null &&
+      (err as { disconnected?: unknown }).disconnected === true)
   );
 }
 
@@ -92,10 +94,14 @@ export function mapNodeSerialError(err: unknown, action: NodeAction, path: strin
       hints: ['Check the USB cable and plug the board back in.'],
     });
   }
-  return new TransportError('transport.io', `Serial port error while trying to ${action} (${message})`, {
-    cause: err,
-    hints: ['Unplug and replug the board, then try again.'],
-  });
+  return new TransportError(
+    'transport.io',
+    `Serial port error while trying to ${action} (${message})`,
+    {
+      cause: err,
+      hints: ['Unplug and replug the board, then try again.'],
+    },
+  );
 }
 
 /** A serial port by its path (`/dev/ttyUSB0`, `COM3`), openable again and again. */
@@ -174,7 +180,8 @@ class NodeSerialLink implements SerialLink {
     });
     this.port.on('error', (err: unknown) => {
       if (isGone(err)) this.lose(mapNodeSerialError(err, 'read', this.path));
-      else this.logger.warn(`serial port error: ${err instanceof Error ? err.message : String(err)}`);
+      else
+        this.logger.warn(`serial port error: ${err instanceof Error ? err.message : String(err)}`);
     });
   }
 

@@ -13,7 +13,7 @@ import { deviceInfoOf } from '../../transport/webusb.ts';
 /** The Node stand-in for `navigator.usb`, with every attached device allowed. */
 export async function nodeUsb(): Promise<USB> {
   const { WebUSB } = await import('usb');
-  return new WebUSB({ allowAllDevices: true }) as unknown as USB;
+  return new WebUSB({ allowAllDevices: true });
 }
 
 /** The user agent the WebUSB adapter is told (it recognises Windows for driver advice). */
