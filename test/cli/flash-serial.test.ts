@@ -157,6 +157,30 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     expect(stderr).toMatch(/1082 bytes of flash verified/);
   }, 40_000);
 
+  it('Arduino Mega 2560 (STK500v2): flashed by webflash, then avrdude -c wiring -U flash:v finds it', async () => {
+    const b = await serve('mega2560');
+    const data = image(2048, 13);
+    const file = bundleFile(
+      'mega.fwb',
+      releaseFor({ chip: 'atmega2560', protocol: 'avr-stk500v2', address: 0, data }),
+    );
+    const t0 = performance.now();
+    const r = await runCli(flashArgs(file, b.path), { cwd: dir });
+    expect(r.code, r.out + r.err).toBe(EXIT.ok);
+    console.log(`webflash flash mega2560: 2 KiB in ${Math.round(performance.now() - t0)} ms`);
+    if (!existsSync(AVRDUDE)) return;
+    const bin = join(dir, 'mega.bin');
+    writeFileSync(bin, data);
+    const t1 = performance.now();
+    const { stderr } = await run(
+      AVRDUDE,
+      ['-c', 'wiring', '-p', 'm2560', '-b', '115200', '-D', '-P', b.path, '-U', `flash:v:${bin}:r`],
+      { timeout: 30_000 },
+    );
+    console.log(`avrdude -U flash:v of the same 2 KiB: ${Math.round(performance.now() - t1)} ms`);
+    expect(stderr).toMatch(/2048 bytes of flash verified/);
+  }, 40_000);
+
   it('a bundle for another board: exit 4 (wrong board), nothing written', async () => {
     const b = await serve('stm32f1');
     const file = bundleFile(
@@ -192,7 +216,7 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
 
   it('unplugged mid-write (the pty closes): exit 5 with advice; the re-run completes', async () => {
     const b = await serve('stm32f4');
-    const data = image(48 * 1024, 5);
+    const data = image(16 * 1024, 5);
     const file = bundleFile(
       'stm32-big.fwb',
       releaseFor({ chip: 'stm32f4', protocol: 'stm32-usart', address: 0x0800_0000, data }),
@@ -222,7 +246,7 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
 
   it('Ctrl-C (SIGINT to the process) mid-write: exit 130, says how to recover', async () => {
     const b = await serve('stm32f4');
-    const data = image(48 * 1024, 9);
+    const data = image(16 * 1024, 9);
     const file = bundleFile(
       'stm32-cancel.fwb',
       releaseFor({ chip: 'stm32f4', protocol: 'stm32-usart', address: 0x0800_0000, data }),
