@@ -5,12 +5,16 @@
  * `navigator.usb` they are given is exactly what they do with node-usb's WebUSB object.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readExport } from '../../src/audit/export.ts';
 import { createBenchCommand } from '../../src/cli/bench-cmd.ts';
 import { createFlashCommand } from '../../src/cli/flash-cmd.ts';
+import { createListCommand } from '../../src/cli/list-cmd.ts';
+import { portInfoFor } from '../../src/platform/node/ports.ts';
 import type { HeadlessPlatform } from '../../src/cli/headless.ts';
 import { EXIT, runCommand, type CliIo, type Command } from '../../src/cli/io.ts';
 import { realClock } from '../../src/core/clock.ts';
@@ -75,6 +79,45 @@ describe('webflash flash --usb (fake WebUSB)', () => {
     expect(readExport(readFileSync(log)).verdict.ok).toBe(true);
   });
 
+  it('a bundle from a URL is verified while it streams, then flashed', async () => {
+    const { platform, sims } = usbPlatform(['stm32f405-dfuse']);
+    const data = image(8 * 1024, 23);
+    const bytes = releaseFor({ chip: 'stm32f4', protocol: 'dfuse', address: 0x0800_0000, data });
+    const server = createServer((req, res) => {
+      if (req.url !== '/release.fwb') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      // In pieces, as a slow download arrives.
+      for (let at = 0; at < bytes.length; at += 4096) res.write(bytes.subarray(at, at + 4096));
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const args = ['--usb', '0483:df11', '--root', DEMO_ROOT, '--log', join(dir, 'url-log.jsonl')];
+      const r = await run(createFlashCommand(platform), [
+        `http://127.0.0.1:${port}/release.fwb`,
+        ...args,
+      ]);
+      expect(r.code, r.out + r.err).toBe(EXIT.ok);
+      expect(
+        Buffer.from(sims[0]!.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data)),
+      ).toBe(true);
+      const missing = await run(createFlashCommand(platform), [
+        `http://127.0.0.1:${port}/nothing.fwb`,
+        ...args,
+      ]);
+      expect(missing.code).toBe(EXIT.failure);
+      expect(missing.err).toMatch(/HTTP 404/);
+      const plain = await run(createFlashCommand(platform), ['http://example.com/x.fwb', ...args]);
+      expect(plain.code).toBe(EXIT.usage);
+    } finally {
+      server.close();
+    }
+  });
+
   it('no such device: exit 3 without touching anything', async () => {
     const { platform } = usbPlatform(['stm32f405-dfuse']);
     const r = await run(createFlashCommand(platform), [
@@ -111,5 +154,41 @@ describe('webflash flash --usb (fake WebUSB)', () => {
     };
     expect(doc.format).toBe('webflash-bench-report');
     expect(doc.summary.ok).toBe(1); // the DfuSe board has other USB ids
+  });
+});
+
+describe('webflash list', () => {
+  it('serial ports and USB devices with the protocol their USB ids tell', async () => {
+    const { platform } = usbPlatform(['stm32f405-dfuse']);
+    const listing = createListCommand({
+      ...platform,
+      listPorts: async () => [
+        {
+          path: '/dev/ttyACM0',
+          info: portInfoFor('/dev/ttyACM0', { vendorId: 0x2341, productId: 0x0043 }),
+        },
+        {
+          path: '/dev/ttyUSB0',
+          info: portInfoFor('/dev/ttyUSB0', { vendorId: 0x10c4, productId: 0xea60 }),
+        },
+        { path: '/dev/ttyS0', info: portInfoFor('/dev/ttyS0', {}) },
+      ],
+    });
+    const text = await run(listing, []);
+    expect(text.code).toBe(EXIT.ok);
+    expect(text.out).toMatch(
+      /serial \/dev\/ttyACM0 +2341:0043 .*→ AVR \(Uno, Nano\) \(Arduino Uno R3\)/,
+    );
+    expect(text.out).toMatch(/usb +0483:df11.*→ DfuSe/);
+    const json = JSON.parse((await run(listing, ['--json'])).out) as {
+      address: string;
+      protocol: string | null;
+    }[];
+    expect(json.map((t) => [t.address, t.protocol])).toEqual([
+      ['/dev/ttyACM0', 'avr-stk500v1'],
+      ['/dev/ttyUSB0', null],
+      ['/dev/ttyS0', null],
+      [expect.stringMatching(/^0483:df11/), 'dfuse'],
+    ]);
   });
 });
