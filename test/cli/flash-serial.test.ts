@@ -181,6 +181,29 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     expect(stderr).toMatch(/2048 bytes of flash verified/);
   }, 40_000);
 
+  it('nRF52840 (MCUboot over SMP): a signed MCUboot image uploaded, tested and confirmed', async () => {
+    const b = await serve('nrf52840-mcuboot');
+    const app = new Uint8Array(
+      readFileSync(join(ROOT_FIXTURES, '../mcuboot/app-b-ed25519-1.3.0.bin')),
+    );
+    const file = bundleFile(
+      'mcuboot.fwb',
+      releaseFor({
+        chip: 'nrf52840dk',
+        protocol: 'mcuboot-smp',
+        slot: 0,
+        confirm: 'host',
+        data: app,
+      }),
+    );
+    const t0 = performance.now();
+    const r = await runCli(flashArgs(file, b.path), { cwd: dir });
+    expect(r.code, r.out + r.err).toBe(EXIT.ok);
+    console.log(
+      `webflash flash nrf52840-mcuboot: ${app.length} bytes in ${Math.round(performance.now() - t0)} ms`,
+    );
+  }, 40_000);
+
   it('a bundle for another board: exit 4 (wrong board), nothing written', async () => {
     const b = await serve('stm32f1');
     const file = bundleFile(

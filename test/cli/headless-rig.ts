@@ -46,7 +46,10 @@ export function hexImage(name: string): Uint8Array {
 export function releaseFor(target: {
   chip: string;
   protocol: string;
-  address: number;
+  /** Where the image goes: a flash address, or an MCUboot image number (`slot`). */
+  address?: number;
+  slot?: number;
+  confirm?: 'host' | 'application';
   data: Uint8Array;
   version?: string;
   securityCounter?: number;
@@ -62,7 +65,12 @@ export function releaseFor(target: {
       {
         chip: target.chip,
         protocol: target.protocol as never,
-        images: [{ name: 'app', address: target.address }],
+        ...(target.confirm ? { confirm: target.confirm } : {}),
+        images: [
+          target.slot === undefined
+            ? { name: 'app', address: target.address ?? 0 }
+            : { name: 'app', slot: target.slot },
+        ],
       },
     ],
   };
@@ -123,7 +131,14 @@ export class PtyBoard {
 
   async stop(): Promise<void> {
     this.unplug();
-    await this.tcp.close();
+    // A board that left the bus (MCUboot after its reset) can leave a client half-closed,
+    // which server.close() would wait for; cleanup does not wait on it for long.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.tcp.close(),
+      new Promise<void>((r) => (timer = setTimeout(r, 1000))),
+    ]);
+    clearTimeout(timer);
   }
 }
 
