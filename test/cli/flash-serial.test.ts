@@ -181,6 +181,30 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     expect(stderr).toMatch(/2048 bytes of flash verified/);
   }, 40_000);
 
+  it('Arduino Leonardo (AVR109): touched, followed, flashed; avrdude -c avr109 -U flash:v finds it', async () => {
+    const b = await serve('leonardo');
+    const blink = hexImage('avr-leonardo-blink.hex');
+    const file = bundleFile(
+      'leonardo.fwb',
+      releaseFor({ chip: 'atmega32u4', protocol: 'avr109', address: 0, data: blink }),
+    );
+    const t0 = performance.now();
+    const r = await runCli(flashArgs(file, b.path), { cwd: dir });
+    expect(r.code, r.out + r.err).toBe(EXIT.ok);
+    console.log(
+      `webflash flash leonardo: ${blink.length} bytes in ${Math.round(performance.now() - t0)} ms`,
+    );
+    if (!existsSync(AVRDUDE)) return;
+    b.board.enterBootloader!(); // a double tap on RESET
+    const hex = join(ROOT_FIXTURES, 'avr-leonardo-blink.hex');
+    const { stderr } = await run(
+      AVRDUDE,
+      ['-c', 'avr109', '-p', 'm32u4', '-b', '57600', '-P', b.path, '-U', `flash:v:${hex}:i`],
+      { timeout: 30_000 },
+    );
+    expect(stderr).toMatch(/228 bytes of flash verified/);
+  }, 40_000);
+
   it('nRF52840 (MCUboot over SMP): a signed MCUboot image uploaded, tested and confirmed', async () => {
     const b = await serve('nrf52840-mcuboot');
     const app = new Uint8Array(

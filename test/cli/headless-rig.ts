@@ -134,10 +134,7 @@ export class PtyBoard {
     // A board that left the bus (MCUboot after its reset) can leave a client half-closed,
     // which server.close() would wait for; cleanup does not wait on it for long.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.tcp.close(),
-      new Promise<void>((r) => (timer = setTimeout(r, 1000))),
-    ]);
+    await Promise.race([this.tcp.close(), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
     clearTimeout(timer);
   }
 }
