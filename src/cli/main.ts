@@ -1,5 +1,6 @@
 /**
- * The `webflash` publisher command line (docs/publishing.md). Each group of subcommands lives
+ * The `webflash` command line: publishing (docs/publishing.md) and headless flashing
+ * (docs/headless.md). Each group of subcommands lives
  * in its own file and is listed once in `COMMANDS`; add a new group by appending to it.
  *
  * Run through the package binary (bin/webflash.mjs) or `npx tsx src/cli/main.ts`.
@@ -35,12 +36,12 @@ function usage(): string {
   return [
     'webflash <command> [options]',
     '',
-    'Publish signed firmware bundles for the webflash updater.',
+    'Publish signed firmware bundles, and flash them onto boards without a browser.',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     '',
-    "Run 'webflash <command> --help' for details. Guide: docs/publishing.md",
+    "Run 'webflash <command> --help' for details. Guides: docs/publishing.md, docs/headless.md",
   ].join('\n');
 }
 
