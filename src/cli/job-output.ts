@@ -70,7 +70,7 @@ function formatEta(seconds: number | undefined): string {
 
 /** One progress bar line: `writing app  [#####.....]  52%  96.0/182.4 KiB  45.1 KiB/s  ETA 0:02`. */
 export function progressLine(p: ProgressEvent, width: number): string {
-  const rate = p.bytesPerSecond === undefined ? '' : `  ${formatBytes(p.bytesPerSecond)}/s`;
+  const rate = p.bytesPerSecond ? `  ${formatBytes(p.bytesPerSecond)}/s` : '';
   const tail = `${p.percent.toFixed(0).padStart(3)}%  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}${rate}  ETA ${formatEta(p.etaSeconds)}`;
   const head = `${p.phase} ${p.region}`;
   const barWidth = Math.max(10, Math.min(40, width - head.length - tail.length - 8));
