@@ -240,7 +240,8 @@ export class JobPrinter {
       this.line(`verified: ${formatBytes(bytes)} written and verified in ${secs} s`);
       if (result.notice) this.line(result.notice);
     } else {
-      const what = result.cancelled ? 'cancelled' : `failed [${result.error.code}]`;
+      const reason = result.error instanceof BundleError ? ` ${result.error.reason}` : '';
+      const what = result.cancelled ? 'cancelled' : `failed [${result.error.code}${reason}]`;
       this.line(`${what} after ${secs} s: ${result.error.message}`, 'err');
       for (const hint of result.error.hints) this.line(`  ${hint}`, 'err');
       if (result.recovery) this.line(result.recovery, 'err');

@@ -228,6 +228,39 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     );
   }, 40_000);
 
+  it('rollback state survives between runs: an older release is refused, then allowed with a reason', async () => {
+    const b = await serve('uno');
+    const blink = hexImage('avr-uno-Blink.hex');
+    const release = (version: string, securityCounter: number): string =>
+      bundleFile(
+        `uno-${version}.fwb`,
+        releaseFor({
+          chip: 'atmega328p',
+          protocol: 'avr-stk500v1',
+          address: 0,
+          data: blink,
+          version,
+          securityCounter,
+        }),
+      );
+    const log = ['--log', join(dir, 'rollback', 'log.jsonl')];
+    const newer = await runCli([...flashArgs(release('2.0.0', 5), b.path), ...log], { cwd: dir });
+    expect(newer.code, newer.out + newer.err).toBe(EXIT.ok);
+    const state = JSON.parse(
+      readFileSync(join(dir, 'rollback', 'webflash-rollback.json'), 'utf8'),
+    ) as { products: Record<string, unknown> };
+    expect(state.products['headless-test']).toMatchObject({ securityCounter: 5, version: '2.0.0' });
+    const older = release('1.0.0', 4);
+    const refused = await runCli([...flashArgs(older, b.path), ...log], { cwd: dir });
+    expect(refused.code).toBe(EXIT.rejected);
+    expect(refused.err).toMatch(/rollback\.counter/);
+    const allowed = await runCli(
+      [...flashArgs(older, b.path), ...log, '--allow-downgrade', 'test-bench', '--note', 'rig 4'],
+      { cwd: dir },
+    );
+    expect(allowed.code, allowed.out + allowed.err).toBe(EXIT.ok);
+  }, 40_000);
+
   it('a bundle for another board: exit 4 (wrong board), nothing written', async () => {
     const b = await serve('stm32f1');
     const file = bundleFile(
