@@ -278,6 +278,22 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     expect(b.board.flash.isErased(0x0800_0000, 1024)).toBe(true);
   }, 30_000);
 
+  it('a bootloader that does not answer the protocol: exit 6 (protocol error), nothing written', async () => {
+    const b = await serve('esp32');
+    const file = bundleFile(
+      'f4-for-esp.fwb',
+      releaseFor({
+        chip: 'stm32f4',
+        protocol: 'stm32-usart',
+        address: 0x0800_0000,
+        data: image(512),
+      }),
+    );
+    const r = await runCli(flashArgs(file, b.path), { cwd: dir });
+    expect(r.code).toBe(EXIT.protocol);
+    expect(r.err).toMatch(/Nothing was written/);
+  }, 30_000);
+
   it('a bundle the root does not trust: exit 1 before the port is touched', async () => {
     const good = releaseFor({
       chip: 'stm32f4',
