@@ -26,7 +26,7 @@ const layers = {
   // The bench view (src/bench): a ui-layer feature with the same allowances as ui.
   bench: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw'],
   // Node transports and file stores (serialport, usb, fs); nothing but the CLI may import them.
-  platform: ['core', 'transport', 'protocols', 'job', 'bundle', 'audit'],
+  platform: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle', 'job', 'audit'],
   cli: [
     'core',
     'formats',
