@@ -72,11 +72,17 @@ export function processIo(): CliIo {
     isTTY: process.stdout.isTTY,
     columns: process.stdout.columns,
     onInterrupt: (handler) => {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      // The first signal asks the command to stop at a safe point; a second one exits at once.
+      let signals = 0;
+      const on = (): void => {
+        if (++signals > 1) process.exit(EXIT.cancelled);
+        handler();
+      };
+      process.on('SIGINT', on);
+      process.on('SIGTERM', on);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        process.off('SIGINT', on);
+        process.off('SIGTERM', on);
       };
     },
     env: process.env,
