@@ -169,6 +169,7 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     expect(r.code, r.out + r.err).toBe(EXIT.ok);
     console.log(`webflash flash mega2560: 2 KiB in ${Math.round(performance.now() - t0)} ms`);
     if (!existsSync(AVRDUDE)) return;
+    b.board.enterBootloader!(); // the reset avrdude's DTR pulse would cause on a real board
     const bin = join(dir, 'mega.bin');
     writeFileSync(bin, data);
     const t1 = performance.now();
