@@ -200,34 +200,4 @@ export interface Tile {
   createdAt: number;
 }
 
-/** The release every board gets, as plain data. */
-export interface BenchBundleInfo {
-  product: string;
-  version: string;
-  /** SHA-256 of the whole bundle file, lower-case hex. */
-  sha256: string;
-  /** Chips the release has targets for. */
-  chips: string[];
-  bundleBytes: number;
-  /** Where it came from ("demo.fwb"). */
-  source: string;
-}
-
-/** One finished flash, as the report lists it. */
-export interface BenchRecord {
-  /** ISO 8601 UTC time the flash finished. */
-  time: string;
-  tileId: string;
-  port: string;
-  /** MAC or other unique id; empty when the board never identified itself. */
-  uniqueId: string;
-  chip: string;
-  product: string;
-  version: string;
-  bundleSha256: string;
-  result: 'ok' | 'failed' | 'cancelled';
-  /** Stable error code when not ok; null when ok. */
-  errorCode: string | null;
-  durationMs: number;
-  note: string;
-}
+export type { BenchBundleInfo, BenchRecord } from '../../audit/bench-report.ts';
