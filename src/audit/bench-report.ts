@@ -77,7 +77,7 @@ export function reportCsv(records: readonly BenchRecord[]): string {
 }
 
 /** `format` of the JSON report. */
-export const REPORT_FORMAT_ID = 'webflash-bench-report';
+const REPORT_FORMAT_ID = 'webflash-bench-report';
 
 /** The JSON report document. */
 export interface ReportDocument {

@@ -11,7 +11,7 @@ export const AUDIT_VERSION = 1;
 export const ZERO_HASH = '0'.repeat(64);
 
 /** Who was flashing: a technician at a desk, a production bench, or a customer at home. */
-type AuditMode = 'technician' | 'bench' | 'customer';
+export type AuditMode = 'technician' | 'bench' | 'customer';
 const AUDIT_MODES: readonly AuditMode[] = ['technician', 'bench', 'customer'];
 
 /** Outcome of one flash. */
@@ -77,7 +77,7 @@ export type UnhashedEntry = Omit<GenesisEntry, 'hash'> | Omit<FlashEntry, 'hash'
 /** Longest allowed operator note, in UTF-16 units. */
 export const MAX_NOTE = 2000;
 /** Longest allowed other text field. */
-const MAX_TEXT = 200;
+export const MAX_TEXT = 200;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX32 = /^[0-9a-f]{32}$/;

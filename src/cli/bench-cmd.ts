@@ -304,7 +304,7 @@ function refused(err: unknown): JobResult {
   return {
     ok: false,
     cancelled: false,
-    error: asWebflashError(err),
+    error: asWebflashError(err, 'usage.invalid-argument'),
     phase: 'idle',
     recovery: '',
     flashTouched: false,
@@ -339,7 +339,10 @@ async function finish(
   try {
     await run.audit.append(toFlashRecord(record));
   } catch (err) {
-    printer.line(`could not write the flash log: ${asWebflashError(err).message}`, 'err');
+    printer.line(
+      `could not write the flash log: ${asWebflashError(err, 'transport.io').message}`,
+      'err',
+    );
   }
   if (run.reportPath) {
     const text =

@@ -29,7 +29,7 @@ import type { UsbDeviceHandle, UsbDeviceWatcher } from '../transport/usb.ts';
  * The technician's recovery words (src/job/recovery.ts), with the command line's action in
  * place of the Flash button.
  */
-export function cliAdvice(ctx: RecoveryContext): string {
+function cliAdvice(ctx: RecoveryContext): string {
   return recoveryAdvice(ctx)
     .replaceAll('press Flash again', 'run the same webflash command again')
     .replaceAll('Press Flash again', 'Run the same webflash command again')

@@ -37,7 +37,7 @@ export const nodePlatform: HeadlessPlatform = {
 };
 
 /** Where the flash log goes without `--log` (the working directory). */
-export const DEFAULT_LOG = 'webflash-log.jsonl';
+const DEFAULT_LOG = 'webflash-log.jsonl';
 
 /** The flash log and rollback state of a run; the log is checked before anything is flashed. */
 export async function openStores(

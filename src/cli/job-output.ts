@@ -56,7 +56,7 @@ export function outcomeName(code: number): string {
 const KIB = 1024;
 
 /** "1.2 MiB", "35.0 KiB", "512 B". */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n >= KIB * KIB) return `${(n / KIB / KIB).toFixed(1)} MiB`;
   if (n >= KIB) return `${(n / KIB).toFixed(1)} KiB`;
   return `${n} B`;

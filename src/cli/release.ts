@@ -18,7 +18,7 @@ import { readBytes, resolveIn } from './files.ts';
 import { CliUsageError, type CliIo } from './io.ts';
 
 /** The trust root: `--root FILE`, else the pinned production root from `WEBFLASH_TRUST_ROOT`. */
-export async function trustRootFor(io: CliIo, rootPath: string | undefined): Promise<TrustRoot> {
+async function trustRootFor(io: CliIo, rootPath: string | undefined): Promise<TrustRoot> {
   if (rootPath !== undefined) return loadTrustRoot(await readBytes(io, rootPath));
   const pinned = io.env?.['WEBFLASH_TRUST_ROOT'];
   if (pinned === undefined || pinned === '') {

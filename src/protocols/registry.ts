@@ -49,7 +49,7 @@ export interface DriverOptions {
 }
 
 /** Line speeds of a serial protocol. */
-export interface BaudPolicy {
+interface BaudPolicy {
   /** Used when nothing else is said. */
   readonly default: number;
   /** The highest rate the bootloader is made for; a higher job rate is lowered to it. */
@@ -64,7 +64,7 @@ export interface BaudPolicy {
 }
 
 /** A USB identity that tells the protocol: of a serial adapter, a board's own USB, or a device. */
-export interface ProtocolUsbId {
+interface ProtocolUsbId {
   readonly vendorId: number;
   /** Absent: the whole vendor. */
   readonly productId?: number;
@@ -78,7 +78,7 @@ export interface ProtocolUsbId {
 }
 
 /** A driver factory, loaded lazily. */
-export type DriverFactory = (options: DriverOptions) => ProtocolDriver<unknown>;
+type DriverFactory = (options: DriverOptions) => ProtocolDriver<unknown>;
 
 export interface ProtocolEntry {
   readonly id: ProtocolId;

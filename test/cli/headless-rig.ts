@@ -170,7 +170,7 @@ export function runCli(
 }
 
 /** Starts `webflash ARGS` as a child process. */
-export function spawnCli(args: string[], cwd: string): ChildProcess {
+function spawnCli(args: string[], cwd: string): ChildProcess {
   // tsx is resolved from the repository; every path in `args` is absolute.
   const tsx = new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href;
   return spawn(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], {

@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AuditConflictError, exportRaw, readExport, type AuditStore } from '../../audit/index.ts';
+import { exportRaw, readExport } from '../../audit/index.ts';
+import { AuditConflictError, type AuditStore } from '../../audit/store.ts';
 import type { AuditEntry } from '../../audit/entry.ts';
 import type { RollbackRecord, RollbackStore } from '../../bundle/rollback-store.ts';
 import { UsageError } from '../../core/errors.ts';

@@ -12,7 +12,7 @@ import type { PortInfo, PortWatcher, SerialPortHandle } from '../../transport/li
 import { NodeSerialPortHandle, type NodeSerialOptions } from './serial.ts';
 
 /** One serial port as the operating system lists it. */
-export interface NodePortEntry {
+interface NodePortEntry {
   path: string;
   info: PortInfo;
   manufacturer?: string | undefined;

@@ -58,7 +58,7 @@ function noModemLines(err: unknown): boolean {
 }
 
 /** Maps a node-serialport error to a TransportError with hints; the original is the `cause`. */
-export function mapNodeSerialError(err: unknown, action: NodeAction, path: string): TransportError {
+function mapNodeSerialError(err: unknown, action: NodeAction, path: string): TransportError {
   if (err instanceof TransportError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = errnoOf(err);

@@ -18,7 +18,7 @@ export interface AvrUsbIdentity {
   bootloader?: boolean;
 }
 
-const AVR_USB_IDENTITIES: readonly AvrUsbIdentity[] = [
+export const AVR_USB_IDENTITIES: readonly AvrUsbIdentity[] = [
   {
     board: 'Arduino Uno',
     vendorId: 0x2341,

@@ -18,7 +18,6 @@ export {
   csvField,
   exportFileName,
   REPORT_COLUMNS,
-  REPORT_FORMAT_ID,
   reportCsv,
   reportJson,
   tally,

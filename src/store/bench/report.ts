@@ -41,7 +41,6 @@ export {
   csvField,
   exportFileName,
   REPORT_COLUMNS,
-  REPORT_FORMAT_ID,
   reportCsv,
   reportJson,
   type ReportDocument,
