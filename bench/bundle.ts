@@ -12,7 +12,7 @@ import type { BundleBenchOptions, BundleBenchResult } from './pages/bundle-bench
 const MiB = 1024 * 1024;
 
 /** One row of the bundle table. */
-export interface BundleRow extends BundleBenchResult {
+interface BundleRow extends BundleBenchResult {
   /** verifyPageMs ÷ nobleSha256Ms (target ≤ 1.15). */
   verifyOverHash: number;
   /** peakHeapBytes ÷ bundleBytes (target ≤ 1.5). */

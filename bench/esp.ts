@@ -23,7 +23,7 @@ const ADDRESS = 0x10000;
 const KiB = 1024;
 
 /** One flashing scenario. */
-export interface EspScenario {
+interface EspScenario {
   /** Board preset (src/sim/esp/boards.ts). */
   board: string;
   /** Link description for the table. */
@@ -35,7 +35,7 @@ export interface EspScenario {
   linkBytesPerSecond: number;
 }
 
-export function espScenarios(quick: boolean): EspScenario[] {
+function espScenarios(quick: boolean): EspScenario[] {
   const q = quick ? 4 : 1;
   return [
     {

@@ -16,7 +16,7 @@ export type ImageKind = 'realistic' | 'random';
 const FIRMWARE = new URL('../test/fixtures/firmware/', import.meta.url);
 
 /** A real firmware file from test/fixtures/firmware. */
-export function firmware(name: string): Uint8Array {
+function firmware(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(name, FIRMWARE)));
 }
 
@@ -45,7 +45,7 @@ export function bestCompressedSize(image: Uint8Array): number {
 
 /**
  * Time the ESP ROM spends erasing `size` bytes at a 64 KiB-aligned address: 64 KiB blocks where
- * they fit, 4 KiB sectors for the rest (the simulator's SPIEraseArea rule, sim/esp/loader.ts).
+ * they fit, 4 KiB sectors for the rest (the simulator's SPIEraseArea rule, sim/esp/rom-flash.ts).
  */
 export function espEraseMs(size: number, timing: FlashTiming): number {
   const sectors = Math.ceil(size / 4096);
@@ -53,24 +53,4 @@ export function espEraseMs(size: number, timing: FlashTiming): number {
   return (
     blocks * timing.sectorEraseMs(65536) + (sectors - blocks * 16) * timing.sectorEraseMs(4096)
   );
-}
-
-/** Erase of the sectors an image covers on a list-of-sectors flash (STM32), from its start. */
-export function sectorEraseMs(
-  size: number,
-  sectors: readonly number[],
-  timing: FlashTiming,
-): number {
-  let ms = 0;
-  for (let i = 0, covered = 0; covered < size && i < sectors.length; i++) {
-    ms += timing.sectorEraseMs(sectors[i]!);
-    covered += sectors[i]!;
-  }
-  return ms;
-}
-
-/** Median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }

@@ -18,7 +18,7 @@ import { e2eBundle } from '../e2e/demo-fixture.ts';
 import playwrightConfig from '../playwright.config.ts';
 
 /** One run: `boards` boards flashed at once. */
-export interface ProvisioningRow {
+interface ProvisioningRow {
   boards: number;
   /** Image bytes written per board (every region of the release). */
   imageBytes: number;

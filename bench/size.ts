@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /** A set of files and their total size, raw and gzipped. */
-export interface SizeTotal {
+interface SizeTotal {
   files: string[];
   bytes: number;
   gzipBytes: number;
 }
 
 /** The JSON that `scripts/size-report.mjs --json` prints. */
-export interface SizeReport {
+interface SizeReport {
   /** `webflash-update.js` and every chunk it imports statically. */
   customerEntry: SizeTotal;
   /** Loaded on top to update an ESP board (driver, compressor, their lazy imports). */

@@ -20,29 +20,29 @@ export type CaseKind = 'noisy' | 'yank' | 'fuzz';
 export const CASE_KINDS: readonly CaseKind[] = ['noisy', 'yank', 'fuzz'];
 
 /** Probability that a byte is hit, in each direction (dropped, corrupted, doubled or delayed). */
-export const NOISE_PER_BYTE = 1e-4;
+const NOISE_PER_BYTE = 1e-4;
 /** Probability that a reply of the confused board is rewritten. */
-export const FUZZ_RATE = 0.05;
+const FUZZ_RATE = 0.05;
 /** Time between pulling the cable and plugging it back in. */
 const REPLUG_AFTER_MS = 2000;
 /** Time the board gets after power-up before the next update (its bootloader may finish work). */
 const SETTLE_MS = 5000;
 
-export interface NoisyOutcome extends JobRun {
+interface NoisyOutcome extends JobRun {
   kind: 'noisy';
   faults: number;
 }
 
-export interface FuzzOutcome extends JobRun {
+interface FuzzOutcome extends JobRun {
   kind: 'fuzz';
   fuzzed: number;
   byKind: Record<FuzzKind, number>;
 }
 
 /** What the board held after the yank and a power cycle, before the retry. */
-export type AfterYank = 'old' | 'new' | 'partial';
+type AfterYank = 'old' | 'new' | 'partial';
 
-export interface YankOutcome extends JobRun {
+interface YankOutcome extends JobRun {
   kind: 'yank';
   /** The phase the cable was pulled in (undefined if the job had already ended). */
   phase: JobPhase | undefined;
@@ -56,11 +56,7 @@ export interface YankOutcome extends JobRun {
 
 export type Outcome = NoisyOutcome | FuzzOutcome | YankOutcome;
 
-export async function noisyCase(
-  setup: ProtocolSetup,
-  seed: number,
-  log?: LogSink,
-): Promise<NoisyOutcome> {
+async function noisyCase(setup: ProtocolSetup, seed: number, log?: LogSink): Promise<NoisyOutcome> {
   const rig = await setup.build(seed);
   rig.noise(seed, NOISE_PER_BYTE);
   const run = await guardedJob(rig, logged(rig, log));
@@ -68,11 +64,7 @@ export async function noisyCase(
   return { kind: 'noisy', ...run, faults: rig.faultCount() };
 }
 
-export async function fuzzCase(
-  setup: ProtocolSetup,
-  seed: number,
-  log?: LogSink,
-): Promise<FuzzOutcome> {
+async function fuzzCase(setup: ProtocolSetup, seed: number, log?: LogSink): Promise<FuzzOutcome> {
   const rig = await setup.build(seed);
   const fuzzer = new ReplyFuzzer({ seed, rate: FUZZ_RATE });
   rig.confuse(fuzzer, seed);
@@ -91,11 +83,7 @@ const YANK_PHASES: readonly JobPhase[] = [
   'resetting',
 ];
 
-export async function yankCase(
-  setup: ProtocolSetup,
-  seed: number,
-  log?: LogSink,
-): Promise<YankOutcome> {
+async function yankCase(setup: ProtocolSetup, seed: number, log?: LogSink): Promise<YankOutcome> {
   // A clean run on an identical board gives the timeline to aim at.
   const reference = await setup.build(seed);
   const spans = new Map<JobPhase, { start: number; end: number }>();

@@ -13,7 +13,7 @@ import type { Rig } from './protocols.ts';
  * Virtual time a job may take before it counts as a hang. The engine's own step deadlines
  * (docs/engine.md "Deadlines") end the slowest failing job well within it.
  */
-export const HANG_AFTER_MS = 60 * 60 * 1000;
+const HANG_AFTER_MS = 60 * 60 * 1000;
 /** After the hang deadline aborts the job, how long it may take to stop. */
 const STOP_GRACE_MS = 60 * 1000;
 
@@ -47,7 +47,7 @@ export function watchEscapes(): void {
  * True for an error that is not one of webflash's own (a bug that surfaced as a failure), or a
  * usage error: the campaign passes valid settings, so one means the code misused itself.
  */
-export function untyped(error: unknown): boolean {
+function untyped(error: unknown): boolean {
   if (!(error instanceof WebflashError)) return true;
   if (error.code === 'usage.invalid-argument') return true;
   const cause: unknown = error.cause;

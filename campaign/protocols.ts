@@ -46,7 +46,7 @@ export const PROTOCOLS = [
 export type CampaignProtocol = (typeof PROTOCOLS)[number];
 
 /** What a job needs from outside the rig. */
-export interface JobHooks {
+interface JobHooks {
   signal: AbortSignal;
   on: JobListeners;
   logger?: Logger;
@@ -90,7 +90,7 @@ const USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 
 /** Deterministic image bytes (an xorshift stream), different per `salt`. */
-export function imageBytes(length: number, salt: number): Uint8Array {
+function imageBytes(length: number, salt: number): Uint8Array {
   const prng = new Prng(0x5eed0000 + salt);
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = prng.int(256);

@@ -20,12 +20,12 @@ export interface JobFigures {
   retries: number;
 }
 
-export interface NoisyFigures extends JobFigures {
+interface NoisyFigures extends JobFigures {
   /** Faults injected in all (bytes hit on serial links, packets sent again or lost on USB). */
   faults: number;
 }
 
-export interface FuzzFigures extends JobFigures {
+interface FuzzFigures extends JobFigures {
   /** Replies the confused board rewrote, in all and by kind. */
   fuzzed: number;
   byKind: Record<string, number>;
@@ -63,7 +63,7 @@ export interface FailureLine {
 }
 
 /** `npm run campaign -- --replay SEED --protocol P --kind K` */
-export function replayCommand(protocol: CampaignProtocol, kind: CaseKind, seed: number): string {
+function replayCommand(protocol: CampaignProtocol, kind: CaseKind, seed: number): string {
   return `npm run campaign -- --replay ${seed} --protocol ${protocol} --kind ${kind}`;
 }
 

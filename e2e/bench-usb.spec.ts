@@ -15,6 +15,11 @@ import { createBundle } from '../src/bundle/create.ts';
 import { fromHex, toHex } from '../src/core/bytes.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
+import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../src/sim/dfu/dfuse-sim.ts';
+import {
+  GENERIC_DFU_VENDOR_ID,
+  GENERIC_RUNTIME_PRODUCT_ID,
+} from '../src/sim/dfu/generic-dfu-sim.ts';
 import type {} from '../src/demo/bench-lab.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -60,13 +65,13 @@ const bundle: Uint8Array = (() => {
         {
           chip: 'stm32f4',
           protocol: 'dfuse',
-          usb: { vendorId: 0x0483, productId: 0xdf11 },
+          usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
           images: [{ name: 'stm32-app', address: 0x08000000 }],
         },
         {
           chip: 'example-gadget',
           protocol: 'dfu',
-          usb: { vendorId: 0x1209, productId: 0x0001 },
+          usb: { vendorId: GENERIC_DFU_VENDOR_ID, productId: GENERIC_RUNTIME_PRODUCT_ID },
           images: [{ name: 'gadget-app', slot: 0 }],
         },
       ],

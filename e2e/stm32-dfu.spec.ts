@@ -11,6 +11,12 @@ import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { createBundle } from '../src/bundle/create.ts';
 import { fromHex } from '../src/core/bytes.ts';
+import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../src/sim/dfu/dfuse-sim.ts';
+import {
+  GENERIC_DFU_PRODUCT_ID,
+  GENERIC_DFU_VENDOR_ID,
+  GENERIC_RUNTIME_PRODUCT_ID,
+} from '../src/sim/dfu/generic-dfu-sim.ts';
 import type {} from '../src/demo/test-hook.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -43,13 +49,17 @@ const bundle: Uint8Array = (() => {
         {
           chip: 'stm32f4',
           protocol: 'dfuse',
-          usb: { vendorId: 0x0483, productId: 0xdf11 },
+          usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
           images: [{ name: 'app', address: 0x08000000 }],
         },
         {
           chip: 'example-gadget',
           protocol: 'dfu',
-          usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
+          usb: {
+            vendorId: GENERIC_DFU_VENDOR_ID,
+            productId: GENERIC_RUNTIME_PRODUCT_ID,
+            dfuProductId: GENERIC_DFU_PRODUCT_ID,
+          },
           images: [{ name: 'app', slot: 0 }],
         },
       ],

@@ -96,12 +96,19 @@ if (!byName.has(CUSTOMER_ENTRY)) {
 // lazy imports of lazy chunks to any depth.
 const entry = staticClosure([CUSTOMER_ENTRY]);
 const lazy = new Map();
+/**
+ * The ESP driver imports the flasher stubs as modules only when no stub loader is given; the
+ * customer updater always gives one (stub-assets.ts fetches them as data, asserted in
+ * e2e/customer.spec.ts), so that import is never taken on its page.
+ */
+const NOT_TAKEN = /protocols[\\/]esp[\\/]stub-modules/;
+const notTaken = (name) => NOT_TAKEN.test(String(byName.get(name)?.facadeModuleId ?? ''));
 const lazyClosure = (name, into) => {
   for (const dep of staticClosure([name])) {
     if (entry.has(dep) || into.has(dep)) continue;
     into.add(dep);
     for (const dyn of byName.get(dep).dynamicImports) {
-      if (!isDemoChunk(dyn)) lazyClosure(dyn, into);
+      if (!isDemoChunk(dyn) && !notTaken(dyn)) lazyClosure(dyn, into);
     }
   }
   return into;
@@ -131,16 +138,16 @@ if (demoReach.length > 0 && process.env['VITE_WEBFLASH_DEMO'] !== '1') {
   process.exitCode = 1;
 }
 const union = (sets) => new Set(sets.flatMap((s) => [...s]));
-/** Lazy chunks an update of each protocol family loads (services.ts `loadConnector`, `choosePort`). */
+/**
+ * Lazy chunks an update of each protocol family loads (services.ts `choosePort`: the registry's
+ * driver factory; the ESP stub as data, never the stub modules the CLI and tests import).
+ */
+const family = (re) => union([...lazy].filter(([k]) => re.test(k)).map(([, v]) => v));
 const flashes = {
-  esp: union(
-    [...lazy]
-      .filter(([k]) =>
-        /protocols\/esp\/|compress-client|customer\/(stub-assets|esp-connector)/.test(k),
-      )
-      .map(([, v]) => v),
-  ),
-  stm32: union([...lazy].filter(([k]) => /protocols\/stm32\//.test(k)).map(([, v]) => v)),
+  esp: family(/protocols\/esp\/(?!stub-modules)|compress-client|customer\/stub-assets/),
+  stm32: family(/protocols\/stm32\//),
+  avr: family(/protocols\/avr\//),
+  mcuboot: family(/protocols\/mcuboot\//),
   // The WebUSB transport and the DFU 1.1 / DfuSe drivers (customer/usb-connector.ts).
   dfu: union([...lazy].filter(([k]) => /customer\/usb-connector/.test(k)).map(([, v]) => v)),
 };
@@ -159,6 +166,8 @@ const report = {
   customerEntry: total(entry),
   customerEspFlash: total(flashes.esp),
   customerStm32Flash: total(flashes.stm32),
+  customerAvrFlash: total(flashes.avr),
+  customerMcubootFlash: total(flashes.mcuboot),
   customerDfuFlash: total(flashes.dfu),
   customerWorkers: total(customerWorkers),
   app: total(new Set([...app, ...appCss])),
@@ -203,6 +212,8 @@ if (json) {
   row('  + when updating an ESP board (lazy)', report.customerEspFlash);
   row('  + when updating an STM32 board (lazy)', report.customerStm32Flash);
   row('  + when updating a DFU board (lazy)', report.customerDfuFlash);
+  row('  + when updating an Arduino AVR board (lazy)', report.customerAvrFlash);
+  row('  + when updating an MCUboot board (lazy)', report.customerMcubootFlash);
   row('  workers started (none expected)', report.customerWorkers);
   row('technician app: index.html entry + CSS', report.app);
   console.log(`customer element, complete ESP update, page scripts: ${kb(customerEspTotal)} gzip`);

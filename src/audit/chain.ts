@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../core/bytes.ts';
-import { UsageError } from '../core/errors.ts';
+import { UsageError, errorMessage } from '../core/errors.ts';
 import { canonicalJson, type CanonicalValue } from './canonical.ts';
 import {
   AUDIT_VERSION,
@@ -169,7 +169,7 @@ export class ChainWalker {
     try {
       hash = entryHash(entry);
     } catch (err) {
-      return this.fail(index, 'malformed', err instanceof Error ? err.message : String(err));
+      return this.fail(index, 'malformed', errorMessage(err));
     }
     if (hash !== entry.hash) {
       return this.fail(

@@ -12,13 +12,13 @@ export const ZERO_HASH = '0'.repeat(64);
 
 /** Who was flashing: a technician at a desk, a production bench, or a customer at home. */
 export type AuditMode = 'technician' | 'bench' | 'customer';
-export const AUDIT_MODES: readonly AuditMode[] = ['technician', 'bench', 'customer'];
+const AUDIT_MODES: readonly AuditMode[] = ['technician', 'bench', 'customer'];
 
 /** Outcome of one flash. */
-export type AuditResult = 'ok' | 'failed';
+type AuditResult = 'ok' | 'failed';
 
 /** The release that was written: product and version from its manifest, hash of its bytes. */
-export interface AuditBundle {
+interface AuditBundle {
   product: string;
   version: string;
   /** SHA-256 of the whole bundle file, 64 lower-case hex digits. */
@@ -101,7 +101,7 @@ const FLASH_KEYS = new Set([
 const BUNDLE_KEYS = new Set(['product', 'version', 'sha256']);
 
 /** True for a `Date.toISOString()` time that names a real instant. */
-export function isIsoTime(s: unknown): s is string {
+function isIsoTime(s: unknown): s is string {
   if (typeof s !== 'string' || !ISO_TIME.test(s)) return false;
   const t = new Date(s);
   return !Number.isNaN(t.getTime()) && t.toISOString() === s;

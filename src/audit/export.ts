@@ -17,15 +17,15 @@ import { ChainWalker, verifyChain, type ChainVerdict } from './chain.ts';
 import type { AuditEntry } from './entry.ts';
 
 /** `format` field of the header. */
-export const EXPORT_FORMAT_ID = 'webflash-flash-log';
+const EXPORT_FORMAT_ID = 'webflash-flash-log';
 /** `version` field of the header. */
-export const EXPORT_VERSION = 1;
+const EXPORT_VERSION = 1;
 
 /** The two export layouts. */
 export type ExportFormat = 'jsonl' | 'json';
 
 /** The header line's fields. */
-export interface ExportHeader {
+interface ExportHeader {
   format: typeof EXPORT_FORMAT_ID;
   version: number;
   /** Number of entries in the file. */

@@ -4,7 +4,7 @@
  * next. An <article> labelled with the board and its state, so a screen reader lists "Board 3,
  * Done"; its buttons name the board they act on.
  */
-import { PROTOCOL_NAMES } from '../store/protocol-choice.ts';
+import { protocolName } from '../protocols/registry.ts';
 import { statusText, formatDuration } from './format.ts';
 import { useBench, useBenchActions } from './use-bench.ts';
 
@@ -65,7 +65,7 @@ export function BoardTile(props: { id: string }) {
           {tile.protocol && (
             <>
               <dt>Protocol</dt>
-              <dd>{PROTOCOL_NAMES[tile.protocol]}</dd>
+              <dd>{protocolName(tile.protocol)}</dd>
             </>
           )}
           {tile.durationMs !== undefined && (

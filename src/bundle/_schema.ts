@@ -84,7 +84,7 @@ export function readArray(
 }
 
 /** `join("targets[0]", "chip")` → `"targets[0].chip"`. */
-export function join(path: string, key: string): string {
+function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 

@@ -21,14 +21,14 @@ import { IMAGE_NAME } from './manifest.ts';
 import type { ChainedRoot } from './trust-root.ts';
 
 /** First 8 bytes of every bundle (a PNG-style signature that also catches text-mode damage). */
-export const MAGIC = Uint8Array.of(0x89, 0x57, 0x46, 0x42, 0x0d, 0x0a, 0x1a, 0x0a);
+const MAGIC = Uint8Array.of(0x89, 0x57, 0x46, 0x42, 0x0d, 0x0a, 0x1a, 0x0a);
 /** The container format version written after the magic. */
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 /** Record kinds. */
 export const RecordKind = { root: 1, manifest: 2, image: 3 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 /** Most trust roots one bundle may carry. */
-export const MAX_CHAINED_ROOTS = 16;
+const MAX_CHAINED_ROOTS = 16;
 
 /** A record header as read from the stream. */
 export interface RecordHeader {
@@ -89,7 +89,7 @@ export function encodeContainer(parts: ContainerParts): Uint8Array {
 }
 
 /** Reads and checks the magic and format version. @throws {BundleError} `container.malformed`. */
-export async function readPreamble(reader: ChunkReader): Promise<void> {
+async function readPreamble(reader: ChunkReader): Promise<void> {
   const head = await reader
     .readExactly(MAGIC.length + 1, 'the file header')
     .catch((err: unknown) => {

@@ -27,7 +27,7 @@ import { MAX_ROOT_BYTES, type TrustRoot } from './trust-root.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './verify.ts';
 
 /** An image as the publisher lists it: size and hash are computed from the bytes. */
-export type DraftImage = Omit<ManifestImage, 'size' | 'sha256'>;
+type DraftImage = Omit<ManifestImage, 'size' | 'sha256'>;
 /** A target as the publisher lists it. */
 export type DraftTarget = Omit<ManifestTarget, 'images'> & {
   readonly images: readonly DraftImage[];

@@ -23,10 +23,10 @@ export const MANIFEST_PAYLOAD_TYPE = 'application/vnd.webflash.manifest+json';
 /** DSSE payloadType of a trust root. */
 export const ROOT_PAYLOAD_TYPE = 'application/vnd.webflash.root+json';
 /** Most signatures an envelope may carry (each costs one ed25519 verification). */
-export const MAX_SIGNATURES = 16;
+const MAX_SIGNATURES = 16;
 
 /** One DSSE signature: the signing key's id (a hint, never trusted by itself) and 64 bytes. */
-export interface EnvelopeSignature {
+interface EnvelopeSignature {
   readonly keyid: string;
   readonly sig: Uint8Array;
 }

@@ -16,7 +16,7 @@ import { equalBytes, toHex } from '../core/bytes.ts';
 ed.hashes.sha512 = sha512;
 
 /** Length of an ed25519 public key, secret key (seed) and key id in bytes. */
-export const KEY_BYTES = 32;
+const KEY_BYTES = 32;
 /** Length of an ed25519 signature in bytes. */
 export const SIGNATURE_BYTES = 64;
 

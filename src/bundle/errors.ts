@@ -6,6 +6,13 @@
  */
 import { WebflashError, type WebflashErrorOptions } from '../core/errors.ts';
 
+declare module '../core/errors.ts' {
+  interface ErrorCodes {
+    // bundle rejection: the reason code is in BundleError.reason
+    'bundle.rejected': true;
+  }
+}
+
 /** Stable reason codes for a rejected bundle, trust root or manifest. */
 export type BundleReason =
   // container (docs/bundle-format.md, "Container")
@@ -59,7 +66,7 @@ const TAMPERED = 'Download the bundle again from the official support page.';
 const ASK_PUBLISHER = 'Ask the firmware publisher for a correctly built bundle.';
 
 /** One plain-language explanation per reason code (used when no detail overrides it). */
-export const REASON_TEXT: { readonly [R in BundleReason]: ReasonText } = {
+const REASON_TEXT: { readonly [R in BundleReason]: ReasonText } = {
   'container.malformed': {
     message: 'The file is not a valid firmware bundle.',
     hint: 'Check that you picked a .fwb bundle file, then download it again.',

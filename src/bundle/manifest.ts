@@ -33,22 +33,22 @@ export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 /** Largest manifest payload accepted, in bytes. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
 /** Largest single image, in bytes. */
-export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 /** Highest security counter. */
-export const MAX_SECURITY_COUNTER = 0xffff_ffff;
+const MAX_SECURITY_COUNTER = 0xffff_ffff;
 
 /** Semantic Versioning 2.0.0, the regular expression suggested at semver.org (FAQ). */
-export const SEMVER =
+const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 /** Product ids and board ids: lower-case letters, digits, `.`, `_`, `-`; 1–64 characters. */
-export const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Chip ids as in `DeviceIdentity.chip`: "esp32s3", "stm32f4". */
-export const CHIP = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const CHIP = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Image names double as container entry names: no `/`, `\`, leading dot or control characters. */
 export const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** What a target may declare it writes (docs/bundle-format.md, "Write intent"). */
-export const WRITE_KINDS = ['bootloader', 'partitions', 'app', 'data'] as const;
+const WRITE_KINDS = ['bootloader', 'partitions', 'app', 'data'] as const;
 export type WriteKind = (typeof WRITE_KINDS)[number];
 
 /**

@@ -17,7 +17,7 @@ export interface TargetQuery {
 }
 
 /** One image to write: at a flash `address`, or into DFU alternate setting `slot`. */
-export interface TargetRegion {
+interface TargetRegion {
   readonly name: string;
   readonly address?: number;
   readonly slot?: number;
@@ -34,10 +34,7 @@ export interface VerifiedTarget {
 }
 
 /** The manifest targets that `query` matches (see `checkTarget` for the rules). */
-export function matchingTargets(
-  targets: readonly ManifestTarget[],
-  query: TargetQuery,
-): ManifestTarget[] {
+function matchingTargets(targets: readonly ManifestTarget[], query: TargetQuery): ManifestTarget[] {
   return targets.filter(
     (t) =>
       t.chip === query.chip &&

@@ -35,10 +35,10 @@ import { parseStrictJson } from './strict-json.ts';
 /** Largest root envelope accepted, in bytes. */
 export const MAX_ROOT_BYTES = 64 * 1024;
 /** Most keys one root may list. */
-export const MAX_ROOT_KEYS = 32;
+const MAX_ROOT_KEYS = 32;
 
 /** One trusted key: its id and its 32 raw bytes as lower-case hex. */
-export interface RootKey {
+interface RootKey {
   readonly keyid: string;
   readonly publicKey: string;
 }
@@ -72,7 +72,7 @@ export interface RootContent {
  * @throws {BundleError} `root.invalid` for a duplicate, small-order or non-canonical key (the
  *   writer checks with the reader, `parseRootPayload`).
  */
-export function encodeRootPayload(content: RootContent): Uint8Array {
+function encodeRootPayload(content: RootContent): Uint8Array {
   const keys = content.publicKeys.map((k) => ({
     keyid: keyIdOf(k),
     keytype: 'ed25519',

@@ -51,9 +51,9 @@ export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 /** Default tolerance for a wrong computer clock: 5 minutes. */
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Largest clock skew a caller may allow: 1 day. */
-export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 /** Default longest wait for the next chunk of a download: 30 s. */
-export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** Progress while a bundle streams in. */
 export interface VerifyProgress {

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { encodeDfuseFile, type DfuseElement } from '../formats/dfuse-file.ts';
 import { loadFirmwareFile } from '../formats/firmware-file.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
+import { ST_DFU_BOOTLOADER } from '../protocols/dfu/dfuse-chips.ts';
 
 function hexNumber(text: string | undefined, flag: string, fallback: number, max = 0xffff): number {
   if (text === undefined) return fallback;
@@ -67,8 +68,8 @@ Options:
     if (!Number.isInteger(alt) || alt < 0 || alt > 255)
       throw new CliUsageError('--alt must be 0..255');
     const dfu = encodeDfuseFile({
-      idVendor: hexNumber(values.vid, '--vid', 0x0483),
-      idProduct: hexNumber(values.pid, '--pid', 0xdf11),
+      idVendor: hexNumber(values.vid, '--vid', ST_DFU_BOOTLOADER.vendorId),
+      idProduct: hexNumber(values.pid, '--pid', ST_DFU_BOOTLOADER.productId),
       bcdDevice: hexNumber(values.device, '--device', 0xffff),
       targets: [{ alternateSetting: alt, name: values.name ?? 'ST...', elements }],
     });

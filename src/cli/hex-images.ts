@@ -12,7 +12,7 @@ import { CliUsageError } from './io.ts';
 type DraftImageEntry = Record<string, unknown> & { name: string };
 
 /** True for a file that holds Intel HEX, by its name. */
-export function isHexFile(file: string): boolean {
+function isHexFile(file: string): boolean {
   return /\.(hex|ihex|ihx)$/i.test(file);
 }
 

@@ -4,17 +4,28 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BundleError } from '../bundle/errors.ts';
-import { WebflashError } from '../core/errors.ts';
+import { WebflashError, errorMessage } from '../core/errors.ts';
 
-/** Exit codes shared by every subcommand. */
+/**
+ * Exit codes shared by every subcommand (docs/headless.md, "Exit codes"). `flash` and `bench`
+ * use the last four for the outcome of a flash; a scripted factory line can branch on them.
+ */
 export const EXIT = {
   ok: 0,
   /** A bundle, root or signature was rejected; the reason code is printed. */
   rejected: 1,
   /** Wrong command line. */
   usage: 2,
-  /** Anything else: a file could not be read or written. */
+  /** Anything else: a file, port or device could not be read, written or opened. */
   failure: 3,
+  /** The board is not one the bundle is for (another chip or board, or the images do not fit). */
+  wrongBoard: 4,
+  /** The board went away during the flash (unplugged, reset, cable). */
+  deviceLost: 5,
+  /** The bootloader did not answer, answered wrongly, or the written image did not verify. */
+  protocol: 6,
+  /** Cancelled (Ctrl-C, SIGINT or SIGTERM): 128 + SIGINT, as shells report it. */
+  cancelled: 130,
 } as const;
 
 /** Where a command writes; tests pass collectors, the binary passes the process streams. */
@@ -23,6 +34,17 @@ export interface CliIo {
   err: (text: string) => void;
   /** Directory relative paths are resolved against. */
   cwd: string;
+  /** True when `out` is a terminal (live progress bars); default false: plain lines. */
+  isTTY?: boolean | undefined;
+  /** Terminal width, for progress bars. */
+  columns?: number | undefined;
+  /**
+   * Calls `handler` on Ctrl-C / SIGINT or SIGTERM while a command runs; returns `off`. Absent:
+   * the command cannot be interrupted (tests pass their own).
+   */
+  onInterrupt?: ((handler: () => void) => () => void) | undefined;
+  /** Environment variables (`WEBFLASH_TRUST_ROOT`); default none. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** One `webflash` subcommand (or a group of them, which dispatches on its first argument). */
@@ -56,7 +78,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
     const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
     return { values, positionals };
   } catch (err) {
-    throw new CliUsageError(err instanceof Error ? err.message : String(err));
+    throw new CliUsageError(errorMessage(err));
   }
 }
 
@@ -126,7 +148,7 @@ export async function runCommand(
       );
       return EXIT.failure;
     }
-    io.err(`${label}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`${label}: ${errorMessage(err)}\n`);
     return EXIT.failure;
   }
 }

@@ -13,6 +13,7 @@ import { keyIdOf, newSecretKey, publicKeyOf } from '../bundle/ed25519.ts';
 import { parseStrictJson } from '../bundle/strict-json.ts';
 import { fromHex, toHex } from '../core/bytes.ts';
 import { CliUsageError } from './io.ts';
+import { errorMessage } from '../core/errors.ts';
 
 const SECRET_TYPE = 'webflash-ed25519-secret-key';
 const PUBLIC_TYPE = 'webflash-ed25519-public-key';
@@ -51,9 +52,7 @@ async function readKeyJson(path: string): Promise<ReturnType<typeof readObject>>
   try {
     text = await readFile(path);
   } catch (err) {
-    throw new CliUsageError(
-      `cannot read key file ${path}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw new CliUsageError(`cannot read key file ${path}: ${errorMessage(err)}`);
   }
   return readObject(parseStrictJson(text, { maxBytes: 4096 }), path, {
     required: ['type', 'keyid'],

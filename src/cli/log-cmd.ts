@@ -17,7 +17,7 @@ function expectOption(value: string | undefined): { expectHash?: string } {
 }
 
 /** "entry 3: …" or "header: …" for a broken verdict. */
-export function describeBreak(verdict: Extract<ChainVerdict, { ok: false }>): string {
+function describeBreak(verdict: Extract<ChainVerdict, { ok: false }>): string {
   const where = verdict.index < 0 ? 'header' : `entry ${verdict.index}`;
   return `${where}: ${verdict.reason}: ${verdict.message}`;
 }

@@ -1,15 +1,19 @@
 /**
- * The `webflash` publisher command line (docs/publishing.md). Each group of subcommands lives
+ * The `webflash` command line: publishing (docs/publishing.md) and headless flashing
+ * (docs/headless.md). Each group of subcommands lives
  * in its own file and is listed once in `COMMANDS`; add a new group by appending to it.
  *
  * Run through the package binary (bin/webflash.mjs) or `npx tsx src/cli/main.ts`.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchCommand } from './bench-cmd.ts';
 import { bundleCommand } from './bundle-cmd.ts';
 import { dfuCommand } from './dfu-cmd.ts';
+import { flashCommand } from './flash-cmd.ts';
 import { type CliIo, type Command, EXIT, runCommand } from './io.ts';
 import { keygenCommand } from './keys-cmd.ts';
+import { listCommand } from './list-cmd.ts';
 import { logCommand } from './log-cmd.ts';
 import { rootCommand } from './root-cmd.ts';
 import { inspectCommand, verifyCommand } from './verify-cmd.ts';
@@ -23,18 +27,21 @@ export const COMMANDS: Command[] = [
   inspectCommand,
   dfuCommand,
   logCommand,
+  listCommand,
+  flashCommand,
+  benchCommand,
 ];
 
 function usage(): string {
   return [
     'webflash <command> [options]',
     '',
-    'Publish signed firmware bundles for the webflash updater.',
+    'Publish signed firmware bundles, and flash them onto boards without a browser.',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     '',
-    "Run 'webflash <command> --help' for details. Guide: docs/publishing.md",
+    "Run 'webflash <command> --help' for details. Guides: docs/publishing.md, docs/headless.md",
   ].join('\n');
 }
 
@@ -62,6 +69,23 @@ export function processIo(): CliIo {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     cwd: process.cwd(),
+    isTTY: process.stdout.isTTY,
+    columns: process.stdout.columns,
+    onInterrupt: (handler) => {
+      // The first signal asks the command to stop at a safe point; a second one exits at once.
+      let signals = 0;
+      const on = (): void => {
+        if (++signals > 1) process.exit(EXIT.cancelled);
+        handler();
+      };
+      process.on('SIGINT', on);
+      process.on('SIGTERM', on);
+      return () => {
+        process.off('SIGINT', on);
+        process.off('SIGTERM', on);
+      };
+    },
+    env: process.env,
   };
 }
 

@@ -12,6 +12,7 @@ import { parseDateOption } from './dates.ts';
 import { readBytes, resolveIn, withNewline, writeBytes } from './files.ts';
 import { CliUsageError, type Command, EXIT, group, parse, required } from './io.ts';
 import { readPublicKey, readSecretKey } from './keyfile.ts';
+import { errorMessage } from '../core/errors.ts';
 
 const createCommand: Command = {
   name: 'create',
@@ -75,7 +76,7 @@ Options:
       });
     } catch (err) {
       if (err instanceof BundleError) throw err; // root.invalid: a duplicate or unusable key
-      throw new CliUsageError(err instanceof Error ? err.message : String(err));
+      throw new CliUsageError(errorMessage(err));
     }
     const out = required(values.out, '--out');
     await writeBytes(io, out, withNewline(encodeEnvelope(envelope)));
@@ -109,7 +110,7 @@ holder it lists signs; for a rotation, key holders of the previous root sign too
     try {
       signed = addSignature(envelope, secret);
     } catch (err) {
-      throw new CliUsageError(err instanceof Error ? err.message : String(err));
+      throw new CliUsageError(errorMessage(err));
     }
     const out = values.out ?? file;
     await writeBytes(io, out, withNewline(encodeEnvelope(signed)));

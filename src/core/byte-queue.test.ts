@@ -18,6 +18,20 @@ describe('ByteQueue', () => {
     expect(await q.readByte({ timeoutMs: 1 })).toBe(5);
   });
 
+  it('drainUntilQuiet drops input until none arrives for the quiet time', async () => {
+    const c = clock();
+    const q = new ByteQueue(c);
+    q.push(new Uint8Array([1, 2, 3]));
+    c.setTimer(30, () => q.push(new Uint8Array([4])));
+    c.setTimer(70, () => q.push(new Uint8Array([5])));
+    const t0 = c.now();
+    await q.drainUntilQuiet(50);
+    expect(c.now() - t0).toBe(120); // the last byte at 70 ms, then 50 ms of quiet
+    expect(q.available).toBe(0);
+    q.end(new TransportError('transport.closed', 'closed'));
+    await expect(q.drainUntilQuiet(50)).rejects.toBeInstanceOf(TransportError);
+  });
+
   it('read() returns what is there, up to max', async () => {
     const q = new ByteQueue(clock());
     q.push(new Uint8Array([9, 8, 7]));

@@ -80,6 +80,22 @@ export class ByteQueue {
     return b[0]!;
   }
 
+  /**
+   * Reads and drops input until none arrives for `quietMs` (a device still answering a command
+   * the host gave up on, or printing after a reset).
+   * @throws {AbortError} when `signal` fires; the queue's end error once it has ended.
+   */
+  async drainUntilQuiet(quietMs: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      try {
+        await this.read(4096, { timeoutMs: quietMs, signal, what: 'drain' });
+      } catch (err) {
+        if (err instanceof TimeoutError) return;
+        throw err;
+      }
+    }
+  }
+
   private wait(min: number, max: number, options: ReadOptions): Promise<Uint8Array> {
     if (this.waiter) return Promise.reject(new Error('ByteQueue: a read is already pending'));
     if (min === 0) return Promise.resolve(new Uint8Array(0));

@@ -4,45 +4,37 @@
  * `hint`s. The original error is kept as `cause`.
  */
 
-export type ErrorCode =
-  // transport
-  | 'transport.unavailable'
-  | 'transport.no-port-selected'
-  | 'transport.port-busy'
-  | 'transport.open-failed'
-  | 'transport.device-lost'
-  | 'transport.io'
-  | 'transport.closed'
-  | 'transport.driver-missing'
-  // framing
-  | 'framing.invalid'
-  | 'framing.overflow'
-  // protocol
-  | 'protocol.no-sync'
-  | 'protocol.bad-reply'
-  | 'protocol.command-failed'
-  | 'protocol.unsupported'
-  | 'protocol.wrong-chip'
-  | 'protocol.read-protected'
-  // timing and control
-  | 'timeout'
-  | 'aborted'
-  // verification of what was written
-  | 'verify.mismatch'
-  // bundle rejection: the reason code is in BundleError.reason
-  | 'bundle.rejected'
-  // the customer updater refused a bundle address outside its allowed origins
-  | 'bundle.origin-refused'
-  // the flash plan would write or erase over a flash range the technician asked to keep
-  | 'plan.keep-range'
-  // the flash plan would write beyond the memory the board reported
-  | 'plan.out-of-flash'
-  // the flash plan would write over the bootloader's own flash section (AVR boot section)
-  | 'plan.bootloader-overlap'
-  // usage
-  | 'usage.invalid-argument'
-  // flash log: another tab or process appended the same entry number first
-  | 'audit.conflict';
+/**
+ * Every stable error code, as the keys of one interface. Core lists only the codes of the error
+ * classes it defines; each layer adds its own by declaration merging in its `errors.ts`
+ * (src/transport/errors.ts, src/protocols/errors.ts, src/bundle/errors.ts, src/job/errors.ts…),
+ * so a new layer or feature never edits this file. Every tsconfig and knip take each folder's
+ * `errors.ts` in, so every program sees all the codes:
+ *
+ * @example
+ * declare module '../core/errors.ts' {
+ *   interface ErrorCodes {
+ *     'plan.out-of-flash': true;
+ *   }
+ * }
+ * @public (extended by declaration merging, which knip does not follow)
+ */
+export interface ErrorCodes {
+  // timing and control (TimeoutError, AbortError)
+  timeout: true;
+  aborted: true;
+  // verification of what was written (VerificationError)
+  'verify.mismatch': true;
+  // bytes that do not parse (FramingError): thrown by the file formats, USB descriptors, SLIP
+  // and the protocols' reply parsers alike
+  'framing.invalid': true;
+  'framing.overflow': true;
+  // usage (UsageError)
+  'usage.invalid-argument': true;
+}
+
+/** A stable error code: core's and those the layers above add to `ErrorCodes`. */
+export type ErrorCode = keyof ErrorCodes;
 
 export interface WebflashErrorOptions {
   cause?: unknown;
@@ -124,9 +116,16 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   }
 }
 
-/** Turns anything thrown into a WebflashError (keeping it as cause when it is not one). */
-export function asWebflashError(err: unknown, fallback: ErrorCode = 'transport.io'): WebflashError {
+/**
+ * Turns anything thrown into a WebflashError (keeping it as cause when it is not one), with the
+ * code `fallback` (the callers above the transport layer pass 'transport.io').
+ */
+export function asWebflashError(err: unknown, fallback: ErrorCode): WebflashError {
   if (err instanceof WebflashError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new WebflashError(fallback, message, { cause: err });
+  return new WebflashError(fallback, errorMessage(err), { cause: err });
+}
+
+/** The message of anything thrown: an Error's `message`, else the value as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -208,7 +208,7 @@ export class WebflashUpdateElement extends HTMLElement {
       board: this.getAttribute('board') ?? undefined,
       transport,
       bundleUrl: () => {
-        if (policyError !== undefined) throw asWebflashError(policyError);
+        if (policyError !== undefined) throw asWebflashError(policyError, 'transport.io');
         return resolveBundleUrl(bundle, { ...policy, base: document.baseURI });
       },
     });

@@ -254,7 +254,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
       retry: 'reload' | 'install' | 'none';
     },
   ): void => {
-    const error = asWebflashError(err);
+    const error = asWebflashError(err, 'transport.io');
     log?.warn(`Update stopped: [${error.code}] ${error.message}`);
     const reason = error instanceof BundleError ? error.reason : undefined;
     set({
@@ -346,7 +346,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     } catch (err) {
       busy = false;
       if (disposed) return;
-      const error = asWebflashError(err);
+      const error = asWebflashError(err, 'transport.io');
       if (error.code === 'transport.no-port-selected') {
         set({ kind: 'ready', note: noDeviceNote(transport) });
         return;

@@ -16,16 +16,17 @@ import type { TrustRoot } from '../bundle/trust-root.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES, verifyBundle } from '../bundle/verify.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { Connector, JobSettings } from '../job/types.ts';
+import type { JobSettings } from '../job/types.ts';
 import { verifyRelease } from '../job/verify-release.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
+import type { StubLoader } from '../protocols/esp/stub.ts';
+import { driverFor, hintForUsbIds, protocolsOf } from '../protocols/registry.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.ts';
 import { fetchBundle } from './download.ts';
 import type { CustomerServices, PortChoice } from './flow.ts';
 import type { OriginPolicy } from './origins.ts';
 import type { Transport } from './support.ts';
-import { SERIAL_PROTOCOLS } from './transport-choice.ts';
 
 /** The transports the customer updater drives (support.ts `detectSupport`). */
 export const USABLE_TRANSPORTS: readonly Transport[] = ['serial', 'usb'];
@@ -50,15 +51,31 @@ export interface CustomerServicesOptions {
   logger?: Logger | undefined;
 }
 
-/** Loads the driver for `protocol` (a separate chunk per driver). */
-async function loadConnector(
-  protocol: ProtocolId,
-  serial: Serial | undefined,
-  clock: Clock,
-): Promise<Connector<SerialPortHandle>> {
-  if (protocol === 'stm32-usart') return (await import('../protocols/stm32/driver.ts')).stm32Driver;
-  const { espConnector } = await import('./esp-connector.ts');
-  return espConnector(serial ? new WebSerialPortWatcher({ clock, serial }) : undefined);
+/**
+ * The ESP flasher stub, fetched as data (stub-assets.ts) in a chunk of its own, so the element's
+ * script carries neither the stub nor its file names.
+ */
+const fetchStub: StubLoader = async (chip) =>
+  (await import('./stub-assets.ts')).fetchStubJson(chip);
+
+/**
+ * The serial protocol for a chosen port: among the registry's serial protocols the bundle's
+ * targets use, the one the port's USB ids tell, else the first.
+ */
+function serialProtocolFor(
+  targets: readonly { readonly protocol: string }[],
+  port: SerialPortHandle,
+): { protocol: ProtocolId; bootloaderBaud: number | undefined } {
+  const { usbVendorId: vendorId, usbProductId: productId } = port.info;
+  const hint = hintForUsbIds('serial', { vendorId, productId });
+  const offered = protocolsOf('serial').filter((e) =>
+    targets.some((t) => e.serves.includes(t.protocol)),
+  );
+  const entry = offered.find((e) => e.id === hint?.protocol) ?? offered[0]!;
+  return {
+    protocol: entry.id,
+    bootloaderBaud: hint?.protocol === entry.id ? hint.baudRate : undefined,
+  };
 }
 
 /**
@@ -121,11 +138,19 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
           chooseAgain,
         });
       }
-      // chooseTransport picked serial, so a serial target is there.
-      const protocol = SERIAL_PROTOCOLS.find((p) => targets.some((t) => t.protocol === p))!;
-      // The chooser first, while the click still counts as a user gesture; then the driver.
+      // The chooser first, while the click still counts as a user gesture; then the driver
+      // (chooseTransport picked serial, so a serial target is there).
       const port = await requestSerialPort({ clock, serial: serial() });
-      const connector = await loadConnector(protocol, serial(), clock);
+      const { protocol, bootloaderBaud } = serialProtocolFor(targets, port);
+      const s = serial();
+      // The driver's own compressor runs on the page (about 5 ms per 180 KB image,
+      // docs/engine.md "Compression worker"): no worker script that a page on another origin
+      // could not start.
+      const connector = driverFor<SerialPortHandle>(protocol, {
+        loadStub: fetchStub,
+        portWatcher: s ? new WebSerialPortWatcher({ clock, serial: s }) : undefined,
+        bootloaderBaud,
+      });
       return {
         port,
         connector,

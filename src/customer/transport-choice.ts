@@ -1,17 +1,11 @@
 /**
  * How the customer updater reaches the device, decided from the verified bundle's targets, what
- * the browser offers (support.ts) and the vendor's `transport` setting: over Web Serial for the
- * ESP and STM32 USART bootloaders, over WebUSB for USB DFU 1.1 and ST DfuSe. Pure.
+ * the browser offers (support.ts) and the vendor's `transport` setting: over Web Serial or WebUSB,
+ * as the protocol registry (src/protocols/registry.ts) says each target's protocol is reached. Pure.
  */
 import { ProtocolError, TransportError, UsageError } from '../core/errors.ts';
-import type { ProtocolId } from '../protocols/driver.ts';
+import { transportsFor } from '../protocols/registry.ts';
 import type { Transport } from './support.ts';
-
-/** Bootloader protocols the customer updater drives over Web Serial, in order of preference. */
-export const SERIAL_PROTOCOLS: readonly ProtocolId[] = ['esp-serial', 'stm32-usart'];
-
-/** Bootloader protocols it drives over WebUSB. */
-export const USB_PROTOCOLS: readonly ProtocolId[] = ['dfuse', 'dfu'];
 
 /**
  * The vendor's `transport` attribute (or `?transport=` parameter): `serial`, `usb`, or nothing.
@@ -37,11 +31,7 @@ export function chooseTransport(options: {
   available: readonly Transport[];
   pinned?: Transport | undefined;
 }): Transport {
-  const has = (list: readonly string[]): boolean =>
-    options.targets.some((t) => list.includes(t.protocol));
-  const kinds: Transport[] = [];
-  if (has(SERIAL_PROTOCOLS)) kinds.push('serial');
-  if (has(USB_PROTOCOLS)) kinds.push('usb');
+  const kinds: Transport[] = transportsFor(options.targets);
   if (kinds.length === 0) {
     throw new ProtocolError(
       'protocol.unsupported',

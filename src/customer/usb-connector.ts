@@ -10,16 +10,14 @@
 import type { Clock } from '../core/clock.ts';
 import { TransportError } from '../core/errors.ts';
 import type { Connector } from '../job/types.ts';
-import { connectDfu } from '../protocols/dfu/dfu-driver.ts';
-import { connectDfuse } from '../protocols/dfu/dfuse-driver.ts';
-import type { ProtocolId } from '../protocols/driver.ts';
 import {
   dfuTargetFor,
   usbFiltersFor,
-  usbProtocolFor,
   type UsbIds,
   type UsbTargetShape,
 } from '../protocols/dfu/usb-targets.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
+import { chooseUsbProtocol, driverFor } from '../protocols/registry.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';
@@ -36,27 +34,24 @@ export function usbConnector(
     chooseAgain: (step: ChooseAgainStep | undefined) => void;
   },
 ): Connector<UsbDeviceHandle> {
-  if (protocol === 'dfuse') return { id: 'dfuse', connect: connectDfuse };
+  if (protocol !== 'dfu') return driverFor(protocol);
   const target = dfuTargetFor(options.targets, options.device);
+  // A device in its application is switched to DFU mode (DFU 1.1 §5.1) and found again: among
+  // the devices this page may already use, or chosen again by the person.
   return {
-    id: 'dfu',
-    // A device in its application is switched to DFU mode (DFU 1.1 §5.1) and found again:
-    // among the devices this page may already use, or chosen again by the person.
+    id: protocol,
     connect: (device, o) =>
-      connectDfu(device, {
-        ...o,
-        watcher: chooseAgainWatcher({
+      driverFor<UsbDeviceHandle>(protocol, {
+        usbWatcher: chooseAgainWatcher({
           webUsb: options.webUsb,
           clock: o.clock,
           logger: o.logger,
           show: options.chooseAgain,
         }),
         dfuModeFilters: dfuModeFilters(device.info.vendorId),
-        ...(target ? { chip: target.chip } : {}),
-        ...(target?.alternateSetting === undefined
-          ? {}
-          : { alternateSetting: target.alternateSetting }),
-      }),
+        chip: target?.chip,
+        alternateSetting: target?.alternateSetting,
+      }).connect(device, o),
   };
 }
 
@@ -91,7 +86,7 @@ export async function chooseUsbDevice(options: {
     throw err;
   }
   const ids = device.info;
-  const protocol = usbProtocolFor(options.targets, ids);
+  const protocol = chooseUsbProtocol({ targets: options.targets, device: ids });
   return {
     port: device,
     connector: usbConnector(protocol, {

@@ -8,8 +8,8 @@
  */
 import { FramingError } from '../core/errors.ts';
 
-export const STELLARIS_PREFIX_LENGTH = 8;
-export const LPC_PREFIX_LENGTH = 16;
+const STELLARIS_PREFIX_LENGTH = 8;
+const LPC_PREFIX_LENGTH = 16;
 
 export type DfuPrefix =
   { kind: 'stellaris'; address: number; payloadLength: number } | { kind: 'lpc'; blocks: number };

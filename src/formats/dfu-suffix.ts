@@ -13,13 +13,13 @@ import { FramingError } from '../core/errors.ts';
 import { crc32Update } from './crc32.ts';
 
 /** The suffix's own length (bLength) for DFU 1.0/1.1 and DfuSe. */
-export const DFU_SUFFIX_LENGTH = 16;
+const DFU_SUFFIX_LENGTH = 16;
 /** bcdDFU of a plain DFU 1.0 file, as `dfu-suffix -a` writes it. */
-export const BCD_DFU_1_0 = 0x0100;
+const BCD_DFU_1_0 = 0x0100;
 /** bcdDFU of a DfuSe file (ST UM0391 §3). */
 export const BCD_DFUSE = 0x011a;
 /** The "any" value of idVendor/idProduct/bcdDevice. */
-export const DFU_WILDCARD = 0xffff;
+const DFU_WILDCARD = 0xffff;
 
 export interface DfuSuffix {
   bcdDevice: number;
@@ -39,12 +39,12 @@ export interface DfuSuffixFields {
 }
 
 /** The dwCRC value for a file whose bytes before dwCRC are `bytesWithoutCrc`. */
-export function dfuSuffixCrc(bytesWithoutCrc: Uint8Array): number {
+function dfuSuffixCrc(bytesWithoutCrc: Uint8Array): number {
   return crc32Update(0xffffffff, bytesWithoutCrc);
 }
 
 /** True when the file ends with the "UFD" signature of a DFU suffix. */
-export function hasDfuSuffix(file: Uint8Array): boolean {
+function hasDfuSuffix(file: Uint8Array): boolean {
   const n = file.length;
   return (
     n >= DFU_SUFFIX_LENGTH && file[n - 6] === 0x44 && file[n - 7] === 0x46 && file[n - 8] === 0x55

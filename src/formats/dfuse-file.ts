@@ -12,11 +12,11 @@
  * Little-endian throughout. Pure.
  */
 import { FramingError } from '../core/errors.ts';
-import { BCD_DFUSE, addDfuSuffix, parseDfuSuffix, type DfuSuffix } from './dfu-suffix.ts';
+import { BCD_DFUSE, addDfuSuffix, parseDfuSuffix } from './dfu-suffix.ts';
 
-export const DFUSE_PREFIX_LENGTH = 11;
-export const DFUSE_TARGET_PREFIX_LENGTH = 274;
-export const DFUSE_ELEMENT_HEADER_LENGTH = 8;
+const DFUSE_PREFIX_LENGTH = 11;
+const DFUSE_TARGET_PREFIX_LENGTH = 274;
+const DFUSE_ELEMENT_HEADER_LENGTH = 8;
 const NAME_FIELD = 255;
 
 export interface DfuseElement {
@@ -24,7 +24,7 @@ export interface DfuseElement {
   data: Uint8Array;
 }
 
-export interface DfuseTarget {
+interface DfuseTarget {
   alternateSetting: number;
   /** Target name (at most 254 ASCII characters), when bTargetNamed is set. */
   name?: string;
@@ -189,5 +189,3 @@ export function encodeDfuseFile(file: DfuseFile): Uint8Array {
     bcdDFU: BCD_DFUSE,
   });
 }
-
-export type { DfuSuffix };

@@ -10,10 +10,10 @@ import { parseDfuSuffix, type DfuSuffix } from './dfu-suffix.ts';
 import { isDfuseFile, parseDfuseFile } from './dfuse-file.ts';
 import { parseIntelHex } from './intel-hex.ts';
 
-export type FirmwareFileKind = 'dfuse' | 'dfu' | 'ihex' | 'bin';
+type FirmwareFileKind = 'dfuse' | 'dfu' | 'ihex' | 'bin';
 
 /** One block of bytes to place; `address` is absent when the file does not say. */
-export interface FirmwareImage {
+interface FirmwareImage {
   data: Uint8Array;
   address?: number;
   /** DfuSe alternate setting (memory) this image is for. */

@@ -13,7 +13,7 @@
 import { FramingError } from '../core/errors.ts';
 
 /** A contiguous run of bytes at an absolute address. */
-export interface HexSegment {
+interface HexSegment {
   address: number;
   data: Uint8Array;
 }
@@ -127,7 +127,7 @@ export function parseIntelHex(input: string | Uint8Array): IntelHex {
  * Sorts runs by address and merges adjacent ones.
  * @throws {FramingError} when two runs overlap.
  */
-export function mergeSegments(pieces: readonly HexSegment[]): HexSegment[] {
+function mergeSegments(pieces: readonly HexSegment[]): HexSegment[] {
   const sorted = pieces.filter((p) => p.data.length > 0).sort((a, b) => a.address - b.address);
   const out: { address: number; parts: Uint8Array[]; end: number }[] = [];
   for (const p of sorted) {

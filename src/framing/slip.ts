@@ -12,16 +12,16 @@ import type { Clock } from '../core/clock.ts';
 import { FramingError, UsageError } from '../core/errors.ts';
 
 /** RFC 1055 END: frame delimiter. */
-export const SLIP_END = 0xc0;
+const SLIP_END = 0xc0;
 /** RFC 1055 ESC: starts a two-byte escape. */
-export const SLIP_ESC = 0xdb;
+const SLIP_ESC = 0xdb;
 /** RFC 1055 ESC_END: `ESC ESC_END` stands for a 0xC0 data byte. */
-export const SLIP_ESC_END = 0xdc;
+const SLIP_ESC_END = 0xdc;
 /** RFC 1055 ESC_ESC: `ESC ESC_ESC` stands for a 0xDB data byte. */
-export const SLIP_ESC_ESC = 0xdd;
+const SLIP_ESC_ESC = 0xdd;
 
 /** Default largest decoded frame accepted: a 16 KiB stub data block plus headers, with room. */
-export const DEFAULT_MAX_SLIP_FRAME = 0x10000;
+const DEFAULT_MAX_SLIP_FRAME = 0x10000;
 
 /**
  * Frames `payload`: `C0 <payload with C0→DB DC, DB→DB DD> C0`. The input is not modified.

@@ -15,6 +15,7 @@ import type {
   WriteProgress,
 } from '../protocols/driver.ts';
 import { Emitter, type EventSource } from './emitter.ts';
+import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable, requireSameBoard } from './retry.ts';
 import { checkPlacement } from './placement.ts';
@@ -43,7 +44,7 @@ import type {
   RegionReport,
   TransferPhase,
 } from './types.ts';
-import { abortReason, defaultTimeouts, withDeadline } from './watchdog.ts';
+import { abortReason, closeWithDeadline, defaultTimeouts, withDeadline } from './watchdog.ts';
 
 const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled']);
 
@@ -258,7 +259,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
         await this.deadline('resync', 'Resynchronising', (s) => old.resync(s));
         return;
       } catch (err) {
-        const e = asWebflashError(err);
+        const e = asJobError(err);
         if (this.signal.aborted) throw abortReason(this.signal, e);
         if (!isRetryable(e) && e.code !== 'protocol.no-sync') throw e;
         this.log.warn(`The board did not answer a resync (${e.message}); connecting again.`);
@@ -286,7 +287,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       }
       return installed;
     } catch (err) {
-      const e = asWebflashError(err);
+      const e = asJobError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
       if (!isRetryable(e)) throw e;
       this.log.warn(`Could not read the installed firmware (${e.message}); continuing without it.`);
@@ -347,7 +348,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       });
     } catch (err) {
       if (this.signal.aborted) throw abortReason(this.signal, err);
-      this.log.error(`Could not record the installed release: ${asWebflashError(err).message}`);
+      this.log.error(`Could not record the installed release: ${asJobError(err).message}`);
     }
   }
 
@@ -377,7 +378,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       this.log.info('The board is starting the new firmware.');
       return undefined;
     } catch (err) {
-      const e = asWebflashError(err);
+      const e = asJobError(err);
       if (this.signal.aborted) throw abortReason(this.signal, e);
       // The bootloader refused the new firmware at the restart (MCUboot): the update failed.
       if (e instanceof VerificationError) throw e;
@@ -433,7 +434,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
   private failure(err: unknown, t0: number): JobFailure {
     const cancelled = this.signal.aborted;
-    const error = cancelled ? abortReason(this.signal, err) : asWebflashError(err);
+    const error = cancelled ? abortReason(this.signal, err) : asJobError(err);
     const phase = this.current;
     const identity = this.session?.identity ?? this.board;
     const recovery =
@@ -461,19 +462,10 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
 
   /** Closes a session under a deadline of its own (the job's signal may have fired already). */
   private async closeSession(session: FlashSession): Promise<void> {
-    try {
-      await withDeadline(
-        {
-          clock: this.clock,
-          timeoutMs: this.timeouts.reset,
-          signal: new AbortController().signal,
-          what: 'Closing the port',
-        },
-        () => session.close(),
-      );
-    } catch (err) {
-      this.log.warn(`Closing the port failed: ${asWebflashError(err).message}`);
-    }
+    await closeWithDeadline(
+      { clock: this.clock, timeoutMs: this.timeouts.reset, log: this.log },
+      () => session.close(),
+    );
   }
 
   private requireSession(): FlashSession {

@@ -4,7 +4,7 @@
  * passes only its policy: its listeners (and so its own progress throttling), its recovery
  * words (`advise`), its plan rules (`checkPlan`) and how it records a result.
  */
-import { asWebflashError } from '../core/errors.ts';
+import { asJobError } from './errors.ts';
 import { FlashJob } from './engine.ts';
 import type { FlashJobOptions, JobEvents, JobResult } from './types.ts';
 
@@ -43,7 +43,7 @@ export async function runFlashJob<Port>(options: RunJobOptions<Port>): Promise<J
       } catch (err) {
         options.logger
           ?.child('flash-log')
-          .error(`Could not record the flash: ${asWebflashError(err).message}`);
+          .error(`Could not record the flash: ${asJobError(err).message}`);
       }
     }
     return result;

@@ -36,7 +36,7 @@ export interface VerifiedSource {
 }
 
 /** A raw image at an address, not covered by any signature. Development only. */
-export interface UnverifiedSource {
+interface UnverifiedSource {
   kind: 'unverified';
   /** Shown in progress and logs; "image" unless set. */
   name?: string;

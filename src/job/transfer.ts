@@ -6,12 +6,8 @@
  * that confirm no new bytes, and `maxAttemptsTotal` attempts in all.
  */
 import { sleep, type Clock } from '../core/clock.ts';
-import {
-  asWebflashError,
-  TransportError,
-  VerificationError,
-  type WebflashError,
-} from '../core/errors.ts';
+import { TransportError, VerificationError, type WebflashError } from '../core/errors.ts';
+import { asJobError } from './errors.ts';
 import type { Logger } from '../core/log.ts';
 import {
   confirmedBytesOf,
@@ -214,7 +210,7 @@ function describeFailure(
   region: FlashRegion,
   index: number,
 ): WebflashError {
-  const e = asWebflashError(err);
+  const e = asJobError(err);
   const lost =
     e.code === 'transport.device-lost' || (e.code === 'transport.closed' && !ctx.signal.aborted);
   if (!lost) return e;

@@ -6,13 +6,7 @@ import type { RecoveryContext } from './recovery.ts';
 import type { Clock } from '../core/clock.ts';
 import type { WebflashError } from '../core/errors.ts';
 import type { LogEntry, Logger } from '../core/log.ts';
-import type {
-  DeviceIdentity,
-  FlashSession,
-  InstalledFirmware,
-  ProtocolId,
-  SessionOptions,
-} from '../protocols/driver.ts';
+import type { DeviceIdentity, InstalledFirmware, ProtocolDriver } from '../protocols/driver.ts';
 import type { BoardFacts, FlashPlan, FlashSource } from './source.ts';
 
 /** Where a job is. `done`, `failed` and `cancelled` are final. */
@@ -32,7 +26,7 @@ export type JobPhase =
 /** The phases in which bytes move and progress is reported. */
 export type TransferPhase = 'erasing' | 'writing' | 'verifying';
 
-export interface PhaseEvent {
+interface PhaseEvent {
   phase: JobPhase;
   previous: JobPhase;
   /** Milliseconds on the job's clock. */
@@ -143,23 +137,14 @@ export interface JobEvents {
   result: JobResult;
 }
 
-/** What the engine passes to a driver's connect function. */
-export interface ConnectOptions extends SessionOptions {
-  /** The line speed to flash at, when the protocol can change it. */
-  baudRate?: number | undefined;
-  /** The job's own signal, always set. */
-  signal: AbortSignal;
-}
+/** What the engine passes to a driver's connect function (src/protocols/driver.ts). */
+export type { ConnectOptions } from '../protocols/driver.ts';
 
 /**
- * Opens a session on a port: the only part of a protocol driver the engine needs up front.
- * `Port` is whatever the driver connects through (a SerialPortHandle, a USB device handle…).
+ * Opens a session on a port: the only part of a protocol driver the engine needs up front
+ * (src/protocols/driver.ts `ProtocolDriver`; the protocol registry builds them).
  */
-export interface Connector<Port> {
-  /** The protocol id, as in bundle targets; driver records (`dfuDriver`, …) fit as they are. */
-  readonly id: ProtocolId;
-  connect(port: Port, options: ConnectOptions): Promise<FlashSession>;
-}
+export type Connector<Port> = ProtocolDriver<Port>;
 
 /** `'regions'`: erase only what is written (the default). `'all'`: erase the whole chip first. */
 export type EraseMode = 'regions' | 'all';

@@ -12,7 +12,7 @@ import { recordRootSeen, type RollbackStore } from '../bundle/rollback-store.ts'
 import type { VerifiedBundle, VerifyOptions } from '../bundle/verify.ts';
 
 /** `verifyBundle` itself, or a function that runs it elsewhere (the verification worker). */
-export type BundleVerifier<S> = (source: S, options: VerifyOptions) => Promise<VerifiedBundle>;
+type BundleVerifier<S> = (source: S, options: VerifyOptions) => Promise<VerifiedBundle>;
 
 /** `VerifyOptions` with the store and the mode required, plus the verifier and the source. */
 export type VerifyReleaseOptions<S> = Omit<VerifyOptions, 'rollbackStore' | 'mode'> & {

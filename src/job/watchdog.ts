@@ -5,6 +5,8 @@
  */
 import { sleep, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError, WebflashError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { asJobError } from './errors.ts';
 import type { PhaseTimeouts } from './types.ts';
 
 export interface DeadlineOptions<T = unknown> {
@@ -91,6 +93,29 @@ export async function withDeadline<T>(
       },
       () => undefined,
     );
+  }
+}
+
+/**
+ * Runs `close` under a deadline of its own (a job's signal may have fired already); a failure
+ * is logged, never thrown.
+ */
+export async function closeWithDeadline(
+  options: { clock: Clock; timeoutMs: number; log: Logger },
+  close: () => Promise<void>,
+): Promise<void> {
+  try {
+    await withDeadline(
+      {
+        clock: options.clock,
+        timeoutMs: options.timeoutMs,
+        signal: new AbortController().signal,
+        what: 'Closing the port',
+      },
+      close,
+    );
+  } catch (err) {
+    options.log.warn(`Closing the port failed: ${asJobError(err).message}`);
   }
 }
 

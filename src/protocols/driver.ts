@@ -55,7 +55,7 @@ export interface FlashRegion {
   data: Uint8Array;
 }
 
-export type WritePhase = 'erase' | 'write' | 'verify';
+type WritePhase = 'erase' | 'write' | 'verify';
 
 export interface WriteProgress {
   phase: WritePhase;
@@ -125,6 +125,25 @@ export interface FlashSession {
   reset(): Promise<void>;
   /** Releases the link; idempotent. */
   close(): Promise<void>;
+}
+
+/** What the engine passes to a driver's connect function. */
+export interface ConnectOptions extends SessionOptions {
+  /** The line speed to flash at, when the protocol can change it. */
+  baudRate?: number | undefined;
+  /** The job's own signal, always set. */
+  signal: AbortSignal;
+}
+
+/**
+ * Opens a session on a port: the only part of a protocol the engine needs up front. `Port` is
+ * what the protocol connects through (a SerialPortHandle, a UsbDeviceHandle). The protocol
+ * registry (registry.ts) builds one per job.
+ */
+export interface ProtocolDriver<Port> {
+  /** The protocol id, as in bundle targets. */
+  readonly id: ProtocolId;
+  connect(port: Port, options: ConnectOptions): Promise<FlashSession>;
 }
 
 /** Marks an error that happened mid-write, carrying how far the board is known to be good. */

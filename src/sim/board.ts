@@ -9,7 +9,7 @@ import { Prng } from './prng.ts';
 import type { LinkModel, SerialWire } from './serial-wire.ts';
 
 /** Bytes placed in flash before the board starts (an existing firmware). */
-export interface FlashImage {
+interface FlashImage {
   address: number;
   data: Uint8Array;
 }

@@ -3,9 +3,9 @@
  * board (chip model, flash, serial wire with the right USB identity and link model). The demo
  * mode, the Playwright tests, the benchmarks and `npm run sim` all create boards through it.
  *
- * A board family adds its presets to the list in `BUILTIN_PRESETS` below (or calls
- * `registerBoard` at run time). A preset's `transport` says whether a host reaches it through a
- * serial port (`SimBoard.wire`, the default) or USB (`SimBoard.usb`).
+ * A board family adds its presets to the list in `BUILTIN_PRESETS` below. A preset's `transport`
+ * says whether a host reaches it through a serial port (`SimBoard.wire`, the default) or USB
+ * (`SimBoard.usb`).
  */
 import { UsageError } from '../core/errors.ts';
 import type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
@@ -15,8 +15,7 @@ import { ESP_BOARD_PRESETS } from './esp/boards.ts';
 import { MCUBOOT_BOARD_PRESETS } from './mcuboot/boards.ts';
 import { STM32_BOARD_PRESETS } from './stm32/boards.ts';
 
-export type { BoardOptions, BoardPreset, FlashImage, SimBoard } from './board.ts';
-export { deterministicMac } from './board.ts';
+export type { BoardOptions, BoardPreset, SimBoard } from './board.ts';
 
 const BUILTIN_PRESETS: readonly BoardPreset[] = [
   ...ESP_BOARD_PRESETS,
@@ -27,11 +26,6 @@ const BUILTIN_PRESETS: readonly BoardPreset[] = [
 ];
 
 const registry = new Map<string, BoardPreset>(BUILTIN_PRESETS.map((p) => [p.name, p]));
-
-/** Adds (or replaces) a preset. */
-export function registerBoard(preset: BoardPreset): void {
-  registry.set(preset.name, preset);
-}
 
 /** Every preset, sorted by name. */
 export function listBoards(): BoardPreset[] {

@@ -20,6 +20,12 @@ export interface LinkModel {
   chunkSize: number;
   /** 'usb-cdc' only: throughput in bytes per millisecond. */
   bytesPerMs?: number;
+  /**
+   * 'uart' only: the fastest rate the line carries (a long cable, a slow level shifter). Above
+   * it the edges are too slow for the receiver and no character arrives intact: each is read
+   * as 0x00 with a framing error. Default: no limit.
+   */
+  maxBaudRate?: number;
 }
 
 /** Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame. */

@@ -5,19 +5,16 @@
  */
 import { sleep, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError } from '../core/errors.ts';
-import type { PortInfo, PortWatcher, SerialPortHandle } from '../transport/link.ts';
-import type { SerialWire, SimSerialPort } from './serial-wire.ts';
+import type { PortWatcher, SerialPortHandle, WaitForReturnOptions } from '../transport/link.ts';
+import type { SerialWire } from './serial-wire.ts';
+import type { SimSerialPort } from './sim-serial-port.ts';
 
 export class SimPortWatcher implements PortWatcher {
   constructor(private readonly wire: SerialWire) {}
 
   waitForReturn(
     previous: SerialPortHandle,
-    options: {
-      timeoutMs: number;
-      signal?: AbortSignal | undefined;
-      accept?: (info: PortInfo) => boolean;
-    },
+    options: WaitForReturnOptions,
   ): Promise<SerialPortHandle> {
     const want = previous.info;
     const matches = (port: SimSerialPort): boolean =>

@@ -10,7 +10,7 @@ import { Prng } from './prng.ts';
 /** How a reply is rewritten. */
 export type FuzzKind = 'random' | 'truncate' | 'mutate' | 'stale' | 'twice' | 'silence';
 
-export const FUZZ_KINDS: readonly FuzzKind[] = [
+const FUZZ_KINDS: readonly FuzzKind[] = [
   'random',
   'truncate',
   'mutate',

@@ -130,6 +130,26 @@ describe('SerialWire baud mismatch', () => {
     expect(wire.stats.garbled).toBeGreaterThan(100);
   });
 
+  it("carries nothing intact above the line's maxBaudRate, and everything at it", async () => {
+    const { clock, device, wire } = setup({ link: { ...UART_NO_LATENCY, maxBaudRate: 460800 } });
+    device.side.setFormat({ baudRate: 921600 });
+    const fast = (await wire.port!.open({ baudRate: 921600 })) as SimSerialLink;
+    await fast.write(bytes(64));
+    await settle(clock);
+    expect(device.bytes()).toEqual(new Array<number>(64).fill(0));
+    device.side.send(bytes(64));
+    await fast.input.readExactly(64, { timeoutMs: 100 });
+    expect(fast.lineErrors.framing).toBeGreaterThan(0);
+    expect(wire.stats.garbled).toBe(128);
+    await fast.close();
+    device.received = [];
+    device.side.setFormat({ baudRate: 460800 });
+    const slow = await wire.port!.open({ baudRate: 460800 });
+    await slow.write(bytes(64));
+    await settle(clock);
+    expect(device.bytes()).toEqual([...bytes(64)]);
+  });
+
   it('tolerates 2% of speed difference, like a real UART', async () => {
     const { clock, device, wire } = setup();
     device.side.setFormat({ baudRate: 115200 });

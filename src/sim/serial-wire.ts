@@ -22,23 +22,17 @@ import {
   type LinkModel,
 } from './link-model.ts';
 import { TransportError } from '../core/errors.ts';
-import type {
-  LinkOptions,
-  PortInfo,
-  SerialLink,
-  SerialPortHandle,
-  SerialSignals,
-} from '../transport/link.ts';
+import type { PortInfo, SerialSignals } from '../transport/link.ts';
 import { Prng, freshSeed } from './prng.ts';
 import { injectFaults } from './wire-faults.ts';
+import type { HostConnection, HostSink, SimOpenOptions } from './sim-link.ts';
 import {
-  SimSerialLink,
-  type HostConnection,
-  type HostSink,
-  type InputSignals,
-  type SimHostPort,
-  type SimOpenOptions,
-} from './sim-link.ts';
+  IDLE_SIGNALS,
+  SimSerialPort,
+  WireConnection,
+  closedError,
+  toFormat,
+} from './sim-serial-port.ts';
 import { bitsPerCharacter, receiveCharacter, type UartFormat } from './uart-frame.ts';
 
 export {
@@ -134,12 +128,6 @@ export interface WireStats {
  * (empty for none).
  */
 export type ReplyTamper = (reply: Uint8Array) => Uint8Array;
-
-const IDLE_SIGNALS: Readonly<Required<SerialSignals>> = {
-  dataTerminalReady: false,
-  requestToSend: false,
-  break: false,
-};
 
 /**
  * A simulated serial link between one host port and one device.
@@ -430,6 +418,10 @@ export class SerialWire {
   /** Characters sent with one UART format and sampled with another (uart links only). */
   private garble(chunk: Uint8Array, tx: UartFormat, rx: UartFormat): Received {
     if (this.link.kind !== 'uart') return { data: chunk };
+    if (Math.max(tx.baudRate, rx.baudRate) > (this.link.maxBaudRate ?? Infinity)) {
+      this.stats.garbled += chunk.length;
+      return { data: new Uint8Array(chunk.length), lineError: 'framing' };
+    }
     let framing = false;
     let parity = false;
     let changed = false;
@@ -467,114 +459,4 @@ export class SerialWire {
     const out = injectFaults(this.prng, this.faults, bytes, direction, this.stats);
     return { ...out, unplug };
   }
-}
-
-/** The wire's record of the host's open connection. */
-class WireConnection implements HostConnection {
-  signalState: Required<SerialSignals> = { ...IDLE_SIGNALS };
-  dead = false;
-  private isClosed = false;
-
-  constructor(
-    private readonly wire: SerialWire,
-    readonly port: SimSerialPort,
-    public format: UartFormat,
-    readonly sink: HostSink,
-  ) {}
-
-  get closed(): boolean {
-    return this.isClosed || this.dead;
-  }
-
-  get signals(): Readonly<Required<SerialSignals>> {
-    return this.signalState;
-  }
-
-  write(data: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(this.dead ? lostError(this.port) : closedError());
-    return this.wire.hostWrite(this, data);
-  }
-
-  setSignals(signals: SerialSignals): void {
-    if (this.closed) return;
-    const next = { ...this.signalState };
-    if (signals.dataTerminalReady !== undefined) next.dataTerminalReady = signals.dataTerminalReady;
-    if (signals.requestToSend !== undefined) next.requestToSend = signals.requestToSend;
-    if (signals.break !== undefined) next.break = signals.break;
-    this.signalState = next;
-    this.wire.hostSignals(this);
-  }
-
-  getInputSignals(): InputSignals {
-    return {
-      dataCarrierDetect: false,
-      clearToSend: false,
-      ringIndicator: false,
-      dataSetReady: false,
-    };
-  }
-
-  reconfigure(options: SimOpenOptions): void {
-    this.format = toFormat(options);
-  }
-
-  close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.wire.hostClose(this);
-  }
-}
-
-/**
- * One USB enumeration of the simulated port, as the host sees it. Implements SerialPortHandle,
- * so the engine can open it like a Web Serial port.
- */
-export class SimSerialPort implements SerialPortHandle, SimHostPort {
-  constructor(
-    private readonly wire: SerialWire,
-    readonly info: PortInfo,
-    /** 1 for the first enumeration, 2 after the first re-plug or re-enumeration… */
-    readonly generation: number,
-  ) {}
-
-  get clock(): Clock {
-    return this.wire.clock;
-  }
-
-  /** The wire this port belongs to (the same board across re-enumerations). */
-  get owner(): SerialWire {
-    return this.wire;
-  }
-
-  /** True while this enumeration is the one connected. */
-  get present(): boolean {
-    return this.wire.port === this;
-  }
-
-  /** Raw connection with callbacks (what the fake Web Serial builds on). */
-  connect(options: SimOpenOptions, sink: HostSink): HostConnection {
-    return this.wire.connectHost(this, options, sink);
-  }
-
-  /** @throws {TransportError} 'transport.device-lost' | 'transport.port-busy' */
-  open(options: LinkOptions): Promise<SerialLink> {
-    return new Promise((resolve) => resolve(SimSerialLink.open(this, options)));
-  }
-}
-
-function toFormat(o: SimOpenOptions): UartFormat {
-  return {
-    baudRate: o.baudRate,
-    dataBits: o.dataBits ?? 8,
-    parity: o.parity ?? 'none',
-    stopBits: o.stopBits ?? 1,
-  };
-}
-
-function closedError(): TransportError {
-  return new TransportError('transport.closed', 'The serial port is closed.');
-}
-
-function lostError(port: SimSerialPort): TransportError {
-  return new TransportError('transport.device-lost', `${port.info.label} is no longer connected.`);
 }

@@ -17,18 +17,13 @@ export interface UartFormat {
   stopBits: number;
 }
 
-/** 8N1, the format of most bootloaders (the ESP ROM, DFU-less serial consoles). */
-export const UART_8N1 = { dataBits: 8, parity: 'none', stopBits: 1 } as const;
-/** 8E1, the format of the STM32 system bootloader (AN3155 §2). */
-export const UART_8E1 = { dataBits: 8, parity: 'even', stopBits: 1 } as const;
-
 /** Bits on the wire per character: start + data + parity + stop. */
 export function bitsPerCharacter(f: Omit<UartFormat, 'baudRate'>): number {
   return 1 + f.dataBits + (f.parity === 'none' ? 0 : 1) + f.stopBits;
 }
 
 /** True when both sides agree on everything that matters on the wire. */
-export function sameFormat(a: UartFormat, b: UartFormat): boolean {
+function sameFormat(a: UartFormat, b: UartFormat): boolean {
   return (
     a.baudRate === b.baudRate &&
     a.dataBits === b.dataBits &&

@@ -10,10 +10,8 @@ import type { RollbackStore } from '../bundle/rollback-store.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import { TransportError } from '../core/errors.ts';
 import type { Connector } from '../job/types.ts';
-import { connectDfu } from '../protocols/dfu/dfu-driver.ts';
-import { connectDfuse } from '../protocols/dfu/dfuse-driver.ts';
-import { connectEsp } from '../protocols/esp/driver.ts';
-import { createStm32Driver } from '../protocols/stm32/driver.ts';
+import type { ProtocolId } from '../protocols/driver.ts';
+import { driverFor, hintForUsbIds } from '../protocols/registry.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import {
@@ -27,7 +25,6 @@ import {
   WebUsbWatcher,
   type WebUsbOptions,
 } from '../transport/webusb.ts';
-import { serialHintForVendor } from './protocol-choice.ts';
 import { PromptingUsbWatcher } from './usb-reselect.ts';
 import { keepBundleOffline, offlineReady } from '../sw/client.ts';
 import { IdbAuditStore } from '../worker/audit-idb.ts';
@@ -60,12 +57,6 @@ export interface VirtualBoardHost {
    */
   prepareUsb?(request: UsbDeviceRequest): string | undefined;
 }
-
-/**
- * The highest rate the STM32 USART bootloader is tested at (ST AN2662 §2.4, AN3155 §1): its
- * autobaud measures the 0x7F frame with a timer whose error grows with the speed.
- */
-export const STM32_MAX_BAUD = 115_200;
 
 export interface BrowserServicesOptions {
   buildMode: BuildMode;
@@ -109,17 +100,23 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
     return s ? new WebSerialPortWatcher({ clock, serial: s }) : undefined;
   };
 
-  const connector: Connector<SerialPortHandle> = {
-    id: 'esp-serial',
-    connect: (port, o) => {
-      const portWatcher = watcher();
-      return connectEsp(port, {
-        ...o,
-        compress: compressor.compress,
-        ...(portWatcher ? { portWatcher } : {}),
-      });
-    },
-  };
+  // Every serial protocol through the registry, with this face's compressor, a watcher that
+  // follows a board across re-enumeration, and the technician's permissions.
+  const serialDriver = (
+    protocol: ProtocolId,
+    context: ConnectorContext,
+  ): Connector<SerialPortHandle> =>
+    driverFor(protocol, {
+      compress: compressor.compress,
+      portWatcher: watcher(),
+      allowReadoutUnprotect: context.allowReadoutUnprotect,
+      bootloaderBaud: context.bootloaderBaud,
+      chip: context.chip,
+    });
+  const connector = serialDriver('esp-serial', {
+    allowReadoutUnprotect: false,
+    chooseAgain: () => Promise.reject(new Error('A serial port is not chosen again.')),
+  });
 
   const usb = (): USB | undefined =>
     options.usb ?? (globalThis.navigator as Navigator | undefined)?.usb;
@@ -134,12 +131,8 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
   };
 
   const connectors: AppConnectors = {
-    serial: (protocol, context) => {
-      if (protocol === 'esp-serial') return connector;
-      return stm32Connector(context);
-    },
-    usb: (protocol, context) =>
-      protocol === 'dfuse' ? dfuseConnector() : dfuConnector(context, webUsb, clock),
+    serial: serialDriver,
+    usb: (protocol, context) => usbDriver(protocol, context, webUsb, clock),
   };
 
   const auditLog =
@@ -178,12 +171,15 @@ export function createBrowserServices(options: BrowserServicesOptions): BrowserS
       const host = options.virtualBoards;
       const label = host?.prepare(request);
       const handle = await requestSerialPort({ clock, serial: serial() });
-      const hint = host?.protocolHint?.(request) ?? serialHintForVendor(handle.info.usbVendorId);
+      const { usbVendorId: vendorId, usbProductId: productId } = handle.info;
+      const ids = hintForUsbIds('serial', { vendorId, productId });
+      const hint = host?.protocolHint?.(request) ?? ids?.protocol;
       return {
         handle,
         label: label ?? handle.info.label,
         virtual: label !== undefined,
         ...(hint ? { protocolHint: hint } : {}),
+        ...(ids?.baudRate !== undefined ? { bootloaderBaud: ids.baudRate } : {}),
       };
     },
     async refreshPort(selected) {
@@ -251,60 +247,32 @@ async function findAgain(
 }
 
 /**
- * The STM32 USART driver with the technician's readout-unprotect permission, at no more than
- * the bootloader's highest tested rate.
+ * A USB protocol's driver from the registry. DFU 1.1 gets the bundle target's chip and slot, and
+ * a watcher that asks the technician to choose the device again when it comes back from
+ * DFU_DETACH with a new identity.
  */
-function stm32Connector(context: ConnectorContext): Connector<SerialPortHandle> {
-  const driver = createStm32Driver({ allowReadoutUnprotect: context.allowReadoutUnprotect });
-  return {
-    id: driver.id,
-    connect: (port, o) => {
-      const baudRate = Math.min(o.baudRate ?? STM32_MAX_BAUD, STM32_MAX_BAUD);
-      if (baudRate !== o.baudRate) {
-        o.logger.info(`${baudRate} baud: the highest rate the STM32 USART bootloader is made for.`);
-      }
-      return driver.connect(port, { ...o, baudRate });
-    },
-  };
-}
-
-function dfuseConnector(): Connector<UsbDeviceHandle> {
-  return { id: 'dfuse', connect: (device, o) => connectDfuse(device, o) };
-}
-
-/**
- * DFU 1.1 with the bundle target's chip and slot, and a watcher that asks the technician to
- * choose the device again when it comes back from DFU_DETACH with a new identity.
- */
-function dfuConnector(
+function usbDriver(
+  protocol: ProtocolId,
   context: ConnectorContext,
   webUsb: () => WebUsbOptions,
   clock: Clock,
 ): Connector<UsbDeviceHandle> {
-  return {
-    id: 'dfu',
-    connect: (device, o) => {
-      let base: WebUsbWatcher | undefined;
-      try {
-        base = new WebUsbWatcher(webUsb());
-      } catch {
-        base = undefined;
-      }
-      const watcher = new PromptingUsbWatcher({
-        base,
-        clock,
-        chooseAgain: (request, signal) => context.chooseAgain(request, signal),
-      });
-      return connectDfu(device, {
-        ...o,
-        watcher,
-        ...(context.chip === undefined ? {} : { chip: context.chip }),
-        ...(context.alternateSetting === undefined
-          ? {}
-          : { alternateSetting: context.alternateSetting }),
-      });
-    },
-  };
+  if (protocol !== 'dfu') return driverFor(protocol);
+  let base: WebUsbWatcher | undefined;
+  try {
+    base = new WebUsbWatcher(webUsb());
+  } catch {
+    base = undefined;
+  }
+  return driverFor(protocol, {
+    usbWatcher: new PromptingUsbWatcher({
+      base,
+      clock,
+      chooseAgain: (request, signal) => context.chooseAgain(request, signal),
+    }),
+    chip: context.chip,
+    alternateSetting: context.alternateSetting,
+  });
 }
 
 /**

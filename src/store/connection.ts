@@ -9,13 +9,8 @@ import type { Connector, PhaseTimeouts } from '../job/types.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
-import {
-  chooseSerialProtocol,
-  chooseUsbProtocol,
-  dfuTargetFor,
-  PROTOCOL_NAMES,
-  type TargetShape,
-} from './protocol-choice.ts';
+import { dfuTargetFor, type UsbTargetShape as TargetShape } from '../protocols/dfu/usb-targets.ts';
+import { chooseSerialProtocol, chooseUsbProtocol, protocolName } from '../protocols/registry.ts';
 import { RESELECT_TIMEOUT_MS } from './usb-reselect.ts';
 import type {
   AppServices,
@@ -90,6 +85,7 @@ export function planConnection(services: AppServices, input: ConnectionInput): C
     choice: input.serialProtocol,
     hint: port.protocolHint,
   });
+  context.bootloaderBaud = port.bootloaderBaud;
   const connector =
     services.connectors?.serial(protocol, context) ??
     (protocol === 'esp-serial' ? services.connector : undefined);
@@ -98,7 +94,7 @@ export function planConnection(services: AppServices, input: ConnectionInput): C
 }
 
 function missing(protocol: ProtocolId): UsageError {
-  return new UsageError(`This page cannot flash boards with the ${PROTOCOL_NAMES[protocol]}.`, {
+  return new UsageError(`This page cannot flash boards with the ${protocolName(protocol)}.`, {
     hints: ['Use a build of webflash that includes this protocol.'],
   });
 }

@@ -61,15 +61,16 @@ export {
 export {
   chooseSerialProtocol,
   chooseUsbProtocol,
+  hintForUsbIds,
+  protocolEntry,
+  protocolName,
+} from '../protocols/registry.ts';
+export {
   dfuTargetFor,
   DFU_CLASS_FILTER,
-  PROTOCOL_NAMES,
-  SHORT_NAMES,
-  serialHintForVendor,
   usbFiltersFor,
-  type TargetShape,
   type UsbIds,
-} from './protocol-choice.ts';
+} from '../protocols/dfu/usb-targets.ts';
 export { planConnection, type ConnectionInput, type ConnectionPlan } from './connection.ts';
 export { deviceFacts, type DeviceFact } from './device-facts.ts';
 export {

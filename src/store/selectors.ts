@@ -4,7 +4,7 @@
  */
 import type { LogEntry } from '../core/log.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
-import { chooseSerialProtocol, chooseUsbProtocol } from './protocol-choice.ts';
+import { chooseSerialProtocol, chooseUsbProtocol } from '../protocols/registry.ts';
 import { filterLog } from './log-export.ts';
 import type { AppState } from './slices/slice.ts';
 

@@ -44,15 +44,20 @@ export interface SelectedPort {
    * a USB vendor id that belongs to one chip maker). Used only with the "Auto" protocol choice.
    */
   protocolHint?: SerialProtocolId;
+  /**
+   * The bootloader's line speed the port's USB ids tell (an Arduino board's), for protocols
+   * that listen at one fixed rate (src/protocols/registry.ts `BaudPolicy.fixed`).
+   */
+  bootloaderBaud?: number;
 }
 
 /** How the board is reached: a serial port (Web Serial) or a USB device (WebUSB). */
 export type DeviceTransport = 'serial' | 'usb';
 
-/** Protocols spoken over a serial port. */
-export type SerialProtocolId = Extract<ProtocolId, 'esp-serial' | 'stm32-usart'>;
-/** Protocols spoken over a USB device's control pipe. */
-export type UsbProtocolId = Extract<ProtocolId, 'dfu' | 'dfuse'>;
+/** Protocols spoken over a serial port (the protocol registry's 'serial' entries). */
+export type SerialProtocolId = ProtocolId;
+/** Protocols spoken over a USB device's control pipe (the registry's 'usb' entries). */
+export type UsbProtocolId = ProtocolId;
 
 /** The technician's protocol choice for a serial port: from the bundle, or forced. */
 export type SerialProtocolChoice = 'auto' | SerialProtocolId;
@@ -96,6 +101,8 @@ export interface ConnectorContext {
   alternateSetting?: number | undefined;
   /** The technician allowed READOUT_UNPROTECT, which erases the whole chip (STM32). */
   allowReadoutUnprotect: boolean;
+  /** The bootloader's fixed line speed, when the port tells it (`SelectedPort.bootloaderBaud`). */
+  bootloaderBaud?: number | undefined;
   /**
    * Asks the technician to choose the device again in the browser's chooser; resolves with it.
    * Rejects with AbortError when `signal` fires (the job was cancelled, or the device was found

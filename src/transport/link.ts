@@ -56,6 +56,18 @@ export interface SerialPortHandle {
   open(options: LinkOptions): Promise<SerialLink>;
 }
 
+/** How `PortWatcher.waitForReturn` waits. */
+export interface WaitForReturnOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /**
+   * Which new port counts, when the device comes back under another USB identity (an Arduino
+   * Leonardo's bootloader enumerates as 2341:0036, its sketch as 2341:8036). Default: the same
+   * vendor and product id as `previous`.
+   */
+  accept?: (info: PortInfo) => boolean;
+}
+
 /** Finds a port again after its device re-enumerated (USB-native boards after a reset). */
 export interface PortWatcher {
   /**
@@ -65,15 +77,6 @@ export interface PortWatcher {
    */
   waitForReturn(
     previous: SerialPortHandle,
-    options: {
-      timeoutMs: number;
-      signal?: AbortSignal | undefined;
-      /**
-       * Which new port counts, when the device comes back under another USB identity (an
-       * Arduino Leonardo's bootloader enumerates as 2341:0036, its sketch as 2341:8036).
-       * Default: the same vendor and product id as `previous`.
-       */
-      accept?: (info: PortInfo) => boolean;
-    },
+    options: WaitForReturnOptions,
   ): Promise<SerialPortHandle>;
 }

@@ -3,7 +3,8 @@
  * string descriptors in UTF-16LE, and the encoders the simulators use to answer GET_DESCRIPTOR.
  * Pure.
  */
-import { FramingError } from '../core/errors.ts';
+import { FramingError, TransportError } from '../core/errors.ts';
+import type { UsbConnection } from './usb.ts';
 
 /** bDescriptorType values (USB 2.0 Table 9-5). */
 export const DescriptorType = {
@@ -222,4 +223,48 @@ export function encodeLanguageIds(ids: readonly number[]): Uint8Array {
     out[3 + i * 2] = id >> 8;
   });
   return out;
+}
+
+/**
+ * Reads a descriptor with standard GET_DESCRIPTOR (USB 2.0 §9.4.3) over `connection`'s control
+ * pipe: type and index in wValue, the language id of a string descriptor in wIndex. What every
+ * `UsbConnection.getDescriptor` does, the WebUSB adapter's and the simulators' alike.
+ * @throws {TransportError} 'transport.io' when the device refuses the request.
+ */
+export async function requestDescriptor(
+  connection: Pick<UsbConnection, 'info' | 'controlIn'>,
+  descriptor: { type: number; index: number; length: number; languageId?: number },
+): Promise<Uint8Array> {
+  const { type, index } = descriptor;
+  const r = await connection.controlIn(
+    {
+      requestType: 'standard',
+      recipient: 'device',
+      request: StandardRequest.getDescriptor,
+      value: (type << 8) | index,
+      index: descriptor.languageId ?? 0,
+    },
+    descriptor.length,
+  );
+  if (r.status !== 'ok') {
+    throw new TransportError(
+      'transport.io',
+      `${connection.info.label} refused descriptor ${type}/${index} (${r.status}).`,
+    );
+  }
+  return r.data;
+}
+
+/**
+ * Reads string descriptor `index` in US English (USB 2.0 §9.6.7): `undefined` for index 0 (no
+ * string) or a reply too short to hold one.
+ * @throws {TransportError} when the device refuses the request.
+ */
+export async function requestString(
+  connection: Pick<UsbConnection, 'getDescriptor'>,
+  index: number,
+): Promise<string | undefined> {
+  if (index === 0) return undefined;
+  const head = await connection.getDescriptor(DescriptorType.string, index, 255, LANGID_EN_US);
+  return head.length >= 2 ? decodeStringDescriptor(head) : undefined;
 }

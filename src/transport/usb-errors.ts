@@ -6,7 +6,7 @@
  * Chromium rejects `open()` with SecurityError or `claimInterface()` with NetworkError
  * (https://github.com/WICG/webusb/issues/55). That becomes 'transport.driver-missing'.
  */
-import { TransportError } from '../core/errors.ts';
+import { TransportError, errorMessage } from '../core/errors.ts';
 
 const ZADIG_HINTS = [
   'Windows needs the WinUSB driver for this device before a browser can use it.',
@@ -16,7 +16,7 @@ const ZADIG_HINTS = [
 ];
 
 /** True for a Windows user agent. */
-export function isWindows(userAgent: string): boolean {
+function isWindows(userAgent: string): boolean {
   return /Windows/i.test(userAgent);
 }
 
@@ -86,7 +86,7 @@ export function mapWebUsbError(
       },
     );
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new TransportError(
     step === 'open' ? 'transport.open-failed' : 'transport.io',
     `USB ${step} failed on ${label}: ${message}`,

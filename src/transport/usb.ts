@@ -55,7 +55,7 @@ export interface UsbDeviceFilter {
 }
 
 /** One alternate setting of an interface (USB 2.0 §9.6.5). */
-export interface UsbAlternateInfo {
+interface UsbAlternateInfo {
   alternateSetting: number;
   interfaceClass: number;
   interfaceSubclass: number;
@@ -64,7 +64,7 @@ export interface UsbAlternateInfo {
   name?: string;
 }
 
-export interface UsbInterfaceInfo {
+interface UsbInterfaceInfo {
   interfaceNumber: number;
   alternates: readonly UsbAlternateInfo[];
 }

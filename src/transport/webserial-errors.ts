@@ -5,7 +5,7 @@
 import { TransportError, WebflashError } from '../core/errors.ts';
 
 /** Read errors after which the port produces a new `readable` (Web Serial "readable" steps). */
-export const RECOVERABLE_READ_ERRORS: ReadonlySet<string> = new Set([
+const RECOVERABLE_READ_ERRORS: ReadonlySet<string> = new Set([
   'BufferOverrunError',
   'BreakError',
   'FramingError',

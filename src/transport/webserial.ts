@@ -17,10 +17,11 @@ import type {
   SerialLink,
   SerialPortHandle,
   SerialSignals,
+  WaitForReturnOptions,
 } from './link.ts';
 import { isRecoverableReadError, mapSerialError, serialUnavailable } from './webserial-errors.ts';
 
-export { isRecoverableReadError, mapSerialError } from './webserial-errors.ts';
+export { mapSerialError } from './webserial-errors.ts';
 
 /** Receive buffer asked of the browser (Web Serial default is 255; bigger suits 921600 baud). */
 const BUFFER_SIZE = 64 * 1024;
@@ -67,7 +68,7 @@ export class WebSerialPortHandle implements SerialPortHandle {
 }
 
 /** An open Web Serial port. */
-export class WebSerialLink implements SerialLink {
+class WebSerialLink implements SerialLink {
   readonly input: ByteQueue;
   readonly info: PortInfo;
   private rate: number;
@@ -268,11 +269,7 @@ export class WebSerialPortWatcher implements PortWatcher {
 
   waitForReturn(
     previous: SerialPortHandle,
-    options: {
-      timeoutMs: number;
-      signal?: AbortSignal | undefined;
-      accept?: (info: PortInfo) => boolean;
-    },
+    options: WaitForReturnOptions,
   ): Promise<SerialPortHandle> {
     const { serial, clock } = this.options;
     const want = previous.info;

@@ -13,12 +13,7 @@
 import { realClock, type Clock } from '../core/clock.ts';
 import { AbortError, TimeoutError, TransportError, UsageError } from '../core/errors.ts';
 import { domName, mapWebUsbError } from './usb-errors.ts';
-import {
-  DescriptorType,
-  LANGID_EN_US,
-  StandardRequest,
-  decodeStringDescriptor,
-} from './usb-descriptors.ts';
+import { requestDescriptor, requestString } from './usb-descriptors.ts';
 import {
   usbId,
   type UsbConfigurationInfo,
@@ -307,35 +302,12 @@ class WebUsbConnection implements UsbConnection {
     return { status: r.status ?? 'ok', bytesWritten: r.bytesWritten };
   }
 
-  async getDescriptor(
-    type: number,
-    index: number,
-    length: number,
-    languageId = 0,
-  ): Promise<Uint8Array> {
-    const r = await this.controlIn(
-      {
-        requestType: 'standard',
-        recipient: 'device',
-        request: StandardRequest.getDescriptor,
-        value: (type << 8) | index,
-        index: languageId,
-      },
-      length,
-    );
-    if (r.status !== 'ok') {
-      throw new TransportError(
-        'transport.io',
-        `${this.info.label} refused descriptor ${type}/${index} (${r.status}).`,
-      );
-    }
-    return r.data;
+  getDescriptor(type: number, index: number, length: number, languageId = 0): Promise<Uint8Array> {
+    return requestDescriptor(this, { type, index, length, languageId });
   }
 
-  async getString(index: number): Promise<string | undefined> {
-    if (index === 0) return undefined;
-    const head = await this.getDescriptor(DescriptorType.string, index, 255, LANGID_EN_US);
-    return head.length >= 2 ? decodeStringDescriptor(head) : undefined;
+  getString(index: number): Promise<string | undefined> {
+    return requestString(this, index);
   }
 
   async reset(): Promise<void> {
@@ -393,11 +365,6 @@ export async function requestUsbDevice(
       label: 'USB device',
     });
   }
-}
-
-/** `navigator.usb` when the browser has WebUSB, else `undefined`. */
-export function webUsbOf(nav: { usb?: USB } | undefined): USB | undefined {
-  return nav?.usb;
 }
 
 function matches(device: USBDevice, filter: UsbDeviceFilter): boolean {

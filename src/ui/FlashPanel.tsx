@@ -10,9 +10,9 @@ import {
   flashBlocker,
   MAX_OPERATOR_NOTE,
   plannedProtocol,
-  PROTOCOL_NAMES,
+  protocolEntry,
+  protocolName,
   SERIAL_PROTOCOL_CHOICES,
-  SHORT_NAMES,
   type BaudRate,
   type SerialProtocolChoice,
 } from '../store/index.ts';
@@ -85,7 +85,7 @@ function PlannedProtocol() {
   }
   return (
     <p className="hint" data-testid="planned-protocol" data-protocol={planned.protocol}>
-      Protocol: <strong>{PROTOCOL_NAMES[planned.protocol]}</strong>
+      Protocol: <strong>{protocolName(planned.protocol)}</strong>
       {planned.auto ? ' (chosen from the bundle)' : ' (chosen in the options)'}
     </p>
   );
@@ -141,7 +141,7 @@ function Options(props: { disabled: boolean }) {
             >
               {SERIAL_PROTOCOL_CHOICES.map((p) => (
                 <option key={p} value={p}>
-                  {p === 'auto' ? 'Auto (from the bundle)' : SHORT_NAMES[p]}
+                  {p === 'auto' ? 'Auto (from the bundle)' : protocolEntry(p).shortName}
                 </option>
               ))}
             </select>

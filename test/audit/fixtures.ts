@@ -7,7 +7,7 @@ import {
 } from '../../src/audit/index.ts';
 
 export const LOG_ID = '00112233445566778899aabbccddeeff';
-export const BUNDLE_SHA = 'ab'.repeat(32);
+const BUNDLE_SHA = 'ab'.repeat(32);
 
 /** A valid record; `overrides` replace fields. */
 export function record(overrides: Partial<FlashRecord> = {}): FlashRecord {

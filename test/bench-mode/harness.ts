@@ -20,6 +20,10 @@ import type { BenchState } from '../../src/store/bench/slice.ts';
 import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { signedBundle } from '../job/bundle-fixture.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
@@ -27,7 +31,7 @@ const firmware = (name: string) =>
 
 let bundle: Promise<VerifiedBundle> | undefined;
 /** Product "blink" 1.2.0 for the ESP32-S3: partition table and the ESP-IDF blink app. */
-export function benchBundle(): Promise<VerifiedBundle> {
+function benchBundle(): Promise<VerifiedBundle> {
   bundle ??= signedBundle({
     images: {
       partitions: firmware('partitions_singleapp.bin'),

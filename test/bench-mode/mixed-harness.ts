@@ -27,13 +27,17 @@ import type { BenchServices } from '../../src/store/bench/types.ts';
 import { webSerialPorts } from '../../src/store/bench/web-serial-ports.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
 import { waitForState } from './harness.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 
 /** The STM32 image: 40 KiB, so it spans the first three 16 KiB sectors (RM0090 Table 5). */
-export const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
+const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
 /** The DFU 1.1 gadget's image. */
 export const GADGET_IMAGE = new Uint8Array(12 * 1024).map((_, i) => (i * 7 + 1) & 0xff);
 
@@ -79,7 +83,7 @@ export const MIXED_TARGETS: Targets = [
 ];
 
 /** Product "mixed" 2.0.0 with `targets` (default MIXED_TARGETS), verified. */
-export function mixedBundle(targets: Targets = MIXED_TARGETS): Promise<VerifiedBundle> {
+function mixedBundle(targets: Targets = MIXED_TARGETS): Promise<VerifiedBundle> {
   const all: Record<string, Uint8Array> = {
     partitions: firmware('partitions_singleapp.bin'),
     app: firmware('esp_idf_blink_esp32s2.bin'),

@@ -2,7 +2,7 @@
  * The bench's WebUSB port source over the fake `navigator.usb` (W3C WebUSB §5 "Device
  * Enumeration"): granted devices listed and followed through `connect`/`disconnect`, one stable
  * id per USBDevice object, grants through the chooser with the release's filters; following of
- * USB devices without a serial number (follow.ts); the protocol a USB board gets (usb-plan.ts).
+ * USB devices without a serial number (follow.ts); the protocol a USB board gets (board-plan.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
@@ -13,7 +13,7 @@ import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import { FollowTracker, usbBoardBack } from '../../src/store/bench/follow.ts';
 import type { BenchUsbPort, PortChange, Tile } from '../../src/store/bench/types.ts';
-import { grantFilters, planUsbBoard } from '../../src/store/bench/usb-plan.ts';
+import { grantFilters, planUsbBoard } from '../../src/store/bench/board-plan.ts';
 import { benchUsbConnectors, webUsbPorts } from '../../src/store/bench/web-usb-ports.ts';
 import { MIXED_TARGETS } from './mixed-harness.ts';
 

@@ -24,7 +24,7 @@ import {
 } from './bundle-checks.ts';
 
 /** What the worker produced for the same inputs. */
-export interface WorkerResults {
+interface WorkerResults {
   good: BundleSummary;
   goodDirect: BundleSummary;
   demoByUrl: BundleSummary;

@@ -40,7 +40,7 @@ export type AttackClass =
   | 'json';
 
 /** Conditions a case is checked under (defaults: NOW, 64 MiB cap, empty rollback store). */
-export interface CaseConditions {
+interface CaseConditions {
   now?: string;
   maxBundleBytes?: number;
   expectedProduct?: string;

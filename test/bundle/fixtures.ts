@@ -21,10 +21,10 @@ export function key(n: number): Uint8Array {
 export const NOW = new Date('2026-06-01T12:00:00Z');
 export const CREATED = '2026-05-31T12:00:00Z';
 export const EXPIRES = '2027-06-01T00:00:00Z';
-export const ROOT_EXPIRES = '2030-01-01T00:00:00Z';
+const ROOT_EXPIRES = '2030-01-01T00:00:00Z';
 
 /** A root envelope over `content`, signed by each of `signers`. */
-export function rootEnvelope(
+function rootEnvelope(
   content: Partial<RootContent> & { keys: readonly number[] },
   signers: readonly number[],
 ): Envelope {

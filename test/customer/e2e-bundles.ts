@@ -12,6 +12,12 @@ import { fromHex } from '../../src/core/bytes.ts';
 import { ESP_CHIPS } from '../../src/protocols/esp/chips.ts';
 import { retargetImage } from '../../src/protocols/esp/image.ts';
 import { e2eBundle } from '../../e2e/demo-fixture.ts';
+import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../../src/sim/dfu/dfuse-sim.ts';
+import {
+  GENERIC_DFU_PRODUCT_ID,
+  GENERIC_DFU_VENDOR_ID,
+  GENERIC_RUNTIME_PRODUCT_ID,
+} from '../../src/sim/dfu/generic-dfu-sim.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 // espressif/esptool test/images at bb72741 (test/fixtures/README.md).
@@ -85,7 +91,7 @@ function stm32Bundle(targets: readonly DraftTarget[], notes: string): Uint8Array
 const dfuseTarget = (chip: string): DraftTarget => ({
   chip,
   protocol: 'dfuse',
-  usb: { vendorId: 0x0483, productId: 0xdf11 },
+  usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
   images: [{ name: 'app', address: 0x08000000 }],
 });
 
@@ -128,7 +134,11 @@ export const usbGadgetBundle: Uint8Array = stm32Bundle(
     {
       chip: 'example-gadget',
       protocol: 'dfu',
-      usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
+      usb: {
+        vendorId: GENERIC_DFU_VENDOR_ID,
+        productId: GENERIC_RUNTIME_PRODUCT_ID,
+        dfuProductId: GENERIC_DFU_PRODUCT_ID,
+      },
       images: [{ name: 'app', slot: 0 }],
     },
   ],

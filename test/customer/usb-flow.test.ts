@@ -26,10 +26,15 @@ import { viewOf } from '../../src/customer/view.ts';
 import { failureText, noDeviceNote } from '../../src/customer/messages.ts';
 import { createCustomerServices } from '../../src/customer/services.ts';
 import type { Support, Transport } from '../../src/customer/support.ts';
-import { DfuseSimDevice } from '../../src/sim/dfu/dfuse-sim.ts';
+import {
+  DfuseSimDevice,
+  STM32_DFU_PRODUCT_ID,
+  STM32_DFU_VENDOR_ID,
+} from '../../src/sim/dfu/dfuse-sim.ts';
 import {
   GENERIC_DFU_PRODUCT_ID,
   GENERIC_DFU_VENDOR_ID,
+  GENERIC_RUNTIME_PRODUCT_ID,
   GenericDfuBoard,
 } from '../../src/sim/dfu/generic-dfu-sim.ts';
 import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
@@ -52,7 +57,7 @@ const app = new Uint8Array(20 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
 const dfuseTarget = (chip = 'stm32f4'): DraftTarget => ({
   chip,
   protocol: 'dfuse',
-  usb: { vendorId: 0x0483, productId: 0xdf11 },
+  usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
   images: [{ name: 'app', address: 0x08000000 }],
 });
 const espTarget: DraftTarget = {
@@ -330,7 +335,7 @@ describe('USB words', () => {
 const gadgetTarget = {
   chip: 'example-gadget',
   protocol: 'dfu',
-  usb: { vendorId: 0x1209, productId: 0x0001 },
+  usb: { vendorId: GENERIC_DFU_VENDOR_ID, productId: GENERIC_RUNTIME_PRODUCT_ID },
   images: [{ name: 'app', slot: 0 }],
 } as unknown as DraftTarget;
 

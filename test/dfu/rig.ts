@@ -12,7 +12,7 @@ export const LINUX_UA =
 export const WINDOWS_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 
-export function baseRig(fakeOptions: Partial<FakeUsbOptions> = {}, userAgent = LINUX_UA) {
+function baseRig(fakeOptions: Partial<FakeUsbOptions> = {}, userAgent = LINUX_UA) {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   const bus = new SimUsbBus();
   const log: LogEntry[] = [];

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/core/bytes.ts';
 import { VirtualClock, sleep } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/log.ts';
-import { md5 } from '../../src/core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import { slipEncode } from '../../src/framing/slip.ts';
 import {
   CHIP_DETECT_MAGIC_REG_ADDR,

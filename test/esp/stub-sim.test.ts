@@ -10,7 +10,7 @@ import { toHex } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ProtocolError } from '../../src/core/errors.ts';
 import { createLogger, silentLogger, type LogEntry } from '../../src/core/log.ts';
-import { chipById } from '../../src/protocols/esp/chips.ts';
+import { RomError } from '../../src/protocols/esp/constants.ts';
 import { connectEsp, openEspSession } from '../../src/protocols/esp/driver.ts';
 import { detectChip } from '../../src/protocols/esp/identify.ts';
 import {
@@ -23,7 +23,6 @@ import {
 import { importStubJson } from '../../src/protocols/esp/stub-modules.ts';
 import { createBoard } from '../../src/sim/boards.ts';
 import type { EspSimBoard } from '../../src/sim/esp/boards.ts';
-import { FakeRom } from './fake-rom.ts';
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const firmware = (name: string) =>
@@ -122,14 +121,17 @@ describe('ROM mode stays available', () => {
       (e) => logs.push(e),
       () => clock.now(),
     );
-    // This fake ROM refuses MEM_BEGIN (invalid message).
-    const rom = new FakeRom({ chip: chipById('esp32')!, clock, flashId: 0x1640ef });
-    const session = await connectEsp(rom, { clock, logger });
+    // This ROM refuses MEM_BEGIN (invalid message).
+    const refusing = () => {
+      const board = createBoard('esp32', { clock, seed: 3 }) as EspSimBoard;
+      board.device.script.set('MEM_BEGIN', { error: RomError.INVALID_MESSAGE });
+      return board.wire!.port!;
+    };
+    const session = await connectEsp(refusing(), { clock, logger });
     expect(session.identity.details?.['Loader']).toBe('ROM');
     expect(logs.some((l) => l.level === 'warn' && /flasher stub did not start/.test(l.message)));
     await session.close();
-    const strict = new FakeRom({ chip: chipById('esp32')!, clock, flashId: 0x1640ef });
-    await expect(connectEsp(strict, { clock, logger, useStub: 'always' })).rejects.toThrow(
+    await expect(connectEsp(refusing(), { clock, logger, useStub: 'always' })).rejects.toThrow(
       ProtocolError,
     );
   });

@@ -58,7 +58,7 @@ function regionsOf(source: FlashSource): readonly FlashRegion[] {
   return defaultRegions;
 }
 
-export type Recorded = { [K in keyof JobEvents]: JobEvents[K][] };
+type Recorded = { [K in keyof JobEvents]: JobEvents[K][] };
 
 export interface HarnessOptions {
   session?: Omit<FakeSessionOptions, 'clock'>;

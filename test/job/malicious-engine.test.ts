@@ -18,7 +18,8 @@ import { chipById } from '../../src/protocols/esp/chips.ts';
 import { espDriver } from '../../src/protocols/esp/driver.ts';
 import { EspDevice } from '../../src/sim/esp/esp-device.ts';
 import { FlashModel } from '../../src/sim/flash-model.ts';
-import { LINK_CP2102, SerialWire, type SimSerialPort } from '../../src/sim/serial-wire.ts';
+import { LINK_CP2102, SerialWire } from '../../src/sim/serial-wire.ts';
+import type { SimSerialPort } from '../../src/sim/sim-serial-port.ts';
 import { caseVerifyOptions, maliciousCases, type MaliciousCase } from '../bundle/corpus.ts';
 import { pinnedTestRoot } from '../bundle/fixtures.ts';
 

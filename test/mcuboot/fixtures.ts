@@ -15,13 +15,6 @@ export const expected = JSON.parse(readFileSync(dir + 'expected.json', 'utf8')) 
   { version: string; digest: string }
 >;
 
-/** The raw 32-byte ed25519 public key of ed25519.pub.pem (SubjectPublicKeyInfo, RFC 8410 §4). */
-export function ed25519PublicKey(): Uint8Array {
-  const pem = readFileSync(dir + 'ed25519.pub.pem', 'utf8');
-  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-  return new Uint8Array(der.subarray(der.length - 32));
-}
-
 /** The DER SubjectPublicKeyInfo of a public key PEM file (what imgtool's KEYHASH hashes). */
 export function publicKeyDer(name: 'ed25519' | 'ecdsa-p256'): Uint8Array {
   const pem = readFileSync(`${dir}${name}.pub.pem`, 'utf8');

@@ -10,7 +10,13 @@ import { realClock } from '../../src/core/clock.ts';
 import { DfuRequest, DfuState } from '../../src/protocols/dfu/dfu-spec.ts';
 import { createBoard } from '../../src/sim/boards.ts';
 import type { DfuseBoardHandle, GadgetBoardHandle } from '../../src/sim/dfu/boards.ts';
-import type { GenericDfuDevice } from '../../src/sim/dfu/generic-dfu-sim.ts';
+import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../../src/sim/dfu/dfuse-sim.ts';
+import {
+  GENERIC_DFU_PRODUCT_ID,
+  GENERIC_DFU_VENDOR_ID,
+  GENERIC_RUNTIME_PRODUCT_ID,
+  type GenericDfuDevice,
+} from '../../src/sim/dfu/generic-dfu-sim.ts';
 import { serveUsbOnTcp, type RunningUsbServer } from '../../src/sim/node/usb-server.ts';
 import { LibusbError, UsbWireOp } from '../../src/sim/node/usb-wire.ts';
 
@@ -105,7 +111,11 @@ describe('USB server', () => {
     const c = await client(await start(board));
     const [dev, ...rest] = await c.list();
     expect(rest).toEqual([]);
-    expect(dev).toMatchObject({ address: 1, port: 1, vidPid: [0x0483, 0xdf11] });
+    expect(dev).toMatchObject({
+      address: 1,
+      port: 1,
+      vidPid: [STM32_DFU_VENDOR_ID, STM32_DFU_PRODUCT_ID],
+    });
     const cfg = dev!.config;
     expect(cfg[1]).toBe(2); // configuration descriptor, wTotalLength covers all of it
     expect(cfg[2]! | (cfg[3]! << 8)).toBe(cfg.length);
@@ -142,7 +152,10 @@ describe('USB server', () => {
     const board = createBoard('dfu11-gadget', { clock: realClock }) as GadgetBoardHandle;
     const c = await client(await start(board));
     const [app] = await c.list();
-    expect(app).toMatchObject({ address: 1, vidPid: [0x1209, 0x0001] });
+    expect(app).toMatchObject({
+      address: 1,
+      vidPid: [GENERIC_DFU_VENDOR_ID, GENERIC_RUNTIME_PRODUCT_ID],
+    });
     const detach = await c.control(app!.id, 0x21, DfuRequest.DETACH, 1000, 0, 0);
     expect(detach.result).toBe(0);
     const back = new Promise<void>((resolve) => {
@@ -155,7 +168,10 @@ describe('USB server', () => {
     expect((await c.call(UsbWireOp.reset, c.u32(app!.id))).result).toBe(LibusbError.notFound);
     await back;
     const [dfu] = await c.list(); // the list waits for the enumeration under way
-    expect(dfu).toMatchObject({ address: 2, vidPid: [0x1209, 0x0002] });
+    expect(dfu).toMatchObject({
+      address: 2,
+      vidPid: [GENERIC_DFU_VENDOR_ID, GENERIC_DFU_PRODUCT_ID],
+    });
     const gone = await c.control(app!.id, 0xa1, DfuRequest.GETSTATUS, 0, 0, 6);
     expect(gone.result).toBe(LibusbError.noDevice);
   });

@@ -129,14 +129,7 @@ export class Avr109Client {
   }
 
   /** Reads and drops input until the line is quiet for 50 ms. */
-  async drain(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      try {
-        await this.link.input.read(4096, { timeoutMs: 50, signal, what: 'drain' });
-      } catch (err) {
-        if (err instanceof TimeoutError) return;
-        throw err;
-      }
-    }
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.link.input.drainUntilQuiet(50, signal);
   }
 }

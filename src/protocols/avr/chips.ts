@@ -31,7 +31,7 @@ export interface AvrChip {
   readonly avrdudePart: string;
 }
 
-export const AVR_CHIPS: readonly AvrChip[] = [
+const AVR_CHIPS: readonly AvrChip[] = [
   {
     chip: 'atmega328p',
     nrwwSize: 4096,

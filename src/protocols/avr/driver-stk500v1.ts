@@ -23,7 +23,7 @@ export const AVR_STK500V1_PROTOCOL = 'avr-stk500v1' as const;
  * then waits 50 ms and drains the line until it is quiet for 250 ms; here 100 ms, enough for the
  * 65 ms start-up of the Arduino fuse setting (ATmega328P §13.4) and short of optiboot's 1 s.
  */
-export const ARDUINO_AUTO_RESET = 'U0,0|W250|U1,1|W100';
+const ARDUINO_AUTO_RESET = 'U0,0|W250|U1,1|W100';
 
 class Stk500v1Programmer implements AvrProgrammer {
   constructor(

@@ -24,7 +24,7 @@ export const AVR_STK500V2_PROTOCOL = 'avr-stk500v2' as const;
  * avrdude 7.1 wiring_open: DTR/RTS released 50 ms, asserted (the reset pulse), 50 ms and a drain
  * until the line is quiet; here 100 ms after the pulse, past the 65 ms start-up.
  */
-export const WIRING_AUTO_RESET = 'U0,0|W50|U1,1|W100';
+const WIRING_AUTO_RESET = 'U0,0|W50|U1,1|W100';
 
 class Stk500v2Programmer implements AvrProgrammer {
   /** The bootloader's erase pointer, as far as this session knows (0 after it starts). */

@@ -26,7 +26,7 @@ export interface AvrProgrammer {
 }
 
 /** An image would overwrite the bootloader: refused before anything is written. */
-export class BootloaderOverlapError extends WebflashError {
+class BootloaderOverlapError extends WebflashError {
   readonly region: string;
   readonly bootStart: number;
   constructor(region: FlashRegion, chip: AvrChip, bootStart: number) {

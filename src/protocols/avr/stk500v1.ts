@@ -41,8 +41,7 @@ export const StkResp = {
 export const StkParam = { HW_VER: 0x80, SW_MAJOR: 0x81, SW_MINOR: 0x82 } as const;
 
 /** Memory type bytes of PROG_PAGE / READ_PAGE. */
-export const STK_FLASH = 0x46; // 'F'
-export const STK_EEPROM = 0x45; // 'E'
+const STK_FLASH = 0x46; // 'F'
 
 /** Deadlines in ms. */
 export interface Stk500v1Timeouts {
@@ -52,7 +51,7 @@ export interface Stk500v1Timeouts {
   reply: number;
 }
 
-export const DEFAULT_STK500V1_TIMEOUTS: Stk500v1Timeouts = { sync: 300, reply: 1000 };
+const DEFAULT_STK500V1_TIMEOUTS: Stk500v1Timeouts = { sync: 300, reply: 1000 };
 
 /** Builds a command frame: the bytes and Sync_CRC_EOP. */
 export function encodeStk500v1(...bytes: readonly (number | Uint8Array)[]): Uint8Array {
@@ -185,15 +184,8 @@ export class Stk500v1Client {
   }
 
   /** Reads and drops what the board still sends, until it is quiet for 50 ms. */
-  async drain(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      try {
-        await this.link.input.read(4096, { timeoutMs: 50, signal, what: 'drain' });
-      } catch (err) {
-        if (err instanceof TimeoutError) return;
-        throw err;
-      }
-    }
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.link.input.drainUntilQuiet(50, signal);
   }
 
   /**

@@ -57,7 +57,7 @@ export const V2Param = {
 } as const;
 
 /** XOR of the bytes. */
-export function xorChecksum(bytes: Uint8Array): number {
+function xorChecksum(bytes: Uint8Array): number {
   let c = 0;
   for (const b of bytes) c ^= b;
   return c;
@@ -264,15 +264,8 @@ export class Stk500v2Client {
   }
 
   /** Reads and drops input until the line is quiet for 50 ms. */
-  async drain(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      try {
-        await this.link.input.read(4096, { timeoutMs: 50, signal, what: 'drain' });
-      } catch (err) {
-        if (err instanceof TimeoutError) return;
-        throw err;
-      }
-    }
+  drain(signal?: AbortSignal): Promise<void> {
+    return this.link.input.drainUntilQuiet(50, signal);
   }
 
   /**

@@ -16,7 +16,7 @@ import type {
   WriteOptions,
 } from '../driver.ts';
 import { DfuClient } from './dfu-client.ts';
-import { detachToDfuMode, openDfu, type OpenedDfu } from './dfu-open.ts';
+import { clientOptions, detachToDfuMode, openDfu, type OpenedDfu } from './dfu-open.ts';
 import {
   bcdVersion,
   compareReadBack,
@@ -223,17 +223,7 @@ export async function connectDfu(
       );
     }
   }
-  const client = new DfuClient({
-    connection: opened.connection,
-    interfaceNumber: opened.selected.interfaceNumber,
-    functional: opened.functional,
-    clock: options.clock,
-    logger,
-    ...(options.maxBusyMs !== undefined ? { maxBusyMs: options.maxBusyMs } : {}),
-    ...(options.transferTimeoutMs !== undefined
-      ? { transferTimeoutMs: options.transferTimeoutMs }
-      : {}),
-  });
+  const client = new DfuClient(clientOptions(opened, { ...options, logger }));
   try {
     await client.ensureIdle(options.signal);
   } catch (err) {

@@ -5,6 +5,7 @@
  * DFU-mode switch of DFU 1.1 §5 (DFU_DETACH, USB reset, re-enumeration). Pure.
  */
 import { ProtocolError, TransportError } from '../../core/errors.ts';
+import type { Clock } from '../../core/clock.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import { DescriptorType, parseConfigurationDescriptor } from '../../transport/usb-descriptors.ts';
 import type {
@@ -18,6 +19,7 @@ import {
   type DfuFunctionalDescriptor,
   type DfuInterface,
 } from './dfu-descriptor.ts';
+import type { DfuClientOptions } from './dfu-client.ts';
 import { detachRequest } from './dfu-requests.ts';
 
 export interface OpenedDfu {
@@ -30,7 +32,7 @@ export interface OpenedDfu {
 }
 
 /** Reads the full configuration descriptor: first 9 bytes for wTotalLength, then all. */
-export async function readConfigurationDescriptor(
+async function readConfigurationDescriptor(
   connection: UsbConnection,
   index = 0,
 ): Promise<Uint8Array> {
@@ -144,4 +146,22 @@ export async function detachToDfuMode(
     signal: options.signal,
     ...(options.exclude ? { exclude: options.exclude } : {}),
   });
+}
+
+/** The options of a DFU or DfuSe client for an opened device: its interface and timings. */
+export function clientOptions(
+  opened: OpenedDfu,
+  options: { clock: Clock; logger: Logger; maxBusyMs?: number; transferTimeoutMs?: number },
+): DfuClientOptions {
+  return {
+    connection: opened.connection,
+    interfaceNumber: opened.selected.interfaceNumber,
+    functional: opened.functional,
+    clock: options.clock,
+    logger: options.logger,
+    ...(options.maxBusyMs !== undefined ? { maxBusyMs: options.maxBusyMs } : {}),
+    ...(options.transferTimeoutMs !== undefined
+      ? { transferTimeoutMs: options.transferTimeoutMs }
+      : {}),
+  };
 }

@@ -13,7 +13,6 @@ export const DfuRequest = {
   GETSTATE: 5,
   ABORT: 6,
 } as const;
-export type DfuRequestCode = (typeof DfuRequest)[keyof typeof DfuRequest];
 
 export const DFU_REQUEST_NAMES: Readonly<Record<number, string>> = {
   0: 'DFU_DETACH',
@@ -39,9 +38,8 @@ export const DfuState = {
   dfuUPLOAD_IDLE: 9,
   dfuERROR: 10,
 } as const;
-export type DfuStateCode = (typeof DfuState)[keyof typeof DfuState];
 
-export const DFU_STATE_NAMES: Readonly<Record<number, string>> = {
+const DFU_STATE_NAMES: Readonly<Record<number, string>> = {
   0: 'appIDLE',
   1: 'appDETACH',
   2: 'dfuIDLE',
@@ -74,7 +72,6 @@ export const DfuStatus = {
   errUNKNOWN: 0x0e,
   errSTALLEDPKT: 0x0f,
 } as const;
-export type DfuStatusCode = (typeof DfuStatus)[keyof typeof DfuStatus];
 
 /** Name and the specification's description of each status (DFU 1.1 §6.1.2). */
 export const DFU_STATUS_TEXT: Readonly<Record<number, { name: string; text: string }>> = {

@@ -4,6 +4,12 @@
  * Data only.
  */
 
+/**
+ * The USB identity of ST's DFU bootloader in every STM32 that has one (AN2606 "USB DFU
+ * bootloader": STMicroelectronics 0483, product DF11), which speaks DfuSe.
+ */
+export const ST_DFU_BOOTLOADER = { vendorId: 0x0483, productId: 0xdf11 } as const;
+
 export interface DfuseChip {
   /** Machine id as used in bundle targets. */
   chip: string;
@@ -11,7 +17,7 @@ export interface DfuseChip {
 }
 
 /** Internal flash maps (the part after the name) → chip. */
-export const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
+const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
   {
     flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg$/,
     chip: { chip: 'stm32f4', name: 'STM32F405/407/415/417 (1 MiB)' },

@@ -6,7 +6,7 @@
  */
 import { ProtocolError } from '../../core/errors.ts';
 import { hex32 } from '../../core/bytes.ts';
-import type { UsbDeviceHandle } from '../../transport/usb.ts';
+import { usbId, type UsbDeviceHandle } from '../../transport/usb.ts';
 import type {
   FlashRange,
   DeviceIdentity,
@@ -18,7 +18,7 @@ import type {
 import { DfuseClient } from './dfuse-client.ts';
 import { chipFromFlashMap } from './dfuse-chips.ts';
 import { parseMemoryLayout, sectorsTouched, type MemoryLayout } from './dfuse-layout.ts';
-import { openDfu, type OpenedDfu } from './dfu-open.ts';
+import { clientOptions, openDfu, type OpenedDfu } from './dfu-open.ts';
 import { bcdVersion, compareReadBack, readBackProgress, withConfirmed } from './session-util.ts';
 
 export interface DfuseConnectOptions extends SessionOptions {
@@ -76,7 +76,7 @@ class DfuseSession implements FlashSession {
       ? flash.layout.segments.reduce((n, s) => n + (s.end - s.start), 0)
       : undefined;
     const details: Record<string, string> = {
-      'USB id': `${handle.info.vendorId.toString(16).padStart(4, '0')}:${handle.info.productId.toString(16).padStart(4, '0')}`,
+      'USB id': usbId(handle.info.vendorId, handle.info.productId),
     };
     for (const m of memories) details[`alt ${m.alternateSetting}`] = m.layout.name;
     details['wTransferSize'] = String(opened.functional.transferSize);
@@ -265,17 +265,7 @@ export async function connectDfuse(
         `${handle.info.label} does not describe its memory.`,
       );
     }
-    const client = new DfuseClient({
-      connection: opened.connection,
-      interfaceNumber: opened.selected.interfaceNumber,
-      functional: opened.functional,
-      clock: options.clock,
-      logger,
-      ...(options.maxBusyMs !== undefined ? { maxBusyMs: options.maxBusyMs } : {}),
-      ...(options.transferTimeoutMs !== undefined
-        ? { transferTimeoutMs: options.transferTimeoutMs }
-        : {}),
-    });
+    const client = new DfuseClient(clientOptions(opened, { ...options, logger }));
     await client.ensureIdle(options.signal);
     return new DfuseSession(opened, client, memories, options, handle);
   } catch (err) {

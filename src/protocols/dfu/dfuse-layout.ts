@@ -112,12 +112,12 @@ export function formatMemoryLayout(layout: MemoryLayout): string {
 }
 
 /** The segment holding `address`, if any. */
-export function segmentAt(layout: MemoryLayout, address: number): MemorySegment | undefined {
+function segmentAt(layout: MemoryLayout, address: number): MemorySegment | undefined {
   return layout.segments.find((s) => address >= s.start && address < s.end);
 }
 
 /** The sector holding `address`, if any. */
-export function sectorAt(layout: MemoryLayout, address: number): MemorySector | undefined {
+function sectorAt(layout: MemoryLayout, address: number): MemorySector | undefined {
   const segment = segmentAt(layout, address);
   if (!segment) return undefined;
   const start =

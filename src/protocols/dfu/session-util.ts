@@ -7,7 +7,7 @@ export function withConfirmed(
   err: unknown,
   confirmedBytes: number,
 ): WebflashError & ResumableError {
-  const e = asWebflashError(err);
+  const e = asWebflashError(err, 'transport.io');
   return Object.assign(e, { confirmedBytes });
 }
 
@@ -16,7 +16,7 @@ export function withConfirmed(
  * @example throw withHint(err, 'Press Flash again.');
  */
 export function withHint(err: unknown, hint: string): WebflashError {
-  const e = asWebflashError(err);
+  const e = asWebflashError(err, 'transport.io');
   if (e.hints.includes(hint)) return e;
   return Object.assign(e, { hints: [...e.hints, hint] });
 }

@@ -5,6 +5,7 @@
  * Pure functions of plain data.
  */
 import { usbId, type UsbDeviceFilter } from '../../transport/usb.ts';
+import { ST_DFU_BOOTLOADER } from './dfuse-chips.ts';
 
 /** What the rules need of a bundle target (a manifest target or its summary fits). */
 export interface UsbTargetShape {
@@ -50,7 +51,7 @@ export function isUsbProtocol(protocol: string): protocol is UsbProtocolId {
  * The USB identities a target's device shows: its run-time ids and, for a 'dfu' target naming
  * one, its DFU-mode ids (DFU 1.1 §5.1) — the identity a failed update leaves it in.
  */
-export function targetUsbIds(t: UsbTargetShape): UsbIds[] {
+function targetUsbIds(t: UsbTargetShape): UsbIds[] {
   if (!t.usb) return [];
   const ids = [{ vendorId: t.usb.vendorId, productId: t.usb.productId }];
   const dfu = t.protocol === 'dfu' ? t.usb.dfuProductId : undefined;
@@ -102,7 +103,8 @@ export function usbProtocolFor(
     const protocols = new Set(group.map((t) => t.protocol));
     if (protocols.size === 1) return group[0]!.protocol as UsbProtocolId;
   }
-  return device.vendorId === 0x0483 && device.productId === 0xdf11 ? 'dfuse' : 'dfu';
+  const st = ST_DFU_BOOTLOADER;
+  return device.vendorId === st.vendorId && device.productId === st.productId ? 'dfuse' : 'dfu';
 }
 
 /**

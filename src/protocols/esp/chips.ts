@@ -30,13 +30,13 @@ export interface RegField {
  * - `mac-efuse`: words MAC_EFUSE_REG and MAC_EFUSE_REG+4, packed big-endian as (word1, word0),
  *   first two bytes dropped (targets/esp32s2.py etc. `read_mac`).
  */
-export type MacLayout =
+type MacLayout =
   | { kind: 'esp8266-otp'; mac0: number; mac1: number; mac3: number }
   | { kind: 'esp32-blk0'; word1: number; word2: number }
   | { kind: 'mac-efuse'; reg: number };
 
 /** SPI0 (flash) peripheral registers for running a raw flash command (loader.py `run_spiflash_command`). */
-export interface SpiRegisters {
+interface SpiRegisters {
   base: number;
   usrOffs: number;
   usr1Offs: number;
@@ -51,7 +51,7 @@ export interface SpiRegisters {
  * The chip revision as esptool computes it: each list of fields is read and concatenated, first
  * field highest. `majorMap` (ESP32 only) maps the concatenated bits to the major revision.
  */
-export interface RevisionFields {
+interface RevisionFields {
   major: readonly RegField[];
   minor: readonly RegField[];
   majorMap?: Readonly<Record<number, number>>;

@@ -14,9 +14,10 @@ import {
   VerificationError,
   WebflashError,
   throwIfAborted,
+  errorMessage,
 } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { md5 } from '../../core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
   FlashRange,
@@ -205,7 +206,7 @@ async function startStub(
     // Loading the image (a fetch on a page) failed: the ROM is untouched and still listening.
     throwIfAborted(options.signal);
     if (mode === 'always') throw err;
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     loader.logger.warn(`the flasher stub could not be loaded (${why}); using the ROM loader`);
     return;
   }

@@ -38,9 +38,6 @@ export const EspCommand = {
   RUN_USER_CODE: 0xd3,
 } as const;
 
-export type EspCommandName = keyof typeof EspCommand;
-export type EspOpcode = (typeof EspCommand)[EspCommandName];
-
 /** Name of an opcode for messages and logs ("SYNC", or "0x42" when unknown). */
 export function commandName(op: number): string {
   for (const [name, value] of Object.entries(EspCommand)) if (value === op) return name;
@@ -143,8 +140,6 @@ export const ESP_RAM_BLOCK = 0x1800;
 export const FLASH_WRITE_SIZE_ROM = 0x400;
 /** Flash write block size of the stub (targets/*.py stub `FLASH_WRITE_SIZE`, MAX_WRITE_BLOCK). */
 export const FLASH_WRITE_SIZE_STUB = 0x4000;
-/** Block size limit when the ROM talks over USB-OTG (loader.py `USB_OTG_BLOCK_SIZE`). */
-export const USB_OTG_BLOCK_SIZE = 0x800;
 /** Minimum erase unit (loader.py `FLASH_SECTOR_SIZE`). */
 export const FLASH_SECTOR_SIZE = 0x1000;
 /** ROM READ_FLASH_SLOW returns at most this many bytes per command (targets/esp32.py). */

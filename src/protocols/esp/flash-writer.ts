@@ -12,9 +12,9 @@
  *
  * esptool loader.py `flash_defl_begin` / `flash_defl_block`, cmds.py `write_flash`.
  */
-import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
+import { equalBytes, hex32 } from '../../core/bytes.ts';
 import { UsageError, WebflashError, throwIfAborted } from '../../core/errors.ts';
-import { md5 } from '../../core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import type { FlashRegion, WriteOptions } from '../driver.ts';
 import type { CompressFn } from './compress.ts';
 import { decodableBytes } from './compress.ts';
@@ -205,17 +205,4 @@ export async function writeRegion(
     }
     throw withConfirmed(err, confirmed);
   }
-}
-
-/**
- * Compares the region on the board with `region.data` using SPI_FLASH_MD5.
- * @returns the board's digest and ours, hex.
- */
-export async function flashDigests(
-  loader: EspLoader,
-  region: FlashRegion,
-  signal?: AbortSignal,
-): Promise<{ board: string; expected: string }> {
-  const board = await loader.spiFlashMd5(region.address, region.data.length, signal);
-  return { board: toHex(board), expected: toHex(md5(region.data)) };
 }

@@ -60,7 +60,7 @@ export async function detectChip(loader: EspLoader, signal?: AbortSignal): Promi
 }
 
 /** Formats six bytes as "aa:bb:cc:dd:ee:ff". */
-export function formatMac(bytes: readonly number[]): string {
+function formatMac(bytes: readonly number[]): string {
   return bytes.map((b) => (b & 0xff).toString(16).padStart(2, '0')).join(':');
 }
 
@@ -199,7 +199,7 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 
 /** JEDEC capacity byte → flash size (esptool cmds.py `DETECTED_FLASH_SIZES`). */
-export const DETECTED_FLASH_SIZES: Readonly<Record<number, number>> = {
+const DETECTED_FLASH_SIZES: Readonly<Record<number, number>> = {
   0x12: 256 * KiB,
   0x13: 512 * KiB,
   0x14: 1 * MiB,

@@ -16,9 +16,9 @@ import { chipByImageChipId } from './chips.ts';
 import { ESP_CHECKSUM_SEED } from './constants.ts';
 
 /** First byte of every image (loader.py `ESP_IMAGE_MAGIC`). */
-export const ESP_IMAGE_MAGIC = 0xe9;
+const ESP_IMAGE_MAGIC = 0xe9;
 /** `esp_app_desc_t.magic_word`. */
-export const ESP_APP_DESC_MAGIC = 0xabcd5432;
+const ESP_APP_DESC_MAGIC = 0xabcd5432;
 const COMMON_HEADER = 8;
 const EXTENDED_HEADER = 16;
 const SEGMENT_HEADER = 8;
@@ -32,9 +32,9 @@ const OFF_HASH_APPENDED = 23;
 /** More segments than any real image has (ESP-IDF ESP_IMAGE_MAX_SEGMENTS is 16). */
 const MAX_SEGMENTS = 16;
 
-export type FlashMode = 'qio' | 'qout' | 'dio' | 'dout' | 'unknown';
+type FlashMode = 'qio' | 'qout' | 'dio' | 'dout' | 'unknown';
 
-export interface EspImageSegment {
+interface EspImageSegment {
   loadAddress: number;
   /** Offset of the segment's data in the image. */
   dataOffset: number;

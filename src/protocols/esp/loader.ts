@@ -7,53 +7,25 @@
  * once `isStub` is set: 2 status bytes, raw MD5, 16 KiB blocks, four-word FLASH_*_BEGIN.
  */
 import { toHex } from '../../core/bytes.ts';
-import type { Clock } from '../../core/clock.ts';
 import { sleep } from '../../core/clock.ts';
-import { ProtocolError, UsageError, WebflashError, throwIfAborted } from '../../core/errors.ts';
-import type { Logger } from '../../core/log.ts';
-import { silentLogger } from '../../core/log.ts';
-import { SlipReader, slipEncode } from '../../framing/slip.ts';
-import type { SerialLink } from '../../transport/link.ts';
-import type { EspChip } from './chips.ts';
+import { ProtocolError, WebflashError } from '../../core/errors.ts';
+import { EspCommandChannel } from './command-channel.ts';
 import {
   CHIP_DETECT_MAGIC_REG_ADDR,
   ESP_ROM_BAUD,
   EspCommand,
   EspTimeouts,
-  FLASH_WRITE_SIZE_ROM,
-  FLASH_WRITE_SIZE_STUB,
   READ_FLASH_SLOW_BLOCK,
   RomError,
-  STATUS_BYTES_ESP32_ROM,
-  STATUS_BYTES_STUB,
   SYNC_EXTRA_REPLIES,
   SYNC_PAYLOAD,
   SecurityFlag,
   StubError,
   WRITE_BLOCK_ATTEMPTS,
-  commandName,
   errorMeaning,
   timeoutPerMb,
 } from './constants.ts';
-import type { ResponsePacket } from './packet.ts';
-import { decodeResponse, encodeCommand, encodeDataPayload, espChecksum, words } from './packet.ts';
-
-export interface EspLoaderOptions {
-  link: SerialLink;
-  clock: Clock;
-  logger?: Logger;
-  /** Largest SLIP frame accepted from the device. */
-  maxFrameLength?: number;
-}
-
-export interface CommandOptions {
-  /** Checksum field (only *_DATA commands use it). */
-  checksum?: number;
-  timeoutMs?: number;
-  signal?: AbortSignal | undefined;
-  /** Throw on an error status (default true). */
-  checkStatus?: boolean;
-}
+import { encodeDataPayload, espChecksum, words } from './packet.ts';
 
 /** Reply of GET_SECURITY_INFO (loader.py `get_security_info`). */
 export interface SecurityInfo {
@@ -71,148 +43,11 @@ export interface SyncResult {
   stubDetected: boolean;
 }
 
-/** Frames to skip while waiting for the reply to a command (loader.py `command`: 100 retries). */
-const MAX_STALE_REPLIES = 100;
-/** After "invalid message" the ROM repeats its error; drain for this long (loader.py 0.2 s). */
-const UNSUPPORTED_DRAIN_MS = 200;
 /** Settle time after a baud rate change (loader.py `change_baud`: 0.05 s). */
 const BAUD_SETTLE_MS = 50;
 
 /** The bootloader client. One command at a time. */
-export class EspLoader {
-  readonly link: SerialLink;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** The detected chip, once `detectChip()` ran (or set by the caller). */
-  chip: EspChip | undefined;
-  /** True when talking to the esptool stub rather than the ROM. */
-  isStub = false;
-  private stubBlockSize: number = FLASH_WRITE_SIZE_STUB;
-  private readonly reader: SlipReader;
-  private busy = false;
-
-  constructor(options: EspLoaderOptions) {
-    this.link = options.link;
-    this.clock = options.clock;
-    this.logger = options.logger ?? silentLogger;
-    this.reader = new SlipReader(options.link.input, {
-      clock: options.clock,
-      maxFrameLength: options.maxFrameLength ?? 0x4000 + 0x100,
-    });
-  }
-
-  /** Status bytes per reply: 2 from the stub and the ESP8266 ROM, 4 from later ROMs. */
-  get statusBytes(): number {
-    if (this.isStub) return STATUS_BYTES_STUB;
-    return this.chip?.romStatusBytes ?? STATUS_BYTES_ESP32_ROM;
-  }
-
-  /** FLASH_DATA / FLASH_DEFL_DATA block size for this loader. */
-  get flashWriteSize(): number {
-    return this.isStub ? this.stubBlockSize : FLASH_WRITE_SIZE_ROM;
-  }
-
-  /**
-   * Halves the stub's block size for the next FLASH_*_BEGIN (down to the ROM's 1 KiB) after a
-   * block was garbled on the way: on a noisy line a 16 KiB block is often hit (at one bad byte
-   * in 50 000, more than a quarter of them), and each one must be sent again whole. The stub
-   * takes any block size up to 16 KiB (esp-flasher-stub frame_buffer.h: a frame holds 8 + 0x4000
-   * + 0xFF bytes; esptool's legacy stub refuses blocks over 16 KiB).
-   */
-  shrinkStubBlocks(): void {
-    if (!this.isStub || this.stubBlockSize <= FLASH_WRITE_SIZE_ROM) return;
-    this.stubBlockSize = Math.max(FLASH_WRITE_SIZE_ROM, this.stubBlockSize / 2);
-    this.logger.info(`using ${this.stubBlockSize}-byte blocks from the next write on`);
-  }
-
-  /** Reads one raw SLIP frame: the stub's OHAI greeting, READ_FLASH data. */
-  readFrame(options: {
-    timeoutMs: number;
-    signal?: AbortSignal | undefined;
-    what?: string;
-  }): Promise<Uint8Array> {
-    return this.reader.readFrame(options);
-  }
-
-  /** Drops everything received and not yet read (esptool `flush_input`). */
-  flushInput(): void {
-    const n = this.reader.discard();
-    if (n > 0) this.logger.debug(`discarded ${n} stale bytes/frames`);
-  }
-
-  /**
-   * Sends one command and waits for its reply, skipping stale replies to other commands
-   * (serial protocol: "the host should continue to read response packets until one is received
-   * where the Command field matches").
-   * @throws {TimeoutError} {FramingError} {ProtocolError} (with opcode and status) AbortError.
-   */
-  async command(
-    op: number,
-    data: Uint8Array,
-    options: CommandOptions = {},
-  ): Promise<ResponsePacket> {
-    if (this.busy) throw new UsageError('EspLoader: a command is already running');
-    this.busy = true;
-    try {
-      throwIfAborted(options.signal);
-      await this.link.write(slipEncode(encodeCommand(op, data, options.checksum ?? 0)));
-      return await this.readReply(op, options);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async readReply(op: number, options: CommandOptions): Promise<ResponsePacket> {
-    const timeoutMs = Math.min(options.timeoutMs ?? EspTimeouts.DEFAULT, EspTimeouts.MAX);
-    const deadline = this.clock.now() + timeoutMs;
-    for (let i = 0; i < MAX_STALE_REPLIES; i++) {
-      const frame = await this.reader.readFrame({
-        timeoutMs: Math.max(0, deadline - this.clock.now()),
-        signal: options.signal,
-        what: `Reply to ${commandName(op)}`,
-      });
-      if (frame.length < 8 || frame[0] !== 0x01) continue;
-      if (frame[1] !== op) {
-        const body = frame.subarray(8);
-        const error = body.length >= 2 && body[body.length - this.statusOffsetFromEnd(body)] !== 0;
-        if (!error) continue; // a stale reply, e.g. an extra SYNC answer
-      }
-      try {
-        return decodeResponse(frame, {
-          statusBytes: this.statusBytes,
-          expectOp: op,
-          checkStatus: options.checkStatus ?? true,
-        });
-      } catch (err) {
-        if (err instanceof ProtocolError && err.code === 'protocol.unsupported') {
-          await this.drainAfterUnsupported(options.signal);
-        }
-        throw err;
-      }
-    }
-    throw new ProtocolError(
-      'protocol.bad-reply',
-      `No reply to ${commandName(op)} among the data received`,
-      {
-        opcode: op,
-      },
-    );
-  }
-
-  private statusOffsetFromEnd(body: Uint8Array): number {
-    return Math.min(this.statusBytes, body.length);
-  }
-
-  private async drainAfterUnsupported(signal: AbortSignal | undefined): Promise<void> {
-    await sleep(this.clock, UNSUPPORTED_DRAIN_MS, signal);
-    this.flushInput();
-  }
-
-  /** command() then returns the value field (loader.py `check_command` with no reply data). */
-  private async check(op: number, data: Uint8Array, options: CommandOptions = {}): Promise<number> {
-    return (await this.command(op, data, options)).value;
-  }
-
+export class EspLoader extends EspCommandChannel {
   /**
    * One SYNC exchange (loader.py `sync`): sends the SYNC packet, waits SYNC_TIMEOUT for the
    * reply, then drains the extra replies the ROM sends.
@@ -226,7 +61,7 @@ export class EspLoader {
     let stubDetected = first.value === 0;
     for (let i = 0; i < SYNC_EXTRA_REPLIES; i++) {
       try {
-        const frame = await this.reader.readFrame({ timeoutMs: EspTimeouts.SYNC, signal });
+        const frame = await this.readFrame({ timeoutMs: EspTimeouts.SYNC, signal });
         if (frame.length >= 8 && frame[1] === EspCommand.SYNC) {
           stubDetected &&= frame[4] === 0 && frame[5] === 0 && frame[6] === 0 && frame[7] === 0;
         }

@@ -20,17 +20,10 @@
  * peripheral interprets the DTR/RTS states itself, and needs its own sequence (reset.py
  * `USBJTAGSerialReset`).
  */
-import {
-  formatResetSequence,
-  parseResetSequence,
-  runResetSequence,
-  type ResetStep,
-  type RunResetOptions,
-} from '../reset-sequence.ts';
+import { formatResetSequence, parseResetSequence, runResetSequence } from '../reset-sequence.ts';
 
 /** The shared notation parser and player (src/protocols/reset-sequence.ts), re-exported. */
 export { formatResetSequence, parseResetSequence, runResetSequence };
-export type { ResetStep, RunResetOptions };
 
 /** A named reset sequence. */
 export interface ResetSequence {

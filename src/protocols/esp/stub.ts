@@ -17,7 +17,7 @@
  */
 import { equalBytes, hex32 } from '../../core/bytes.ts';
 import { ProtocolError, WebflashError } from '../../core/errors.ts';
-import { md5 } from '../../core/md5.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import { slipEncode } from '../../framing/slip.ts';
 import type { EspChipId } from './chips.ts';
 import {

@@ -6,6 +6,7 @@
  * simulators. Typed readers turn a reply map into fields or a 'protocol.bad-reply' error.
  */
 import { decode, encode } from 'cborg';
+import { concatBytes } from '../../core/bytes.ts';
 import { ProtocolError } from '../../core/errors.ts';
 
 /** The values SMP bodies carry. */
@@ -45,15 +46,7 @@ export function encodeCborIndefinite(value: CborValue): Uint8Array {
     }
   };
   walk(value);
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**

@@ -13,14 +13,15 @@
  * without one, are skipped, not fatal.
  */
 import type { ByteQueue } from '../../core/byte-queue.ts';
+import { concatBytes } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
-import { FramingError, TimeoutError, UsageError } from '../../core/errors.ts';
+import { TimeoutError, UsageError } from '../../core/errors.ts';
 import { decodeBase64, encodeBase64 } from '../../formats/base64.ts';
 
 /** First frame of a packet (SMP Transport Specification: "0x06 0x09"). */
-export const SMP_PKT_START = [0x06, 0x09] as const;
+const SMP_PKT_START = [0x06, 0x09] as const;
 /** Continuation frame ("0x04 0x14"). */
-export const SMP_FRAME_CONT = [0x04, 0x14] as const;
+const SMP_FRAME_CONT = [0x04, 0x14] as const;
 /** Largest frame, marker and newline included (the "127 byte limit"). */
 export const SMP_MAX_FRAME = 127;
 const NEWLINE = 0x0a;
@@ -174,7 +175,7 @@ export class SmpConsoleDecoder {
     this.partial.push(chunk);
     this.partialSize += chunk.length;
     if (this.partialSize < 2) return undefined;
-    const joined = join(this.partial, this.partialSize);
+    const joined = this.partial.length === 1 ? this.partial[0]! : concatBytes(...this.partial);
     const total = (joined[0]! << 8) | joined[1]!;
     if (total < 3 || total + 2 > this.maxPacket) return this.drop(`a packet length of ${total}`);
     if (this.partialSize < total + 2) return undefined;
@@ -191,17 +192,6 @@ export class SmpConsoleDecoder {
     this.partialSize = 0;
     return { kind: 'bad-frame', reason };
   }
-}
-
-function join(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Reads whole SMP packets from a link's input queue (host side). */
@@ -266,9 +256,4 @@ export class SmpConsoleReader {
       }
     }
   }
-}
-
-/** A FramingError for a reply that decoded but made no sense at the SMP level. */
-export function badPacket(message: string): FramingError {
-  return new FramingError('framing.invalid', message);
 }

@@ -31,12 +31,12 @@ import { parseMcubootImage, type McubootImage } from './image.ts';
 import { uploadImage } from './upload.ts';
 import { describeSlot, openPort, optional, retrying, syncClient } from './session-support.ts';
 
-export const MCUBOOT_PROTOCOL = 'mcuboot-smp' as const;
+const MCUBOOT_PROTOCOL = 'mcuboot-smp' as const;
 
 /** Who confirms a test image once it runs: this updater, or the application itself. */
-export type ConfirmPolicy = 'host' | 'application';
+type ConfirmPolicy = 'host' | 'application';
 
-export interface McubootTimeouts {
+interface McubootTimeouts {
   /** One SMP reply. Default 3000 ms. */
   reply: number;
   /** The first upload chunk (the board may erase the slot first). Default 30 000 ms. */
@@ -57,7 +57,7 @@ export interface McubootDriverOptions {
   timeouts?: Partial<McubootTimeouts>;
 }
 
-export interface McubootConnectOptions extends SessionOptions {
+interface McubootConnectOptions extends SessionOptions {
   baudRate?: number | undefined;
 }
 
@@ -76,15 +76,13 @@ export function createMcubootDriver(driverOptions: McubootDriverOptions = {}): M
   };
 }
 
-export const mcubootDriver: McubootDriver = createMcubootDriver();
-
 const DEFAULT_TIMEOUTS: McubootTimeouts = { reply: 3000, firstChunk: 30_000, reboot: 60_000 };
 /** Buffer assumed when the board does not report MCUmgr parameters. */
 const FALLBACK_BUF_SIZE = 256;
 
 type Mode = 'application' | 'recovery';
 
-export class McubootSession implements FlashSession {
+class McubootSession implements FlashSession {
   identity: DeviceIdentity;
   private link: SerialLink;
   private port: SerialPortHandle;

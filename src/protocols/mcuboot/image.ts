@@ -15,12 +15,12 @@ import { equalBytes, toHex } from '../../core/bytes.ts';
 import { VerificationError } from '../../core/errors.ts';
 
 export const IMAGE_MAGIC = 0x96f3b83d;
-export const IMAGE_HEADER_SIZE = 32;
-export const TLV_INFO_MAGIC = 0x6907;
-export const TLV_PROT_INFO_MAGIC = 0x6908;
+const IMAGE_HEADER_SIZE = 32;
+const TLV_INFO_MAGIC = 0x6907;
+const TLV_PROT_INFO_MAGIC = 0x6908;
 
 /** Header flags (design.md "Image header flags"; imgtool image.py IMAGE_F). */
-export const ImageFlag = {
+const ImageFlag = {
   PIC: 0x01,
   ENCRYPTED_AES128: 0x04,
   ENCRYPTED_AES256: 0x08,
@@ -80,7 +80,7 @@ function isVendorType(t: number): boolean {
   return (t & 0xff) >= 0xa0 && t <= 0xfffe;
 }
 
-export type SignatureKind = 'ed25519' | 'ecdsa' | 'rsa2048' | 'rsa3072';
+type SignatureKind = 'ed25519' | 'ecdsa' | 'rsa2048' | 'rsa3072';
 const SIGNATURE_TLVS: Record<number, SignatureKind> = {
   [Tlv.ED25519]: 'ed25519',
   [Tlv.ECDSA_SIG]: 'ecdsa',
@@ -95,7 +95,7 @@ export interface ImageVersion {
   build: number;
 }
 
-export interface TlvEntry {
+interface TlvEntry {
   type: number;
   /** Offset of the value in the image. */
   offset: number;
@@ -152,7 +152,7 @@ export class McubootImageError extends VerificationError {
 }
 
 /** "1.2.3" or "1.2.3.4", as Zephyr's `img_mgmt_ver_str` and MCUboot's `bs_list_img_ver` print it. */
-export function formatImageVersion(v: ImageVersion): string {
+function formatImageVersion(v: ImageVersion): string {
   const base = `${v.major}.${v.minor}.${v.revision}`;
   return v.build === 0 ? base : `${base}.${v.build}`;
 }

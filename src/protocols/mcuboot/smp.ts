@@ -10,7 +10,6 @@ export const SMP_HEADER_SIZE = 8;
 
 /** `mcumgr_op_t` (SMP Protocol Specification, "OP"). */
 export const SmpOp = { READ: 0, READ_RSP: 1, WRITE: 2, WRITE_RSP: 3 } as const;
-export type SmpOpCode = (typeof SmpOp)[keyof typeof SmpOp];
 
 /** `mcumgr_group_t`: the groups used here ("Management Group ID's"). */
 export const SmpGroup = { OS: 0, IMAGE: 1 } as const;

@@ -23,7 +23,7 @@ const CONSOLE_OVERHEAD = 4;
  * The largest "data" that keeps the SMP packet within `bufSize` (the board's receive buffer,
  * which holds the decoded console packet), rounded down to a multiple of 4 (flash words).
  */
-export function chunkSize(bufSize: number, req: Omit<UploadRequest, 'data'>): number {
+function chunkSize(bufSize: number, req: Omit<UploadRequest, 'data'>): number {
   const body: CborMap = {};
   if (req.image !== undefined) body['image'] = req.image;
   if (req.len !== undefined) body['len'] = req.len;

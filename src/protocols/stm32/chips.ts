@@ -13,7 +13,7 @@
  */
 import { Command } from './commands.ts';
 
-export type Stm32Family = 'F0' | 'F1' | 'F4' | 'G0' | 'L4' | 'H7';
+type Stm32Family = 'F0' | 'F1' | 'F4' | 'G0' | 'L4' | 'H7';
 
 /** An address range, end exclusive. */
 export interface AddressRange {
@@ -32,7 +32,7 @@ export interface FlashSector {
 }
 
 /** A run of equal sectors: `count` of `size` bytes. */
-export interface SectorRun {
+interface SectorRun {
   count: number;
   size: number;
 }
@@ -229,11 +229,6 @@ export function sectorsTouched(chip: Stm32Chip, address: number, length: number)
   if (length <= 0) return [];
   const end = address + length;
   return flashSectors(chip).filter((s) => s.address < end && s.address + s.size > address);
-}
-
-/** True when `[address, address + length)` lies inside the flash. */
-export function inFlash(chip: Stm32Chip, address: number, length: number): boolean {
-  return address >= chip.flash.start && address + length <= chip.flash.start + flashSize(chip);
 }
 
 /** Size of the first erase unit, e.g. "1 KiB pages" or "16 KiB sectors", for display. */

@@ -55,7 +55,7 @@ export interface Stm32Timeouts {
   resyncProbe: number;
 }
 
-export const DEFAULT_STM32_TIMEOUTS: Stm32Timeouts = {
+const DEFAULT_STM32_TIMEOUTS: Stm32Timeouts = {
   ack: 1000,
   sync: 500,
   blockWrite: 1000,

@@ -38,7 +38,6 @@ export const Command = {
   /** Get Checksum: CRC-32 of a memory area, on bootloaders that list it in GET (AN4221, AN3155 rev 15+). */
   GET_CHECKSUM: 0xa1,
 } as const;
-export type CommandCode = (typeof Command)[keyof typeof Command];
 
 /** Names for logs and error messages. */
 export const commandNames: Readonly<Record<number, string>> = {
@@ -66,7 +65,7 @@ export const MassErase = {
   /** Bank 2 mass erase (dual-bank parts only). */
   BANK2: 0xfffd,
 } as const;
-export type MassEraseCode = (typeof MassErase)[keyof typeof MassErase];
+type MassEraseCode = (typeof MassErase)[keyof typeof MassErase];
 
 /** Largest block READ_MEMORY and WRITE_MEMORY move at once (AN3155 §3.4, §3.6). */
 export const MAX_BLOCK = 256;
@@ -291,8 +290,6 @@ export function decodeWriteProtect(frame: Uint8Array): number[] {
 
 /** A 32-bit length for GET_CHECKSUM, MSB first, with its XOR checksum (AN4221 "Get Checksum"). */
 export const encodeChecksumLength = encodeAddress;
-/** Parses a GET_CHECKSUM length frame. */
-export const decodeChecksumLength = decodeAddress;
 
 /** The device's answer to GET, between the two ACKs (AN3155 §3.1). */
 export interface GetReply {

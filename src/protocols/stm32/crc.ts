@@ -8,7 +8,7 @@
 import { UsageError } from '../../core/errors.ts';
 
 /** Initial value of the STM32 CRC unit after reset. */
-export const STM32_CRC_INIT = 0xffffffff;
+const STM32_CRC_INIT = 0xffffffff;
 
 const TABLE = (() => {
   const t = new Uint32Array(256);

@@ -44,16 +44,16 @@ import {
   type Probe,
 } from './session-support.ts';
 
-export const STM32_PROTOCOL = 'stm32-usart' as const;
+const STM32_PROTOCOL = 'stm32-usart' as const;
 
 /**
  * Into the bootloader on boards whose adapter drives BOOT0 from DTR (asserted = high, through
  * an inverter) and NRST from RTS (asserted = low): BOOT0 high, reset pulse, bootloader start-up.
  * DTR stays asserted so that any reset during the session comes back to the bootloader.
  */
-export const STM32_ENTER_BOOTLOADER = 'D1|R1|W100|R0|W100';
+const STM32_ENTER_BOOTLOADER = 'D1|R1|W100|R0|W100';
 /** Back to the application with the same wiring: BOOT0 low, reset pulse. */
-export const STM32_RUN_APPLICATION = 'D0|R1|W100|R0';
+const STM32_RUN_APPLICATION = 'D0|R1|W100|R0';
 
 export interface Stm32DriverOptions {
   /** Line speed for autobaud; the bootloader follows the host (AN3155 §2). Default 115200. */
@@ -75,7 +75,7 @@ export interface Stm32DriverOptions {
 }
 
 /** What `connect` takes (the engine's ConnectOptions fit). */
-export interface Stm32ConnectOptions extends SessionOptions {
+interface Stm32ConnectOptions extends SessionOptions {
   baudRate?: number | undefined;
 }
 
@@ -108,11 +108,8 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
   };
 }
 
-/** The driver with default options. */
-export const stm32Driver: Stm32Driver = createStm32Driver();
-
 /** An open session with one STM32 bootloader. */
-export class Stm32Session implements FlashSession {
+class Stm32Session implements FlashSession {
   identity: DeviceIdentity;
   readonly client: Stm32Client;
   readonly chip: Stm32Chip;

@@ -61,7 +61,7 @@ export interface AvrBootContext {
  * page erase and page write each take 3.7–4.5 ms; no typical value is given, the model takes
  * the upper bound.
  */
-export const AVR_SPM_TIMING: FlashTiming = {
+const AVR_SPM_TIMING: FlashTiming = {
   sectorEraseMs: () => 4.5,
   programMs: () => 4.5,
   chipEraseMs: () => 9,

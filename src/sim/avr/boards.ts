@@ -16,7 +16,7 @@ import { stk500boot } from './stk500v2-boot.ts';
  * The ATmega16U2 running Arduino-usbserial: a USB-UART bridge whose firmware flushes received
  * bytes to USB when its timer 0 (clk/256) overflows, about every 4.1 ms (Arduino-usbserial.c).
  */
-export const LINK_ATMEGA16U2: LinkModel = {
+const LINK_ATMEGA16U2: LinkModel = {
   name: 'ATmega16U2',
   kind: 'uart',
   latencyMs: 4,
@@ -45,13 +45,13 @@ interface AvrPresetSpec {
 }
 
 /** A stand-in for the bootloader's code in the boot section: its name, then 0x00 filler. */
-export function bootImage(name: string, size: number): Uint8Array {
+function bootImage(name: string, size: number): Uint8Array {
   const out = new Uint8Array(size);
   out.set(new TextEncoder().encode(name).subarray(0, size));
   return out;
 }
 
-export function avrPreset(spec: AvrPresetSpec): BoardPreset {
+function avrPreset(spec: AvrPresetSpec): BoardPreset {
   const chip = avrChipById(spec.chip) as AvrChip;
   const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
   return {

@@ -27,8 +27,8 @@ const CR = 0x0d;
 const ch = (c: string): number => c.charCodeAt(0);
 
 /** USB identities of the Leonardo (Arduino boards.txt: leonardo.vid/pid, leonardo.build.pid). */
-export const LEONARDO_SKETCH_USB = { usbVendorId: 0x2341, usbProductId: 0x8036 } as const;
-export const LEONARDO_BOOT_USB = { usbVendorId: 0x2341, usbProductId: 0x0036 } as const;
+const LEONARDO_SKETCH_USB = { usbVendorId: 0x2341, usbProductId: 0x8036 } as const;
+const LEONARDO_BOOT_USB = { usbVendorId: 0x2341, usbProductId: 0x0036 } as const;
 
 /** Caterina.c CDC_Task, one command at a time. */
 export function* caterina(ctx: AvrBootContext): BootProgram {

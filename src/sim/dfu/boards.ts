@@ -5,7 +5,8 @@
  */
 import type { BoardOptions, BoardPreset, SimBoard } from '../board.ts';
 import { W25Q32_TIMING } from '../flash-model.ts';
-import { DfuseSimDevice } from './dfuse-sim.ts';
+import { usbId } from '../../transport/usb.ts';
+import { DfuseSimDevice, STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from './dfuse-sim.ts';
 import { GenericDfuBoard } from './generic-dfu-sim.ts';
 import { SimUsbBus } from './sim-usb-device.ts';
 
@@ -30,8 +31,7 @@ function stm32Serial(seed: number): string {
 export const DFU_BOARD_PRESETS: readonly BoardPreset[] = [
   {
     name: 'stm32f405-dfuse',
-    description:
-      'USB: STM32F405 system bootloader in DFU mode (DfuSe 0483:df11, 1 MiB flash, 4 alternate settings)',
+    description: `USB: STM32F405 system bootloader in DFU mode (DfuSe ${usbId(STM32_DFU_VENDOR_ID, STM32_DFU_PRODUCT_ID)}, 1 MiB flash, 4 alternate settings)`,
     transport: 'usb',
     protocol: 'dfuse',
     chip: 'stm32f405',

@@ -13,6 +13,7 @@ import {
   type MemoryLayout,
   type MemorySegment,
 } from '../../protocols/dfu/dfuse-layout.ts';
+import { ST_DFU_BOOTLOADER } from '../../protocols/dfu/dfuse-chips.ts';
 import { DfuseCommand, DFUSE_FIRST_DATA_BLOCK } from '../../protocols/dfu/dfuse-client.ts';
 import {
   FlashModel,
@@ -34,8 +35,9 @@ export const STM32F405_INTERFACE_STRINGS = [
 /** Time from the last answer to the chip dropping off the bus (its reset). */
 const DETACH_DELAY_MS = 5;
 
-export const STM32_DFU_VENDOR_ID = 0x0483;
-export const STM32_DFU_PRODUCT_ID = 0xdf11;
+/** ST's DFU bootloader identity (protocols/dfu/dfuse-chips.ts), which the simulated chip has. */
+export const STM32_DFU_VENDOR_ID = ST_DFU_BOOTLOADER.vendorId;
+export const STM32_DFU_PRODUCT_ID = ST_DFU_BOOTLOADER.productId;
 
 /** A memory behind one alternate setting: the flash model, or plain bytes. */
 interface SimMemory {

@@ -19,7 +19,7 @@ export const GENERIC_DFU_VENDOR_ID = 0x1209;
 export const GENERIC_RUNTIME_PRODUCT_ID = 0x0001;
 export const GENERIC_DFU_PRODUCT_ID = 0x0002;
 
-export interface GenericDfuFaults {
+interface GenericDfuFaults {
   /** This block (wBlockNum) ends with this status (e.g. errWRITE). */
   failBlock?: { block: number; status: number };
   /** Manifestation ends with this status (e.g. errVERIFY). */

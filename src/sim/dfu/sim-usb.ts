@@ -5,12 +5,7 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import { AbortError, TimeoutError, TransportError } from '../../core/errors.ts';
-import {
-  DescriptorType,
-  LANGID_EN_US,
-  StandardRequest,
-  decodeStringDescriptor,
-} from '../../transport/usb-descriptors.ts';
+import { requestDescriptor, requestString } from '../../transport/usb-descriptors.ts';
 import {
   matchesFilter,
   usbId,
@@ -124,30 +119,9 @@ export class SimUsbHandle implements UsbDeviceHandle {
         if (options?.signal?.aborted) throw new AbortError();
         return after(await sim.controlOut(setup, data.slice()));
       },
-      getDescriptor: async (type, index, length, languageId = 0) => {
-        const r = await connection.controlIn(
-          {
-            requestType: 'standard',
-            recipient: 'device',
-            request: StandardRequest.getDescriptor,
-            value: (type << 8) | index,
-            index: languageId,
-          },
-          length,
-        );
-        if (r.status !== 'ok')
-          throw new TransportError(
-            'transport.io',
-            `${info.label} refused descriptor ${type}/${index}.`,
-          );
-        return r.data;
-      },
-      getString: async (index) => {
-        if (index === 0) return undefined;
-        return decodeStringDescriptor(
-          await connection.getDescriptor(DescriptorType.string, index, 255, LANGID_EN_US),
-        );
-      },
+      getDescriptor: (type, index, length, languageId = 0) =>
+        requestDescriptor(connection, { type, index, length, languageId }),
+      getString: (index) => requestString(connection, index),
       reset: async () => {
         live();
         sim.busReset();

@@ -59,7 +59,7 @@ const USB_JTAG: Bridge = {
 };
 
 /** Espressif OUIs seen on each chip family (IEEE registry entries of Espressif Inc.). */
-const OUI: Record<EspChipId, readonly [number, number, number]> = {
+export const ESP_OUI: Record<EspChipId, readonly [number, number, number]> = {
   esp8266: [0x18, 0xfe, 0x34],
   esp32: [0x24, 0x0a, 0xc4],
   esp32s2: [0x7c, 0xdf, 0xa1],
@@ -115,7 +115,7 @@ function espPreset(options: {
       const device = new EspDevice({
         chip,
         flash,
-        mac: deterministicMac(OUI[chip.id], seed, options.name),
+        mac: deterministicMac(ESP_OUI[chip.id], seed, options.name),
         resetCircuit: o.startInBootloader ? 'none' : bridge.circuit,
         ...(bridge.reenumerateMs !== undefined && !o.startInBootloader
           ? { reenumerateOnAppBootMs: bridge.reenumerateMs }

@@ -25,7 +25,8 @@ import { createBoard } from '../boards.ts';
 import type { EspSimBoard } from './boards.ts';
 import { esp8266EraseSize } from '../../protocols/esp/flash-writer.ts';
 import fc from 'fast-check';
-import { ROM_DEFAULT_FLASH_CHIP_SIZE, SYNC_REPLY_VALUE, esp8266RomEraseLength } from './loader.ts';
+import { ROM_DEFAULT_FLASH_CHIP_SIZE, SYNC_REPLY_VALUE } from './loader.ts';
+import { esp8266RomEraseLength } from './rom-flash.ts';
 
 /** A minimal host: sends commands, reads SLIP replies, on virtual time. */
 class Host {
@@ -494,5 +495,47 @@ describe('the simulated stub answers GET_SECURITY_INFO as esp-flasher-stub does'
     expect(view(r.data).getUint32(12, true)).toBe(9);
     r = await host.command(EspCommand.GET_SECURITY_INFO, new Uint8Array(4));
     expect([...r.status]).toEqual([StubError.BAD_DATA_LEN, 0x00]);
+  });
+});
+
+describe('scripted faults and the command record', () => {
+  it('drops, garbles or refuses the scripted commands and records every one', async () => {
+    const { board, host } = await downloadMode('esp32');
+    const script = board.device.script;
+    script.set('READ_REG#1', 'drop');
+    script.set('READ_REG#2', 'garble');
+    script.set('SPI_ATTACH', { error: RomError.FAILED_TO_ACT });
+    const magic = words(CHIP_DETECT_MAGIC_REG_ADDR);
+    await host.send(EspCommand.READ_REG, magic);
+    await expect(host.frame(500)).rejects.toMatchObject({ code: 'timeout' });
+    await host.send(EspCommand.READ_REG, magic);
+    await expect(host.frame()).rejects.toMatchObject({ code: 'framing.invalid' });
+    const third = await host.command(EspCommand.READ_REG, magic);
+    expect(third.value).toBe(ESP_CHIPS.esp32.magicValues[0]);
+    for (let i = 0; i < 2; i++) {
+      const r = await host.command(EspCommand.SPI_ATTACH, words(0, 0));
+      expect([r.status[0], r.error]).toEqual([1, RomError.FAILED_TO_ACT]);
+    }
+    expect(script.log.map((c) => c.label)).toEqual([
+      'READ_REG#1',
+      'READ_REG#2',
+      'READ_REG#3',
+      'SPI_ATTACH#1',
+      'SPI_ATTACH#2',
+    ]);
+    expect(toHex(script.log[0]!.data)).toBe(toHex(magic));
+  });
+
+  it('missDownloadResets: the next reset into download mode boots the application', async () => {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const board = createBoard('esp32', { clock }) as EspSimBoard;
+    board.device.missDownloadResets(1);
+    const link = await board.wire!.port!.open({ baudRate: 115200 });
+    await runSequence(link, clock, 'D0|R1|W100|D1|R0|W50|D0');
+    await sleep(clock, 20);
+    expect(board.device.mode).toBe('app');
+    await runSequence(link, clock, 'D0|R1|W100|D1|R0|W50|D0');
+    await sleep(clock, 20);
+    expect(board.device.mode).toBe('download');
   });
 });

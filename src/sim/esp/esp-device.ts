@@ -22,8 +22,10 @@ import { ESP_ROM_BAUD, STUB_GREETING } from '../../protocols/esp/constants.ts';
 import type { SerialSignals } from '../../transport/link.ts';
 import type { FlashModel } from '../flash-model.ts';
 import type { DeviceSide, SimSerialDevice } from '../serial-wire.ts';
+import { CommandScript, garbledReply } from './command-script.ts';
 import { appBootLog, readAppDescription, romBanner, type ResetCause } from './boot-log.ts';
-import { EspLoader, type LoaderAction } from './loader.ts';
+import { EspLoader } from './loader.ts';
+import type { LoaderAction } from './loader-types.ts';
 import { EspRegisterFile } from './registers.ts';
 
 interface ReadFlashState {
@@ -65,7 +67,7 @@ const APP_STARTUP_MS = 30;
 const ESP8266_BANNER_BAUD = 74880;
 
 /** JEDEC id of a Winbond W25Q-series flash of `size` bytes (capacity code = log2(size)). */
-export function winbondJedecId(size: number): number {
+function winbondJedecId(size: number): number {
   return 0xef | (0x40 << 8) | (Math.round(Math.log2(size)) << 16);
 }
 
@@ -76,6 +78,10 @@ export class EspDevice implements SimSerialDevice {
   readonly mac: Uint8Array;
   /** What the chip printed and answered, as text, for tests and the demo console. */
   readonly log: string[] = [];
+  /** Scripted faults per command, and the record of the commands the loader received. */
+  readonly script = new CommandScript();
+  /** Resets into download mode still to boot the application instead (`missDownloadResets`). */
+  private downloadResetsToMiss = 0;
   private side: DeviceSide | undefined;
   private modeNow: EspMode = 'off';
   private epoch = 0;
@@ -106,6 +112,20 @@ export class EspDevice implements SimSerialDevice {
   /** What the chip is doing now. */
   get mode(): EspMode {
     return this.modeNow;
+  }
+
+  /** The speed of the chip's UART now (the ROM starts at 115200; CHANGE_BAUDRATE changes it). */
+  get baudRate(): number | undefined {
+    return this.side?.format.baudRate;
+  }
+
+  /**
+   * The next `count` resets that ask for download mode boot the application instead, as on a
+   * board whose auto-reset circuit releases IO0 before EN rises (a slow or missing capacitor):
+   * a tool must try again, or another reset sequence.
+   */
+  missDownloadResets(count: number): void {
+    this.downloadResetsToMiss = count;
   }
 
   /** True while the simulated flasher stub runs. */
@@ -160,7 +180,8 @@ export class EspDevice implements SimSerialDevice {
           this.enRelease = side().clock.setTimer(EN_RC_DELAY_MS, () => {
             this.enRelease = undefined;
             this.inReset = false;
-            this.boot({ download: this.io0Low(this.lastSignals), cause: 'power-on' });
+            const download = this.strapped(this.io0Low(this.lastSignals));
+            this.boot({ download, cause: 'power-on' });
           });
         }
         return;
@@ -173,7 +194,7 @@ export class EspDevice implements SimSerialDevice {
           this.stop('reset');
         } else if (!rts && this.inReset) {
           this.inReset = false;
-          this.boot({ download: this.latchedDownload, cause: 'usb' });
+          this.boot({ download: this.strapped(this.latchedDownload), cause: 'usb' });
         }
         if (!dtr && !rts) this.downloadRequest = false;
         return;
@@ -217,6 +238,13 @@ export class EspDevice implements SimSerialDevice {
         input = new Uint8Array(0);
       }
     }
+  }
+
+  /** The boot mode a reset circuit's reset gives: download, unless `missDownloadResets` says. */
+  private strapped(download: boolean): boolean {
+    if (!download || this.downloadResetsToMiss === 0) return download;
+    this.downloadResetsToMiss--;
+    return false;
   }
 
   private io0Low(signals: Readonly<Required<SerialSignals>>): boolean {
@@ -328,10 +356,17 @@ export class EspDevice implements SimSerialDevice {
           this.side!.send(slipEncode(loader.answer(screened.op, screened.error)));
           continue;
         }
+        const fault = this.script.take(screened.cmd);
+        if (fault === 'drop') continue;
+        if (typeof fault === 'object') {
+          this.side!.send(slipEncode(loader.answer(screened.cmd.op, fault.error)));
+          continue;
+        }
         const result = await loader.handle(screened.cmd);
         if (epoch !== this.epoch) continue; // reset while working: the replies are lost
         const side = this.side!;
-        if (result.replies.length > 0) {
+        if (fault === 'garble') side.send(garbledReply(screened.cmd.op));
+        else if (result.replies.length > 0) {
           side.send(concatBytes(...result.replies.map((r) => slipEncode(r))));
         }
         if (result.after) await this.afterReplies(result.after, epoch);

@@ -13,16 +13,14 @@
  * The simulator does not execute uploaded code. When MEM_END jumps into RAM that was just
  * loaded, it assumes the code is the flasher stub esptool-js ships (esp-flasher-stub, which is
  * what every current tool uploads): it greets with "OHAI" and speaks the stub protocol from then
- * on. The stub's main loop, its pending errors and its timing are in stub-loop.ts and
- * stub-writer.ts: a data block is answered first and written afterwards, and the reply to the
- * next command waits for that work. `busyMs` tells the board how long.
+ * on. The ROM's flash writes are in rom-flash.ts; the stub's main loop, its pending errors and
+ * its timing are in stub-loop.ts and stub-writer.ts: a data block is answered first and written
+ * afterwards, and the reply to the next command waits for that work. `busyMs` tells the board
+ * how long.
  */
 import { md5 } from '@noble/hashes/legacy.js';
-import { Unzlib } from 'fflate';
-import { concatBytes, toHex, view } from '../../core/bytes.ts';
-import type { EspChip } from '../../protocols/esp/chips.ts';
+import { toHex, view } from '../../core/bytes.ts';
 import {
-  ESP_CHECKSUM_SEED,
   EspCommand,
   RomError,
   STATUS_BYTES_STUB,
@@ -36,47 +34,19 @@ import {
   espChecksum,
   type CommandPacket,
 } from '../../protocols/esp/packet.ts';
-import type { FlashModel } from '../flash-model.ts';
-import type { EspRegisterFile } from './registers.ts';
+import {
+  LoaderFailure,
+  MALFORMED,
+  args,
+  need,
+  type LoaderContext,
+  type LoaderResult,
+} from './loader-types.ts';
+import { RomFlashWriter, eraseArea } from './rom-flash.ts';
 import { StubMainLoop, type Screened } from './stub-loop.ts';
 
 /** The value field of the ROM's SYNC replies (esptool-js and esptool traces of ESP32 ROMs). */
 export const SYNC_REPLY_VALUE = 0x20120707;
-
-/** What the loader needs from its board. */
-export interface LoaderContext {
-  chip: EspChip;
-  flash: FlashModel;
-  registers: EspRegisterFile;
-  /** Waits `ms` of device time (flash erase/program, register write delays). */
-  wait(ms: number): Promise<void>;
-}
-
-/** What the board must do after sending the replies. */
-export type LoaderAction =
-  | { kind: 'baud'; baudRate: number }
-  | { kind: 'reboot' }
-  | { kind: 'run-user-code' }
-  | { kind: 'stub-started' }
-  /** Stub READ_FLASH: stream the region in packets, at most `maxInFlight` unacknowledged. */
-  | { kind: 'read-flash'; address: number; size: number; packetSize: number; maxInFlight: number };
-
-export interface LoaderResult {
-  replies: Uint8Array[];
-  after?: LoaderAction;
-}
-
-interface WriteState {
-  compressed: boolean;
-  offset: number;
-  blocks: number;
-  blockSize: number;
-  nextSeq: number;
-  /** Bytes written so far (compressed writes: decompressed bytes). */
-  written: number;
-  inflater?: Unzlib;
-  inflateFailed?: boolean;
-}
 
 interface MemState {
   offset: number;
@@ -106,7 +76,7 @@ const MD5_MS_PER_BYTE = 1 / 2000;
 /** One ESP serial loader session (ROM, then stub once uploaded). Reset = a new instance. */
 export class EspLoader {
   private lastValue = 0;
-  private write: WriteState | undefined;
+  private readonly romFlash: RomFlashWriter;
   private mem: MemState | undefined;
   private readonly ram: RamModel = new Map();
   /** The stub's main loop, once MEM_END started it. */
@@ -117,7 +87,9 @@ export class EspLoader {
   constructor(
     private readonly ctx: LoaderContext,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.romFlash = new RomFlashWriter(ctx);
+  }
 
   /** True once the (simulated) flasher stub runs. */
   get isStub(): boolean {
@@ -224,7 +196,8 @@ export class EspLoader {
           return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
         }
         if (compressed && !chip.romSupportsCompressed) break;
-        return this.flashBegin(cmd, compressed);
+        await this.romFlash.begin(cmd, compressed);
+        return this.ok(cmd.op);
       }
       case EspCommand.FLASH_DATA:
       case EspCommand.FLASH_DEFL_DATA: {
@@ -234,7 +207,8 @@ export class EspLoader {
           return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
         }
         if (compressed && !chip.romSupportsCompressed) break;
-        return this.flashData(cmd, compressed);
+        await this.romFlash.data(cmd, compressed);
+        return this.ok(cmd.op);
       }
       case EspCommand.FLASH_END:
       case EspCommand.FLASH_DEFL_END: {
@@ -243,7 +217,7 @@ export class EspLoader {
           return error === 0 ? this.ok(cmd.op) : this.fail(cmd.op, error);
         }
         if (cmd.op === EspCommand.FLASH_DEFL_END && !chip.romSupportsCompressed) break;
-        return this.flashEnd(cmd);
+        return { ...this.ok(cmd.op), after: this.romFlash.end(cmd) };
       }
       case EspCommand.SPI_FLASH_MD5:
         if (!this.stub && chip.id === 'esp8266') break;
@@ -274,7 +248,7 @@ export class EspLoader {
         // `s_erase_region`: address and size must be sector aligned.
         if (addr % 4096 !== 0 || size % 4096 !== 0) throw new LoaderFailure(StubError.BAD_DATA_LEN);
         await this.waitForFlashChip();
-        await this.erase(addr, size);
+        await eraseArea(this.ctx, addr, size);
         return this.ok(cmd.op);
       }
       case EspCommand.READ_FLASH:
@@ -358,98 +332,6 @@ export class EspLoader {
       if (delayUs > 0) await this.ctx.wait(delayUs / 1000);
     }
     return this.ok(cmd.op);
-  }
-
-  private async flashBegin(cmd: CommandPacket, compressed: boolean): Promise<LoaderResult> {
-    const d = cmd.data;
-    // The fifth word (encrypted write) is sent to ROMs after the ESP32's; accept it everywhere
-    // as esptool-js sends it to the ESP32 ROM too.
-    need(d.length === 16 || d.length === 20);
-    const [size, blocks, blockSize, offset] = args(d);
-    const flash = this.ctx.flash;
-    if (offset > flash.size || blockSize === 0 || blockSize > 0x10000) {
-      throw new LoaderFailure(this.stub ? StubError.BAD_BLOCKSIZE : RomError.INVALID_MESSAGE);
-    }
-    this.write = { compressed, offset, blocks, blockSize, nextSeq: 0, written: 0 };
-    if (compressed) this.startInflater(this.write);
-    if (this.ctx.chip.id === 'esp8266') {
-      // SPIEraseArea's bug: it erases from the start of the sector, and more than asked.
-      const start = offset - (offset % SECTOR);
-      await this.erase(start, Math.min(esp8266RomEraseLength(offset, size), flash.size - start));
-    } else {
-      await this.erase(offset, Math.min(size, flash.size - offset));
-    }
-    return this.ok(cmd.op);
-  }
-
-  private startInflater(state: WriteState): void {
-    state.inflater = new Unzlib((chunk) => {
-      const room = this.ctx.flash.size - (state.offset + state.written);
-      const part = chunk.subarray(0, Math.max(0, Math.min(chunk.length, room)));
-      if (part.length > 0) {
-        const r = this.ctx.flash.program(state.offset + state.written, part);
-        this.pendingProgramMs += r.ms;
-      }
-      state.written += chunk.length;
-    });
-  }
-
-  private pendingProgramMs = 0;
-
-  private async flashData(cmd: CommandPacket, compressed: boolean): Promise<LoaderResult> {
-    const state = this.write;
-    const d = cmd.data;
-    if (!state || state.compressed !== compressed) {
-      throw new LoaderFailure(this.stub ? StubError.NOT_IN_FLASH_MODE : RomError.INVALID_MESSAGE);
-    }
-    need(d.length >= 16);
-    const [length, seq] = args(d);
-    const block = d.subarray(16);
-    if (length !== block.length) {
-      throw new LoaderFailure(this.stub ? StubError.BAD_DATA_LEN : RomError.INVALID_MESSAGE);
-    }
-    if (espChecksum(block, ESP_CHECKSUM_SEED) !== (cmd.checksum & 0xff)) {
-      throw new LoaderFailure(this.stub ? StubError.BAD_DATA_CHECKSUM : RomError.INVALID_CRC);
-    }
-    if (seq + 1 === state.nextSeq) return this.ok(cmd.op); // a retransmitted block: already written
-    if (seq !== state.nextSeq) {
-      throw new LoaderFailure(this.stub ? StubError.BAD_DATA_LEN : RomError.INVALID_MESSAGE);
-    }
-    let ms: number;
-    if (compressed) {
-      if (state.inflateFailed)
-        throw new LoaderFailure(this.stub ? StubError.INFLATE_ERROR : RomError.DEFLATE_ERROR);
-      this.pendingProgramMs = 0;
-      try {
-        state.inflater!.push(block, seq + 1 >= state.blocks);
-      } catch {
-        state.inflateFailed = true;
-        throw new LoaderFailure(this.stub ? StubError.INFLATE_ERROR : RomError.DEFLATE_ERROR);
-      }
-      ms = this.pendingProgramMs;
-    } else {
-      const at = state.offset + seq * state.blockSize;
-      const room = Math.max(0, this.ctx.flash.size - at);
-      if (room < block.length && block.subarray(room).some((b) => b !== 0xff)) {
-        throw new LoaderFailure(this.stub ? StubError.FAILED_SPI_OP : RomError.FLASH_WRITE_ERROR);
-      }
-      ms = room > 0 ? this.ctx.flash.program(at, block.subarray(0, room)).ms : 0;
-      state.written += block.length;
-    }
-    state.nextSeq = seq + 1;
-    await this.ctx.wait(ms); // the ROM writes the block before acknowledging it
-    return this.ok(cmd.op);
-  }
-
-  private flashEnd(cmd: CommandPacket): LoaderResult {
-    need(cmd.data.length === 4);
-    const runUserCode = view(cmd.data).getUint32(0, true) !== 0;
-    this.write = undefined;
-    // "0 to reboot, 1 to run user code".
-    return {
-      ...this.ok(cmd.op),
-      after: runUserCode ? { kind: 'run-user-code' } : { kind: 'reboot' },
-    };
   }
 
   private async flashMd5(cmd: CommandPacket): Promise<LoaderResult> {
@@ -549,28 +431,8 @@ export class EspLoader {
     const reply = this.ok(cmd.op);
     const { chip, flash } = this.ctx;
     this.stubLoop = new StubMainLoop({ chip, flash, now: this.now });
-    this.write = undefined;
+    this.romFlash.reset();
     return { ...reply, after: { kind: 'stub-started' } };
-  }
-
-  private async erase(offset: number, size: number): Promise<void> {
-    if (size <= 0) return;
-    const flash = this.ctx.flash;
-    const { sectors } = flash.eraseRange(offset, Math.min(size, flash.size - offset));
-    // SPIEraseArea uses 64 KiB block erase for aligned, fully covered blocks, else 4 KiB sectors.
-    let ms = 0;
-    let i = 0;
-    while (i < sectors.length) {
-      const s = sectors[i]!;
-      if (s.start % 65536 === 0 && i + 16 <= sectors.length) {
-        ms += flash.timing.sectorEraseMs(65536);
-        i += 16;
-      } else {
-        ms += flash.timing.sectorEraseMs(s.size);
-        i++;
-      }
-    }
-    await this.ctx.wait(ms);
   }
 
   private ok(op: number): LoaderResult {
@@ -599,48 +461,4 @@ export class EspLoader {
       ...(data ? { data } : {}),
     });
   }
-}
-
-/** A command the loader refuses with `code`. */
-class LoaderFailure extends Error {
-  constructor(readonly code: number) {
-    super(`loader error 0x${code.toString(16)}`);
-  }
-}
-
-/** Marks a malformed argument list: the ROM's "invalid message", the stub's "bad data length". */
-const MALFORMED = -1;
-
-function need(ok: boolean): void {
-  if (!ok) throw new LoaderFailure(MALFORMED);
-}
-
-/** The first four little-endian words of the argument data (0 where the data is shorter). */
-function args(d: Uint8Array): [number, number, number, number] {
-  const v = view(d);
-  const at = (i: number): number => (d.length >= i * 4 + 4 ? v.getUint32(i * 4, true) : 0);
-  return [at(0), at(1), at(2), at(3)];
-}
-
-const SECTOR = 4096;
-const SECTORS_PER_BLOCK = 16;
-
-/**
- * What the ESP8266 ROM's FLASH_BEGIN really erases, in bytes from the start of the first sector,
- * when asked to erase `size` bytes at `offset`. Its SPIEraseArea has a bug (esptool issue 33,
- * "Add workaround for a bug in SPIEraseArea"; esptool serial-protocol.rst "erase size bug"): with
- * n = the sectors asked for and head = the sectors from the start to the next 64 KiB block
- * boundary, a range that crosses the boundary gets head extra sectors erased, one that does not
- * cross it n extra sectors, i.e. n + min(head, n) sectors in all. esptool's `get_erase_size`
- * (and webflash's `esp8266EraseSize`) send a smaller size so that this comes out right.
- */
-export function esp8266RomEraseLength(offset: number, size: number): number {
-  const sectors = Math.ceil(size / SECTOR);
-  const head = SECTORS_PER_BLOCK - (Math.floor(offset / SECTOR) % SECTORS_PER_BLOCK);
-  return (sectors + Math.min(head, sectors)) * SECTOR;
-}
-
-/** Concatenates replies into one byte array (tests). */
-export function joinReplies(replies: readonly Uint8Array[]): Uint8Array {
-  return concatBytes(...replies);
 }

@@ -110,7 +110,7 @@ export class EspRegisterFile {
 const MAC_EXT: Partial<Record<string, number>> = { esp32c6: 0xfffe, esp32h2: 0xfffe };
 
 /** Where each chip's ROM reads the factory MAC from, as register words (see chips.ts MacLayout). */
-export function macWords(chip: EspChip, mac: Uint8Array): [number, number][] {
+function macWords(chip: EspChip, mac: Uint8Array): [number, number][] {
   const m = (i: number): number => mac[i] ?? 0;
   const low32 = ((m(2) << 24) | (m(3) << 16) | (m(4) << 8) | m(5)) >>> 0;
   const high16 = (m(0) << 8) | m(1);

@@ -30,7 +30,7 @@ import type { FlashModel } from '../flash-model.ts';
 import { FlashChipBusy, StubFlashWrite } from './stub-writer.ts';
 
 /** `FRAME_BUFFER_SIZE` (frame_buffer.h): 8-byte header + 0x4000 data + 0xFF. */
-export const STUB_FRAME_BUFFER = 8 + 0x4000 + 0xff;
+const STUB_FRAME_BUFFER = 8 + 0x4000 + 0xff;
 /** Header of FLASH_DATA / FLASH_DEFL_DATA: size, sequence, two reserved words. */
 const DATA_HEADER = 16;
 

@@ -36,7 +36,7 @@ const OUT_BUFFER = 32768;
  * Reading one 4 KiB sector for the blank check: 64 SPI transactions of 64 bytes on two data
  * lines at 40 MHz plus their command overhead, about 0.5 ms (an estimate, not a measurement).
  */
-export const SECTOR_READ_MS = 0.5;
+const SECTOR_READ_MS = 0.5;
 
 /** The flash chip's write-in-progress flag: when its current erase or program ends (board ms). */
 export class FlashChipBusy {

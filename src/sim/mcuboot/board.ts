@@ -58,7 +58,7 @@ export interface McubootBoardOptions {
  * (CONFIG_ARCH), processor (os_mgmt_processor.h: the CPU core), hardware platform
  * (CONFIG_BOARD), operating system. No build date ('b' needs CONFIG_MCUMGR_GRP_OS_INFO_BUILD_DATE_TIME).
  */
-export const NRF52840_OS_INFO: Readonly<Record<string, string>> = {
+const NRF52840_OS_INFO: Readonly<Record<string, string>> = {
   s: 'Zephyr',
   n: 'unknown',
   r: 'v3.7.0',

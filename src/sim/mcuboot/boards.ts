@@ -25,7 +25,7 @@ import { buildMcubootImage, type TrustedKey } from './image-tools.ts';
 import { NRF52840_SLOTS, type SlotPair } from './slots.ts';
 
 /** nRF52840 NVMC timing (see above). */
-export const NRF52840_TIMING: FlashTiming = {
+const NRF52840_TIMING: FlashTiming = {
   sectorEraseMs: () => 85,
   programMs: (bytes) => Math.ceil(bytes / 4) * 0.041,
   chipEraseMs: (size) => (size / 4096) * 85,
@@ -37,7 +37,7 @@ export const SIM_MCUBOOT_SECRET_KEY = fromHex(
 );
 
 /** Keys every preset trusts. */
-export const SIM_MCUBOOT_KEYS: readonly TrustedKey[] = [
+const SIM_MCUBOOT_KEYS: readonly TrustedKey[] = [
   { kind: 'ed25519', publicKey: publicKeyOf(SIM_MCUBOOT_SECRET_KEY) },
   {
     kind: 'ed25519',

@@ -31,7 +31,7 @@ export type TrustedKey =
   | { kind: 'ecdsa-p256'; spki: Uint8Array };
 
 /** The DER form imgtool hashes for an ed25519 key. */
-export function ed25519Spki(publicKey: Uint8Array): Uint8Array {
+function ed25519Spki(publicKey: Uint8Array): Uint8Array {
   return concatBytes(ED25519_SPKI_PREFIX, publicKey);
 }
 

@@ -8,7 +8,7 @@
 import type { FlashModel } from '../flash-model.ts';
 
 /** The boot magic (design.md "Image trailer", `boot_img_magic`), as bytes in flash. */
-export const BOOT_MAGIC = Uint8Array.from([
+const BOOT_MAGIC = Uint8Array.from([
   0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
 ]);
 const MAX_ALIGN = 8;

@@ -8,6 +8,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SimBoard } from '../board.ts';
 import type { HostConnection } from '../sim-link.ts';
+import { listen, type RunningTcpServer } from './listen.ts';
 
 export interface BridgeOptions {
   board: SimBoard;
@@ -19,11 +20,7 @@ export interface BridgeOptions {
   log?: (line: string) => void;
 }
 
-export interface RunningBridge {
-  host: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type RunningBridge = RunningTcpServer;
 
 /** Starts the TCP bridge; resolves once it listens. */
 export function serveOnTcp(options: BridgeOptions): Promise<RunningBridge> {
@@ -76,20 +73,7 @@ export function serveOnTcp(options: BridgeOptions): Promise<RunningBridge> {
     socket.on('close', done);
     socket.on('error', done);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : options.port;
-      resolve({
-        host: options.host,
-        port,
-        close: () =>
-          new Promise<void>((res) => {
-            active?.socket.destroy();
-            server.close(() => res());
-          }),
-      });
-    });
+  return listen(server, options, () => {
+    active?.socket.destroy();
   });
 }

@@ -15,6 +15,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SimBoard } from '../board.ts';
+import { listen, type RunningTcpServer } from './listen.ts';
 
 export interface ControlOptions {
   board: SimBoard;
@@ -24,11 +25,7 @@ export interface ControlOptions {
   log?: (line: string) => void;
 }
 
-export interface RunningControl {
-  host: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type RunningControl = RunningTcpServer;
 
 const HELP = 'commands: reset (alias bootloader): restart the board in its bootloader; help';
 
@@ -78,20 +75,7 @@ export function serveControl(options: ControlOptions): Promise<RunningControl> {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : options.port;
-      resolve({
-        host: options.host,
-        port,
-        close: () =>
-          new Promise<void>((res) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => res());
-          }),
-      });
-    });
+  return listen(server, options, () => {
+    for (const s of sockets) s.destroy();
   });
 }

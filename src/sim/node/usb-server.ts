@@ -20,6 +20,7 @@ import {
   encodeDeviceList,
   type ControlRequest,
 } from './usb-wire.ts';
+import { listen, type RunningTcpServer } from './listen.ts';
 
 export interface UsbServeOptions {
   bus: SimUsbBus;
@@ -32,11 +33,7 @@ export interface UsbServeOptions {
   onIdleClient?: () => void;
 }
 
-export interface RunningUsbServer {
-  host: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type RunningUsbServer = RunningTcpServer;
 
 /** One enumeration of a device: a new id and address each time it attaches. */
 interface Session {
@@ -273,21 +270,8 @@ export function serveUsbOnTcp(options: UsbServeOptions): Promise<RunningUsbServe
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : options.port;
-      resolve({
-        host: options.host,
-        port,
-        close: () =>
-          new Promise<void>((res) => {
-            host.dispose();
-            for (const s of sockets) s.destroy();
-            server.close(() => res());
-          }),
-      });
-    });
+  return listen(server, options, () => {
+    host.dispose();
+    for (const s of sockets) s.destroy();
   });
 }

@@ -47,7 +47,7 @@ export const LibusbError = {
 } as const;
 
 /** Frames larger than this are refused (a control transfer carries at most 64 KiB). */
-export const MAX_FRAME = 0x20000;
+const MAX_FRAME = 0x20000;
 
 /** Splits a TCP byte stream into request frames (opcode + body). */
 export class FrameReader {

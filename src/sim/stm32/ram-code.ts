@@ -20,7 +20,7 @@
 import type { Stm32Memory } from './memory.ts';
 
 /** AIRCR (System Control Block) and the value that requests a system reset. */
-export const AIRCR = 0xe000ed0c;
+const AIRCR = 0xe000ed0c;
 const VECTKEY = 0x05fa;
 const SYSRESETREQ = 1 << 2;
 

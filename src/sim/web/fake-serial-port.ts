@@ -4,7 +4,7 @@
  * the list of spec behaviours followed.
  */
 import type { SerialSignals } from '../../transport/link.ts';
-import type { SimSerialPort } from '../serial-wire.ts';
+import type { SimSerialPort } from '../sim-serial-port.ts';
 import type { HostConnection, LineErrorKind } from '../sim-link.ts';
 
 /** What a port needs from the `navigator.serial` that owns it. */

@@ -26,7 +26,7 @@ export type PortChooser = (
 ) => FakeSerialPort | undefined | Promise<FakeSerialPort | undefined>;
 
 /** Picks the only candidate, or the first one. */
-export const pickFirst: PortChooser = (candidates) => candidates[0];
+const pickFirst: PortChooser = (candidates) => candidates[0];
 
 function matchesFilter(info: SerialPortInfo, filter: SerialPortFilter): boolean {
   if (filter.usbVendorId !== undefined && info.usbVendorId !== filter.usbVendorId) return false;

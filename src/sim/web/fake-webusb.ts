@@ -14,7 +14,7 @@
  */
 /* eslint-disable @typescript-eslint/require-await --
    WebUSB methods are async; like the browser, the fake checks arguments and state before any wait. */
-import { SimUsbBus, type SimUsbDevice } from '../dfu/sim-usb-device.ts';
+import type { SimUsbBus, SimUsbDevice } from '../dfu/sim-usb-device.ts';
 import type { UsbSetup } from '../../transport/usb.ts';
 
 export interface FakeUsbOptions {
@@ -369,7 +369,7 @@ export class FakeUSBDevice implements USBDevice {
 }
 
 /** The `connect`/`disconnect` event (WebUSB §5.2). */
-export class FakeUSBConnectionEvent extends Event {
+class FakeUSBConnectionEvent extends Event {
   readonly device: USBDevice;
   constructor(type: string, init: { device: USBDevice }) {
     super(type);
@@ -492,5 +492,3 @@ export class FakeUsb extends EventTarget {
     return chosen;
   }
 }
-
-export { SimUsbBus };

@@ -13,7 +13,7 @@ import { FollowTracker, usbBoardBack, type FollowedPort } from './follow.ts';
 import { runBoardJob, type BoardJobEnd, type BoardJobOptions } from './run-job.ts';
 import type { BenchSlice, BenchState } from './slice.ts';
 import type { BenchPort, BenchRecord, BenchServices, PortChange, Tile } from './types.ts';
-import { grantFilters, planUsbBoard } from './usb-plan.ts';
+import { grantFilters, planSerialBoard, planUsbBoard } from './board-plan.ts';
 
 type PortRef = Pick<
   BenchPort,
@@ -194,14 +194,20 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
 
     /**
      * How a board's job starts: over a serial port with the bench's serial connector; over USB
-     * with the protocol of the release's targets for the device's USB ids (usb-plan.ts).
+     * with the protocol of the release's targets for the device's USB ids (board-plan.ts).
      */
     const jobStarter = (port: BenchPort, bundle: VerifiedBundle): JobStarter => {
       if (port.transport !== 'usb') {
+        const plan = planSerialBoard({
+          targets: bundle.manifest.targets,
+          info: port.handle.info,
+          connectors: services.serialConnectors,
+          fallback: services.connector,
+        });
         return {
-          protocol: services.connector.id,
+          protocol: plan.protocol,
           run: (common) =>
-            runBoardJob({ ...common, handle: port.handle, connector: services.connector }),
+            runBoardJob({ ...common, handle: port.handle, connector: plan.connector }),
         };
       }
       const plan = planUsbBoard({

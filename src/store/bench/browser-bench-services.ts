@@ -11,12 +11,13 @@ import { IdbRollbackStore } from '../../worker/rollback-idb.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
 import { compressOnce } from '../../protocols/esp/compress-once.ts';
-import { connectEsp } from '../../protocols/esp/driver.ts';
+import { driverFor } from '../../protocols/registry.ts';
+import { WebSerialPortWatcher } from '../../transport/webserial.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import { IdbAuditStore } from '../../worker/audit-idb.ts';
 import { createWorkerVerifier } from '../worker-verifier.ts';
 import { createCompressClient } from '../../worker/compress-client.ts';
-import type { BenchServices } from './types.ts';
+import type { BenchSerialConnectors, BenchServices } from './types.ts';
 import { webSerialPorts } from './web-serial-ports.ts';
 import { benchUsbConnectors, webUsbPorts } from './web-usb-ports.ts';
 
@@ -65,10 +66,12 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
     options.rollbackStore ??
     (options.virtualBoards ? new MemoryRollbackStore() : new IdbRollbackStore());
   const verifier = createWorkerVerifier({ ...options, rollbackStore });
-  const connector: Connector<SerialPortHandle> = {
-    id: 'esp-serial',
-    connect: (port, o) => connectEsp(port, { ...o, compress }),
-  };
+  // Every serial protocol through the registry: the shared compressor, and a watcher that
+  // follows a board whose port comes back under another identity (an AVR109 bootloader).
+  const portWatcher = serial ? new WebSerialPortWatcher({ clock, serial }) : undefined;
+  const serialConnectors: BenchSerialConnectors = (protocol, context) =>
+    driverFor(protocol, { compress, portWatcher, bootloaderBaud: context.bootloaderBaud });
+  const connector: Connector<SerialPortHandle> = driverFor('esp-serial', { compress });
   const audit = new AuditLog({
     store: options.virtualBoards ? new MemoryAuditStore() : new IdbAuditStore(),
   });
@@ -76,6 +79,7 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
     clock,
     now: () => new Date(),
     connector,
+    serialConnectors,
     rollbackStore,
     jobSettings: options.jobSettings,
     ports: webSerialPorts({

@@ -18,7 +18,6 @@ export {
   csvField,
   exportFileName,
   REPORT_COLUMNS,
-  REPORT_FORMAT_ID,
   reportCsv,
   reportJson,
   tally,
@@ -34,5 +33,5 @@ export {
   type BenchBrowserServices,
 } from './browser-bench-services.ts';
 export { webSerialPorts, type WebSerialPortsOptions } from './web-serial-ports.ts';
-export { grantFilters, planUsbBoard, type UsbBoardPlan } from './usb-plan.ts';
+export { grantFilters, planUsbBoard, type UsbBoardPlan } from './board-plan.ts';
 export { benchUsbConnectors, webUsbPorts, type WebUsbPortsOptions } from './web-usb-ports.ts';

@@ -2,7 +2,8 @@
  * Bench records slice: every finished flash (the report), the operator note written into each
  * record, and the tamper-evident flash log (src/audit) each flash is appended to, in order.
  */
-import { MAX_NOTE, type FlashRecord } from '../../audit/entry.ts';
+import { toFlashRecord } from '../../audit/bench-report.ts';
+import { MAX_NOTE } from '../../audit/entry.ts';
 import { toErrorView } from '../error-view.ts';
 import type { ErrorView } from '../types.ts';
 import { exportFileName, reportCsv, reportJson } from './report.ts';
@@ -56,20 +57,7 @@ export const idleAudit: AuditStatus = {
   error: undefined,
 };
 
-/** The flash-log record of a bench record. */
-export function toFlashRecord(r: BenchRecord): FlashRecord {
-  return {
-    note: r.note,
-    port: r.port.slice(0, 200),
-    deviceId: r.uniqueId.slice(0, 200),
-    chip: r.chip.slice(0, 200),
-    bundle: { product: r.product, version: r.version, sha256: r.bundleSha256 },
-    result: r.result === 'ok' ? 'ok' : 'failed',
-    errorCode: r.result === 'ok' ? null : (r.errorCode ?? 'aborted'),
-    durationMs: Math.max(0, Math.round(r.durationMs)),
-    mode: 'bench',
-  };
-}
+export { toFlashRecord } from '../../audit/bench-report.ts';
 
 export function createRecordsSlice(services: BenchServices): BenchSlice<RecordsSlice> {
   return (set, get) => {

@@ -89,6 +89,17 @@ export type BenchUsbConnectors = (
   context: BenchUsbContext,
 ) => Connector<UsbDeviceHandle> | undefined;
 
+/** What a serial board's connector is told: the bootloader's line speed its USB ids tell. */
+export interface BenchSerialContext {
+  bootloaderBaud?: number | undefined;
+}
+
+/** Connectors for serial boards, by protocol; undefined when the bench lacks one. */
+export type BenchSerialConnectors = (
+  protocol: ProtocolId,
+  context: BenchSerialContext,
+) => Connector<SerialPortHandle> | undefined;
+
 /** The tamper-evident flash log as the bench uses it: an `AuditLog` (src/audit/store.ts). */
 export interface BenchAuditLog {
   /** Appends one flash; resolves with the new entry. */
@@ -106,8 +117,13 @@ export interface BenchServices {
   clock: Clock;
   /** Wall-clock time, for report and log timestamps. */
   now(): Date;
-  /** Opens a flash session on a serial port (the ESP driver with the compression worker). */
+  /**
+   * Opens a flash session on a serial port with the ESP driver: the connector for 'esp-serial'
+   * when `serialConnectors` has none.
+   */
   connector: Connector<SerialPortHandle>;
+  /** Connectors for every serial protocol (src/protocols/registry.ts). Optional. */
+  serialConnectors?: BenchSerialConnectors | undefined;
   verifyBundle: AppServices['verifyBundle'];
   rollbackStore?: RollbackStore | undefined;
   /** The granted serial ports. */
@@ -184,34 +200,4 @@ export interface Tile {
   createdAt: number;
 }
 
-/** The release every board gets, as plain data. */
-export interface BenchBundleInfo {
-  product: string;
-  version: string;
-  /** SHA-256 of the whole bundle file, lower-case hex. */
-  sha256: string;
-  /** Chips the release has targets for. */
-  chips: string[];
-  bundleBytes: number;
-  /** Where it came from ("demo.fwb"). */
-  source: string;
-}
-
-/** One finished flash, as the report lists it. */
-export interface BenchRecord {
-  /** ISO 8601 UTC time the flash finished. */
-  time: string;
-  tileId: string;
-  port: string;
-  /** MAC or other unique id; empty when the board never identified itself. */
-  uniqueId: string;
-  chip: string;
-  product: string;
-  version: string;
-  bundleSha256: string;
-  result: 'ok' | 'failed' | 'cancelled';
-  /** Stable error code when not ok; null when ok. */
-  errorCode: string | null;
-  durationMs: number;
-  note: string;
-}
+export type { BenchBundleInfo, BenchRecord } from '../../audit/bench-report.ts';

@@ -10,11 +10,10 @@
  * run-time mode is switched to DFU mode (DFU 1.1 §5.1) and found again among the granted
  * devices by its vendor id and serial number, without asking anyone.
  */
+import { driverFor } from '../../protocols/registry.ts';
 import type { Clock } from '../../core/clock.ts';
 import { TransportError } from '../../core/errors.ts';
-import { connectDfu } from '../../protocols/dfu/dfu-driver.ts';
-import { connectDfuse } from '../../protocols/dfu/dfuse-driver.ts';
-import type { UsbDeviceFilter } from '../../transport/usb.ts';
+import type { UsbDeviceFilter, UsbDeviceHandle } from '../../transport/usb.ts';
 import {
   deviceInfoOf,
   mapWebUsbError,
@@ -22,7 +21,7 @@ import {
   WebUsbWatcher,
   type WebUsbOptions,
 } from '../../transport/webusb.ts';
-import { DFU_CLASS_FILTER } from '../protocol-choice.ts';
+import { DFU_CLASS_FILTER } from '../../protocols/dfu/usb-targets.ts';
 import type { BenchPortSource, BenchUsbConnectors, BenchUsbPort, PortChange } from './types.ts';
 
 export interface WebUsbPortsOptions {
@@ -133,21 +132,17 @@ export function benchUsbConnectors(options: {
     clock: options.clock,
   };
   return (protocol, context) => {
-    if (protocol === 'dfuse')
-      return { id: 'dfuse', connect: (device, o) => connectDfuse(device, o) };
+    if (protocol !== 'dfu') return driverFor(protocol);
     return {
-      id: 'dfu',
+      id: protocol,
       connect: (device, o) => {
         const { vendorId, serialNumber } = device.info;
-        return connectDfu(device, {
-          ...o,
-          watcher: new WebUsbWatcher(webUsb),
+        return driverFor<UsbDeviceHandle>(protocol, {
+          usbWatcher: new WebUsbWatcher(webUsb),
           dfuModeFilters: [serialNumber === undefined ? { vendorId } : { vendorId, serialNumber }],
-          ...(context.chip === undefined ? {} : { chip: context.chip }),
-          ...(context.alternateSetting === undefined
-            ? {}
-            : { alternateSetting: context.alternateSetting }),
-        });
+          chip: context.chip,
+          alternateSetting: context.alternateSetting,
+        }).connect(device, o);
       },
     };
   };

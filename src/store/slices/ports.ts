@@ -5,7 +5,7 @@
  */
 import type { DeviceIdentity, InstalledFirmware } from '../../protocols/driver.ts';
 import { toErrorView } from '../error-view.ts';
-import { usbFiltersFor } from '../protocol-choice.ts';
+import { usbFiltersFor } from '../../protocols/dfu/usb-targets.ts';
 import type {
   AppServices,
   DeviceTransport,

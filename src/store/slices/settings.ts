@@ -4,6 +4,7 @@
  * override with its typed reason), the operator's note for the flash log, the serial monitor's
  * speed and the development-only raw-image switch.
  */
+import { protocolsOf } from '../../protocols/registry.ts';
 import { DOWNGRADE_REASONS, type DowngradeReason } from '../../bundle/rollback.ts';
 import type { EraseMode } from '../../job/types.ts';
 import { toErrorView } from '../error-view.ts';
@@ -55,11 +56,10 @@ export type MonitorBaudRate = (typeof MONITOR_BAUD_RATES)[number];
 /** Most characters of the operator note (the flash log's MAX_NOTE is larger). */
 export const MAX_OPERATOR_NOTE = 500;
 
-/** The serial protocol choices offered ("Auto / ESP / STM32"). */
+/** The serial protocol choices offered: "Auto", then every serial protocol of the registry. */
 export const SERIAL_PROTOCOL_CHOICES: readonly SerialProtocolChoice[] = [
   'auto',
-  'esp-serial',
-  'stm32-usart',
+  ...protocolsOf('serial').map((e) => e.id),
 ];
 
 export interface SettingsSlice {

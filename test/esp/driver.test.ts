@@ -1,33 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../core/bytes.ts';
-import { VirtualClock } from '../../core/clock.ts';
-import { TimeoutError, VerificationError } from '../../core/errors.ts';
-import { silentLogger } from '../../core/log.ts';
-import { confirmedBytesOf } from '../driver.ts';
-import type { WriteProgress } from '../driver.ts';
-import { FakeRom, type Fault } from '../../../test/esp/fake-rom.ts';
-import type { EspChip } from './chips.ts';
-import { ESP_CHIPS } from './chips.ts';
-import { EspCommand, RomError } from './constants.ts';
-import { connectEsp, espDriver } from './driver.ts';
-import { esp8266EraseSize } from './flash-writer.ts';
+import { toHex } from '../../src/core/bytes.ts';
+import { VirtualClock } from '../../src/core/clock.ts';
+import { TimeoutError, VerificationError } from '../../src/core/errors.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { confirmedBytesOf } from '../../src/protocols/driver.ts';
+import type { WriteProgress } from '../../src/protocols/driver.ts';
+import type { EspChip } from '../../src/protocols/esp/chips.ts';
+import { ESP_CHIPS } from '../../src/protocols/esp/chips.ts';
+import { EspCommand, RomError } from '../../src/protocols/esp/constants.ts';
+import { connectEsp, espDriver } from '../../src/protocols/esp/driver.ts';
+import { esp8266EraseSize } from '../../src/protocols/esp/flash-writer.ts';
+import type { CommandFault } from '../../src/sim/esp/command-script.ts';
+import { commandLabels, romRig, type RomRig } from './rom-rig.ts';
 
 const shared = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../../../test/fixtures/firmware/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../fixtures/firmware/${name}`, import.meta.url)));
 const blink = shared('esp_idf_blink_esp32s2.bin');
 
-function rig(chip: EspChip, opts: { faults?: [string, Fault][]; resetsNeeded?: number } = {}) {
+function rig(chip: EspChip, opts: { faults?: [string, CommandFault][]; missResets?: number } = {}) {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
-  const rom = new FakeRom({
+  // 4 MiB of flash: JEDEC id 0x1640ef.
+  const rom = romRig({
     chip,
     clock,
-    flashId: 0x1640ef,
-    faults: new Map(opts.faults ?? []),
-    ...(opts.resetsNeeded === undefined ? {} : { resetsNeeded: opts.resetsNeeded }),
+    faults: opts.faults ?? [],
+    ...(opts.missResets === undefined ? {} : { missDownloadResets: opts.missResets }),
   });
   const connect = (baudRate?: number) =>
-    connectEsp(rom, {
+    connectEsp(rom.port, {
       clock,
       logger: silentLogger,
       useStub: 'never',
@@ -37,7 +38,16 @@ function rig(chip: EspChip, opts: { faults?: [string, Fault][]; resetsNeeded?: n
 }
 
 const region = { name: 'app', address: 0x10000, data: blink };
-const flashOf = (rom: FakeRom) => rom.flash.subarray(0x10000, 0x10000 + blink.length);
+const flashOf = (rom: RomRig) => rom.flash.read(0x10000, blink.length);
+/** The commands the ROM received, as "NAME#n". */
+const log = (rom: RomRig) => commandLabels(rom.device);
+/** The commands the ROM received, with their data. */
+const requests = (rom: RomRig) => rom.device.script.log;
+/** The rates CHANGE_BAUDRATE asked for. */
+const baudChanges = (rom: RomRig) =>
+  requests(rom)
+    .filter((r) => r.op === EspCommand.CHANGE_BAUDRATE)
+    .map((r) => new DataView(r.data.buffer, r.data.byteOffset).getUint32(0, true));
 
 describe('connectEsp', () => {
   it('enters the bootloader, identifies the chip and reads MAC, revision and flash size', async () => {
@@ -51,22 +61,22 @@ describe('connectEsp', () => {
       flashSize: 4 * 1024 * 1024,
     });
     expect(session.identity.uniqueId).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-    expect(rom.baudChanges).toEqual([921600]);
-    expect(rom.log).toContain('SPI_ATTACH#1');
-    expect(rom.log).toContain('SPI_SET_PARAMS#1');
+    expect(baudChanges(rom)).toEqual([921600]);
+    expect(log(rom)).toContain('SPI_ATTACH#1');
+    expect(log(rom)).toContain('SPI_SET_PARAMS#1');
     await session.close();
   });
 
   it('tries the next reset sequence when the first does not reach the bootloader', async () => {
-    const { rom, connect } = rig(ESP_CHIPS.esp32, { resetsNeeded: 2 });
+    const { rom, connect } = rig(ESP_CHIPS.esp32, { missResets: 1 });
     const session = await connect();
     expect(session.identity.chip).toBe('esp32');
-    expect(rom.log[0]).toBe('SYNC#1');
+    expect(log(rom)[0]).toBe('SYNC#1');
     await session.close();
   });
 
   it('gives up with protocol.no-sync and recovery hints, in virtual time', async () => {
-    const { connect, clock } = rig(ESP_CHIPS.esp32, { resetsNeeded: 1000 });
+    const { connect, clock } = rig(ESP_CHIPS.esp32, { missResets: 1000 });
     const err = await connect().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'protocol.no-sync' });
     expect((err as { hints: string[] }).hints.join(' ')).toMatch(/BOOT/);
@@ -81,7 +91,7 @@ describe('EspSession.write / verify', () => {
     const progress: WriteProgress[] = [];
     await session.write(region, { onProgress: (p) => progress.push(p) });
     expect(toHex(flashOf(rom))).toBe(toHex(blink));
-    const blocks = rom.log.filter((l) => l.startsWith('FLASH_DEFL_DATA')).length;
+    const blocks = log(rom).filter((l) => l.startsWith('FLASH_DEFL_DATA')).length;
     expect(blocks).toBeLessThan(blink.length / 0x400); // compressed
     expect(progress[0]).toMatchObject({ phase: 'erase', bytesDone: 0 });
     expect(progress.at(-1)).toMatchObject({ phase: 'write', bytesDone: blink.length });
@@ -89,7 +99,7 @@ describe('EspSession.write / verify', () => {
     expect(done).toEqual([...done].sort((a, b) => a - b));
     await session.verify(region, {});
     // the FLASH_DEFL_BEGIN of a non-ESP32 ROM has the fifth (encryption) word
-    const begin = rom.requests.find((r) => r.op === EspCommand.FLASH_DEFL_BEGIN)!;
+    const begin = requests(rom).find((r) => r.op === EspCommand.FLASH_DEFL_BEGIN)!;
     expect(begin.data.length).toBe(20);
   });
 
@@ -97,7 +107,7 @@ describe('EspSession.write / verify', () => {
     const { rom, connect } = rig(ESP_CHIPS.esp32c3);
     const session = await connect();
     await session.write(region, {});
-    rom.flash[0x10000 + 5000]! ^= 1;
+    rom.flash.load(0x10000 + 5000, Uint8Array.of(rom.flash.read(0x10000 + 5000, 1)[0]! ^ 1));
     await expect(session.verify(region, {})).rejects.toBeInstanceOf(VerificationError);
   });
 
@@ -112,7 +122,7 @@ describe('EspSession.write / verify', () => {
 
     await session.resync();
     await session.write(region, { resumeFrom: confirmed });
-    const begins = rom.requests.filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
+    const begins = requests(rom).filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
     expect(begins).toHaveLength(2);
     const offset = new DataView(begins[1]!.data.buffer, begins[1]!.data.byteOffset).getUint32(
       12,
@@ -121,7 +131,7 @@ describe('EspSession.write / verify', () => {
     expect(offset).toBeGreaterThan(0x10000);
     expect((offset - 0x10000) % 0x1000).toBe(0);
     expect(offset - 0x10000).toBeLessThanOrEqual(confirmed);
-    expect(rom.log).toContain('SPI_FLASH_MD5#1');
+    expect(log(rom)).toContain('SPI_FLASH_MD5#1');
     expect(toHex(flashOf(rom))).toBe(toHex(blink));
     await session.verify(region, {});
   });
@@ -130,7 +140,7 @@ describe('EspSession.write / verify', () => {
     const { rom, connect } = rig(ESP_CHIPS.esp32c6);
     const session = await connect();
     await session.write(region, { resumeFrom: 0x8000 });
-    const begins = rom.requests.filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
+    const begins = requests(rom).filter((r) => r.op === EspCommand.FLASH_DEFL_BEGIN);
     const offset = new DataView(begins[0]!.data.buffer, begins[0]!.data.byteOffset).getUint32(
       12,
       true,
@@ -163,10 +173,10 @@ describe('EspSession.write / verify', () => {
     const session = await connect();
     const small = { name: 'app', address: 0x0, data: blink.subarray(0, 5000) };
     await session.write(small, {});
-    expect(toHex(rom.flash.subarray(0, 5000))).toBe(toHex(small.data));
-    expect(rom.flash[5000]).toBe(0xff);
-    expect(rom.log.some((l) => l.startsWith('FLASH_DEFL'))).toBe(false);
-    const begin = rom.requests.find((r) => r.op === EspCommand.FLASH_BEGIN)!;
+    expect(toHex(rom.flash.read(0, 5000))).toBe(toHex(small.data));
+    expect(rom.flash.read(5000, 1)[0]).toBe(0xff);
+    expect(log(rom).some((l) => l.startsWith('FLASH_DEFL'))).toBe(false);
+    const begin = requests(rom).find((r) => r.op === EspCommand.FLASH_BEGIN)!;
     expect(new DataView(begin.data.buffer, begin.data.byteOffset).getUint32(0, true)).toBe(
       esp8266EraseSize(0, 5000),
     );
@@ -198,14 +208,14 @@ describe('EspSession.readInstalledFirmware / reset', () => {
     '%s ROM: reads the boot app descriptor through READ_FLASH_SLOW',
     async (id) => {
       const { rom, connect } = rig(ESP_CHIPS[id]);
-      rom.flash.set(shared('partitions_singleapp.bin'), 0x8000);
-      rom.flash.set(blink, 0x10000);
+      rom.flash.load(0x8000, shared('partitions_singleapp.bin'));
+      rom.flash.load(0x10000, blink);
       const session = await connect();
       const installed = await session.readInstalledFirmware();
       expect(installed?.project).toBe('blink');
       expect(installed?.version).toMatch(/^qa-test/);
       expect(installed?.securityVersion).toBe(0);
-      expect(rom.log).toContain('READ_FLASH_SLOW#1');
+      expect(log(rom)).toContain('READ_FLASH_SLOW#1');
     },
   );
 
@@ -213,16 +223,19 @@ describe('EspSession.readInstalledFirmware / reset', () => {
     const { rom, connect } = rig(ESP_CHIPS.esp8266);
     const session = await connect();
     expect(await session.readInstalledFirmware()).toBeUndefined();
-    expect(rom.log.some((l) => l.startsWith('READ_FLASH_SLOW'))).toBe(false);
+    expect(log(rom).some((l) => l.startsWith('READ_FLASH_SLOW'))).toBe(false);
   });
 
   it('reset pulses RTS (EN) and closes the link', async () => {
     const { rom, connect } = rig(ESP_CHIPS.esp32);
     const session = await connect();
-    const before = rom.signals.length;
+    const before = rom.port.signals.length;
     await session.reset();
-    expect(rom.signals.slice(before)).toEqual([{ requestToSend: true }, { requestToSend: false }]);
-    expect(rom.currentLink?.isOpen).toBe(false);
+    expect(rom.port.signals.slice(before)).toEqual([
+      { requestToSend: true },
+      { requestToSend: false },
+    ]);
+    expect(rom.port.currentLink?.isOpen).toBe(false);
   });
 });
 
@@ -231,13 +244,8 @@ describe('chip revision as esptool decodes it', () => {
   const BLOCK2 = 0x6000705c;
   async function s3Revision(registers: [number, number][]): Promise<string | undefined> {
     const clock = new VirtualClock({ yieldToHost: setImmediate });
-    const rom = new FakeRom({
-      chip: ESP_CHIPS.esp32s3,
-      clock,
-      flashId: 0x1640ef,
-      registers: new Map(registers),
-    });
-    const session = await connectEsp(rom, { clock, logger: silentLogger, useStub: 'never' });
+    const rom = romRig({ chip: ESP_CHIPS.esp32s3, clock, registers });
+    const session = await connectEsp(rom.port, { clock, logger: silentLogger, useStub: 'never' });
     return session.identity.revision;
   }
 

@@ -1,24 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../core/bytes.ts';
-import { VirtualClock } from '../../core/clock.ts';
-import { ProtocolError, TimeoutError } from '../../core/errors.ts';
-import { slipEncode } from '../../framing/slip.ts';
-import { FakeRom } from '../../../test/esp/fake-rom.ts';
-import type { EspChip, EspChipId } from './chips.ts';
-import { ESP_CHIPS, ESP_CHIP_LIST } from './chips.ts';
-import { EspCommand } from './constants.ts';
-import { detectChip, readFlashId, readMac, readRevision, flashSizeFromId } from './identify.ts';
-import { EspLoader } from './loader.ts';
-import { encodeResponse } from './packet.ts';
-import { ResetSequences, runResetSequence } from './reset.ts';
-import trace from '../../../test/vectors/esp/serial-protocol-trace.json' with { type: 'json' };
+import { fromHex, toHex } from '../../src/core/bytes.ts';
+import { VirtualClock } from '../../src/core/clock.ts';
+import { ProtocolError, TimeoutError } from '../../src/core/errors.ts';
+import { slipEncode } from '../../src/framing/slip.ts';
+import type { EspChip, EspChipId } from '../../src/protocols/esp/chips.ts';
+import { ESP_CHIPS, ESP_CHIP_LIST } from '../../src/protocols/esp/chips.ts';
+import { EspCommand } from '../../src/protocols/esp/constants.ts';
+import {
+  detectChip,
+  readFlashId,
+  readMac,
+  readRevision,
+  flashSizeFromId,
+} from '../../src/protocols/esp/identify.ts';
+import { EspLoader } from '../../src/protocols/esp/loader.ts';
+import { encodeResponse } from '../../src/protocols/esp/packet.ts';
+import { ResetSequences, runResetSequence } from '../../src/protocols/esp/reset.ts';
+import { commandLabels, romRig, type RomRigOptions } from './rom-rig.ts';
+import trace from '../vectors/esp/serial-protocol-trace.json' with { type: 'json' };
 
 const newClock = () => new VirtualClock({ yieldToHost: setImmediate });
 
-async function setup(chip: EspChip, extra: Partial<ConstructorParameters<typeof FakeRom>[0]> = {}) {
+/** A UART line that carries nothing above 460800 baud, with no latency. */
+const LONG_CABLE = {
+  name: 'long cable',
+  kind: 'uart',
+  latencyMs: 0,
+  chunkSize: 64,
+  maxBaudRate: 460800,
+} as const;
+
+async function setup(chip: EspChip, extra: Omit<RomRigOptions, 'chip' | 'clock'> = {}) {
   const clock = newClock();
-  const rom = new FakeRom({ chip, clock, ...extra });
-  const link = await rom.open({ baudRate: 115200 });
+  const rom = romRig({ chip, clock, ...extra });
+  const link = await rom.wire.port!.open({ baudRate: 115200 });
   await runResetSequence(link, ResetSequences.classic.steps, { clock });
   const loader = new EspLoader({ link, clock });
   return { clock, rom, link, loader };
@@ -28,7 +43,7 @@ describe('EspLoader against a recorded conversation', () => {
   it('sends the documented SYNC bytes and reads the documented replies', async () => {
     const clock = newClock();
     const sent: string[] = [];
-    const { ByteQueue } = await import('../../core/byte-queue.ts');
+    const { ByteQueue } = await import('../../src/core/byte-queue.ts');
     const input = new ByteQueue(clock);
     const link = {
       info: { label: 'replay' },
@@ -57,16 +72,15 @@ describe('EspLoader against a recorded conversation', () => {
   });
 });
 
-describe('EspLoader commands against a fake ROM', () => {
+describe('EspLoader commands against the simulated ROM', () => {
   it('sync drains the extra replies so the next command reads its own answer', async () => {
-    const { loader, rom } = await setup(ESP_CHIPS.esp32);
+    const { loader } = await setup(ESP_CHIPS.esp32, { registers: [[0x3ff5a004, 0x12345678]] });
     await loader.sync();
-    rom['registers'].set(0x3ff5a004, 0x12345678);
     expect(await loader.readReg(0x3ff5a004)).toBe(0x12345678);
   });
 
   it('sync times out on the virtual clock when the chip is not in its bootloader', async () => {
-    const { loader, clock } = await setup(ESP_CHIPS.esp32, { resetsNeeded: 99 });
+    const { loader, clock } = await setup(ESP_CHIPS.esp32, { missDownloadResets: 99 });
     const t0 = clock.now();
     await expect(loader.sync()).rejects.toBeInstanceOf(TimeoutError);
     expect(clock.now() - t0).toBe(100);
@@ -94,36 +108,35 @@ describe('EspLoader commands against a fake ROM', () => {
   });
 
   it('rejects an unknown chip', async () => {
-    const { loader, rom } = await setup(ESP_CHIPS.esp32);
+    const { loader } = await setup(ESP_CHIPS.esp32, { registers: [[0x40001000, 0xdeadbeef]] });
     await loader.sync();
-    rom['registers'].set(0x40001000, 0xdeadbeef);
     await expect(detectChip(loader)).rejects.toMatchObject({ code: 'protocol.wrong-chip' });
   });
 
   it('reads the MAC with each efuse layout', async () => {
     const s3 = await setup(ESP_CHIPS.esp32s3, {
-      registers: new Map([
+      registers: [
         [0x60007044, 0x33445566],
         [0x60007048, 0xabcd1122],
-      ]),
+      ],
     });
     loaderChip(s3.loader, ESP_CHIPS.esp32s3);
     expect(await readMac(s3.loader, ESP_CHIPS.esp32s3)).toBe('11:22:33:44:55:66');
 
     const e32 = await setup(ESP_CHIPS.esp32, {
-      registers: new Map([
+      registers: [
         [0x3ff5a008, 0x0000a0b1], // word 2: CRC byte, then MAC bytes 0-1
         [0x3ff5a004, 0xc2d3e4f5], // word 1: MAC bytes 2-5
-      ]),
+      ],
     });
     loaderChip(e32.loader, ESP_CHIPS.esp32);
     expect(await readMac(e32.loader, ESP_CHIPS.esp32)).toBe('a0:b1:c2:d3:e4:f5');
 
     const e8266 = await setup(ESP_CHIPS.esp8266, {
-      registers: new Map([
+      registers: [
         [0x3ff00050, 0x56000000],
         [0x3ff00054, 0x00001234],
-      ]),
+      ],
     });
     loaderChip(e8266.loader, ESP_CHIPS.esp8266);
     expect(await readMac(e8266.loader, ESP_CHIPS.esp8266)).toBe('18:fe:34:12:34:56');
@@ -132,17 +145,17 @@ describe('EspLoader commands against a fake ROM', () => {
   it('reads the revision from efuse fields', async () => {
     const blk1 = 0x60007044;
     const { loader } = await setup(ESP_CHIPS.esp32s3, {
-      registers: new Map([
+      registers: [
         [blk1 + 20, (1 << 24) | (0 << 23)],
         [blk1 + 12, 2 << 18],
-      ]),
+      ],
     });
     loaderChip(loader, ESP_CHIPS.esp32s3);
     expect(await readRevision(loader, ESP_CHIPS.esp32s3)).toBe('v1.2');
   });
 
   it('reads the flash id through the SPI registers and maps it to a size', async () => {
-    const { loader } = await setup(ESP_CHIPS.esp32c3, { flashId: 0x1640ef });
+    const { loader } = await setup(ESP_CHIPS.esp32c3, { flashMiB: 4 }); // JEDEC id 0x1640ef
     loaderChip(loader, ESP_CHIPS.esp32c3);
     const id = await readFlashId(loader, ESP_CHIPS.esp32c3);
     expect(id).toBe(0x1640ef);
@@ -153,7 +166,7 @@ describe('EspLoader commands against a fake ROM', () => {
   it('SPI_FLASH_MD5: ROM hex text and stub raw bytes give the same digest', async () => {
     const { loader, rom, link } = await setup(ESP_CHIPS.esp32);
     loaderChip(loader, ESP_CHIPS.esp32);
-    rom.flash.set([1, 2, 3], 0x1000);
+    rom.flash.load(0x1000, Uint8Array.of(1, 2, 3));
     const rom32 = await loader.spiFlashMd5(0x1000, 3);
     expect(toHex(rom32)).toBe('5289df737df57326fcdd22597afb1fac'); // md5(01 02 03)
     // A stub answers 16 raw bytes and 2 status bytes.
@@ -168,7 +181,7 @@ describe('EspLoader commands against a fake ROM', () => {
 
   it('an error status becomes ProtocolError with opcode and status', async () => {
     const { loader } = await setup(ESP_CHIPS.esp32, {
-      faults: new Map([['SPI_ATTACH#1', { error: 0x06 }]]),
+      faults: [['SPI_ATTACH#1', { error: 0x06 }]],
     });
     loaderChip(loader, ESP_CHIPS.esp32);
     const err = await loader.spiAttach().catch((e: unknown) => e);
@@ -178,7 +191,7 @@ describe('EspLoader commands against a fake ROM', () => {
 
   it('a garbled reply surfaces as FramingError and the loader recovers', async () => {
     const { loader } = await setup(ESP_CHIPS.esp32, {
-      faults: new Map([['READ_REG#1', 'garble']]),
+      faults: [['READ_REG#1', 'garble']],
     });
     loaderChip(loader, ESP_CHIPS.esp32);
     await expect(loader.readReg(0x40001000)).rejects.toMatchObject({ code: 'framing.invalid' });
@@ -186,7 +199,7 @@ describe('EspLoader commands against a fake ROM', () => {
   });
 
   it('raiseBaudrate falls back down the ladder to a rate that works', async () => {
-    const { loader, rom, link, clock } = await setup(ESP_CHIPS.esp32, { maxWorkingBaud: 460800 });
+    const { loader, rom, link, clock } = await setup(ESP_CHIPS.esp32, { link: LONG_CABLE });
     await loader.sync();
     loaderChip(loader, ESP_CHIPS.esp32);
     const reenter = async () => {
@@ -196,7 +209,7 @@ describe('EspLoader commands against a fake ROM', () => {
     const rate = await loader.raiseBaudrate([921600, 460800, 230400], { reenter });
     expect(rate).toBe(460800);
     expect(link.baudRate).toBe(460800);
-    expect(rom.romBaud).toBe(460800);
+    expect(rom.device.baudRate).toBe(460800);
     expect(await loader.readChipMagic()).toBe(ESP_CHIPS.esp32.magicValues[0]);
   });
 
@@ -204,9 +217,11 @@ describe('EspLoader commands against a fake ROM', () => {
     const { loader, rom } = await setup(ESP_CHIPS.esp32);
     loaderChip(loader, ESP_CHIPS.esp32);
     const data = Uint8Array.from({ length: 150 }, (_, i) => i);
-    rom.flash.set(data, 0x2000);
+    rom.flash.load(0x2000, data);
     expect(toHex(await loader.readFlashSlow(0x2000, 150))).toBe(toHex(data));
-    expect(rom.log.filter((l) => l.startsWith('READ_FLASH_SLOW'))).toHaveLength(3);
+    expect(commandLabels(rom.device).filter((l) => l.startsWith('READ_FLASH_SLOW'))).toHaveLength(
+      3,
+    );
   });
 });
 

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from '../../src/core/errors.ts';
+import {
+  DFU_CLASS_FILTER,
+  dfuTargetFor,
+  usbFiltersFor,
+  type UsbTargetShape as TargetShape,
+} from '../../src/protocols/dfu/usb-targets.ts';
+import type { ProtocolId } from '../../src/protocols/driver.ts';
 import {
   chooseSerialProtocol,
   chooseUsbProtocol,
-  DFU_CLASS_FILTER,
-  dfuTargetFor,
-  serialHintForVendor,
-  usbFiltersFor,
-  type TargetShape,
-} from './protocol-choice.ts';
-import type { SerialProtocolChoice, SerialProtocolId } from './types.ts';
+  hintForUsbIds,
+} from '../../src/protocols/registry.ts';
+import type { SerialProtocolChoice, SerialProtocolId } from '../../src/store/types.ts';
 
 const t = (chip: string, protocol: string, usb?: [number, number], slot?: number): TargetShape => ({
   chip,
@@ -156,13 +159,39 @@ describe('a gadget left in its DFU mode by a failed update', () => {
   });
 });
 
-describe('serialHintForVendor', () => {
-  it.each([
-    [0x303a, 'esp-serial'],
-    [0x0483, 'stm32-usart'],
-    [0x10c4, undefined],
-    [undefined, undefined],
-  ])('vendor %s → %s', (vid, hint) => {
-    expect(serialHintForVendor(vid)).toBe(hint);
+describe('hintForUsbIds on a serial port', () => {
+  it.each<[number | undefined, number | undefined, ProtocolId | undefined]>([
+    [0x303a, 0x1001, 'esp-serial'],
+    [0x0483, 0x374b, 'stm32-usart'],
+    [0x2341, 0x0043, 'avr-stk500v1'],
+    [0x2341, 0x0042, 'avr-stk500v2'],
+    [0x2341, 0x8036, 'avr109'],
+    [0x2fe3, 0x0100, 'mcuboot-smp'],
+    [0x10c4, 0xea60, undefined],
+    [0x2341, 0x7777, undefined],
+    [undefined, undefined, undefined],
+  ])('%s:%s → %s', (vendorId, productId, hint) => {
+    expect(hintForUsbIds('serial', { vendorId, productId })?.protocol).toBe(hint);
+  });
+
+  it('tells an Arduino board, its chip and its bootloader speed, and whether it is the bootloader port', () => {
+    expect(hintForUsbIds('serial', { vendorId: 0x2341, productId: 0x0043 })).toMatchObject({
+      protocol: 'avr-stk500v1',
+      chip: 'atmega328p',
+      baudRate: 115_200,
+      exact: true,
+    });
+    expect(hintForUsbIds('serial', { vendorId: 0x2341, productId: 0x0036 })).toMatchObject({
+      protocol: 'avr109',
+      bootloader: true,
+    });
+    expect(hintForUsbIds('serial', { vendorId: 0x303a, productId: 0x1001 })).toMatchObject({
+      exact: false,
+    });
+  });
+
+  it('a USB device: ST’s DfuSe id, and nothing for a serial adapter’s vendor', () => {
+    expect(hintForUsbIds('usb', { vendorId: 0x0483, productId: 0xdf11 })?.protocol).toBe('dfuse');
+    expect(hintForUsbIds('usb', { vendorId: 0x303a, productId: 0x1001 })).toBeUndefined();
   });
 });

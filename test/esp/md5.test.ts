@@ -1,9 +1,11 @@
+// MD5 as the ESP flash check uses it (@noble/hashes `legacy`): the RFC 1321 test suite and
+// agreement with node:crypto, so the digest the driver compares with SPI_FLASH_MD5 is right.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { toHex } from './bytes.ts';
-import { Md5, md5 } from './md5.ts';
-import rfc from '../../test/vectors/esp/rfc1321-md5.json' with { type: 'json' };
+import { md5 } from '@noble/hashes/legacy.js';
+import { toHex } from '../../src/core/bytes.ts';
+import rfc from '../vectors/esp/rfc1321-md5.json' with { type: 'json' };
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -16,7 +18,7 @@ describe('md5', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (data, cut) => {
         const at = Math.min(cut, data.length);
-        const h = new Md5().update(data.subarray(0, at)).update(data.subarray(at)).digest();
+        const h = md5.create().update(data.subarray(0, at)).update(data.subarray(at)).digest();
         expect(toHex(h)).toBe(toHex(md5(data)));
       }),
     );
@@ -32,10 +34,10 @@ describe('md5', () => {
 
   it('refuses use after digest and leaves the input unmodified', () => {
     const data = utf8('abc');
-    const h = new Md5().update(data);
+    const h = md5.create().update(data);
     h.digest();
-    expect(() => h.update(data)).toThrow(/after digest/);
-    expect(() => h.digest()).toThrow(/twice/);
+    expect(() => h.update(data)).toThrow();
+    expect(() => h.digest()).toThrow();
     expect(toHex(data)).toBe('616263');
   });
 });

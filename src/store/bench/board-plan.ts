@@ -1,22 +1,29 @@
 /**
- * USB boards on the bench: the protocol a granted USB device is flashed with, chosen from the
- * release's targets for its USB ids exactly as in the technician view (protocol-choice.ts), and
- * the filters of the browser's device chooser. Pure functions of plain data.
+ * Boards on the bench: the protocol a serial port or a granted USB device is flashed with,
+ * chosen from the release's targets and the board's USB ids through the protocol registry
+ * exactly as in the technician view, and the filters of the browser's device chooser. Pure
+ * functions of plain data.
  */
 import { UsageError } from '../../core/errors.ts';
 import type { Connector } from '../../job/types.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle, UsbDeviceInfo } from '../../transport/usb.ts';
 import { usbId } from '../../transport/usb.ts';
 import {
-  chooseUsbProtocol,
   DFU_CLASS_FILTER,
   dfuTargetFor,
-  PROTOCOL_NAMES,
   usbFiltersFor,
-  type TargetShape,
-} from '../protocol-choice.ts';
+  type UsbTargetShape as TargetShape,
+} from '../../protocols/dfu/usb-targets.ts';
+import type { ProtocolId } from '../../protocols/driver.ts';
+import {
+  chooseSerialProtocol,
+  chooseUsbProtocol,
+  hintForUsbIds,
+  protocolName,
+} from '../../protocols/registry.ts';
+import type { PortInfo, SerialPortHandle } from '../../transport/link.ts';
 import type { UsbProtocolId } from '../types.ts';
-import type { BenchUsbConnectors } from './types.ts';
+import type { BenchSerialConnectors, BenchUsbConnectors } from './types.ts';
 
 /** How one USB board is flashed. */
 export interface UsbBoardPlan {
@@ -58,7 +65,7 @@ export function planUsbBoard(options: {
   });
   if (!connector) {
     const error = new UsageError(
-      `This bench cannot flash ${usbId(info.vendorId, info.productId)} with the ${PROTOCOL_NAMES[protocol]}.`,
+      `This bench cannot flash ${usbId(info.vendorId, info.productId)} with the ${protocolName(protocol)}.`,
       { hints: ['Use a build of webflash that includes this protocol.'] },
     );
     return { protocol, connector: refusing(protocol, error) };
@@ -79,4 +86,53 @@ export function grantFilters(targets: readonly TargetShape[] | undefined): UsbDe
   for (const t of targets ?? []) if (t.protocol === 'dfu' && t.usb) vendors.add(t.usb.vendorId);
   for (const vendorId of vendors) filters.push({ vendorId, ...DFU_CLASS_FILTER });
   return filters;
+}
+
+/** How one serial board is flashed. */
+export interface SerialBoardPlan {
+  /** Undefined when no protocol could be chosen (the connector then fails with the reason). */
+  protocol: ProtocolId | undefined;
+  connector: Connector<SerialPortHandle>;
+}
+
+/**
+ * The protocol and connector for a serial board: the one serial protocol of the release's
+ * targets, or the one the port's USB ids tell when the release has several. A board that
+ * cannot be told gets a connector that fails with the reason, touching nothing.
+ * @example planSerialBoard({ targets, info, connectors, fallback }).protocol // 'avr-stk500v1'
+ */
+export function planSerialBoard(options: {
+  targets: readonly TargetShape[];
+  info: PortInfo;
+  connectors: BenchSerialConnectors | undefined;
+  /** The bench's ESP connector, used when `connectors` lacks one for 'esp-serial'. */
+  fallback: Connector<SerialPortHandle>;
+}): SerialBoardPlan {
+  const { targets, info, connectors, fallback } = options;
+  const hint = hintForUsbIds('serial', {
+    vendorId: info.usbVendorId,
+    productId: info.usbProductId,
+  });
+  let protocol: ProtocolId;
+  try {
+    protocol = chooseSerialProtocol({ targets, choice: 'auto', hint: hint?.protocol });
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    return { protocol: undefined, connector: refusingSerial(fallback.id, error) };
+  }
+  const bootloaderBaud = hint?.protocol === protocol ? hint.baudRate : undefined;
+  const connector =
+    connectors?.(protocol, { bootloaderBaud }) ?? (protocol === fallback.id ? fallback : undefined);
+  if (!connector) {
+    const error = new UsageError(
+      `This bench cannot flash ${info.label} with the ${protocolName(protocol)}.`,
+      { hints: ['Use a build of webflash that includes this protocol.'] },
+    );
+    return { protocol, connector: refusingSerial(protocol, error) };
+  }
+  return { protocol, connector };
+}
+
+function refusingSerial(id: ProtocolId, error: Error): Connector<SerialPortHandle> {
+  return { id, connect: () => Promise.reject(error) };
 }

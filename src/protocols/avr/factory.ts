@@ -1,0 +1,24 @@
+/**
+ * The Arduino AVR bootloaders' driver factories for the protocol registry (../registry.ts). The
+ * line speed comes from the registry's policy (each bootloader listens at the rate it was built
+ * with); AVR109 follows the board from its sketch's port to its bootloader's with the watcher.
+ */
+import type { ProtocolDriver } from '../driver.ts';
+import type { PortWatcher, SerialPortHandle } from '../../transport/link.ts';
+import { createAvr109Driver } from './driver-avr109.ts';
+import { createAvrStk500v1Driver } from './driver-stk500v1.ts';
+import { createAvrStk500v2Driver } from './driver-stk500v2.ts';
+
+export function createStk500v1DriverFor(): ProtocolDriver<SerialPortHandle> {
+  return createAvrStk500v1Driver();
+}
+
+export function createStk500v2DriverFor(): ProtocolDriver<SerialPortHandle> {
+  return createAvrStk500v2Driver();
+}
+
+export function createAvr109DriverFor(options: {
+  portWatcher?: PortWatcher | undefined;
+}): ProtocolDriver<SerialPortHandle> {
+  return createAvr109Driver(options.portWatcher ? { portWatcher: options.portWatcher } : {});
+}
