@@ -20,6 +20,10 @@ import {
 } from '../store/index.ts';
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
+import { loadDrivers } from '../protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 /** A small Cortex-M-like image: a vector table, then a pattern. */
 const IMAGE = new Uint8Array(4096).map((_, i) => (i * 31 + 7) & 0xff);

@@ -23,6 +23,10 @@ import {
 } from '../store/index.ts';
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
+import { loadDrivers } from '../protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 // ESP-IDF "blink" and the single-app partition table (test/fixtures/firmware, esptool
 // test/images at bb72741); the app retargeted to the ESP32-S3.

@@ -41,6 +41,10 @@ import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
 import type { FlashModel } from '../../src/sim/flash-model.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
 import { signedBundle, type DraftTarget } from '../job/bundle-fixture.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 /** The updater of a page for product "blink", the product of every bundle here. */
 const createUpdater = (o: Omit<UpdaterOptions, 'product'>): Updater =>

@@ -24,6 +24,10 @@ import { createBoard } from '../../src/sim/boards.ts';
 import { SimPortWatcher } from '../../src/sim/port-watcher.ts';
 import type { FaultOptions } from '../../src/sim/serial-wire.ts';
 import { signedBundle } from './bundle-fixture.ts';
+import { loadDrivers } from '../../src/protocols/registry.ts';
+
+// Drivers load before any job, so loading takes no time on the virtual clock.
+await loadDrivers();
 
 /** A sketch's Intel HEX as one image from address 0 (these sketches have no gaps). */
 function sketch(name: string): Uint8Array {
