@@ -24,12 +24,19 @@ import { WebUsbWatcher } from '../transport/webusb.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import {
   runSerialBoardJob,
+  boardJobContext,
   runUsbBoardJob,
   serialProtocolFor,
   type BoardJobContext,
 } from './board-job.ts';
 import { baudOption, protocolOption, usbFilterOption } from './flash-cmd.ts';
-import { cancelOnInterrupt, nodePlatform, openStores, type HeadlessPlatform } from './headless.ts';
+import {
+  cancelOnInterrupt,
+  JOB_OPTIONS,
+  nodePlatform,
+  openStores,
+  type HeadlessPlatform,
+} from './headless.ts';
 import { CliUsageError, EXIT, parse, type CliIo, type Command } from './io.ts';
 import { JobPrinter, outcomeName } from './job-output.ts';
 import { downgradeOverride, loadRelease } from './release.ts';
@@ -83,19 +90,12 @@ async function runBench(platform: HeadlessPlatform, args: string[], io: CliIo): 
   const { values, positionals } = parse(
     args,
     {
+      ...JOB_OPTIONS,
       ports: { type: 'string', multiple: true },
       usb: { type: 'string' },
       watch: { type: 'boolean' },
       count: { type: 'string' },
       report: { type: 'string' },
-      root: { type: 'string' },
-      log: { type: 'string' },
-      board: { type: 'string' },
-      protocol: { type: 'string' },
-      baud: { type: 'string' },
-      'allow-downgrade': { type: 'string' },
-      note: { type: 'string' },
-      json: { type: 'boolean' },
     },
     true,
   );
@@ -138,15 +138,15 @@ async function runBench(platform: HeadlessPlatform, args: string[], io: CliIo): 
     });
     const m = bundle.manifest;
     const run: BenchRun = {
-      ctx: {
+      ctx: boardJobContext({
         bundle,
         rollbackStore: stores.rollbackStore,
         override,
         board: values.board,
         clock,
         logger,
-        settings: baud === undefined ? {} : { baudRate: baud },
-      },
+        baud,
+      }),
       bundle,
       info: {
         product: m.product,

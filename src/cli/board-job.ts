@@ -48,6 +48,20 @@ export interface BoardJobContext {
   settings: JobSettings;
 }
 
+/** The context of every board's job from the shared command-line options. */
+export function boardJobContext(o: {
+  bundle: VerifiedBundle;
+  rollbackStore: RollbackStore;
+  override: DowngradeOverride | undefined;
+  board: string | undefined;
+  clock: Clock;
+  logger: Logger;
+  baud: number | undefined;
+}): BoardJobContext {
+  const { baud, ...rest } = o;
+  return { ...rest, settings: baud === undefined ? {} : { baudRate: baud } };
+}
+
 /** The serial protocol for a port: `--protocol`, else the bundle's targets and the port's USB ids. */
 export function serialProtocolFor(
   bundle: VerifiedBundle,

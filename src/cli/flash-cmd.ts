@@ -10,10 +10,16 @@ import { NodePortWatcher, serialPortAt } from '../platform/node/ports.ts';
 import { nodeUserAgent, parseUsbId } from '../platform/node/usb.ts';
 import { isProtocolOf, type SerialChoice } from '../protocols/registry.ts';
 import { WebUsbWatcher } from '../transport/webusb.ts';
-import { runSerialBoardJob, runUsbBoardJob, serialProtocolFor } from './board-job.ts';
+import {
+  boardJobContext,
+  runSerialBoardJob,
+  runUsbBoardJob,
+  serialProtocolFor,
+} from './board-job.ts';
 import {
   cancelOnInterrupt,
   flashRecordOf,
+  JOB_OPTIONS,
   nodePlatform,
   openStores,
   outputMode,
@@ -66,16 +72,9 @@ function parseFlashArgs(args: string[]) {
   const { values, positionals } = parse(
     args,
     {
+      ...JOB_OPTIONS,
       port: { type: 'string' },
       usb: { type: 'string' },
-      root: { type: 'string' },
-      board: { type: 'string' },
-      protocol: { type: 'string' },
-      baud: { type: 'string' },
-      log: { type: 'string' },
-      'allow-downgrade': { type: 'string' },
-      note: { type: 'string' },
-      json: { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
     true,
@@ -159,15 +158,15 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
         `release ${m.product} ${m.version} verified with trust root ${bundle.root.version}`,
       );
     }
-    const ctx = {
+    const ctx = boardJobContext({
       bundle,
       rollbackStore: stores.rollbackStore,
       override,
       board: values.board,
       clock,
       logger,
-      settings: baud === undefined ? {} : { baudRate: baud },
-    };
+      baud,
+    });
     let portLabel: string;
     let result: JobResult;
     const record = (r: JobResult): Promise<unknown> =>

@@ -98,3 +98,15 @@ export function flashRecordOf(
     mode: facts.mode,
   };
 }
+
+/** The options `flash` and `bench` share: the release, the board and the flash log. */
+export const JOB_OPTIONS = {
+  root: { type: 'string' },
+  board: { type: 'string' },
+  protocol: { type: 'string' },
+  baud: { type: 'string' },
+  log: { type: 'string' },
+  'allow-downgrade': { type: 'string' },
+  note: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
