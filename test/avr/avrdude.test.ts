@@ -26,7 +26,7 @@ import { createBoard } from '../../src/sim/boards.ts';
 import type { AvrSimBoardHandle } from '../../src/sim/avr/boards.ts';
 import { serveOnTcp, type RunningBridge } from '../../src/sim/node/bridge.ts';
 import { serveOnPty, type RunningPty } from '../../src/sim/node/pty.ts';
-import type { LinkModel } from '../../src/sim/serial-wire.ts';
+import { ptyLink } from '../cli/headless-rig.ts';
 
 const AVRDUDE = process.env.AVRDUDE ?? '/usr/bin/avrdude';
 const SOCAT = process.env.SOCAT ?? '/usr/bin/socat';
@@ -49,17 +49,6 @@ function hexImage(name: string): Uint8Array {
   const out = new Uint8Array(last.address + last.data.length).fill(0xff);
   for (const s of hex.segments) out.set(s.data, s.address);
   return out;
-}
-
-/** A link as `npm run sim` uses for ptys, `factor` times faster than `baud` (keeps the test short). */
-function ptyLink(baud: number, factor: number): LinkModel {
-  return {
-    name: `bridge at ${baud} baud`,
-    kind: 'usb-cdc',
-    latencyMs: 1,
-    chunkSize: 64,
-    bytesPerMs: (baud / 10 / 1000) * factor,
-  };
 }
 
 class PtyBoard {

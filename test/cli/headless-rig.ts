@@ -81,8 +81,8 @@ export function releaseFor(target: {
   });
 }
 
-/** A link as `npm run sim` uses for ptys, `factor` times faster than `baud`. */
-function ptyLink(baud: number, factor: number): LinkModel {
+/** A USB-serial bridge link `factor` times faster than `baud` (keeps pty tests short). */
+export function ptyLink(baud: number, factor: number): LinkModel {
   return {
     name: `bridge at ${baud} baud`,
     kind: 'usb-cdc',
