@@ -108,7 +108,7 @@ const layerRules = [
   layerRule('bundle', layers.bundle, true),
   layerRule('worker', layers.worker, true),
   {
-    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'campaign/**/*.ts'],
+    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'benchmarks/**/*.ts', 'campaign/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [handoffPattern] }] },
   },
 ];
@@ -122,7 +122,7 @@ export default tseslint.config(
       'test-results/**',
       'playwright-report/**',
       'public/**',
-      'bench/results/**',
+      'benchmarks/results/**',
       'coverage/**',
     ],
   },
@@ -155,7 +155,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'campaign/**/*.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'benchmarks/**/*.ts', 'campaign/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/require-await': 'off',

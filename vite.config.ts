@@ -316,7 +316,7 @@ export default defineConfig(({ command, isPreview }) => ({
       'index.html',
       'update.html',
       'test/**/*.html',
-      'bench/pages/*.html',
+      'benchmarks/pages/*.html',
       'src/**/*.{ts,tsx}',
     ],
   },

@@ -1,6 +1,6 @@
 /**
  * Bundle verification in Chromium: serves the repository with Vite, opens
- * bench/pages/bundle-bench.html in Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium)
+ * benchmarks/pages/bundle-bench.html in Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium)
  * with the launch flags of playwright.config.ts plus `--enable-precise-memory-info`, and runs
  * the page's measurements for each bundle size.
  */

@@ -1,6 +1,6 @@
 /**
- * Bundle verification benchmark, run inside Chromium (bench/pages/bundle-bench.html, driven by
- * bench/bundle.ts). Everything for one bundle size is measured in the same page, one after the
+ * Bundle verification benchmark, run inside Chromium (benchmarks/pages/bundle-bench.html, driven by
+ * benchmarks/bundle.ts). Everything for one bundle size is measured in the same page, one after the
  * other, so the ratios compare like with like: raw noble SHA-256 and WebCrypto SHA-256 of the
  * image bytes, `verifyBundle` on the page, and `verifyInWorker` fed as a paced download and as
  * an unpaced burst (time from the last chunk handed over to "verified").

@@ -188,7 +188,7 @@ async function runOnce(
 
 const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
 
-/** The table for docs/benchmarks.md's generated section (bench/report.ts). */
+/** The table for docs/benchmarks.md's generated section (benchmarks/report.ts). */
 export function provisioningSection(
   r: { machine: { date: string }; result: ProvisioningResult },
   machineLine: string,

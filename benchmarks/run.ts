@@ -2,7 +2,7 @@
  * `npm run bench [-- --only bundle|esp|stm32|dfu|provisioning|size[,…]] [-- --quick]`
  *
  * Runs the benchmark suites one after another (never in parallel, so they do not disturb each
- * other), writes bench/results/latest.json and the generated section of docs/benchmarks.md.
+ * other), writes benchmarks/results/latest.json and the generated section of docs/benchmarks.md.
  * A suite that was not run keeps its previous figures. Speed and memory figures live only here,
  * never as assertions in tests.
  */
@@ -72,7 +72,7 @@ async function timed<T>(quick: boolean, run: () => Promise<T>): Promise<SuiteRec
 }
 
 const root = join(import.meta.dirname, '..');
-const resultsFile = join(root, 'bench', 'results', 'latest.json');
+const resultsFile = join(root, 'benchmarks', 'results', 'latest.json');
 const docFile = join(root, 'docs', 'benchmarks.md');
 
 const { only, quick } = parseArgs(process.argv.slice(2));
@@ -104,12 +104,12 @@ for (const suite of only) {
   }
   console.log(`${suite}: ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+mkdirSync(join(root, 'benchmarks', 'results'), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 const doc = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '# Benchmarks\n';
 const spliced = spliceResults(doc, renderResults(results));
 const prettierOptions = (await resolveConfig(docFile)) ?? {};
 writeFileSync(docFile, await format(spliced, { ...prettierOptions, filepath: docFile }));
 console.log(
-  `done in ${((performance.now() - started) / 1000).toFixed(0)} s: bench/results/latest.json, docs/benchmarks.md`,
+  `done in ${((performance.now() - started) / 1000).toFixed(0)} s: benchmarks/results/latest.json, docs/benchmarks.md`,
 );

@@ -25,7 +25,7 @@ export interface SuiteRecord<T> {
   result: T;
 }
 
-/** bench/results/latest.json: the latest run of each suite. */
+/** benchmarks/results/latest.json: the latest run of each suite. */
 export interface Results {
   bundle?: SuiteRecord<BundleSuiteResult>;
   esp?: SuiteRecord<EspRow[]>;
