@@ -7,55 +7,56 @@ import globals from 'globals';
 
 /**
  * Layers, lowest first (docs/architecture.md). Each may import only from the layers listed for
- * it; anything else is a lint error. Import cycles are caught by `import-x/no-cycle`.
+ * it, which are the ones it uses; anything else is a lint error. Import cycles are caught by
+ * `import-x/no-cycle`. The three faces (technician, bench, customer) are rooms: each holds its
+ * state, its browser wiring and its views.
  */
 const layers = {
   core: [],
   formats: ['core'],
   audit: ['core'],
   transport: ['core'],
-  framing: ['core', 'transport'],
+  framing: ['core'],
   protocols: ['core', 'transport', 'framing', 'formats'],
   bundle: ['core', 'formats'],
-  job: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
-  sim: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle'],
-  worker: ['core', 'protocols', 'bundle', 'job', 'audit'],
-  store: ['core', 'transport', 'protocols', 'bundle', 'job', 'worker', 'audit', 'sw'],
-  demo: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'sim', 'store', 'audit'],
-  ui: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw', 'bench'],
-  // The bench view (src/bench): a ui-layer feature with the same allowances as ui.
-  bench: ['core', 'store', 'job', 'bundle', 'demo', 'transport', 'protocols', 'audit', 'sw'],
+  job: ['core', 'transport', 'protocols', 'bundle'],
+  sim: ['core', 'transport', 'framing', 'protocols', 'bundle'],
+  // Pure rules and types the faces share (no DOM, no React, no zustand).
+  app: ['core', 'transport', 'protocols', 'bundle', 'job', 'audit'],
+  // Workers, IndexedDB stores, the verifier client: browser code every face may use.
+  'platform/browser': ['core', 'protocols', 'bundle', 'job', 'audit', 'app'],
   // Node transports and file stores (serialport, usb, fs); nothing but the CLI may import them.
-  platform: ['core', 'transport', 'framing', 'formats', 'protocols', 'bundle', 'job', 'audit'],
-  cli: [
+  'platform/node': ['core', 'transport', 'bundle', 'audit'],
+  technician: [
     'core',
-    'formats',
-    'bundle',
-    'protocols',
-    'framing',
-    'sim',
-    'job',
     'transport',
+    'protocols',
+    'bundle',
+    'job',
     'audit',
-    'platform',
+    'app',
+    'platform/browser',
+    'sw',
   ],
+  bench: ['core', 'transport', 'protocols', 'bundle', 'job', 'audit', 'app', 'platform/browser'],
+  // The embeddable customer updater. Plain DOM, no React.
+  customer: ['core', 'transport', 'protocols', 'bundle', 'job', 'platform/browser'],
+  demo: ['core', 'sim'],
   sw: [],
-  // The embeddable customer updater (src/customer). Plain DOM, no React. demo and sim are left
-  // out on purpose: only a dynamic import() in demo builds may reach them (no-restricted-imports
-  // does not check import() expressions), so production entries never carry the simulators.
-  customer: [
-    'core',
-    'formats',
-    'transport',
-    'framing',
-    'protocols',
-    'bundle',
-    'job',
-    'worker',
-    'audit',
-  ],
+  cli: ['core', 'formats', 'transport', 'protocols', 'bundle', 'job', 'audit', 'platform/node'],
 };
 const all = Object.keys(layers);
+
+/**
+ * Layers a layer may import types from, and nothing else. The simulators reach a page only
+ * through demo mode, which the faces load with a dynamic `import()` in demo builds (neither
+ * rule checks `import()` expressions), so a production entry never carries simulator code.
+ */
+const typeOnly = {
+  technician: ['demo'],
+  bench: ['demo', 'technician'],
+  demo: ['technician', 'bench'],
+};
 
 /**
  * The hand-off token that rebuilds a VerifiedBundle without hashing (src/bundle/_handoff.ts):
@@ -64,51 +65,109 @@ const all = Object.keys(layers);
 const handoffPattern = {
   group: ['**/_handoff', '**/_handoff.ts'],
   message:
-    'Only src/bundle/{verify,rehydrate}.ts and src/worker/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
+    'Only src/bundle/{verify,rehydrate}.ts and src/platform/browser/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
 };
 const handoffUsers = [
   'src/bundle/verify.ts',
   'src/bundle/rehydrate.ts',
-  'src/worker/verify-worker.ts',
-  'src/worker/verify-client.ts',
+  'src/platform/browser/verify-worker.ts',
+  'src/platform/browser/verify-client.ts',
 ];
 
-const layerRule = (layer, allowed, allowHandoff) => ({
-  files: allowHandoff
-    ? handoffUsers.filter((f) => f.startsWith(`src/${layer}/`))
-    : [`src/${layer}/**/*.{ts,tsx}`],
+const reactPattern = {
+  group: ['react', 'react-dom', 'react-dom/*'],
+  message: 'React belongs to the views folders (src/technician/views, src/bench/views) only.',
+};
+const upTo = (path) => [`../${path}/*`, `../../${path}/*`, `../../../${path}/*`];
+
+const layerRule = (layer, allowed, allowHandoff) => {
+  const mayUse = new Set([layer, ...allowed, ...(typeOnly[layer] ?? [])]);
+  const others = all.filter((l) => !mayUse.has(l) && !layer.startsWith(`${l}/`));
+  return {
+    files: allowHandoff
+      ? handoffUsers.filter((f) => f.startsWith(`src/${layer}/`))
+      : [`src/${layer}/**/*.{ts,tsx}`],
+    // Tests beside the code may reach any layer (the simulators, the bundle builder).
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...(allowHandoff ? [] : [handoffPattern]),
+            {
+              group: [
+                ...others.flatMap(upTo),
+                // A sibling under the same parent (platform/browser → platform/node).
+                ...others
+                  .filter((l) => l.includes('/') && l.split('/')[0] === layer.split('/')[0])
+                  .map((l) => `../${l.split('/')[1]}/*`),
+              ],
+              message: `The ${layer} layer may import only from: ${allowed.join(', ') || 'itself'}${typeOnly[layer] ? `, and types from ${typeOnly[layer].join(', ')}` : ''} (see docs/architecture.md).`,
+            },
+            ...(layer === 'technician' || layer === 'bench' ? [] : [reactPattern]),
+          ],
+        },
+      ],
+      ...(typeOnly[layer]
+        ? {
+            '@typescript-eslint/no-restricted-imports': [
+              'error',
+              {
+                patterns: [
+                  {
+                    group: typeOnly[layer].flatMap(upTo),
+                    allowTypeImports: true,
+                    message: `The ${layer} layer may import only types from ${typeOnly[layer].join(', ')}; load demo code with import() in demo builds.`,
+                  },
+                ],
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+};
+
+/** Inside a face: state and browser wiring never import the views, and React stays in views. */
+const roomRules = ['technician', 'bench'].map((room) => ({
+  files: [`src/${room}/state/**/*.{ts,tsx}`, `src/${room}/browser/**/*.{ts,tsx}`],
+  ignores: ['src/**/*.test.ts'],
   rules: {
     'no-restricted-imports': [
       'error',
       {
         patterns: [
-          ...(allowHandoff ? [] : [handoffPattern]),
+          handoffPattern,
           {
-            group: all
-              .filter((l) => l !== layer && !allowed.includes(l))
-              .flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]),
-            message: `The ${layer} layer may import only from: ${allowed.join(', ') || 'itself'} (see docs/architecture.md).`,
+            group: [
+              ...all
+                .filter((l) => !new Set([room, ...layers[room], ...(typeOnly[room] ?? [])]).has(l))
+                .flatMap(upTo),
+              '../views/*',
+            ],
+            message: `src/${room}/state and src/${room}/browser may import only from: ${layers[room].join(', ')}, and not from the views (see docs/architecture.md).`,
           },
-          ...(layer === 'ui' || layer === 'demo' || layer === 'bench'
-            ? []
-            : [
-                {
-                  group: ['react', 'react-dom', 'react-dom/*'],
-                  message: 'React belongs to src/ui only.',
-                },
-              ]),
+          reactPattern,
         ],
       },
     ],
   },
-});
+}));
 
 const layerRules = [
   ...Object.entries(layers).map(([layer, allowed]) => layerRule(layer, allowed, false)),
   layerRule('bundle', layers.bundle, true),
-  layerRule('worker', layers.worker, true),
+  layerRule('platform/browser', layers['platform/browser'], true),
+  ...roomRules,
   {
-    files: ['src/*.{ts,tsx}', 'test/**/*.ts', 'e2e/**/*.ts', 'benchmarks/**/*.ts', 'campaign/**/*.ts'],
+    files: [
+      'src/*.{ts,tsx}',
+      'test/**/*.ts',
+      'e2e/**/*.ts',
+      'benchmarks/**/*.ts',
+      'campaign/**/*.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', { patterns: [handoffPattern] }] },
   },
 ];
@@ -147,7 +206,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts', 'src/bench/**/*.{ts,tsx}', 'src/main.tsx'],
+    files: [
+      'src/technician/views/**/*.tsx',
+      'src/technician/views/**/*.ts',
+      'src/bench/views/**/*.{ts,tsx}',
+      'src/main.tsx',
+    ],
     plugins: { 'react-hooks': reactHooks },
     rules: {
       'react-hooks/rules-of-hooks': 'error',
@@ -155,7 +219,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'e2e/**/*.ts', 'benchmarks/**/*.ts', 'campaign/**/*.ts'],
+    files: [
+      '**/*.test.ts',
+      'test/**/*.ts',
+      'e2e/**/*.ts',
+      'benchmarks/**/*.ts',
+      'campaign/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/require-await': 'off',

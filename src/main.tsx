@@ -1,15 +1,27 @@
 /**
  * Composition root: reads the build configuration, installs the virtual boards in demo mode,
- * builds the store around the browser services and renders the technician view.
+ * builds the store around the browser services and renders the technician console, or, with
+ * `?mode=bench`, the bench (src/bench, docs/bench-guide.md), loaded on demand.
  */
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { MemoryRollbackStore } from './bundle/rollback-store.ts';
 import type { DemoLab } from './demo/lab.ts';
-import { createAppStore, createBrowserServices, resolveAppConfig } from './store/index.ts';
-import { App } from './ui/App.tsx';
-import { AppContext } from './ui/use-app-store.ts';
-import { IdbRollbackStore } from './worker/rollback-idb.ts';
+import {
+  createAppStore,
+  createBrowserServices,
+  resolveAppConfig,
+} from './technician/state/index.ts';
+import { App } from './technician/views/App.tsx';
+import { AppContext } from './technician/views/use-app-store.ts';
+import { IdbRollbackStore } from './platform/browser/rollback-idb.ts';
+// The bench loads lazily; its styles come with the page's (lazy chunks carry no CSS).
+import './bench/views/bench.css';
+
+const BenchApp = lazy(() =>
+  import('./bench/views/BenchApp.tsx').then((m) => ({ default: m.BenchApp })),
+);
+const benchMode = new URLSearchParams(location.search).get('mode') === 'bench';
 
 const config = resolveAppConfig({
   dev: import.meta.env.DEV,
@@ -46,7 +58,13 @@ if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
     <AppContext.Provider value={{ store, config, lab, benchLab: demo?.[2] }}>
-      <App />
+      {benchMode ? (
+        <Suspense fallback={<p role="status">Loading the bench…</p>}>
+          <BenchApp config={config} lab={lab} benchLab={demo?.[2]} />
+        </Suspense>
+      ) : (
+        <App />
+      )}
     </AppContext.Provider>
   </StrictMode>,
 );

@@ -15,7 +15,7 @@ export interface CustomerLabLike {
 }
 
 /** The flash operation counters the hook reports (src/sim/flash-model.ts `FlashCounters`). */
-export interface FlashCountersLike {
+interface FlashCountersLike {
   sectorErases: readonly number[];
   chipErases: number;
   programOps: number;

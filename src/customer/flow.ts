@@ -31,7 +31,7 @@ import type { Support, Transport, UnsupportedReason } from './support.ts';
 import { chooseTransport } from './transport-choice.ts';
 
 /** What the release is, from its verified manifest. */
-export interface Release {
+interface Release {
   product: string;
   version: string;
 }

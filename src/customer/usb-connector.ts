@@ -3,7 +3,7 @@
  * chooser (src/transport/webusb.ts) with filters from the bundle's targets, then the USB DFU 1.1
  * or ST DfuSe driver (src/protocols/dfu) for the device chosen, and the "choose it again" step
  * for a DFU 1.1 device that restarts in its update mode under a new USB identity
- * (usb-reselect.ts). The filters and the protocol follow the rules every face shares
+ * (choose-again.ts). The filters and the protocol follow the rules every face shares
  * (src/protocols/dfu/usb-targets.ts). Nothing here is in the element's own script, so the ESP path does not
  * carry it (docs/embedding.md, "Size").
  */
@@ -21,10 +21,10 @@ import { chooseUsbProtocol, driverFor } from '../protocols/registry.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';
-import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './usb-reselect.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './choose-again.ts';
 
 /** The driver for `protocol` on a chosen device. */
-export function usbConnector(
+function usbConnector(
   protocol: ProtocolId,
   options: {
     targets: readonly UsbTargetShape[];

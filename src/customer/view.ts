@@ -7,7 +7,7 @@ import type { InstallStep, UpdaterState } from './flow.ts';
 import { timeLeftText } from './messages.ts';
 
 /** Which vendor slot replaces the built-in explanation. */
-export type ExplanationSlot = 'unsupported' | 'not-allowed';
+type ExplanationSlot = 'unsupported' | 'not-allowed';
 
 export interface ViewModel {
   /** The screen's name, mirrored in the host's `data-state` attribute. */

@@ -1,7 +1,7 @@
 /**
  * Demo mode's bench of virtual boards: simulated boards from the board registry (src/sim/boards.ts)
  * behind a fake `navigator.serial` (src/sim/web/fake-web-serial.ts), and simulated USB DFU
- * devices behind a fake `navigator.usb` (usb-bench.ts), running in real time so a person sees a
+ * devices behind a fake `navigator.usb` (usb-lab.ts), running in real time so a person sees a
  * realistic flash. The technician picks a board or device type; the fake chooser then "picks"
  * it. One board is on the bench at a time, so re-plugged ports are found again by their USB
  * identity as with real hardware.
@@ -13,15 +13,15 @@ import type {
   SerialProtocolId,
   UsbDeviceRequest,
   VirtualBoardHost,
-} from '../store/index.ts';
+} from '../technician/state/index.ts';
 import { createBoard, getBoardPreset, listBoards, type SimBoard } from '../sim/boards.ts';
 import type { FlashCounters } from '../sim/flash-model.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
 import { installFakeWebSerial, type FakeSerial } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';
-import { UsbBench, VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
+import { UsbLab, VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-lab.ts';
 
-export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
+export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-lab.ts';
 
 /** A board type the demo offers. */
 export interface VirtualBoardType {
@@ -138,7 +138,7 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
   const nav = options.navigator ?? (globalThis as { navigator?: object }).navigator;
   if (!nav) throw new TypeError('installDemoLab: no navigator to patch');
   const { serial, uninstall } = installFakeWebSerial({ navigator: nav });
-  const usbBench = new UsbBench({ clock, navigator: nav });
+  const usbLab = new UsbLab({ clock, navigator: nav });
   const boards = new Map<string, SimBoard>();
   const state = createStore<LabState>()(() => ({
     current: undefined,
@@ -150,8 +150,8 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
     return current === undefined || transport !== 'serial' ? undefined : boards.get(current);
   };
   const unsubscribers: (() => void)[] = [
-    usbBench.onChange(() => {
-      if (state.getState().transport === 'usb') state.setState({ plugged: usbBench.plugged });
+    usbLab.onChange(() => {
+      if (state.getState().transport === 'usb') state.setState({ plugged: usbLab.plugged });
     }),
   ];
 
@@ -164,7 +164,7 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
   };
 
   const takeOffUsb = (): void => {
-    if (state.getState().transport === 'usb') usbBench.unplug();
+    if (state.getState().transport === 'usb') usbLab.unplug();
   };
 
   const prepare = (request: PortRequest): string => {
@@ -201,13 +201,13 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
 
   const prepareUsb = (request: UsbDeviceRequest): string | undefined => {
     if (request.device === undefined) {
-      usbBench.unpin();
+      usbLab.unpin();
       return undefined;
     }
     const previous = onBench();
     if (previous) serial.removeWire(previous.wire!);
-    const label = usbBench.prepare(request.device);
-    state.setState({ current: request.device, plugged: usbBench.plugged, transport: 'usb' });
+    const label = usbLab.prepare(request.device);
+    state.setState({ current: request.device, plugged: usbLab.plugged, transport: 'usb' });
     return label;
   };
 
@@ -215,8 +215,8 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
 
   return {
     serial,
-    usb: usbBench.usb,
-    fakeUsb: usbBench.fake,
+    usb: usbLab.usb,
+    fakeUsb: usbLab.fake,
     types,
     usbTypes: VIRTUAL_USB_TYPES,
     defaultBoard: DEFAULT_VIRTUAL_BOARD,
@@ -228,19 +228,19 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
       return types.find((t) => t.name === name)?.protocol;
     },
     board: (name) => boards.get(name),
-    flashCounters: (name) => boards.get(name)?.flash.counters ?? usbBench.counters(name),
-    unplug: () => (usbOnBench() ? usbBench.unplug() : onBench()?.wire?.unplug()),
-    plug: () => (usbOnBench() ? usbBench.plug() : onBench()?.wire?.plug()),
+    flashCounters: (name) => boards.get(name)?.flash.counters ?? usbLab.counters(name),
+    unplug: () => (usbOnBench() ? usbLab.unplug() : onBench()?.wire?.unplug()),
+    plug: () => (usbOnBench() ? usbLab.plug() : onBench()?.wire?.plug()),
     unplugAfter: (bytes) => onBench()?.wire?.unplugAfter(bytes),
     plugUsbInDfuMode: (device) => {
       const previous = onBench();
       if (previous) serial.removeWire(previous.wire!);
-      usbBench.prepareInDfuMode(device);
-      state.setState({ current: device, plugged: usbBench.plugged, transport: 'usb' });
+      usbLab.prepareInDfuMode(device);
+      state.setState({ current: device, plugged: usbLab.plugged, transport: 'usb' });
     },
     dispose: () => {
       for (const off of unsubscribers.splice(0)) off();
-      usbBench.dispose();
+      usbLab.dispose();
       uninstall();
     },
   };

@@ -51,15 +51,19 @@ export async function keepBundleOffline(
 }
 
 /**
- * Removes a kept bundle.
+ * Removes a kept bundle (docs/hosting.md).
  * @returns true when one was removed.
+ * @public
  */
 export async function forgetOfflineBundle(url: string): Promise<boolean> {
   const reply = await ask({ type: 'webflash:forget-bundle', url }, 10_000);
   return reply?.ok === true;
 }
 
-/** The URLs of the bundles kept for offline use (absolute). */
+/**
+ * The URLs of the bundles kept for offline use (absolute; docs/hosting.md).
+ * @public
+ */
 export async function listOfflineBundles(): Promise<string[]> {
   const reply = await ask({ type: 'webflash:list-bundles' }, 10_000);
   return reply?.urls ?? [];

@@ -1,7 +1,8 @@
 /**
  * The rules a machine checks (docs/architecture.md, "Rules a machine checks") really fail: the
  * project's ESLint config, run through ESLint's Node API on a small tree in a temporary folder,
- * rejects a source file over 500 lines, an import cycle and an import from a higher layer, and
+ * rejects a source file over 500 lines, an import cycle, an import from a higher layer, a value
+ * import of demo code in a face and an import of a face's views from its state, and
  * passes a clean tree. Type-aware parsing is switched off for the fixture (it is in no tsconfig);
  * the rules under test read syntax only. knip, run with the project's knip.json on a two-file
  * project, fails an export nothing imports and passes the same project without it.
@@ -29,9 +30,16 @@ const files: Record<string, string> = {
     "import { b } from './cycle-b.ts';\n\nexport const a = (): number => b() + 1;\n",
   'src/core/cycle-b.ts':
     "import { a } from './cycle-a.ts';\n\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
-  'src/store/state.ts': 'export const state = { ready: true };\n',
+  'src/technician/state/state.ts': 'export const state = { ready: true };\n',
   'src/protocols/upward.ts':
-    "import { state } from '../store/state.ts';\n\nexport const ready = state.ready;\n",
+    "import { state } from '../technician/state/state.ts';\n\nexport const ready = state.ready;\n",
+  'src/demo/lab.ts': 'export const lab = { boards: 1 };\nexport type Lab = typeof lab;\n',
+  'src/technician/views/uses-demo.ts':
+    "import { lab } from '../../demo/lab.ts';\n\nexport const boards = lab.boards;\n",
+  'src/technician/views/demo-type.ts':
+    "import type { Lab } from '../../demo/lab.ts';\n\nexport const count = (l: Lab): number => l.boards;\n",
+  'src/technician/state/uses-view.ts':
+    "import { boards } from '../views/uses-demo.ts';\n\nexport const twice = boards * 2;\n",
 };
 
 let dir: string;
@@ -73,7 +81,7 @@ describe('the lint setup', () => {
     expect(results.has('src/core/clean.ts')).toBe(true);
     expect(errors('src/core/clean.ts')).toEqual([]);
     expect(errors('src/protocols/clean.ts')).toEqual([]);
-    expect(errors('src/store/state.ts')).toEqual([]);
+    expect(errors('src/technician/state/state.ts')).toEqual([]);
   });
 
   it('fails a source file of 501 lines (max-lines 500)', () => {
@@ -85,7 +93,18 @@ describe('the lint setup', () => {
     expect(errors('src/core/cycle-b.ts')).toEqual(['import-x/no-cycle']);
   });
 
-  it('fails an import from a higher layer (protocols → store)', () => {
+  it('fails a value import of demo code in a face, and passes a type import', () => {
+    expect(errors('src/technician/views/uses-demo.ts')).toEqual([
+      '@typescript-eslint/no-restricted-imports',
+    ]);
+    expect(errors('src/technician/views/demo-type.ts')).toEqual([]);
+  });
+
+  it("fails an import of a face's views from its state", () => {
+    expect(errors('src/technician/state/uses-view.ts')).toEqual(['no-restricted-imports']);
+  });
+
+  it('fails an import from a higher layer (protocols → technician)', () => {
     expect(errors('src/protocols/upward.ts')).toEqual(['no-restricted-imports']);
     const message = results.get('src/protocols/upward.ts')!.messages[0]!.message;
     expect(message).toContain('The protocols layer may import only from: core, transport');
@@ -118,12 +137,12 @@ function knip(files: Record<string, string>): { status: number | null; output: s
 }
 
 describe('knip', () => {
-  // An entry (knip.json: src/worker/*-worker.ts) that uses one export of a core module.
-  const entry = "import { used } from '../core/lib.ts';\n\nexport const start = used;\n";
+  // An entry (knip.json: src/platform/browser/*-worker.ts) that uses one export of a core module.
+  const entry = "import { used } from '../../core/lib.ts';\n\nexport const start = used;\n";
 
   it('passes a project whose exports are all used (the control)', () => {
     const r = knip({
-      'src/worker/main-worker.ts': entry,
+      'src/platform/browser/main-worker.ts': entry,
       'src/core/lib.ts': 'export const used = 1;\n',
     });
     expect(r.output).toBe('');
@@ -132,7 +151,7 @@ describe('knip', () => {
 
   it('fails an export nothing imports', () => {
     const r = knip({
-      'src/worker/main-worker.ts': entry,
+      'src/platform/browser/main-worker.ts': entry,
       'src/core/lib.ts': 'export const used = 1;\nexport const unused = 2;\n',
     });
     expect(r.status).toBe(1);
