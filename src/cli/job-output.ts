@@ -62,16 +62,16 @@ function formatBytes(n: number): string {
   return `${n} B`;
 }
 
-function formatEta(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
+function formatEta(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '--:--';
+  const s = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 /** One progress bar line: `writing app  [#####.....]  52%  96.0/182.4 KiB  45.1 KiB/s  ETA 0:02`. */
 export function progressLine(p: ProgressEvent, width: number): string {
   const rate = p.bytesPerSecond ? `  ${formatBytes(p.bytesPerSecond)}/s` : '';
-  const tail = `${p.percent.toFixed(0).padStart(3)}%  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}${rate}  ETA ${formatEta(p.etaSeconds)}`;
+  const tail = `${p.percent.toFixed(0).padStart(3)}%  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}${rate}  ETA ${formatEta(p.etaMs)}`;
   const head = `${p.phase} ${p.region}`;
   const barWidth = Math.max(10, Math.min(40, width - head.length - tail.length - 8));
   const filled = Math.round((p.percent / 100) * barWidth);
@@ -174,7 +174,7 @@ export class JobPrinter {
         bytesTotal: p.bytesTotal,
         percent: Math.round(p.percent * 10) / 10,
         bytesPerSecond: p.bytesPerSecond === undefined ? null : Math.round(p.bytesPerSecond),
-        etaSeconds: p.etaSeconds === undefined ? null : Math.round(p.etaSeconds * 10) / 10,
+        etaMs: p.etaMs === undefined ? null : Math.round(p.etaMs),
       });
       return;
     }

@@ -50,7 +50,7 @@ export type Screen =
       step: InstallStep;
       /** 0…100 over the whole install, or undefined while not measurable. */
       percent: number | undefined;
-      secondsLeft: number | undefined;
+      msLeft: number | undefined;
     }
   /** The device restarted in its update mode as a new USB device: it must be chosen again. */
   | { kind: 'choose-again'; cancelled: boolean }
@@ -175,22 +175,22 @@ const WRITE_SHARE = 90;
 
 /**
  * The install's overall percentage and time left from an engine progress event.
- * @example overallProgress({ phase: 'writing', percent: 50, etaSeconds: 10, … }) // { percent: 45, … }
+ * @example overallProgress({ phase: 'writing', percent: 50, etaMs: 10_000, … }) // { percent: 45, … }
  */
 export function overallProgress(p: ProgressEvent): {
   percent: number;
-  secondsLeft: number | undefined;
+  msLeft: number | undefined;
 } {
   const pct = Math.min(100, Math.max(0, p.percent));
   switch (p.phase) {
     case 'erasing':
-      return { percent: 0, secondsLeft: undefined };
+      return { percent: 0, msLeft: undefined };
     case 'writing':
-      return { percent: Math.floor((pct * WRITE_SHARE) / 100), secondsLeft: p.etaSeconds };
+      return { percent: Math.floor((pct * WRITE_SHARE) / 100), msLeft: p.etaMs };
     case 'verifying':
       return {
         percent: WRITE_SHARE + Math.floor((pct * (99 - WRITE_SHARE)) / 100),
-        secondsLeft: p.etaSeconds,
+        msLeft: p.etaMs,
       };
   }
 }
@@ -243,7 +243,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     kind: 'installing',
     step: 'connecting',
     percent: undefined,
-    secondsLeft: undefined,
+    msLeft: undefined,
   };
 
   const fail = (
@@ -376,7 +376,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
         const now = store.getState().screen;
         if (!step || now.kind !== 'installing' || now.step === step) return;
         const percent = step === 'restarting' ? 99 : now.percent;
-        set({ kind: 'installing', step, percent, secondsLeft: undefined });
+        set({ kind: 'installing', step, percent, msLeft: undefined });
       },
       progress: (p) => {
         const now = store.getState().screen;

@@ -272,8 +272,9 @@ function bundleText(error: BundleError): FailureText {
 }
 
 /** "About 2 minutes left", "About 40 seconds left", or undefined while unknown. */
-export function timeLeftText(seconds: number | undefined): string | undefined {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return undefined;
+export function timeLeftText(ms: number | undefined): string | undefined {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
+  const seconds = ms / 1000;
   if (seconds < 5) return 'A few seconds left';
   if (seconds < 60) return `About ${Math.ceil(seconds / 5) * 5} seconds left`;
   const minutes = Math.round(seconds / 60);

@@ -131,7 +131,7 @@ export function viewOf(state: UpdaterState): ViewModel {
         title: STEP_TITLE[s.step],
         message: KEEP_PLUGGED,
         percent: shown,
-        timeLeft: timeLeftText(s.secondsLeft),
+        timeLeft: timeLeftText(s.msLeft),
         announce:
           percent === undefined
             ? STEP_TITLE[s.step]

@@ -83,7 +83,7 @@ export class ProgressTracker {
       regionBytesTotal: size,
       percent: this.total === 0 ? 100 : (bytesDone / this.total) * 100,
       bytesPerSecond: reading.bytesPerSecond,
-      etaSeconds: reading.etaSeconds,
+      etaMs: reading.etaMs,
       attempt: u.attempt,
     };
   }

@@ -17,8 +17,8 @@ export interface RateMeterOptions {
 export interface RateReading {
   /** Smoothed bytes per second; `undefined` until time has passed since the first sample. */
   bytesPerSecond: number | undefined;
-  /** Seconds left at the smoothed rate; `undefined` while the rate is unknown or zero. */
-  etaSeconds: number | undefined;
+  /** Milliseconds left at the smoothed rate; `undefined` while the rate is unknown or zero. */
+  etaMs: number | undefined;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface RateReading {
  * const meter = new RateMeter({ clock });
  * meter.start(0);
  * // … 100 ms later:
- * meter.sample(1024, 4096); // { bytesPerSecond: 10240, etaSeconds: 0.3 }
+ * meter.sample(1024, 4096); // { bytesPerSecond: 10240, etaMs: 300 }
  */
 export class RateMeter {
   private readonly clock: Clock;
@@ -88,7 +88,7 @@ export class RateMeter {
     const left = Math.max(0, bytesTotal - bytesDone);
     return {
       bytesPerSecond: rate,
-      etaSeconds: rate !== undefined && rate > 0 ? left / rate : left === 0 ? 0 : undefined,
+      etaMs: rate !== undefined && rate > 0 ? (left / rate) * 1000 : left === 0 ? 0 : undefined,
     };
   }
 }

@@ -54,8 +54,8 @@ export interface ProgressEvent {
   percent: number;
   /** Smoothed rate of image bytes per second; `undefined` until measurable. */
   bytesPerSecond: number | undefined;
-  /** Seconds left in this phase at the smoothed rate; `undefined` while unknown. */
-  etaSeconds: number | undefined;
+  /** Milliseconds left in this phase at the smoothed rate; `undefined` while unknown. */
+  etaMs: number | undefined;
   /** 1 on the first try of this region, 2 after the first retry… */
   attempt: number;
 }

@@ -65,7 +65,7 @@ const progress = (over: Partial<ProgressEvent> = {}): ProgressEvent => ({
   regionBytesTotal: 192 * 1024,
   percent: 50,
   bytesPerSecond: 45 * 1024,
-  etaSeconds: 2.2,
+  etaMs: 2_200,
   attempt: 1,
   ...over,
 });

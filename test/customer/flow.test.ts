@@ -136,7 +136,7 @@ describe('customer flow on a simulated ESP32-S3', () => {
     );
     expect(percents.length).toBeGreaterThan(3);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
-    expect(screens.some((s) => s.kind === 'installing' && s.secondsLeft !== undefined)).toBe(true);
+    expect(screens.some((s) => s.kind === 'installing' && s.msLeft !== undefined)).toBe(true);
 
     expect(equalBytes(r.flash.read(0x10000, app.length), app)).toBe(true);
     expect(equalBytes(r.flash.read(0x8000, partitions.length), partitions)).toBe(true);
@@ -326,6 +326,6 @@ describe('overallProgress', () => {
     ['writing', 250, 90],
     ['writing', -5, 0],
   ] as const)('%s at %d %% shows %d %%', (phase, percent, shown) => {
-    expect(overallProgress({ ...base, phase, percent, etaSeconds: 3 }).percent).toBe(shown);
+    expect(overallProgress({ ...base, phase, percent, etaMs: 3_000 }).percent).toBe(shown);
   });
 });

@@ -97,14 +97,14 @@ describe('timeLeftText', () => {
     [Number.NaN, undefined],
     [-1, undefined],
     [0, 'A few seconds left'],
-    [4.9, 'A few seconds left'],
-    [5, 'About 5 seconds left'],
-    [41, 'About 45 seconds left'],
-    [59, 'About 60 seconds left'],
-    [60, 'About 1 minute left'],
-    [89, 'About 1 minute left'],
-    [150, 'About 3 minutes left'],
-  ])('%s s → %s', (s, text) => expect(timeLeftText(s)).toBe(text));
+    [4_900, 'A few seconds left'],
+    [5_000, 'About 5 seconds left'],
+    [41_000, 'About 45 seconds left'],
+    [59_000, 'About 60 seconds left'],
+    [60_000, 'About 1 minute left'],
+    [89_000, 'About 1 minute left'],
+    [150_000, 'About 3 minutes left'],
+  ])('%s ms → %s', (ms, text) => expect(timeLeftText(ms)).toBe(text));
 });
 
 describe('viewOf', () => {
@@ -120,7 +120,7 @@ describe('viewOf', () => {
       { kind: 'loading', percent: undefined },
       { kind: 'ready', note: undefined },
       { kind: 'choosing' },
-      { kind: 'installing', step: 'installing', percent: 10, secondsLeft: 9 },
+      { kind: 'installing', step: 'installing', percent: 10, msLeft: 9_000 },
       { kind: 'success', notice: undefined },
     ];
     expect(kinds.map((s) => viewOf(state(s)).activate)).toEqual([false, true, false, false, false]);
@@ -129,7 +129,7 @@ describe('viewOf', () => {
 
   it('announces progress in 10 % steps with time left on the bar', () => {
     const at = (percent: number) =>
-      viewOf(state({ kind: 'installing', step: 'installing', percent, secondsLeft: 30 }));
+      viewOf(state({ kind: 'installing', step: 'installing', percent, msLeft: 30_000 }));
     expect(at(41).announce).toBe('Installing the update… 40 percent');
     expect(at(49).announce).toBe(at(41).announce);
     expect(at(50).announce).toBe('Installing the update… 50 percent');
@@ -139,7 +139,7 @@ describe('viewOf', () => {
 
   it('uses an indeterminate bar while connecting', () => {
     const v = viewOf(
-      state({ kind: 'installing', step: 'connecting', percent: undefined, secondsLeft: undefined }),
+      state({ kind: 'installing', step: 'connecting', percent: undefined, msLeft: undefined }),
     );
     expect(v.percent).toBeNull();
     expect(v.title).toBe('Connecting to your device…');
@@ -201,7 +201,7 @@ describe('viewOf', () => {
       expect(`${v.title} ${v.message} ${v.steps.join(' ')}`).not.toMatch(JARGON);
     }
     const others = viewOf(
-      state({ kind: 'installing', step: 'connecting', percent: undefined, secondsLeft: undefined }),
+      state({ kind: 'installing', step: 'connecting', percent: undefined, msLeft: undefined }),
     );
     expect([others.chooseAgain, others.giveUp]).toEqual([false, false]);
   });

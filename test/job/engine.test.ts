@@ -87,7 +87,7 @@ describe('FlashJob: a clean run', () => {
       const last = ps.at(-1)!;
       expect(last.percent).toBe(100);
       expect(last.bytesDone).toBe(14 * 1024);
-      expect(last.etaSeconds).toBe(0);
+      expect(last.etaMs).toBe(0);
       expect(last.region).toBe('app');
       expect(last.regionIndex).toBe(1);
       expect(last.regionCount).toBe(2);
@@ -102,7 +102,7 @@ describe('FlashJob: a clean run', () => {
     // 1024 bytes every 100 ms of virtual time: exactly 10240 B/s throughout.
     for (const p of writes) {
       expect(p.bytesPerSecond).toBe(10240);
-      expect(p.etaSeconds).toBe((14 * 1024 - p.bytesDone) / 10240);
+      expect(p.etaMs).toBe(((14 * 1024 - p.bytesDone) / 10240) * 1000);
     }
     const verifies = h.events.progress.filter((p) => p.phase === 'verifying');
     for (const p of verifies) expect(p.bytesPerSecond).toBe(40960);

@@ -71,12 +71,12 @@ describe('RateMeter', () => {
     const clock = vclock();
     const m = new RateMeter({ clock });
     m.start(0);
-    expect(m.sample(0, 4096)).toEqual({ bytesPerSecond: undefined, etaSeconds: undefined });
+    expect(m.sample(0, 4096)).toEqual({ bytesPerSecond: undefined, etaMs: undefined });
     for (let i = 1; i <= 4; i++) {
       clock.advance(100);
       expect(m.sample(i * 1024, 4096)).toEqual({
         bytesPerSecond: 10240,
-        etaSeconds: (4096 - i * 1024) / 10240,
+        etaMs: ((4096 - i * 1024) / 10240) * 1000,
       });
     }
   });
@@ -136,7 +136,7 @@ describe('RateMeter', () => {
             r = m.sample(i * perStep, 20 * perStep);
           }
           expect(r.bytesPerSecond).toBe((perStep * 1000) / dt);
-          expect(r.etaSeconds).toBe(0);
+          expect(r.etaMs).toBe(0);
         },
       ),
     );

@@ -24,7 +24,7 @@ import type { FlashModel } from '../flash-model.ts';
 import type { DeviceSide, SimSerialDevice } from '../serial-wire.ts';
 import { CommandScript, garbledReply } from './command-script.ts';
 import { appBootLog, readAppDescription, romBanner, type ResetCause } from './boot-log.ts';
-import { EspLoader } from './loader.ts';
+import { LoaderSession } from './loader.ts';
 import type { LoaderAction } from './loader-types.ts';
 import { EspRegisterFile } from './registers.ts';
 
@@ -85,7 +85,7 @@ export class EspDevice implements SimSerialDevice {
   private side: DeviceSide | undefined;
   private modeNow: EspMode = 'off';
   private epoch = 0;
-  private loader: EspLoader | undefined;
+  private loader: LoaderSession | undefined;
   private registers: EspRegisterFile | undefined;
   private decoder = new SlipDecoder();
   private frames: Uint8Array[] = [];
@@ -287,7 +287,7 @@ export class EspDevice implements SimSerialDevice {
       baudRate: () => side.format.baudRate,
       ...(this.options.registers ? { extra: this.options.registers } : {}),
     });
-    this.loader = new EspLoader(
+    this.loader = new LoaderSession(
       {
         chip: this.chip,
         flash: this.flash,

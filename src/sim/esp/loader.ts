@@ -73,8 +73,11 @@ export const ROM_DEFAULT_FLASH_CHIP_SIZE = 2 * 1024 * 1024;
 /** Flash MD5 speed of the ROM (reads and hashes about 2 MB/s, measured on ESP32 with esptool). */
 const MD5_MS_PER_BYTE = 1 / 2000;
 
-/** One ESP serial loader session (ROM, then stub once uploaded). Reset = a new instance. */
-export class EspLoader {
+/**
+ * The device side of one ESP serial loader session (ROM, then stub once uploaded); the host side
+ * is `EspLoader` in src/protocols/esp. Reset = a new instance.
+ */
+export class LoaderSession {
   private lastValue = 0;
   private readonly romFlash: RomFlashWriter;
   private mem: MemState | undefined;

@@ -220,7 +220,7 @@ function Progress() {
               {formatBytes(progress.bytesDone)} of {formatBytes(progress.bytesTotal)}
             </span>
             <span data-testid="rate">{formatRate(progress.bytesPerSecond)}</span>
-            {running && <span data-testid="eta">{formatDuration(progress.etaSeconds)} left</span>}
+            {running && <span data-testid="eta">{formatDuration(progress.etaMs)} left</span>}
           </p>
         </>
       )}
@@ -263,7 +263,7 @@ function Outcome() {
     <div className="outcome" data-testid="outcome" data-ok="true" role="status">
       <p className="ok">
         <span aria-hidden="true">✔ </span>Firmware written and verified in{' '}
-        {formatDuration(outcome.durationMs / 1000)}.
+        {formatDuration(outcome.durationMs)}.
       </p>
       <ul className="regions">
         {outcome.regions.map((r) => (

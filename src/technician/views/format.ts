@@ -11,10 +11,10 @@ export function formatRate(bytesPerSecond: number | undefined): string {
   return `${bytesPerSecond.toFixed(0)} B/s`;
 }
 
-/** "12 s", "2 min 05 s", or "—" while unknown. */
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '—';
-  const s = Math.max(0, Math.round(seconds));
+/** A duration in milliseconds as "12 s", "2 min 05 s", or "—" while unknown. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '—';
+  const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
