@@ -27,7 +27,10 @@ const layers = {
   'platform/browser': ['core', 'protocols', 'bundle', 'job', 'audit', 'app'],
   // Node transports and file stores (serialport, usb, fs); nothing but the CLI may import them.
   'platform/node': ['core', 'transport', 'bundle', 'audit'],
+  // React views the faces share (the release picker).
+  views: ['app'],
   technician: [
+    'views',
     'core',
     'transport',
     'protocols',
@@ -38,7 +41,17 @@ const layers = {
     'platform/browser',
     'sw',
   ],
-  bench: ['core', 'transport', 'protocols', 'bundle', 'job', 'audit', 'app', 'platform/browser'],
+  bench: [
+    'views',
+    'core',
+    'transport',
+    'protocols',
+    'bundle',
+    'job',
+    'audit',
+    'app',
+    'platform/browser',
+  ],
   // The embeddable customer updater. Plain DOM, no React.
   customer: ['core', 'transport', 'protocols', 'bundle', 'job', 'platform/browser'],
   demo: ['core', 'sim'],
@@ -76,7 +89,8 @@ const handoffUsers = [
 
 const reactPattern = {
   group: ['react', 'react-dom', 'react-dom/*'],
-  message: 'React belongs to the views folders (src/technician/views, src/bench/views) only.',
+  message:
+    'React belongs to the views folders (src/views, src/technician/views, src/bench/views) only.',
 };
 const upTo = (path) => [`../${path}/*`, `../../${path}/*`, `../../../${path}/*`];
 
@@ -105,7 +119,9 @@ const layerRule = (layer, allowed, allowHandoff) => {
               ],
               message: `The ${layer} layer may import only from: ${allowed.join(', ') || 'itself'}${typeOnly[layer] ? `, and types from ${typeOnly[layer].join(', ')}` : ''} (see docs/architecture.md).`,
             },
-            ...(layer === 'technician' || layer === 'bench' ? [] : [reactPattern]),
+            ...(layer === 'technician' || layer === 'bench' || layer === 'views'
+              ? []
+              : [reactPattern]),
           ],
         },
       ],

@@ -5,6 +5,7 @@
 import { useId, useState, useSyncExternalStore } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { BenchLab } from '../../demo/bench-lab.ts';
+import { BundlePicker } from '../../views/BundlePicker.tsx';
 import { tally } from '../state/index.ts';
 import { download } from './format.ts';
 import { useBench, useBenchActions, useBenchContext } from './use-bench.ts';
@@ -15,42 +16,16 @@ export function ReleasePanel() {
   const bundle = useBench((s) => s.bundle);
   const busy = useBench((s) => s.tiles.some((t) => t.state === 'running'));
   const { loadBundle } = useBenchActions();
-  const fileId = useId();
   return (
     <section className="panel" aria-labelledby="bench-release">
       <h2 id="bench-release">Release</h2>
-      <div className="actions">
-        {config.demoBundleUrl && (
-          <button
-            type="button"
-            disabled={busy || bundle.status === 'loading'}
-            onClick={() =>
-              void loadBundle({ kind: 'url', url: config.demoBundleUrl!, label: 'demo.fwb' })
-            }
-          >
-            Load demo bundle
-          </button>
-        )}
-        <label htmlFor={fileId} className="file-label">
-          Open bundle file…
-        </label>
-        <input
-          id={fileId}
-          className="file-input"
-          type="file"
-          accept=".fwb"
-          disabled={busy}
-          onChange={(e) => {
-            const file = e.currentTarget.files?.[0];
-            if (!file) return;
-            void file
-              .arrayBuffer()
-              .then((b) =>
-                loadBundle({ kind: 'bytes', name: file.name, bytes: new Uint8Array(b) }),
-              );
-          }}
-        />
-      </div>
+      <BundlePicker
+        disabled={busy || bundle.status === 'loading'}
+        demoBundleUrl={config.demoBundleUrl}
+        demoLabel="demo.fwb"
+        rowClassName="actions"
+        onPick={(input) => void loadBundle(input)}
+      />
       <p data-testid="bench-bundle" data-status={bundle.status} aria-live="polite">
         {bundle.status === 'empty' && 'No release loaded.'}
         {bundle.status === 'loading' && 'Checking the release…'}

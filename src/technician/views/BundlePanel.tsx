@@ -3,39 +3,26 @@
  * verification runs in the verify worker and the verdict is shown with the bundle's contents.
  * Development builds can also load a raw image, shown as UNVERIFIED.
  */
-import { useId, useState, type DragEvent, type FormEvent } from 'react';
+import { useId, useState, type DragEvent } from 'react';
+import { BundlePicker, bundleFromFile } from '../../views/BundlePicker.tsx';
 import type { BundleSummary } from '../state/index.ts';
 import { ErrorBox } from './ErrorBox.tsx';
 import { BundleDetails } from './BundleDetails.tsx';
 import { formatBytes, hex32 } from './format.ts';
 import { useActions, useAppContext, useAppStore } from './use-app-store.ts';
 
-async function readFile(file: File): Promise<Uint8Array> {
-  return new Uint8Array(await file.arrayBuffer());
-}
-
 export function BundlePanel() {
   const { config } = useAppContext();
   const bundle = useAppStore((s) => s.bundle);
   const running = useAppStore((s) => s.job.running);
   const { loadBundle, cancelBundleLoad } = useActions();
-  const fileId = useId();
-  const urlId = useId();
-  const [url, setUrl] = useState('');
   const [dragging, setDragging] = useState(false);
 
-  const loadFile = async (file: File | undefined): Promise<void> => {
-    if (!file) return;
-    await loadBundle({ kind: 'bytes', name: file.name, bytes: await readFile(file) });
-  };
   const onDrop = (e: DragEvent): void => {
     e.preventDefault();
     setDragging(false);
-    void loadFile(e.dataTransfer.files[0]);
-  };
-  const onUrl = (e: FormEvent): void => {
-    e.preventDefault();
-    if (url.trim()) void loadBundle({ kind: 'url', url: url.trim() });
+    const file = e.dataTransfer.files[0];
+    if (file) void bundleFromFile(file).then(loadBundle);
   };
 
   return (
@@ -52,48 +39,14 @@ export function BundlePanel() {
       <h2 id="bundle-heading">
         <span className="step">2</span> Firmware
       </h2>
-      <div className="field-row">
-        {config.demoBundleUrl && (
-          <button
-            type="button"
-            disabled={running}
-            onClick={() =>
-              void loadBundle({
-                kind: 'url',
-                url: config.demoBundleUrl!,
-                label: 'demo.fwb (demo bundle)',
-              })
-            }
-          >
-            Load demo bundle
-          </button>
-        )}
-        <label htmlFor={fileId} className="file-label">
-          Open bundle file…
-        </label>
-        <input
-          id={fileId}
-          type="file"
-          accept=".fwb,application/octet-stream"
-          className="file-input"
-          disabled={running}
-          onChange={(e) => void loadFile(e.target.files?.[0])}
-        />
-      </div>
-      <form className="field-row" onSubmit={onUrl}>
-        <label htmlFor={urlId}>Bundle URL</label>
-        <input
-          id={urlId}
-          type="url"
-          placeholder="https://example.com/firmware.fwb"
-          value={url}
-          onChange={(e) => setUrl(e.target.value)}
-          disabled={running}
-        />
-        <button type="submit" disabled={running || !url.trim()}>
-          Load
-        </button>
-      </form>
+      <BundlePicker
+        disabled={running}
+        demoBundleUrl={config.demoBundleUrl}
+        demoLabel="demo.fwb (demo bundle)"
+        withUrl
+        rowClassName="field-row"
+        onPick={(input) => void loadBundle(input)}
+      />
       <p className="hint">…or drop a .fwb file here.</p>
       {config.unverifiedAllowed && <RawImageLoader disabled={running} />}
 
@@ -176,9 +129,11 @@ function RawImageLoader(props: { disabled: boolean }) {
           onChange={(e) => {
             const file = e.target.files?.[0];
             if (!file || parsed === undefined) return;
-            void readFile(file).then((data) =>
-              loadRawImage({ name: file.name, address: parsed, data }),
-            );
+            void file
+              .arrayBuffer()
+              .then((b) =>
+                loadRawImage({ name: file.name, address: parsed, data: new Uint8Array(b) }),
+              );
           }}
         />
       </div>
