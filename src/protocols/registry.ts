@@ -10,7 +10,7 @@ import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { PortWatcher } from '../transport/link.ts';
 import type { UsbDeviceFilter, UsbDeviceWatcher } from '../transport/usb.ts';
-import { AVR_USB_IDENTITIES } from './avr/usb-ids.ts';
+import { AVR_USB_IDENTITIES, STK500V1_BAUD_RATES } from './avr/usb-ids.ts';
 import {
   isUsbProtocol,
   usbProtocolFor,
@@ -145,7 +145,7 @@ export const PROTOCOLS: readonly ProtocolEntry[] = [
     name: 'Arduino STK500v1 bootloader',
     shortName: 'AVR (Uno, Nano)',
     serves: ['avr-stk500v1'],
-    baud: { default: 115_200, fixed: true, choices: [115_200, 57_600, 19_200] },
+    baud: { default: 115_200, fixed: true, choices: STK500V1_BAUD_RATES },
     usbIds: avrIds('avr-stk500v1'),
     load: async () => (await import('./avr/factory.ts')).createStk500v1DriverFor,
   },
