@@ -221,6 +221,16 @@ export function protocolsOf(transport: TransportKind): ProtocolEntry[] {
   return PROTOCOLS.filter((e) => e.transport === transport);
 }
 
+/**
+ * True when boards of protocol `id` show their bootloader as another USB device than their
+ * application (a registered bootloader port, as Caterina's 2341:0036 for the Leonardo's
+ * 2341:8036): a face that follows boards across re-enumeration must accept another product id.
+ * @example changesUsbIdentity('avr109') // true
+ */
+export function changesUsbIdentity(id: ProtocolId): boolean {
+  return protocolEntry(id).usbIds.some((u) => u.bootloader === true);
+}
+
 /** Names for messages and the UI. */
 export function protocolName(id: ProtocolId): string {
   return protocolEntry(id).name;
