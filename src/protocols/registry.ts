@@ -231,6 +231,31 @@ export function changesUsbIdentity(id: ProtocolId): boolean {
   return protocolEntry(id).usbIds.some((u) => u.bootloader === true);
 }
 
+/**
+ * True when two serial ports' USB ids may be the same board: the same ids, or the sketch's and
+ * the bootloader's ids of one board that changes identity (`changesUsbIdentity`: a Leonardo's
+ * 2341:8036 and 2341:0036). For finding a board again after it restarted.
+ * @example sameBoardIds({ usbVendorId: 0x2341, usbProductId: 0x0036 }, { usbVendorId: 0x2341, usbProductId: 0x8036 }) // true
+ */
+export function sameBoardIds(
+  a: { usbVendorId?: number | undefined; usbProductId?: number | undefined },
+  b: { usbVendorId?: number | undefined; usbProductId?: number | undefined },
+): boolean {
+  if (a.usbVendorId === undefined || a.usbVendorId !== b.usbVendorId) return false;
+  if (a.usbProductId === b.usbProductId) return true;
+  const ha = hintForUsbIds('serial', { vendorId: a.usbVendorId, productId: a.usbProductId });
+  const hb = hintForUsbIds('serial', { vendorId: b.usbVendorId, productId: b.usbProductId });
+  return (
+    ha !== undefined &&
+    hb !== undefined &&
+    ha.exact &&
+    hb.exact &&
+    ha.protocol === hb.protocol &&
+    ha.board === hb.board &&
+    changesUsbIdentity(ha.protocol)
+  );
+}
+
 /** Names for messages and the UI. */
 export function protocolName(id: ProtocolId): string {
   return protocolEntry(id).name;

@@ -13,7 +13,12 @@ import { createBundle } from '../../src/bundle/create.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { createBenchLab, type BenchLab } from '../../src/demo/bench-lab.ts';
-import { changesUsbIdentity, driverFor, loadDrivers } from '../../src/protocols/registry.ts';
+import {
+  changesUsbIdentity,
+  driverFor,
+  loadDrivers,
+  sameBoardIds,
+} from '../../src/protocols/registry.ts';
 import type { AvrSimBoardHandle } from '../../src/sim/avr/boards.ts';
 import { installFakeWebSerial } from '../../src/sim/web/fake-web-serial.ts';
 import {
@@ -84,10 +89,16 @@ async function avrBench(): Promise<{
 }
 
 describe('bench: Arduino boards', () => {
-  it('only AVR109 boards show their bootloader under another USB identity', () => {
+  it('only AVR109 boards show their bootloader under another USB identity, which is the same board', () => {
     expect(changesUsbIdentity('avr109')).toBe(true);
     expect(changesUsbIdentity('avr-stk500v1')).toBe(false);
     expect(changesUsbIdentity('esp-serial')).toBe(false);
+    const ids = (pid: number, vid = 0x2341) => ({ usbVendorId: vid, usbProductId: pid });
+    expect(sameBoardIds(ids(0x8036), ids(0x0036))).toBe(true); // Leonardo sketch, Caterina
+    expect(sameBoardIds(ids(0x0043), ids(0x0043))).toBe(true);
+    expect(sameBoardIds(ids(0x8036), ids(0x0037))).toBe(false); // a Micro's Caterina
+    expect(sameBoardIds(ids(0x0043), ids(0x0042))).toBe(false); // Uno, Mega
+    expect(sameBoardIds(ids(0x1001, 0x303a), ids(0x1001, 0x2341))).toBe(false);
   });
 
   it('provisions an Uno, a Mega and a Leonardo hands-off; the Leonardo is followed, not flashed twice', async () => {
@@ -104,8 +115,8 @@ describe('bench: Arduino boards', () => {
       ['avr109', 'atmega32u4', 'done'],
     ]);
     const leo = s.tiles[2]!;
-    // Followed to Caterina's port (2341:0036) during the update and back to the sketch's.
-    expect(leo.followed).toBe(2);
+    // Blank, it came up as Caterina (2341:0036); followed to its sketch's port after the update.
+    expect(leo.followed).toBe(1);
     expect([leo.usbProductId, leo.connected]).toEqual([0x8036, true]);
     expect(s.records.map((r) => r.result)).toEqual(['ok', 'ok', 'ok']);
     for (const [i, chip] of ['atmega328p', 'atmega2560', 'atmega32u4'].entries()) {
@@ -116,5 +127,23 @@ describe('bench: Arduino boards', () => {
       // Each page written once: no board was flashed a second time.
       expect(board.flash.counters.programmedBytes).toBeLessThan(2 * want.length + 512);
     }
+  });
+
+  it('a Leonardo with a sketch is touched into Caterina, followed there and back: one tile', async () => {
+    const { clock, lab, store, until } = await avrBench();
+    const id = lab.add({ type: 'leonardo' });
+    expect(store.getState().startHandsOff()).toBe(true);
+    await until('first flash done', (s) => s.tiles[0]?.state === 'done');
+    await new Promise((resolve) => clock.setTimer(2000, resolve));
+    // Plugged in again with its sketch: the port is the sketch's (2341:8036), a new tile.
+    lab.unplug(id);
+    lab.plug(id);
+    await until('second tile done', (s) => s.tiles.some((t, i) => i > 0 && t.state === 'done'));
+    await new Promise((resolve) => clock.setTimer(2000, resolve));
+    const tiles = store.getState().tiles.filter((t) => t.connected);
+    expect(tiles).toHaveLength(1);
+    expect(tiles[0]).toMatchObject({ protocol: 'avr109', state: 'done', usbProductId: 0x8036 });
+    expect(tiles[0]!.followed).toBe(2);
+    expect(store.getState().records.map((r) => r.result)).toEqual(['ok', 'ok']);
   });
 });

@@ -69,6 +69,12 @@ interface JobStarter {
 }
 
 const DEFAULT_FOLLOW_WINDOW_MS = 5000;
+
+/** The tile's note when its board came back on a new port, during its job or after it. */
+const followNotice = (t: Tile): string =>
+  t.state === 'running'
+    ? 'Re-enumerated during the update; followed to its new USB identity.'
+    : 'Restarted into the new firmware; followed to its new port.';
 /**
  * Progress reaches the store at most this often per board (the end of a phase always does): a
  * bench of eight boards otherwise re-renders its tiles for every block each board writes.
@@ -236,24 +242,12 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         windowMs: followWindowMs,
       });
       if (same) {
-        moveTo(
-          same.id,
-          port,
-          same.state === 'running'
-            ? 'Re-enumerated during the update; followed to its new USB identity.'
-            : 'Restarted into the new firmware; followed to its new port.',
-        );
+        moveTo(same.id, port, followNotice(same));
         return;
       }
       const back = tracker.claim(port, now);
       if (back !== undefined && tile(back)) {
-        moveTo(
-          back,
-          port,
-          tile(back)!.state === 'running'
-            ? 'Re-enumerated during the update; followed to its new USB identity.'
-            : 'Restarted into the new firmware; followed to its new port.',
-        );
+        moveTo(back, port, followNotice(tile(back)!));
         followedTo.set(back, port.id);
         return;
       }
@@ -462,6 +456,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
               const older = get().tiles.filter(
                 (o) =>
                   o.id !== id &&
+                  identity.uniqueId !== undefined &&
                   o.uniqueId === identity.uniqueId &&
                   o.state !== 'running' &&
                   !o.connected,
