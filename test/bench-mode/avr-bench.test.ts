@@ -107,7 +107,7 @@ describe('bench: Arduino boards', () => {
     const ids = ['uno', 'mega2560', 'leonardo'].map((type) => lab.add({ type }));
     await until('three boards done', (s) => s.tiles.filter((t) => t.state === 'done').length === 3);
     // The Leonardo's sketch comes back once Caterina has left (500 ms after 'E').
-    await new Promise((resolve) => clock.setTimer(2000, resolve));
+    await new Promise<void>((resolve) => clock.setTimer(2000, () => resolve()));
     const s = store.getState();
     expect(s.tiles.map((t) => [t.protocol, t.chip, t.state])).toEqual([
       ['avr-stk500v1', 'atmega328p', 'done'],
@@ -134,12 +134,12 @@ describe('bench: Arduino boards', () => {
     const id = lab.add({ type: 'leonardo' });
     expect(store.getState().startHandsOff()).toBe(true);
     await until('first flash done', (s) => s.tiles[0]?.state === 'done');
-    await new Promise((resolve) => clock.setTimer(2000, resolve));
+    await new Promise<void>((resolve) => clock.setTimer(2000, () => resolve()));
     // Plugged in again with its sketch: the port is the sketch's (2341:8036), a new tile.
     lab.unplug(id);
     lab.plug(id);
     await until('second tile done', (s) => s.tiles.some((t, i) => i > 0 && t.state === 'done'));
-    await new Promise((resolve) => clock.setTimer(2000, resolve));
+    await new Promise<void>((resolve) => clock.setTimer(2000, () => resolve()));
     const tiles = store.getState().tiles.filter((t) => t.connected);
     expect(tiles).toHaveLength(1);
     expect(tiles[0]).toMatchObject({ protocol: 'avr109', state: 'done', usbProductId: 0x8036 });
