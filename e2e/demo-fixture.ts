@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { avrDemoRelease } from '../scripts/avr-demo-release.ts';
 import { createBundle } from '../src/bundle/create.ts';
 import { fromHex } from '../src/core/bytes.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
@@ -54,13 +55,32 @@ export const e2eBundle: Uint8Array = (() => {
   });
 })();
 
-/** Serves `e2eBundle` at the demo bundle URL. */
-export async function serveDemoBundle(page: Page): Promise<void> {
+/** The Arduino release (Uno and Nano, Diecimila, Mega 2560, Leonardo), built once per worker. */
+export const avrBundle: Uint8Array = (() => {
+  const avr = avrDemoRelease(shared);
+  const now = Date.now();
+  return createBundle({
+    manifest: {
+      product: 'webflash-demo',
+      version: '1.0.0',
+      securityCounter: 1,
+      created: new Date(now - 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      expires: new Date(now + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      notes: 'End-to-end test bundle for the Arduino boards.',
+      targets: avr.targets,
+    },
+    images: avr.images,
+    signers: [demoKey()],
+  });
+})();
+
+/** Serves `bytes` (default `e2eBundle`) at the demo bundle URL. */
+export async function serveDemoBundle(page: Page, bytes: Uint8Array = e2eBundle): Promise<void> {
   await page.route('**/demo/demo.fwb', (route) =>
     route.fulfill({
       status: 200,
       contentType: 'application/octet-stream',
-      body: Buffer.from(e2eBundle),
+      body: Buffer.from(bytes),
     }),
   );
 }

@@ -16,6 +16,10 @@
  * is an ARM Cortex-M image, but built for another chip: for simulated boards only, never for
  * real hardware.
  *
+ * The Arduino AVR targets (ATmega328P for the Uno and old Nano, ATmega168, ATmega2560,
+ * ATmega32U4 for the Leonardo) carry real sketches built from Intel HEX, gaps kept
+ * (scripts/avr-demo-release.ts).
+ *
  * The output is byte-for-byte reproducible (fixed dates, deterministic ed25519).
  *
  * Usage: npx tsx scripts/make-demo-bundle.ts [--out public/demo/demo.fwb]
@@ -27,6 +31,7 @@ import { readSecretKey } from '../src/cli/keyfile.ts';
 import { parseIntelHex } from '../src/formats/intel-hex.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
+import { avrDemoRelease } from './avr-demo-release.ts';
 
 const firmware = join(import.meta.dirname, '..', 'test', 'fixtures', 'firmware');
 const outArg = process.argv.indexOf('--out');
@@ -59,6 +64,8 @@ const images: Record<string, Uint8Array> = {
   'bootloader-esp32c3': await read('bootloader_esp32c3.bin'),
   'standin-nrf52-foo': await standIn(),
 };
+const avr = avrDemoRelease(firmware);
+Object.assign(images, avr.images);
 
 const manifest: ManifestDraft = {
   product: 'webflash-demo',
@@ -69,7 +76,8 @@ const manifest: ManifestDraft = {
   notes:
     'Demo release for simulated boards: the ESP-IDF "blink" example for ESP32 boards; for the ' +
     'STM32F4 (USART and DfuSe) and the generic DFU gadget a stand-in image (16 KiB of an nRF52 ' +
-    'test firmware) that is not meant for real hardware. Signed with the public demo key, so ' +
+    'test firmware) that is not meant for real hardware; for the Arduino Uno, Nano, Diecimila, ' +
+    'Mega 2560 and Leonardo a Blink sketch. Signed with the public demo key, so ' +
     'only demo builds accept it.',
   targets: [
     {
@@ -131,6 +139,7 @@ const manifest: ManifestDraft = {
       usb: { vendorId: 0x1209, productId: 0x0001, dfuProductId: 0x0002 },
       images: [{ name: 'standin-nrf52-foo', slot: 0 }],
     },
+    ...avr.targets,
   ],
 };
 

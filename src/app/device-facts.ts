@@ -63,7 +63,8 @@ export function deviceFacts(
     default:
       add('unique-id', 'MAC / unique id', device.uniqueId);
       add('flash-size', 'Flash size', sizeOf(device));
-      add('bootloader', 'Bootloader', device.bootloaderVersion);
+      // The session's own line ("optiboot 4.4 (STK500v1)") says more than the bare version.
+      add('bootloader', 'Bootloader', take('Bootloader') ?? device.bootloaderVersion);
   }
   for (const [label, value] of Object.entries(details)) add(slug(label), label, value);
   if (options.missing) {

@@ -36,8 +36,12 @@ export interface LabBoard {
   plugged: boolean;
 }
 
-/** Serial board types the bench offers: those the release in the demo bundle targets. */
-const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart'];
+/**
+ * Serial board types the bench offers: those the release in the demo bundle targets whose USB
+ * ids tell their protocol among its several (the Arduino boards' own ids do; the old Nano's
+ * FT232 does not).
+ */
+const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart', 'uno', 'mega2560', 'leonardo'];
 
 /** USB board types the bench offers (src/demo/usb-lab.ts has the same devices). */
 const USB_TYPES: Readonly<Record<string, string>> = {

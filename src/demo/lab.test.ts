@@ -16,15 +16,33 @@ function setup(): { lab: DemoLab; nav: { serial?: Serial; usb?: USB } } {
 }
 
 describe('demo lab', () => {
-  it('offers ESP and STM32 boards and USB devices, and installs the fakes', () => {
+  it('offers ESP, STM32 and Arduino boards and USB devices, and installs the fakes', () => {
     const { lab, nav } = setup();
     expect(nav.serial).toBe(lab.serial);
     expect(nav.usb).toBe(lab.usb);
     const names = lab.types.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['esp32s3', 'stm32f4', 'stm32f4-rdp', 'stm32f1']));
-    expect(
-      lab.types.every((t) => t.protocol === 'esp-serial' || t.protocol === 'stm32-usart'),
-    ).toBe(true);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'esp32s3',
+        'stm32f4',
+        'stm32f4-rdp',
+        'stm32f1',
+        'uno',
+        'nano-old',
+        'mega2560',
+        'leonardo',
+      ]),
+    );
+    const protocols = new Set(lab.types.map((t) => t.protocol));
+    expect([...protocols].sort()).toEqual([
+      'avr-stk500v1',
+      'avr-stk500v2',
+      'avr109',
+      'esp-serial',
+      'stm32-usart',
+    ]);
+    expect(lab.types.find((t) => t.name === 'uno')!.label).toBe('Arduino Uno R3');
+    expect(lab.types.find((t) => t.name === 'leonardo')!.protocol).toBe('avr109');
     const f4 = lab.types.find((t) => t.name === 'stm32f4')!;
     expect(f4.label).toBe('STM32F407 (USART bootloader)');
     expect(lab.types.find((t) => t.name === 'stm32f4-rdp')!.label).toBe(

@@ -25,9 +25,9 @@ export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-lab.ts';
 
 /** A board type the demo offers. */
 export interface VirtualBoardType {
-  /** Name in the lab ("esp32s3", "stm32f4-rdp"). */
+  /** Name in the lab ("esp32s3", "stm32f4-rdp", "uno"). */
   name: string;
-  /** "ESP32-S3-DevKitC-1 (USB port)", "STM32F407 (USART bootloader)". */
+  /** "ESP32-S3-DevKitC-1 (USB port)", "STM32F407 (USART bootloader)", "Arduino Uno R3". */
   label: string;
   description: string;
   chip: string;
@@ -81,8 +81,18 @@ export interface DemoLab extends VirtualBoardHost {
 /** The board type demo mode picks when none is named: the native-USB ESP32-S3. */
 export const DEFAULT_VIRTUAL_BOARD = 'esp32s3';
 
-/** Board families the app flashes over a serial port. */
-const FLASHABLE_PROTOCOLS: ReadonlySet<string> = new Set(['esp-serial', 'stm32-usart']);
+/**
+ * Board families the app flashes over a serial port: ESP, STM32 and the Arduino AVR boards
+ * (Uno, old Nano, Mega 2560, Leonardo — which re-enumerates as its bootloader after the 1200-baud
+ * touch — and Diecimila).
+ */
+const FLASHABLE_PROTOCOLS: ReadonlySet<string> = new Set([
+  'esp-serial',
+  'stm32-usart',
+  'avr-stk500v1',
+  'avr-stk500v2',
+  'avr109',
+]);
 
 /** The read-protected STM32F407: the stm32f4 preset with RDP level 1 set. */
 const RDP_BOARD = 'stm32f4-rdp';

@@ -49,7 +49,7 @@ interface BenchDevice {
   strand(): void;
 }
 
-export interface UsbBenchOptions {
+export interface UsbLabOptions {
   clock: Clock;
   /** Navigator to patch. */
   navigator: object;
@@ -66,7 +66,7 @@ export class UsbLab {
   private readonly restore: () => void;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly options: UsbBenchOptions) {
+  constructor(private readonly options: UsbLabOptions) {
     this.fake = new FakeUsb({
       bus: this.bus,
       chooser: (candidates) => {

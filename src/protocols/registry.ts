@@ -10,7 +10,7 @@ import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { PortWatcher } from '../transport/link.ts';
 import type { UsbDeviceFilter, UsbDeviceWatcher } from '../transport/usb.ts';
-import { AVR_USB_IDENTITIES } from './avr/usb-ids.ts';
+import { AVR_USB_IDENTITIES, STK500V1_BAUD_RATES } from './avr/usb-ids.ts';
 import {
   isUsbProtocol,
   usbProtocolFor,
@@ -145,7 +145,7 @@ export const PROTOCOLS: readonly ProtocolEntry[] = [
     name: 'Arduino STK500v1 bootloader',
     shortName: 'AVR (Uno, Nano)',
     serves: ['avr-stk500v1'],
-    baud: { default: 115_200, fixed: true, choices: [115_200, 57_600, 19_200] },
+    baud: { default: 115_200, fixed: true, choices: STK500V1_BAUD_RATES },
     usbIds: avrIds('avr-stk500v1'),
     load: async () => (await import('./avr/factory.ts')).createStk500v1DriverFor,
   },
@@ -219,6 +219,41 @@ export function isProtocolOf(transport: TransportKind, id: string): id is Protoc
 /** The entries of one transport, in chooser order. */
 export function protocolsOf(transport: TransportKind): ProtocolEntry[] {
   return PROTOCOLS.filter((e) => e.transport === transport);
+}
+
+/**
+ * True when boards of protocol `id` show their bootloader as another USB device than their
+ * application (a registered bootloader port, as Caterina's 2341:0036 for the Leonardo's
+ * 2341:8036): a face that follows boards across re-enumeration must accept another product id.
+ * @example changesUsbIdentity('avr109') // true
+ */
+export function changesUsbIdentity(id: ProtocolId): boolean {
+  return protocolEntry(id).usbIds.some((u) => u.bootloader === true);
+}
+
+/**
+ * True when two serial ports' USB ids may be the same board: the same ids, or the sketch's and
+ * the bootloader's ids of one board that changes identity (`changesUsbIdentity`: a Leonardo's
+ * 2341:8036 and 2341:0036). For finding a board again after it restarted.
+ * @example sameBoardIds({ usbVendorId: 0x2341, usbProductId: 0x0036 }, { usbVendorId: 0x2341, usbProductId: 0x8036 }) // true
+ */
+export function sameBoardIds(
+  a: { usbVendorId?: number | undefined; usbProductId?: number | undefined },
+  b: { usbVendorId?: number | undefined; usbProductId?: number | undefined },
+): boolean {
+  if (a.usbVendorId === undefined || a.usbVendorId !== b.usbVendorId) return false;
+  if (a.usbProductId === b.usbProductId) return true;
+  const ha = hintForUsbIds('serial', { vendorId: a.usbVendorId, productId: a.usbProductId });
+  const hb = hintForUsbIds('serial', { vendorId: b.usbVendorId, productId: b.usbProductId });
+  return (
+    ha !== undefined &&
+    hb !== undefined &&
+    ha.exact &&
+    hb.exact &&
+    ha.protocol === hb.protocol &&
+    ha.board === hb.board &&
+    changesUsbIdentity(ha.protocol)
+  );
 }
 
 /** Names for messages and the UI. */

@@ -8,6 +8,7 @@
  */
 import type { VerifiedBundle } from '../../bundle/verify.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
+import { changesUsbIdentity } from '../../protocols/registry.ts';
 import { toErrorView } from '../../app/error-view.ts';
 import { FollowTracker, usbBoardBack, type FollowedPort } from './follow.ts';
 import { runBoardJob, type BoardJobEnd, type BoardJobOptions } from './run-job.ts';
@@ -68,6 +69,12 @@ interface JobStarter {
 }
 
 const DEFAULT_FOLLOW_WINDOW_MS = 5000;
+
+/** The tile's note when its board came back on a new port, during its job or after it. */
+const followNotice = (t: Tile): string =>
+  t.state === 'running'
+    ? 'Re-enumerated during the update; followed to its new USB identity.'
+    : 'Restarted into the new firmware; followed to its new port.';
 /**
  * Progress reaches the store at most this often per board (the end of a phase always does): a
  * bench of eight boards otherwise re-renders its tiles for every block each board writes.
@@ -179,11 +186,15 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
 
     /**
      * Registers that the board of tile `t` may leave the bus and come back as a new port. A USB
-     * device with a serial number needs no watch: it is recognised by that (`usbBoardBack`).
+     * device with a serial number needs no watch: it is recognised by that (`usbBoardBack`). A
+     * USB device, or a serial board whose bootloader is another USB device than its sketch
+     * (the Leonardo's Caterina), may come back with another product id.
      */
-    const expectBack = (id: string, t: Tile): void => {
+    const expectBack = (id: string, t: Tile, protocol = t.protocol): void => {
       if (t.transport === 'usb' && t.usbSerialNumber !== undefined) return;
-      tracker.expect(id, portOf(t), services.clock.now(), { anyProduct: t.transport === 'usb' });
+      const anyProduct =
+        t.transport === 'usb' || (protocol !== undefined && changesUsbIdentity(protocol));
+      tracker.expect(id, portOf(t), services.clock.now(), { anyProduct });
     };
 
     /** The tile that owns the board with `uniqueId` once it is done (the probe's otherwise). */
@@ -231,18 +242,12 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         windowMs: followWindowMs,
       });
       if (same) {
-        moveTo(
-          same.id,
-          port,
-          same.state === 'running'
-            ? 'Re-enumerated during the update; followed to its new USB identity.'
-            : 'Restarted into the new firmware; followed to its new port.',
-        );
+        moveTo(same.id, port, followNotice(same));
         return;
       }
       const back = tracker.claim(port, now);
       if (back !== undefined && tile(back)) {
-        moveTo(back, port, 'Restarted into the new firmware; followed to its new port.');
+        moveTo(back, port, followNotice(tile(back)!));
         followedTo.set(back, port.id);
         return;
       }
@@ -401,8 +406,9 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         jobs.set(id, ctl);
         tracker.forget(id);
         followedTo.delete(id);
-        // A USB board without a serial number may re-enumerate on DFU_DETACH: follow it.
-        if (port.transport === 'usb') expectBack(id, t);
+        // Followed: a USB board on DFU_DETACH, a Leonardo after its 1200-baud touch.
+        const renames = starter.protocol !== undefined && changesUsbIdentity(starter.protocol);
+        if (port.transport === 'usb' || renames) expectBack(id, t, starter.protocol);
         update(id, (x) => ({
           state: 'running',
           phase: 'connecting',
@@ -450,6 +456,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
               const older = get().tiles.filter(
                 (o) =>
                   o.id !== id &&
+                  identity.uniqueId !== undefined &&
                   o.uniqueId === identity.uniqueId &&
                   o.state !== 'running' &&
                   !o.connected,

@@ -16,7 +16,12 @@ export interface AvrDriverOptions {
   baudRate?: number;
   /** Reset sequence into the bootloader (reset-sequence.ts notation); `null` leaves the lines alone. */
   enterSequence?: string | null;
-  /** Sync attempts (avrdude: 10). */
+  /**
+   * Line speeds to try in turn when the bootloader does not answer at the first (STK500v1; set
+   * when nothing told the bootloader's speed). Default none: only the first.
+   */
+  fallbackBaudRates?: readonly number[];
+  /** Sync attempts (avrdude: 10; 4 per rate while several rates are tried). */
   syncAttempts?: number;
   /** Boot section size in bytes when the board's fuses differ from the chip table's. */
   bootSectionSize?: number;

@@ -7,6 +7,7 @@
  */
 import { hex32 } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
+import { ProtocolError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SerialLink } from '../../transport/link.ts';
 import { runResetSequence } from '../reset-sequence.ts';
@@ -24,6 +25,12 @@ export const AVR_STK500V1_PROTOCOL = 'avr-stk500v1' as const;
  * 65 ms start-up of the Arduino fuse setting (ATmega328P §13.4) and short of optiboot's 1 s.
  */
 const ARDUINO_AUTO_RESET = 'U0,0|W250|U1,1|W100';
+
+/**
+ * GET_SYNC tries at each line speed while several are probed (`fallbackBaudRates`): each try
+ * resets the board again, so 4 tries at three rates cost about as long as avrdude's 10 at one.
+ */
+const PROBE_SYNC_ATTEMPTS = 4;
 
 class Stk500v1Programmer implements AvrProgrammer {
   constructor(
@@ -59,6 +66,48 @@ class Stk500v1Programmer implements AvrProgrammer {
   }
 }
 
+/**
+ * GET_SYNC at the link's rate, then — when the bootloader does not answer and
+ * `fallbackBaudRates` are given (nothing told its speed: an FTDI or CH340 adapter's USB ids say
+ * nothing of the board) — at each other rate in turn, resetting the board before each try.
+ * Logs the rate that answered when it was not the first.
+ * @throws {ProtocolError} 'protocol.no-sync' when no rate answers.
+ */
+async function syncAtSomeRate(
+  link: SerialLink,
+  client: Stk500v1Client,
+  driverOptions: AvrDriverOptions,
+  session: { reenter: () => Promise<void>; log: Logger; signal?: AbortSignal | undefined },
+): Promise<void> {
+  const { reenter, log, signal } = session;
+  const first = link.baudRate;
+  const rates = [first, ...(driverOptions.fallbackBaudRates ?? []).filter((r) => r !== first)];
+  const attempts = driverOptions.syncAttempts ?? (rates.length > 1 ? PROBE_SYNC_ATTEMPTS : 10);
+  for (let i = 0; ; i++) {
+    try {
+      await client.sync({ signal, attempts, beforeAttempt: reenter });
+      break;
+    } catch (err) {
+      const next = rates[i + 1];
+      if (!(err instanceof ProtocolError) || err.code !== 'protocol.no-sync') throw err;
+      if (next === undefined) {
+        if (rates.length === 1) throw err;
+        throw new ProtocolError(
+          'protocol.no-sync',
+          `The AVR bootloader does not answer at ${rates.join(', ')} baud (STK500).`,
+          { cause: err, hints: err.hints },
+        );
+      }
+      log.info(`No answer from the bootloader at ${rates[i]} baud; trying ${next} baud.`);
+      await link.setBaudRate(next);
+      await reenter();
+    }
+  }
+  if (link.baudRate !== first) {
+    log.info(`The bootloader answered at ${link.baudRate} baud.`);
+  }
+}
+
 /** Opens an STK500v1 session on an open link. */
 async function openStk500v1(
   link: SerialLink,
@@ -79,7 +128,7 @@ async function openStk500v1(
   };
   await reenter();
   const client = new Stk500v1Client(link, driverOptions.stk500v1Timeouts);
-  await client.sync({ signal, attempts: driverOptions.syncAttempts ?? 10, beforeAttempt: reenter });
+  await syncAtSomeRate(link, client, driverOptions, { reenter, log, signal });
   const hw = await client.getParameter(StkParam.HW_VER, { signal });
   const major = await client.getParameter(StkParam.SW_MAJOR, { signal });
   const minor = await client.getParameter(StkParam.SW_MINOR, { signal });

@@ -18,6 +18,13 @@ export interface AvrUsbIdentity {
   bootloader?: boolean;
 }
 
+/**
+ * The line speeds STK500v1 bootloaders are built with (Arduino boards.txt `upload.speed`:
+ * optiboot 115200, ATmegaBOOT on the ATmega328P 57600, on the ATmega168 19200), most common
+ * first: the order a port whose ids tell nothing is tried in.
+ */
+export const STK500V1_BAUD_RATES: readonly number[] = [115_200, 57_600, 19_200];
+
 export const AVR_USB_IDENTITIES: readonly AvrUsbIdentity[] = [
   {
     board: 'Arduino Uno',

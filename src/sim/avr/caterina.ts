@@ -158,6 +158,8 @@ export function* caterina(ctx: AvrBootContext): BootProgram {
   }
 }
 
+const BOOT_IDENTITY = { ...LEONARDO_BOOT_USB, label: 'Simulated Arduino Leonardo (bootloader)' };
+
 /** Time the host takes to see a USB device again after it detached (enumeration), ms. */
 const ENUMERATION_MS = 500;
 
@@ -165,6 +167,8 @@ const ENUMERATION_MS = 500;
 export class LeonardoBoard extends AvrSimBoard {
   private hostBaud = 0;
   private hostDtr = false;
+  /** Powered on blank: the first port already is Caterina's; its start does not re-enumerate. */
+  private enumeratedAsBootloader = false;
 
   constructor(options: AvrBoardOptions) {
     super({ ...options, autoReset: false, kickOnEveryByte: false, timeoutNeedsApplication: true });
@@ -178,6 +182,10 @@ export class LeonardoBoard extends AvrSimBoard {
       this.resets++;
       this.runApplication();
     } else {
+      // No sketch: Caterina is the first firmware to attach to USB, so the port appears under
+      // the bootloader's identity (the port is not on the bus yet: only the identity changes).
+      this.side?.reenumerate(ENUMERATION_MS, BOOT_IDENTITY);
+      this.enumeratedAsBootloader = true;
       this.boot();
     }
   }
@@ -198,10 +206,13 @@ export class LeonardoBoard extends AvrSimBoard {
 
   protected override modeChanged(mode: 'bootloader' | 'application'): void {
     if (this.bridged) return;
+    const first = this.enumeratedAsBootloader;
+    this.enumeratedAsBootloader = false;
+    if (first && mode === 'bootloader') return;
     this.side?.reenumerate(
       ENUMERATION_MS,
       mode === 'bootloader'
-        ? { ...LEONARDO_BOOT_USB, label: 'Simulated Arduino Leonardo (bootloader)' }
+        ? BOOT_IDENTITY
         : { ...LEONARDO_SKETCH_USB, label: 'Simulated Arduino Leonardo' },
     );
   }

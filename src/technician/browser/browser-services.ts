@@ -11,7 +11,7 @@ import { realClock, type Clock } from '../../core/clock.ts';
 import { TransportError } from '../../core/errors.ts';
 import type { Connector } from '../../job/types.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
-import { driverFor, hintForUsbIds } from '../../protocols/registry.ts';
+import { driverFor, hintForUsbIds, sameBoardIds } from '../../protocols/registry.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
 import {
@@ -211,7 +211,8 @@ const REENUMERATION_WAIT_MS = 5_000;
  * browser gives it a new SerialPort object, which `getPorts()` lists (the permission is kept).
  * A USB-native board is off the bus for a moment after it restarts, so when the old port is gone
  * and no new one is listed yet, this waits (up to REENUMERATION_WAIT_MS) for its `connect`
- * event. Matched on USB vendor and product id; the old port is kept when nothing better is
+ * event. Matched on USB vendor and product id, or the board's other identity (a Leonardo's
+ * sketch and bootloader ports, `sameBoardIds`); the old port is kept when nothing better is
  * found, and opening it then reports the board as missing.
  */
 async function findAgain(
@@ -225,20 +226,18 @@ async function findAgain(
   }
   const want = handle.info;
   const ports = await serial.getPorts();
-  const found = ports.find((p) => {
-    const info = p.getInfo();
-    return (
-      p !== handle.port &&
-      p.connected !== false &&
-      info.usbVendorId === want.usbVendorId &&
-      info.usbProductId === want.usbProductId
-    );
-  });
+  // The same ids, or the board's other identity (a Leonardo's sketch and bootloader ports).
+  const accept = (info: { usbVendorId?: number | undefined; usbProductId?: number | undefined }) =>
+    sameBoardIds(want, info);
+  const found = ports.find(
+    (p) => p !== handle.port && p.connected !== false && accept(p.getInfo()),
+  );
   if (found) return { ...selected, handle: new WebSerialPortHandle(found, { clock }) };
   if (want.usbVendorId === undefined) return selected;
   try {
     const back = await new WebSerialPortWatcher({ clock, serial }).waitForReturn(handle, {
       timeoutMs: REENUMERATION_WAIT_MS,
+      accept,
     });
     return { ...selected, handle: back };
   } catch {
