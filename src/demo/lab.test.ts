@@ -16,15 +16,27 @@ function setup(): { lab: DemoLab; nav: { serial?: Serial; usb?: USB } } {
 }
 
 describe('demo lab', () => {
-  it('offers ESP and STM32 boards and USB devices, and installs the fakes', () => {
+  it('offers ESP, STM32 and MCUboot boards and USB devices, and installs the fakes', () => {
     const { lab, nav } = setup();
     expect(nav.serial).toBe(lab.serial);
     expect(nav.usb).toBe(lab.usb);
     const names = lab.types.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['esp32s3', 'stm32f4', 'stm32f4-rdp', 'stm32f1']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'esp32s3',
+        'stm32f4',
+        'stm32f4-rdp',
+        'stm32f1',
+        'nrf52840-mcuboot',
+        'nrf52840-recovery',
+      ]),
+    );
     expect(
-      lab.types.every((t) => t.protocol === 'esp-serial' || t.protocol === 'stm32-usart'),
+      lab.types.every((t) => ['esp-serial', 'stm32-usart', 'mcuboot-smp'].includes(t.protocol)),
     ).toBe(true);
+    expect(lab.types.find((t) => t.name === 'nrf52840-mcuboot')!.label).toBe(
+      'nRF52840 DK (MCUboot, Zephyr app with MCUmgr)',
+    );
     const f4 = lab.types.find((t) => t.name === 'stm32f4')!;
     expect(f4.label).toBe('STM32F407 (USART bootloader)');
     expect(lab.types.find((t) => t.name === 'stm32f4-rdp')!.label).toBe(
