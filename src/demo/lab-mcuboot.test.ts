@@ -5,7 +5,10 @@
  * the image list before and after; an identical image not sent again; a cable pulled mid-upload
  * and the upload resumed from the offset the board reports; serial recovery.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pinnedRoot } from '../bundle/pinned-root.ts';
+import type { TrustRoot } from '../bundle/trust-root.ts';
 import { createBundle } from '../bundle/create.ts';
 import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
 import { verifyBundle } from '../bundle/verify.ts';
@@ -72,6 +75,7 @@ afterEach(() => {
 async function setup(
   board: string,
   confirm?: 'host' | 'application',
+  release?: { bytes: Uint8Array; trustRoot: TrustRoot; now: Date },
 ): Promise<{ lab: DemoLab; store: AppStore }> {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   lab = installDemoLab({ clock, navigator: {} });
@@ -84,12 +88,13 @@ async function setup(
     virtualBoards: lab,
     clock,
   });
-  const trustRoot = pinnedTestRoot();
-  services.now = () => NOW;
+  const trustRoot = release?.trustRoot ?? pinnedTestRoot();
+  const now = release?.now ?? NOW;
+  services.now = () => now;
   services.verifyBundle = ({ source, signal, onProgress }) =>
-    verifyBundle(source as Uint8Array, { trustRoot, now: NOW, signal, onProgress, clock });
+    verifyBundle(source as Uint8Array, { trustRoot, now, signal, onProgress, clock });
   store = createAppStore(services);
-  const bytes = bundle(confirm);
+  const bytes = release?.bytes ?? bundle(confirm);
   expect(await store.getState().loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes })).toBe(true);
   expect(await store.getState().choosePort({ board })).toBe(true);
   return { lab, store };
@@ -184,6 +189,19 @@ describe('nRF52840 DK with MCUboot (application with MCUmgr)', () => {
     const sent = uploads.reduce((n, t) => n + (t.body['data'] as Uint8Array).length, 0);
     expect(sent).toBeLessThan(APP.length + 384);
     expect(facts(store)['image-0-slot-0']).toMatch(/^1\.1\.0 \(active, confirmed\)/);
+  });
+});
+
+describe('the demo bundle (public/demo/demo.fwb)', () => {
+  it('updates the virtual nRF52840 with its MCUboot image, signed with the simulator’s key', async () => {
+    const bytes = new Uint8Array(
+      readFileSync(new URL('../../public/demo/demo.fwb', import.meta.url)),
+    );
+    const trustRoot = await pinnedRoot({ mode: 'demo' });
+    const now = new Date('2026-11-15T00:00:00Z');
+    const { store } = await setup('nrf52840-mcuboot', undefined, { bytes, trustRoot, now });
+    expect(await store.getState().startFlash()).toMatchObject({ ok: true });
+    expect(facts(store)['image-0-slot-0']).toMatch(/^1\.2\.0 \(active, confirmed\)/);
   });
 });
 
