@@ -37,7 +37,12 @@ export interface LabBoard {
 }
 
 /** Serial board types the bench offers: those the release in the demo bundle targets. */
-const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart'];
+const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart', 'nrf52840-mcuboot'];
+
+/** Labels of serial board types whose preset description does not say it plainly. */
+const SERIAL_LABELS: Readonly<Record<string, string>> = {
+  'nrf52840-mcuboot': 'nRF52840 DK (MCUboot)',
+};
 
 /** USB board types the bench offers (src/demo/usb-bench.ts has the same devices). */
 const USB_TYPES: Readonly<Record<string, string>> = {
@@ -53,7 +58,7 @@ export function benchBoardTypeLabel(type: string): string {
   const usb = USB_TYPES[type];
   if (usb) return `${usb}, USB`;
   const preset = getBoardPreset(type);
-  return preset ? (preset.description.split(':')[0] ?? type) : type;
+  return SERIAL_LABELS[type] ?? (preset ? (preset.description.split(':')[0] ?? type) : type);
 }
 
 /** One virtual USB board: whichever face it shows on the bus now, its flash, and its cable. */
@@ -189,7 +194,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
     const id = `vb-${n}`;
     const board = createBoard(type, { clock, seed: seed0 + n - 1, unplugged: true });
     const wire = board.wire!;
-    const label = `Virtual ${preset.description.split(':')[0] ?? type} #${n}`;
+    const label = `Virtual ${benchBoardTypeLabel(type)} #${n}`;
     boards.set(id, board);
     labels.set(wire, label);
     offs.push(wire.onPortChange((c) => setPlugged(id, c.type === 'connect')));
