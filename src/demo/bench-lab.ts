@@ -21,7 +21,7 @@ import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
 import type { FakeSerial, FakeSerialPort } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';
 import type { SerialWire } from '../sim/serial-wire.ts';
-import type { BenchState } from '../store/bench/slice.ts';
+import type { BenchState } from '../bench/state/slice.ts';
 
 /** One virtual board on the bench, as the lab panel shows it. */
 export interface LabBoard {
@@ -44,7 +44,7 @@ const SERIAL_LABELS: Readonly<Record<string, string>> = {
   'nrf52840-mcuboot': 'nRF52840 DK (MCUboot)',
 };
 
-/** USB board types the bench offers (src/demo/usb-bench.ts has the same devices). */
+/** USB board types the bench offers (src/demo/usb-lab.ts has the same devices). */
 const USB_TYPES: Readonly<Record<string, string>> = {
   'stm32f405-dfu': 'STM32F405 in DFU mode (DfuSe)',
   'generic-dfu': 'generic DFU 1.1 device',

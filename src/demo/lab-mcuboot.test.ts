@@ -22,7 +22,7 @@ import {
   deviceFacts,
   resetAppStore,
   type AppStore,
-} from '../store/index.ts';
+} from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
 
