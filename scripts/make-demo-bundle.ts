@@ -19,6 +19,8 @@
  * The Arduino AVR targets (ATmega328P for the Uno and old Nano, ATmega168, ATmega2560,
  * ATmega32U4 for the Leonardo) carry real sketches built from Intel HEX, gaps kept
  * (scripts/avr-demo-release.ts).
+ * The MCUboot target (the nRF52840 DK, `mcuboot-smp`) carries the same stand-in as an MCUboot
+ * image signed with the simulator's own MCUboot key: for simulated boards only (see below).
  *
  * The output is byte-for-byte reproducible (fixed dates, deterministic ed25519).
  *
@@ -26,12 +28,14 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createBundle, type ManifestDraft } from '../src/bundle/create.ts';
+import { createBundle, type DraftTarget, type ManifestDraft } from '../src/bundle/create.ts';
 import { readSecretKey } from '../src/cli/keyfile.ts';
 import { parseIntelHex } from '../src/formats/intel-hex.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
 import { retargetImage } from '../src/protocols/esp/image.ts';
 import { avrDemoRelease } from './avr-demo-release.ts';
+import { SIM_MCUBOOT_SECRET_KEY } from '../src/sim/mcuboot/boards.ts';
+import { buildMcubootImage } from '../src/sim/mcuboot/image-tools.ts';
 
 const firmware = join(import.meta.dirname, '..', 'test', 'fixtures', 'firmware');
 const outArg = process.argv.indexOf('--out');
@@ -67,6 +71,29 @@ const images: Record<string, Uint8Array> = {
 const avr = avrDemoRelease(firmware);
 Object.assign(images, avr.images);
 
+/**
+ * MCUboot over SMP (the nRF52840 DK, application MCUmgr or serial recovery): an MCUboot image
+ * made the way `imgtool sign --header-size 0x200 --pad-header` makes one, version 1.2.0, around
+ * the same 16 KiB nRF52 stand-in, and signed with the SIMULATOR's MCUboot key
+ * (SIM_MCUBOOT_SECRET_KEY, src/sim/mcuboot/boards.ts), which only the simulated boards trust.
+ * FOR SIMULATED BOARDS ONLY: a real MCUboot refuses it (wrong key), and the body is not an
+ * application for the nRF52840.
+ */
+images['mcuboot-nrf52840-standin'] = buildMcubootImage({
+  version: { major: 1, minor: 2, revision: 0, build: 0 },
+  body: images['standin-nrf52-foo']!,
+  secretKey: SIM_MCUBOOT_SECRET_KEY,
+});
+const MCUBOOT_TARGETS: readonly DraftTarget[] = [
+  {
+    chip: 'nrf52840',
+    protocol: 'mcuboot-smp',
+    // The updater confirms the image once MCUboot has started it as a test.
+    confirm: 'host',
+    images: [{ name: 'mcuboot-nrf52840-standin', slot: 0 }],
+  },
+];
+
 const manifest: ManifestDraft = {
   product: 'webflash-demo',
   version: '1.2.0',
@@ -78,7 +105,9 @@ const manifest: ManifestDraft = {
     'STM32F4 (USART and DfuSe) and the generic DFU gadget a stand-in image (16 KiB of an nRF52 ' +
     'test firmware) that is not meant for real hardware; for the Arduino Uno, Nano, Diecimila, ' +
     'Mega 2560 and Leonardo a Blink sketch. Signed with the public demo key, so ' +
-    'only demo builds accept it.',
+    'only demo builds accept it.' +
+    ' For the nRF52840 with MCUboot, the stand-in as an MCUboot image signed with the ' +
+    "simulator's MCUboot key, which only simulated boards trust.",
   targets: [
     {
       chip: 'esp32s3',
@@ -140,6 +169,7 @@ const manifest: ManifestDraft = {
       images: [{ name: 'standin-nrf52-foo', slot: 0 }],
     },
     ...avr.targets,
+    ...MCUBOOT_TARGETS,
   ],
 };
 

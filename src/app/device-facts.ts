@@ -3,7 +3,8 @@
  * STM32 on its USART bootloader the product id, bootloader version, read protection and flash
  * size (AN3155 §3.1–3.3, the flash-size register); for a DFU device its USB ids, DFU version,
  * transfer size and memory layout (DFU 1.1 §4.1.3 functional descriptor; DfuSe memory maps in
- * the interface strings, ST UM0424 §4.3.2). Plain data for the view.
+ * the interface strings, ST UM0424 §4.3.2); for an MCUboot board its mode and the image list
+ * (SMP image state: slot, version, flags, hash prefix). Plain data for the view.
  */
 import { formatBytes, hex32 } from '../core/bytes.ts';
 import type { DeviceIdentity } from '../protocols/driver.ts';
@@ -60,6 +61,13 @@ export function deviceFacts(
       add('serial-number', 'Serial number', device.uniqueId);
       break;
     }
+    case 'mcuboot-smp':
+      // The rest of the details follow in the board's order: its image list, one line per
+      // slot ("Image 0 slot 0": version, flags, hash prefix).
+      add('mode', 'Mode', take('Mode'));
+      add('board', 'Board', take('Board'));
+      add('bootloader', 'Bootloader', device.bootloaderVersion);
+      break;
     default:
       add('unique-id', 'MAC / unique id', device.uniqueId);
       add('flash-size', 'Flash size', sizeOf(device));
@@ -87,6 +95,10 @@ const EXPECTED: Partial<
     ['unique-id', 'MAC / unique id'],
     ['flash-size', 'Flash size'],
     ['bootloader', 'Bootloader'],
+  ],
+  'mcuboot-smp': [
+    ['mode', 'Mode'],
+    ['image-0-slot-0', 'Image 0 slot 0'],
   ],
   'stm32-usart': [
     ['product-id', 'Product ID'],

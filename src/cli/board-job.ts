@@ -20,6 +20,7 @@ import {
   chooseUsbProtocol,
   driverFor,
   hintForUsbIds,
+  targetChipFor,
   type SerialChoice,
 } from '../protocols/registry.ts';
 import type { PortWatcher, SerialPortHandle } from '../transport/link.ts';
@@ -103,6 +104,7 @@ export async function runSerialBoardJob(
     portWatcher: options.watcher,
     bootloaderBaud:
       options.baud ?? (hint?.protocol === options.protocol ? hint.baudRate : undefined),
+    chip: targetChipFor(ctx.bundle.manifest.targets, options.protocol),
   });
   return runJob(ctx, { ...options, port: options.handle, connector });
 }

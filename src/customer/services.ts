@@ -20,7 +20,7 @@ import type { JobSettings } from '../job/types.ts';
 import { verifyRelease } from '../job/verify-release.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import type { StubLoader } from '../protocols/esp/stub.ts';
-import { driverFor, hintForUsbIds, protocolsOf } from '../protocols/registry.ts';
+import { driverFor, hintForUsbIds, protocolsOf, targetChipFor } from '../protocols/registry.ts';
 import type { SerialPortHandle } from '../transport/link.ts';
 import { requestSerialPort, WebSerialPortWatcher } from '../transport/webserial.ts';
 import { fetchBundle } from './download.ts';
@@ -150,6 +150,7 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
         loadStub: fetchStub,
         portWatcher: s ? new WebSerialPortWatcher({ clock, serial: s }) : undefined,
         bootloaderBaud,
+        chip: targetChipFor(targets, protocol),
       });
       return {
         port,

@@ -41,7 +41,19 @@ export interface LabBoard {
  * ids tell their protocol among its several (the Arduino boards' own ids do; the old Nano's
  * FT232 does not).
  */
-const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart', 'uno', 'mega2560', 'leonardo'];
+const SERIAL_TYPES: readonly string[] = [
+  'esp32s3',
+  'esp32s3-uart',
+  'uno',
+  'mega2560',
+  'leonardo',
+  'nrf52840-mcuboot',
+];
+
+/** Labels of serial board types whose preset description does not say it plainly. */
+const SERIAL_LABELS: Readonly<Record<string, string>> = {
+  'nrf52840-mcuboot': 'nRF52840 DK (MCUboot)',
+};
 
 /** USB board types the bench offers (src/demo/usb-lab.ts has the same devices). */
 const USB_TYPES: Readonly<Record<string, string>> = {
@@ -57,7 +69,7 @@ export function benchBoardTypeLabel(type: string): string {
   const usb = USB_TYPES[type];
   if (usb) return `${usb}, USB`;
   const preset = getBoardPreset(type);
-  return preset ? (preset.description.split(':')[0] ?? type) : type;
+  return SERIAL_LABELS[type] ?? (preset ? (preset.description.split(':')[0] ?? type) : type);
 }
 
 /** One virtual USB board: whichever face it shows on the bus now, its flash, and its cable. */
@@ -193,7 +205,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
     const id = `vb-${n}`;
     const board = createBoard(type, { clock, seed: seed0 + n - 1, unplugged: true });
     const wire = board.wire!;
-    const label = `Virtual ${preset.description.split(':')[0] ?? type} #${n}`;
+    const label = `Virtual ${benchBoardTypeLabel(type)} #${n}`;
     boards.set(id, board);
     labels.set(wire, label);
     offs.push(wire.onPortChange((c) => setPlugged(id, c.type === 'connect')));

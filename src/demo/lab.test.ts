@@ -16,7 +16,7 @@ function setup(): { lab: DemoLab; nav: { serial?: Serial; usb?: USB } } {
 }
 
 describe('demo lab', () => {
-  it('offers ESP, STM32 and Arduino boards and USB devices, and installs the fakes', () => {
+  it('offers ESP, STM32, Arduino and MCUboot boards and USB devices, and installs the fakes', () => {
     const { lab, nav } = setup();
     expect(nav.serial).toBe(lab.serial);
     expect(nav.usb).toBe(lab.usb);
@@ -31,6 +31,8 @@ describe('demo lab', () => {
         'nano-old',
         'mega2560',
         'leonardo',
+        'nrf52840-mcuboot',
+        'nrf52840-recovery',
       ]),
     );
     const protocols = new Set(lab.types.map((t) => t.protocol));
@@ -39,10 +41,14 @@ describe('demo lab', () => {
       'avr-stk500v2',
       'avr109',
       'esp-serial',
+      'mcuboot-smp',
       'stm32-usart',
     ]);
     expect(lab.types.find((t) => t.name === 'uno')!.label).toBe('Arduino Uno R3');
     expect(lab.types.find((t) => t.name === 'leonardo')!.protocol).toBe('avr109');
+    expect(lab.types.find((t) => t.name === 'nrf52840-mcuboot')!.label).toBe(
+      'nRF52840 DK (MCUboot, Zephyr app with MCUmgr)',
+    );
     const f4 = lab.types.find((t) => t.name === 'stm32f4')!;
     expect(f4.label).toBe('STM32F407 (USART bootloader)');
     expect(lab.types.find((t) => t.name === 'stm32f4-rdp')!.label).toBe(

@@ -16,6 +16,7 @@ import type {
 } from '../technician/state/index.ts';
 import { createBoard, getBoardPreset, listBoards, type SimBoard } from '../sim/boards.ts';
 import type { FlashCounters } from '../sim/flash-model.ts';
+import { createMcubootBoard } from '../sim/mcuboot/boards.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
 import { installFakeWebSerial, type FakeSerial } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';
@@ -94,6 +95,17 @@ const FLASHABLE_PROTOCOLS: ReadonlySet<string> = new Set([
   'avr109',
 ]);
 
+/**
+ * The nRF52840 DK with MCUboot, in its application (Zephyr's MCUmgr) and in MCUboot's serial
+ * recovery, both on the nRF's own USB CDC ACM port: the port goes away at every reset and comes
+ * back as a new one. The DK is powered through its debug USB port, so pulling the CDC ACM cable
+ * takes only the port away (an upload in progress survives, to be resumed).
+ */
+const MCUBOOT_TYPES: Readonly<Record<string, string>> = {
+  'nrf52840-mcuboot': 'nRF52840 DK (MCUboot, Zephyr app with MCUmgr)',
+  'nrf52840-recovery': 'nRF52840 DK (MCUboot serial recovery)',
+};
+
 /** The read-protected STM32F407: the stm32f4 preset with RDP level 1 set. */
 const RDP_BOARD = 'stm32f4-rdp';
 
@@ -134,6 +146,18 @@ function boardTypes(): VirtualBoardType[] {
       description: `${f4.description}; read protection (RDP level 1) on`,
     });
   }
+  for (const [name, label] of Object.entries(MCUBOOT_TYPES)) {
+    const p = getBoardPreset(name);
+    if (p) {
+      types.push({
+        name,
+        label,
+        description: p.description,
+        chip: p.chip,
+        protocol: p.protocol as SerialProtocolId,
+      });
+    }
+  }
   return types;
 }
 
@@ -168,6 +192,14 @@ export function installDemoLab(options: DemoLabOptions = {}): DemoLab {
   const build = (name: string): SimBoard => {
     const preset = name === RDP_BOARD ? 'stm32f4' : name;
     if (!getBoardPreset(preset)) throw new RangeError(`No virtual board "${name}"`);
+    if (name in MCUBOOT_TYPES) {
+      return createMcubootBoard({
+        clock,
+        seed,
+        recovery: name === 'nrf52840-recovery',
+        board: { externalPower: true },
+      });
+    }
     const board = createBoard(preset, { clock, seed });
     if (name === RDP_BOARD) (board as Stm32SimBoardHandle).device.memory.readProtected = true;
     return board;

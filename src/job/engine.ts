@@ -167,13 +167,21 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     if (source.kind === 'verified') await this.written(source);
 
     let notice: string | undefined;
+    let after = identity;
     if (settings?.reset ?? true) {
       this.setPhase('resetting');
       notice = await this.reset();
+      // A driver that reads the board again after the restart (MCUboot: the image list) has
+      // a fresh identity: pass it on.
+      const fresh = this.session.identity;
+      if (fresh !== identity) {
+        after = fresh;
+        this.events.emit('device', fresh);
+      }
     }
     const success: JobSuccess = {
       ok: true,
-      identity,
+      identity: after,
       regions: reports,
       durationMs: this.clock.now() - t0,
     };

@@ -353,6 +353,24 @@ export function chooseUsbProtocol(options: {
   return usbProtocolFor(targets, device);
 }
 
+/**
+ * The chip of the bundle's one target for `protocol`, for a driver whose board cannot name the
+ * chip the bundle calls it (MCUboot reports its board, or nothing in serial recovery; DFU 1.1
+ * devices have no chip id). Undefined without targets, or with several for the protocol: then
+ * the board's own answer decides.
+ * @example targetChipFor([{ chip: 'nrf52840', protocol: 'mcuboot-smp' }], 'mcuboot-smp') // 'nrf52840'
+ */
+export function targetChipFor(
+  targets: readonly { readonly chip: string; readonly protocol: string }[] | undefined,
+  protocol: ProtocolId,
+): string | undefined {
+  const served = protocolEntry(protocol).serves;
+  const chips = new Set(
+    (targets ?? []).filter((t) => served.includes(t.protocol)).map((t) => t.chip),
+  );
+  return chips.size === 1 ? [...chips][0] : undefined;
+}
+
 /** The transports a bundle's targets need, serial first. */
 export function transportsFor(targets: readonly { readonly protocol: string }[]): TransportKind[] {
   const kinds: TransportKind[] = [];

@@ -149,7 +149,9 @@ describe('mcuboot-smp through the engine', () => {
     expect(result.ok).toBe(true);
     expect(uploads(r)).toHaveLength(count);
     expect(
-      logs.some((l) => /already running on the board; nothing to upload/.test(l.message)),
+      logs.some((l) =>
+        /already on the device \(running, same hash\); nothing to send/.test(l.message),
+      ),
     ).toBe(true);
   });
 
@@ -164,7 +166,11 @@ describe('mcuboot-smp through the engine', () => {
     const { result, logs } = await flash(r);
     expect(result.ok, logs.map((l) => l.message).join('\n')).toBe(true);
     expect(uploads(r)).toHaveLength(count);
-    expect(logs.some((l) => /already waiting to be started/.test(l.message))).toBe(true);
+    expect(
+      logs.some((l) =>
+        /already on the device \(waiting to be started, same hash\)/.test(l.message),
+      ),
+    ).toBe(true);
     expect(primary(r)?.hash).toEqual(APP_HASH);
   });
 

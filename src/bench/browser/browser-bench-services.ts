@@ -70,7 +70,12 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   // follows a board whose port comes back under another identity (an AVR109 bootloader).
   const portWatcher = serial ? new WebSerialPortWatcher({ clock, serial }) : undefined;
   const serialConnectors: BenchSerialConnectors = (protocol, context) =>
-    driverFor(protocol, { compress, portWatcher, bootloaderBaud: context.bootloaderBaud });
+    driverFor(protocol, {
+      compress,
+      portWatcher,
+      bootloaderBaud: context.bootloaderBaud,
+      chip: context.chip,
+    });
   const connector: Connector<SerialPortHandle> = driverFor('esp-serial', { compress });
   const audit = new AuditLog({
     store: options.virtualBoards ? new MemoryAuditStore() : new IdbAuditStore(),

@@ -20,6 +20,7 @@ import {
   chooseUsbProtocol,
   hintForUsbIds,
   protocolName,
+  targetChipFor,
 } from '../../protocols/registry.ts';
 import type { PortInfo, SerialPortHandle } from '../../transport/link.ts';
 import type { UsbProtocolId } from '../../app/types.ts';
@@ -122,7 +123,8 @@ export function planSerialBoard(options: {
   }
   const bootloaderBaud = hint?.protocol === protocol ? hint.baudRate : undefined;
   const connector =
-    connectors?.(protocol, { bootloaderBaud }) ?? (protocol === fallback.id ? fallback : undefined);
+    connectors?.(protocol, { bootloaderBaud, chip: targetChipFor(targets, protocol) }) ??
+    (protocol === fallback.id ? fallback : undefined);
   if (!connector) {
     const error = new UsageError(
       `This bench cannot flash ${info.label} with the ${protocolName(protocol)}.`,

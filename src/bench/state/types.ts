@@ -92,6 +92,8 @@ export type BenchUsbConnectors = (
 /** What a serial board's connector is told: the bootloader's line speed its USB ids tell. */
 interface BenchSerialContext {
   bootloaderBaud?: number | undefined;
+  /** The chip of the release's one target for the protocol (registry `targetChipFor`). */
+  chip?: string | undefined;
 }
 
 /** Connectors for serial boards, by protocol; undefined when the bench lacks one. */

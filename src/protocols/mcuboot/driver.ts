@@ -29,7 +29,14 @@ import {
 import { SmpClient, type ImageSlotState } from './client.ts';
 import { parseMcubootImage, type McubootImage } from './image.ts';
 import { uploadImage } from './upload.ts';
-import { describeSlot, openPort, optional, retrying, syncClient } from './session-support.ts';
+import {
+  describeSlot,
+  openPort,
+  optional,
+  retrying,
+  syncClient,
+  withImageList,
+} from './session-support.ts';
 
 const MCUBOOT_PROTOCOL = 'mcuboot-smp' as const;
 
@@ -164,13 +171,16 @@ class McubootSession implements FlashSession {
           ? `${params.bufSize} bytes × ${params.bufCount}`
           : `not reported (using ${bufSize})`,
       };
-      for (const e of states) details[`Image ${e.image} slot ${e.slot}`] = describeSlot(e);
-      const identity: DeviceIdentity = {
-        protocol: MCUBOOT_PROTOCOL,
-        chip,
-        name: `${chip} (${mode === 'application' ? 'MCUboot, application with MCUmgr' : 'MCUboot serial recovery'})`,
-        details,
-      };
+      const identity = withImageList(
+        {
+          protocol: MCUBOOT_PROTOCOL,
+          chip,
+          name: `${chip} (${mode === 'application' ? 'MCUboot, application with MCUmgr' : 'MCUboot serial recovery'})`,
+          details,
+        },
+        states,
+      );
+      for (const e of states) log.info(`Image ${e.image} slot ${e.slot}: ${describeSlot(e)}.`);
       if (typeof bootloader?.['bootloader'] === 'string')
         identity.bootloaderVersion = bootloader['bootloader'];
       log.info(`Connected to ${identity.name}; SMP buffer ${bufSize} bytes.`);
@@ -263,7 +273,7 @@ class McubootSession implements FlashSession {
         ? 'waiting to be started'
         : 'in the primary slot';
     this.log.info(
-      `${region.name} ${image.versionText} is already ${where} on the board; nothing to upload.`,
+      `${region.name} ${image.versionText} is already on the device (${where}, same hash); nothing to send.`,
     );
     this.written.set(n, { hash: image.hash, uploaded: false, confirm });
     const total = region.data.length;
@@ -358,6 +368,10 @@ class McubootSession implements FlashSession {
       this.log.info(`Confirming image ${n} ${e.version}.`);
       await this.again(() => this.client.setImageState({ hash: w.hash, confirm: true }));
     }
+    // The image list as it stands now, for the device panel.
+    const now = await this.again(() => this.client.imageState());
+    this.identity = withImageList(this.identity, now);
+    for (const e of now) this.log.info(`Image ${e.image} slot ${e.slot}: ${describeSlot(e)}.`);
   }
 
   async close(): Promise<void> {
@@ -446,7 +460,7 @@ class McubootSession implements FlashSession {
       let link: SerialLink | undefined;
       try {
         const left = Math.max(1, deadline - this.clock.now());
-        const opened = await openPort(this.port, this.o, { clock: this.clock }, left);
+        const opened = await openPort(this.port, this.o, { clock: this.clock }, left, true);
         link = opened.link;
         const client = new SmpClient(link, {
           clock: this.clock,

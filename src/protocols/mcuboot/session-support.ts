@@ -3,6 +3,7 @@
  * syncing with echo, retrying steps that may be repeated, optional commands.
  */
 import type { Clock } from '../../core/clock.ts';
+import type { DeviceIdentity } from '../driver.ts';
 import { ProtocolError, TransportError, WebflashError } from '../../core/errors.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type { ImageSlotState, SmpClient } from './client.ts';
@@ -10,18 +11,26 @@ import { MgmtErr, SmpError } from './errors.ts';
 import type { McubootDriverOptions } from './driver.ts';
 import { toHex } from '../../core/bytes.ts';
 
-/** Opens the port, following it to its new identity when a watcher is given. */
+/**
+ * Opens the port, following it to its new identity when a watcher is given. `left`: the board
+ * is known to have left the bus (it reset, or its cable was pulled), so an open that fails at
+ * all — Web Serial rejects `open()` on a vanished port with NetworkError, `transport.open-failed`
+ * — means its port is gone, not busy.
+ */
 export async function openPort(
   port: SerialPortHandle,
   o: McubootDriverOptions,
   s: { clock: Clock; signal?: AbortSignal | undefined; baudRate?: number | undefined },
   waitMs: number,
+  left = false,
 ): Promise<{ port: SerialPortHandle; link: SerialLink }> {
   try {
     return { port, link: await port.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
   } catch (err) {
-    if (!(err instanceof TransportError) || err.code !== 'transport.device-lost' || !o.portWatcher)
-      throw err;
+    const gone =
+      err instanceof TransportError &&
+      (err.code === 'transport.device-lost' || (left && err.code === 'transport.open-failed'));
+    if (!gone || !o.portWatcher) throw err;
     const back = await o.portWatcher.waitForReturn(port, { timeoutMs: waitMs, signal: s.signal });
     return { port: back, link: await back.open({ baudRate: s.baudRate ?? o.baudRate ?? 115_200 }) };
   }
@@ -95,4 +104,22 @@ export async function optional<T>(step: () => Promise<T>): Promise<T | undefined
 export function describeSlot(e: ImageSlotState): string {
   const flags = (['active', 'confirmed', 'pending', 'permanent'] as const).filter((f) => e[f]);
   return `${e.version}${flags.length ? ` (${flags.join(', ')})` : ''}${e.hash ? ` ${toHex(e.hash).slice(0, 16)}…` : ''}`;
+}
+
+/** The details key of one state-list entry: "Image 0 slot 1". */
+const SLOT_KEY = /^Image \d+ slot \d+$/;
+
+/**
+ * `identity` with its image list replaced by `states` (one "Image N slot M" detail each, in
+ * the board's order): what the device panel shows before the upload and after the restart.
+ */
+export function withImageList(
+  identity: DeviceIdentity,
+  states: readonly ImageSlotState[],
+): DeviceIdentity {
+  const details: Record<string, string> = {};
+  for (const [k, v] of Object.entries(identity.details ?? {}))
+    if (!SLOT_KEY.test(k)) details[k] = v;
+  for (const e of states) details[`Image ${e.image} slot ${e.slot}`] = describeSlot(e);
+  return { ...identity, details };
 }

@@ -82,6 +82,8 @@ export async function uploadImage(job: UploadJob): Promise<void> {
   let wire = 0;
   let stalls = 0;
   let sendFirst = off === 0;
+  // A resumed upload says where the board stands, once: the offset it reports is the truth.
+  let announce = !sendFirst;
   while (off < total || sendFirst) {
     const first = sendFirst;
     const req: Omit<UploadRequest, 'data'> = first
@@ -124,11 +126,17 @@ export async function uploadImage(job: UploadJob): Promise<void> {
       }
       job.log.info(`The board has no upload of ${job.name} in progress; starting it again.`);
       sendFirst = true;
+      announce = false;
+    } else if (announce) {
+      job.log.info(
+        `Resuming ${job.name} at byte ${reply.off} of ${total}, the offset the board reports.`,
+      );
     } else if (reply.off !== at + piece.length) {
       job.log.debug(
         `The board continues ${job.name} at byte ${reply.off} (sent ${at}…${at + piece.length}).`,
       );
     }
+    if (!sendFirst) announce = false;
     stalls = reply.off > confirmed || first ? 0 : stalls + 1;
     if (stalls >= 8) {
       throw withConfirmed(

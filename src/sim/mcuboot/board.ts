@@ -50,6 +50,13 @@ export interface McubootBoardOptions {
   bootMs?: number;
   usbUpMs?: number;
   banner?: string;
+  /**
+   * The board has power of its own (an nRF52840 DK fed through its debug USB port, with the
+   * nRF USB port carrying the CDC ACM link): pulling the CDC ACM cable takes only the port
+   * away; the application, and an upload in progress (RAM), keep running. Default false: the
+   * cable is the board's power.
+   */
+  externalPower?: boolean;
 }
 
 /**
@@ -119,10 +126,12 @@ export class McubootSimBoard implements SimSerialDevice {
   }
 
   powerOn(): void {
+    if (this.options.externalPower && this.state !== 'off') return;
     this.boot(false);
   }
 
   powerOff(): void {
+    if (this.options.externalPower) return;
     this.stop();
     this.state = 'off';
   }

@@ -9,11 +9,13 @@ import type { Connector, PhaseTimeouts } from '../../job/types.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
+import { dfuTargetFor, type UsbTargetShape as TargetShape } from '../../protocols/dfu/usb-targets.ts';
 import {
-  dfuTargetFor,
-  type UsbTargetShape as TargetShape,
-} from '../../protocols/dfu/usb-targets.ts';
-import { chooseSerialProtocol, chooseUsbProtocol, protocolName } from '../../protocols/registry.ts';
+  chooseSerialProtocol,
+  chooseUsbProtocol,
+  protocolName,
+  targetChipFor,
+} from '../../protocols/registry.ts';
 import { RESELECT_TIMEOUT_MS } from '../browser/prompting-usb-watcher.ts';
 import type {
   AppServices,
@@ -89,6 +91,7 @@ export function planConnection(services: AppServices, input: ConnectionInput): C
     hint: port.protocolHint,
   });
   context.bootloaderBaud = port.bootloaderBaud;
+  context.chip = targetChipFor(input.targets, protocol);
   const connector =
     services.connectors?.serial(protocol, context) ??
     (protocol === 'esp-serial' ? services.connector : undefined);

@@ -258,7 +258,9 @@ function Outcome() {
       ? 'MD5 verified'
       : protocol === 'dfu' || protocol === 'dfuse'
         ? 'verified by read-back'
-        : 'verified';
+        : protocol === 'mcuboot-smp'
+          ? 'SHA-256 listed by MCUboot'
+          : 'verified';
   return (
     <div className="outcome" data-testid="outcome" data-ok="true" role="status">
       <p className="ok">
