@@ -14,6 +14,7 @@ import type {
   InstalledFirmware,
   WriteProgress,
 } from '../protocols/driver.ts';
+import { SAFE_BAUD } from '../protocols/link-speed.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
@@ -407,7 +408,9 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     verb: string,
     step: (signal: AbortSignal) => Promise<void>,
   ): Promise<void> {
-    const baud = this.options.settings?.baudRate ?? 115_200;
+    // 'auto' may end anywhere on the ladder: size the deadline for its safe end.
+    const setting = this.options.settings?.baudRate;
+    const baud = typeof setting === 'number' ? setting : SAFE_BAUD;
     const linkMs = ((region.data.length * 10) / baud) * 1000;
     const timeoutMs = this.timeouts.transferBase + this.timeouts.transferFactor * linkMs;
     return withDeadline(
