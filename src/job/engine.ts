@@ -12,9 +12,10 @@ import type {
   FlashRegion,
   FlashSession,
   InstalledFirmware,
+  ProtocolDriver,
   WriteProgress,
 } from '../protocols/driver.ts';
-import { SAFE_BAUD } from '../protocols/link-speed.ts';
+import { SAFE_BAUD, type BaudSetting } from '../protocols/link-speed.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
@@ -237,13 +238,16 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
         what: 'Connecting to the board',
         discard: (late: FlashSession) => void late.close().catch(() => undefined),
       },
-      (signal) =>
-        connector.connect(port, {
+      (signal) => {
+        const rate = settings?.baudRate;
+        const baudRate = rate === 'auto' && connector.autoBaud !== true ? undefined : rate;
+        return (connector as ProtocolDriver<Port, BaudSetting>).connect(port, {
           clock: this.clock,
           logger: this.log.child(connector.id),
           signal,
-          baudRate: settings?.baudRate,
-        }),
+          baudRate,
+        });
+      },
     );
   }
 

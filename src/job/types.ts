@@ -145,7 +145,8 @@ export type { ConnectOptions } from '../protocols/driver.ts';
  * Opens a session on a port: the only part of a protocol driver the engine needs up front
  * (src/protocols/driver.ts `ProtocolDriver`; the protocol registry builds them).
  */
-export type Connector<Port> = ProtocolDriver<Port, BaudSetting>;
+/** A protocol driver; one without `autoBaud` never sees 'auto' (the engine passes no rate). */
+export type Connector<Port> = ProtocolDriver<Port>;
 
 /** `'regions'`: erase only what is written (the default). `'all'`: erase the whole chip first. */
 export type EraseMode = 'regions' | 'all';

@@ -151,6 +151,11 @@ export interface ConnectOptions<Rate extends BaudSetting = BaudSetting> extends 
 export interface ProtocolDriver<Port, Rate extends BaudSetting = number> {
   /** The protocol id, as in bundle targets. */
   readonly id: ProtocolId;
+  /**
+   * The driver takes `baudRate: 'auto'` (the registry's drivers, the ESP and STM32 drivers).
+   * The engine hands any other driver its default rate instead.
+   */
+  readonly autoBaud?: boolean;
   connect(port: Port, options: ConnectOptions<Rate>): Promise<FlashSession>;
 }
 

@@ -379,6 +379,7 @@ export function driverFor<Port>(
   let driver: ReturnType<DriverFactory> | undefined;
   return {
     id,
+    autoBaud: true,
     async connect(port: Port, connect: ConnectOptions): Promise<FlashSession> {
       driver ??= (await entry.load())(options);
       const baudRate = baudFor(entry, connect.baudRate, options, connect.logger);

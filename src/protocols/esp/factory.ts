@@ -24,6 +24,7 @@ export function createEspDriver(options: {
   const linkCeiling = new LinkCeiling();
   return {
     id: 'esp-serial',
+    autoBaud: true,
     connect: (port, o) =>
       openEspSession(port, {
         ...o,

@@ -80,6 +80,7 @@ export interface Stm32Driver {
   readonly id: typeof STM32_PROTOCOL;
   /** Same as `id`. */
   readonly protocol: typeof STM32_PROTOCOL;
+  readonly autoBaud: true;
   connect(port: SerialPortHandle, options: Stm32ConnectOptions): Promise<Stm32Session>;
 }
 
@@ -91,6 +92,7 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
   return {
     id: STM32_PROTOCOL,
     protocol: STM32_PROTOCOL,
+    autoBaud: true,
     async connect(port, options) {
       const open = async (baudRate: number): Promise<Stm32Session> => {
         const link = await port.open({ baudRate, parity: 'even' });
