@@ -9,7 +9,7 @@ import type { JobResult } from '../job/types.ts';
 import { NodePortWatcher, serialPortAt } from '../platform/node/ports.ts';
 import { nodeUserAgent, parseUsbId } from '../platform/node/usb.ts';
 import { isProtocolOf, type SerialChoice } from '../protocols/registry.ts';
-import type { BaudSetting } from '../protocols/link-speed.ts';
+import { parseBaudSetting, type BaudSetting } from '../protocols/link-speed.ts';
 import { WebUsbWatcher } from '../transport/webusb.ts';
 import {
   boardJobContext,
@@ -91,12 +91,17 @@ function parseFlashArgs(args: string[]) {
 
 /** `--baud N` or `--baud auto` (the default). */
 export function baudOption(text: string | undefined): BaudSetting {
-  if (text === undefined || text.trim().toLowerCase() === 'auto') return 'auto';
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 300 || n > 16_000_000) {
+  if (text === undefined) return 'auto';
+  let setting: BaudSetting | undefined;
+  try {
+    setting = parseBaudSetting(text);
+  } catch {
+    setting = undefined;
+  }
+  if (setting === undefined || (setting !== 'auto' && (setting < 300 || setting > 16_000_000))) {
     throw new CliUsageError('--baud must be "auto" or a line speed such as 115200');
   }
-  return n;
+  return setting;
 }
 
 /** `--protocol ID`: a serial protocol of the registry. */
