@@ -34,7 +34,7 @@ const CP2102_RATES: readonly number[] = [
 ];
 
 /** Known adapters, exact ids before whole vendors. */
-export const USB_SERIAL_ADAPTERS: readonly UsbSerialAdapter[] = [
+const USB_SERIAL_ADAPTERS: readonly UsbSerialAdapter[] = [
   // 10c4:ea60 is the default id of the CP2102 (AN205 Table 1: 921600 at most, fixed rates),
   // the CP2102N (datasheet "CP2102N Data Sheet" §1: up to 3 Mbaud; ESP32-DevKitC V4 guide:
   // "up to 3 Mbps") and the CP2104 (CP2104 datasheet §6.1: 300 bps to 2 Mbps). The ids cannot

@@ -49,7 +49,7 @@ async function flash(options: { board: string; link?: LinkModel; settings: JobSe
   }) as EspSimBoard;
   const logs: LogEntry[] = [];
   const job = new FlashJob({
-    port: board.wire.port!,
+    port: board.wire!.port!,
     connector: driverFor<SerialPortHandle>('esp-serial'),
     source: fromVerifiedBundle(await bundle, { mode: 'customer' }),
     clock,

@@ -14,7 +14,7 @@ import type { EspLoader } from './loader.ts';
  * "Most hardware configurations will work with -b 230400, some with -b 460800, -b 921600
  * and/or -b 1500000 or higher."
  */
-export const ESP_RUNGS: readonly number[] = [1_500_000, 921_600, 460_800, 230_400];
+const ESP_RUNGS: readonly number[] = [1_500_000, 921_600, 460_800, 230_400];
 
 /**
  * The highest rate 'auto' asks the flasher stub for: the highest rate esptool's documentation
@@ -22,7 +22,7 @@ export const ESP_RUNGS: readonly number[] = [1_500_000, 921_600, 460_800, 230_40
  * rate and the old one, loader.py `change_baud`), on the ESP8266 too, whose ROM has no
  * CHANGE_BAUDRATE (esptool `stub_and_esp32_function_only`).
  */
-export const ESP_STUB_MAX_BAUD = 1_500_000;
+const ESP_STUB_MAX_BAUD = 1_500_000;
 
 /** What a job learned about its link, kept across the connects of one job. */
 export class LinkCeiling {

@@ -12,7 +12,7 @@ import type { PortInfo } from '../../transport/link.ts';
 import { linkPlan } from '../link-speed.ts';
 
 /** The highest rate ST tests the autobaud at (AN2606, USART bootloader: "1200 to 115200"). */
-export const STM32_MAX_BAUD = 115_200;
+const STM32_MAX_BAUD = 115_200;
 /** Rungs below it, for a line that does not carry 115200 (long wires, slow level shifters). */
 const STM32_FALLBACK: readonly number[] = [57_600, 38_400];
 
