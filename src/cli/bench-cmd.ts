@@ -29,6 +29,7 @@ import {
   serialProtocolFor,
   type BoardJobContext,
 } from './board-job.ts';
+import type { BaudSetting } from '../protocols/link-speed.ts';
 import { baudOption, protocolOption, usbFilterOption } from './flash-cmd.ts';
 import {
   cancelOnInterrupt,
@@ -56,7 +57,7 @@ Options:
   --report FILE        the report, CSV (.csv) or JSON (.json), rewritten after every board
   --root FILE          trust root (default: WEBFLASH_TRUST_ROOT)
   --log FILE           flash log (default ./webflash-log.jsonl)
-  --board ID, --protocol ID, --baud N, --allow-downgrade R, --note TEXT: as for 'webflash flash'
+  --board ID, --protocol ID, --baud N|auto, --allow-downgrade R, --note TEXT: as for 'webflash flash'
   --json               one JSON event per line, each with its "board"
 
 Exit codes: 0 every board verified; otherwise the code of the first board that failed (see
@@ -244,7 +245,7 @@ async function serialBoard(
   json: boolean | undefined,
   path: string,
   choice: ReturnType<typeof protocolOption>,
-  baud: number | undefined,
+  baud: BaudSetting | undefined,
   watcher: NodePortWatcher,
   controller: AbortController,
   platform: HeadlessPlatform,

@@ -15,6 +15,7 @@ import { runFlashJob, type JobListeners } from '../job/runner.ts';
 import type { JobResult, JobSettings } from '../job/types.ts';
 import { dfuTargetFor } from '../protocols/dfu/usb-targets.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
+import type { BaudSetting } from '../protocols/link-speed.ts';
 import {
   chooseSerialProtocol,
   chooseUsbProtocol,
@@ -57,7 +58,7 @@ export function boardJobContext(o: {
   board: string | undefined;
   clock: Clock;
   logger: Logger;
-  baud: number | undefined;
+  baud: BaudSetting | undefined;
 }): BoardJobContext {
   const { baud, ...rest } = o;
   return { ...rest, settings: baud === undefined ? {} : { baudRate: baud } };
@@ -90,7 +91,7 @@ export async function runSerialBoardJob(
     protocol: ProtocolId;
     watcher: PortWatcher;
     /** `--baud`: the flashing speed, or the bootloader's own for fixed-rate protocols. */
-    baud?: number | undefined;
+    baud?: BaudSetting | undefined;
     signal: AbortSignal;
     on: JobListeners;
     record?: (result: JobResult) => unknown;
@@ -103,7 +104,8 @@ export async function runSerialBoardJob(
   const connector = driverFor<SerialPortHandle>(options.protocol, {
     portWatcher: options.watcher,
     bootloaderBaud:
-      options.baud ?? (hint?.protocol === options.protocol ? hint.baudRate : undefined),
+      (typeof options.baud === 'number' ? options.baud : undefined) ??
+      (hint?.protocol === options.protocol ? hint.baudRate : undefined),
     chip: targetChipFor(ctx.bundle.manifest.targets, options.protocol),
   });
   return runJob(ctx, { ...options, port: options.handle, connector });

@@ -9,6 +9,7 @@ import type { JobResult } from '../job/types.ts';
 import { NodePortWatcher, serialPortAt } from '../platform/node/ports.ts';
 import { nodeUserAgent, parseUsbId } from '../platform/node/usb.ts';
 import { isProtocolOf, type SerialChoice } from '../protocols/registry.ts';
+import { parseBaudSetting, type BaudSetting } from '../protocols/link-speed.ts';
 import { WebUsbWatcher } from '../transport/webusb.ts';
 import {
   boardJobContext,
@@ -43,7 +44,9 @@ Options:
   --board ID           the bundle target's board id, when targets share a chip
   --protocol ID        the serial protocol, when neither the bundle nor the port tells it
                        (esp-serial, stm32-usart, avr-stk500v1, avr-stk500v2, avr109, mcuboot-smp)
-  --baud N             flashing speed; for bootloaders with a fixed speed (AVR, MCUboot), theirs
+  --baud N|auto        flashing speed (default auto: the fastest the port's USB-UART adapter and
+                       the bootloader carry, stepping down when a rate fails); for bootloaders
+                       with a fixed speed (AVR, MCUboot), theirs
   --log FILE           flash log (default ./webflash-log.jsonl; rollback state beside it in
                        webflash-rollback.json)
   --allow-downgrade R  install an older release; R is known-bad-release,
@@ -86,14 +89,19 @@ function parseFlashArgs(args: string[]) {
   return { values, bundle, baud: baudOption(values.baud), choice: protocolOption(values.protocol) };
 }
 
-/** `--baud N`. */
-export function baudOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 300 || n > 16_000_000) {
-    throw new CliUsageError('--baud must be a line speed such as 115200');
+/** `--baud N` or `--baud auto` (the default). */
+export function baudOption(text: string | undefined): BaudSetting {
+  if (text === undefined) return 'auto';
+  let setting: BaudSetting | undefined;
+  try {
+    setting = parseBaudSetting(text);
+  } catch {
+    setting = undefined;
   }
-  return n;
+  if (setting === undefined || (setting !== 'auto' && (setting < 300 || setting > 16_000_000))) {
+    throw new CliUsageError('--baud must be "auto" or a line speed such as 115200');
+  }
+  return setting;
 }
 
 /** `--protocol ID`: a serial protocol of the registry. */

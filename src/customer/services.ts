@@ -31,8 +31,12 @@ import type { Transport } from './support.ts';
 /** The transports the customer updater drives (support.ts `detectSupport`). */
 export const USABLE_TRANSPORTS: readonly Transport[] = ['serial', 'usb'];
 
-/** Line speed per protocol (the ESP driver steps down by itself if a board cannot keep up). */
-const SETTINGS: Partial<Record<ProtocolId, JobSettings>> = { 'esp-serial': { baudRate: 460_800 } };
+/**
+ * Line speed: the fastest the port's adapter and the bootloader carry; the driver steps down
+ * by itself if the link cannot keep up (src/protocols/link-speed.ts). Protocols with a fixed
+ * rate use theirs.
+ */
+const SETTINGS: JobSettings = { baudRate: 'auto' };
 
 export interface CustomerServicesOptions {
   buildMode: BuildMode;
@@ -156,7 +160,7 @@ export function createCustomerServices(options: CustomerServicesOptions): Custom
         port,
         connector,
         protocol,
-        settings: SETTINGS[protocol],
+        settings: SETTINGS,
       };
     },
   };

@@ -120,9 +120,9 @@ describe('STM32 over a serial port', () => {
       'flash-size': '1.00 MiB',
     });
     expect(facts['bootloader']).toBe('USART protocol 3.1, bootloader ID 0x91 (V9.1)');
-    // The USART bootloader's highest tested rate, whatever the ESP-oriented setting says.
-    expect(s.settings.baudRate).toBe(460800);
-    expect(s.log.entries.some((e) => /115200/.test(e.message))).toBe(true);
+    // 'auto' on an STM32: the USART bootloader's highest tested rate, which the CP2102 carries.
+    expect(s.settings.baudRate).toBe('auto');
+    expect(s.log.entries.some((e) => /flashing at 115200 baud/.test(e.message))).toBe(true);
   });
 
   it('stops at a read-protected STM32 with nothing written, then unprotects when allowed', async () => {

@@ -12,8 +12,10 @@ import type {
   FlashRegion,
   FlashSession,
   InstalledFirmware,
+  ProtocolDriver,
   WriteProgress,
 } from '../protocols/driver.ts';
+import { SAFE_BAUD, type BaudSetting } from '../protocols/link-speed.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
@@ -244,13 +246,16 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
         what: 'Connecting to the board',
         discard: (late: FlashSession) => void late.close().catch(() => undefined),
       },
-      (signal) =>
-        connector.connect(port, {
+      (signal) => {
+        const rate = settings?.baudRate;
+        const baudRate = rate === 'auto' && connector.autoBaud !== true ? undefined : rate;
+        return (connector as ProtocolDriver<Port, BaudSetting>).connect(port, {
           clock: this.clock,
           logger: this.log.child(connector.id),
           signal,
-          baudRate: settings?.baudRate,
-        }),
+          baudRate,
+        });
+      },
     );
   }
 
@@ -415,7 +420,9 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     verb: string,
     step: (signal: AbortSignal) => Promise<void>,
   ): Promise<void> {
-    const baud = this.options.settings?.baudRate ?? 115_200;
+    // 'auto' may end anywhere on the ladder: size the deadline for its safe end.
+    const setting = this.options.settings?.baudRate;
+    const baud = typeof setting === 'number' ? setting : SAFE_BAUD;
     const linkMs = ((region.data.length * 10) / baud) * 1000;
     const timeoutMs = this.timeouts.transferBase + this.timeouts.transferFactor * linkMs;
     return withDeadline(

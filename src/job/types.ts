@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { WebflashError } from '../core/errors.ts';
 import type { LogEntry, Logger } from '../core/log.ts';
 import type { DeviceIdentity, InstalledFirmware, ProtocolDriver } from '../protocols/driver.ts';
+import type { BaudSetting } from '../protocols/link-speed.ts';
 import type { BoardFacts, FlashPlan, FlashSource } from './source.ts';
 
 /** Where a job is. `done`, `failed` and `cancelled` are final. */
@@ -144,6 +145,7 @@ export type { ConnectOptions } from '../protocols/driver.ts';
  * Opens a session on a port: the only part of a protocol driver the engine needs up front
  * (src/protocols/driver.ts `ProtocolDriver`; the protocol registry builds them).
  */
+/** A protocol driver; one without `autoBaud` never sees 'auto' (the engine passes no rate). */
 export type Connector<Port> = ProtocolDriver<Port>;
 
 /** `'regions'`: erase only what is written (the default). `'all'`: erase the whole chip first. */
@@ -166,7 +168,11 @@ export interface PhaseTimeouts {
 
 /** Settings of one job. All optional. */
 export interface JobSettings {
-  baudRate?: number;
+  /**
+   * Line speed: a rate, or 'auto' for the fastest the port's adapter and the bootloader carry
+   * (src/protocols/link-speed.ts). Default: the protocol's own default rate.
+   */
+  baudRate?: BaudSetting;
   eraseMode?: EraseMode;
   /** Read back / hash each region after writing; default true. */
   verify?: boolean;

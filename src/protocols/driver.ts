@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import type { BaudSetting } from './link-speed.ts';
 
 /** Protocol ids, as named in bundle manifests (`targets[].protocol`). */
 export type ProtocolId =
@@ -127,10 +128,17 @@ export interface FlashSession {
   close(): Promise<void>;
 }
 
-/** What the engine passes to a driver's connect function. */
-export interface ConnectOptions extends SessionOptions {
-  /** The line speed to flash at, when the protocol can change it. */
-  baudRate?: number | undefined;
+/**
+ * What the engine passes to a driver's connect function. `Rate`: what `baudRate` may be — a
+ * `BaudSetting` from the engine; a number for a driver that does not take 'auto' (the registry
+ * resolves 'auto' for it).
+ */
+export interface ConnectOptions<Rate extends BaudSetting = BaudSetting> extends SessionOptions {
+  /**
+   * The line speed to flash at, when the protocol can change it; 'auto': the fastest the port's
+   * adapter and the bootloader carry (link-speed.ts).
+   */
+  baudRate?: Rate | undefined;
   /** The job's own signal, always set. */
   signal: AbortSignal;
 }
@@ -140,10 +148,15 @@ export interface ConnectOptions extends SessionOptions {
  * what the protocol connects through (a SerialPortHandle, a UsbDeviceHandle). The protocol
  * registry (registry.ts) builds one per job.
  */
-export interface ProtocolDriver<Port> {
+export interface ProtocolDriver<Port, Rate extends BaudSetting = number> {
   /** The protocol id, as in bundle targets. */
   readonly id: ProtocolId;
-  connect(port: Port, options: ConnectOptions): Promise<FlashSession>;
+  /**
+   * The driver takes `baudRate: 'auto'` (the registry's drivers, the ESP and STM32 drivers).
+   * The engine hands any other driver its default rate instead.
+   */
+  readonly autoBaud?: boolean;
+  connect(port: Port, options: ConnectOptions<Rate>): Promise<FlashSession>;
 }
 
 /** Marks an error that happened mid-write, carrying how far the board is known to be good. */

@@ -19,6 +19,7 @@ import {
 } from './dfu/usb-targets.ts';
 import type { ConnectOptions, FlashSession, ProtocolDriver, ProtocolId } from './driver.ts';
 import type { CompressFn } from './esp/compress.ts';
+import type { BaudSetting } from './link-speed.ts';
 import type { StubLoader } from './esp/stub.ts';
 
 export type TransportKind = 'serial' | 'usb';
@@ -61,6 +62,11 @@ interface BaudPolicy {
   readonly fixed?: boolean;
   /** Rates the bootloader is commonly built with, for a chooser (fixed rates only). */
   readonly choices?: readonly number[];
+  /**
+   * The driver takes 'auto': it picks the rate from the port's adapter and the chip
+   * (link-speed.ts) and steps down when a rate fails. Without it 'auto' means `default`.
+   */
+  readonly auto?: boolean;
 }
 
 /** A USB identity that tells the protocol: of a serial adapter, a board's own USB, or a device. */
@@ -78,7 +84,9 @@ interface ProtocolUsbId {
 }
 
 /** A driver factory, loaded lazily. */
-type DriverFactory = (options: DriverOptions) => ProtocolDriver<unknown>;
+type DriverFactory = (
+  options: DriverOptions,
+) => ProtocolDriver<unknown> | ProtocolDriver<unknown, BaudSetting>;
 
 export interface ProtocolEntry {
   readonly id: ProtocolId;
@@ -121,7 +129,7 @@ export const PROTOCOLS: readonly ProtocolEntry[] = [
     name: 'ESP serial bootloader',
     shortName: 'ESP',
     serves: ['esp-serial'],
-    baud: { default: 115_200 },
+    baud: { default: 115_200, auto: true },
     // Espressif's native USB (esptool "USB-Serial/JTAG" and USB-OTG).
     usbIds: [{ vendorId: ESPRESSIF_VID }],
     load: async () => (await import('./esp/factory.ts')).createEspDriver,
@@ -134,7 +142,7 @@ export const PROTOCOLS: readonly ProtocolEntry[] = [
     serves: ['stm32-usart'],
     // ST AN2606 §2.4, AN3155 §1: the autobaud measures the 0x7F frame with a timer whose error
     // grows with the speed; 115200 is the highest rate ST tests.
-    baud: { default: 115_200, max: 115_200 },
+    baud: { default: 115_200, max: 115_200, auto: true },
     // ST-LINK's virtual COM port.
     usbIds: [{ vendorId: ST_VID }],
     load: async () => (await import('./stm32/factory.ts')).createStm32DriverFor,
@@ -392,16 +400,17 @@ export async function loadDrivers(ids?: readonly ProtocolId[]): Promise<void> {
   );
 }
 
-/** The line speed a job on `entry` opens the port at. */
+/** The line speed a job on `entry` opens the port at ('auto': the driver picks it). */
 function baudFor(
   entry: ProtocolEntry,
-  requested: number | undefined,
+  requested: BaudSetting | undefined,
   options: DriverOptions,
   logger: Logger,
-): number | undefined {
+): BaudSetting | undefined {
   const baud = entry.baud;
-  if (!baud) return requested;
+  if (!baud) return requested === 'auto' ? undefined : requested;
   if (baud.fixed) return options.bootloaderBaud ?? baud.default;
+  if (requested === 'auto') return baud.auto ? 'auto' : baud.default;
   const rate = requested ?? baud.default;
   if (baud.max !== undefined && rate > baud.max) {
     logger.info(`${baud.max} baud: the highest rate the ${entry.name} is made for.`);
@@ -415,15 +424,23 @@ function baudFor(
  * The entry's line-speed policy applies to the job's rate.
  * @example new FlashJob({ connector: driverFor('stm32-usart', {}), … })
  */
-export function driverFor<Port>(id: ProtocolId, options: DriverOptions = {}): ProtocolDriver<Port> {
+export function driverFor<Port>(
+  id: ProtocolId,
+  options: DriverOptions = {},
+): ProtocolDriver<Port, BaudSetting> {
   const entry = protocolEntry(id);
-  let driver: ProtocolDriver<unknown> | undefined;
+  let driver: ReturnType<DriverFactory> | undefined;
   return {
     id,
+    autoBaud: true,
     async connect(port: Port, connect: ConnectOptions): Promise<FlashSession> {
       driver ??= (await entry.load())(options);
       const baudRate = baudFor(entry, connect.baudRate, options, connect.logger);
-      return driver.connect(port, { ...connect, baudRate });
+      // 'auto' reaches only drivers whose entry says they take it (`baud.auto`).
+      return (driver as ProtocolDriver<unknown, BaudSetting>).connect(port, {
+        ...connect,
+        baudRate,
+      });
     },
   };
 }

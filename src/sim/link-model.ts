@@ -28,15 +28,51 @@ export interface LinkModel {
   maxBaudRate?: number;
 }
 
-/** Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame. */
-export const LINK_CP2102: LinkModel = { name: 'CP2102', kind: 'uart', latencyMs: 1, chunkSize: 64 };
-/** WCH CH340: 32-byte bulk packets, about 2 ms from UART to host. */
-export const LINK_CH340: LinkModel = { name: 'CH340', kind: 'uart', latencyMs: 2, chunkSize: 32 };
+// Each bridge's maxBaudRate is its datasheet maximum (sources in src/protocols/link-speed.ts,
+// `USB_SERIAL_ADAPTERS`); above it the simulated line garbles every character.
+
+/**
+ * Silicon Labs CP2102: no latency timer; the host polls its bulk IN endpoint every 1 ms frame.
+ * At most 921600 baud (AN205 Table 1).
+ */
+export const LINK_CP2102: LinkModel = {
+  name: 'CP2102',
+  kind: 'uart',
+  latencyMs: 1,
+  chunkSize: 64,
+  maxBaudRate: 921_600,
+};
+/** Silicon Labs CP2102N: as the CP2102 on USB, up to 3 Mbaud (CP2102N datasheet). */
+export const LINK_CP2102N: LinkModel = { ...LINK_CP2102, name: 'CP2102N', maxBaudRate: 3_000_000 };
+/** WCH CH340: 32-byte bulk packets, about 2 ms from UART to host; up to 2 Mbaud (CH340DS1). */
+export const LINK_CH340: LinkModel = {
+  name: 'CH340',
+  kind: 'uart',
+  latencyMs: 2,
+  chunkSize: 32,
+  maxBaudRate: 2_000_000,
+};
+/** WCH CH343: 64-byte bulk packets, about 1 ms; up to 6 Mbaud (WCH selection guide). */
+export const LINK_CH343: LinkModel = {
+  name: 'CH343',
+  kind: 'uart',
+  latencyMs: 1,
+  chunkSize: 64,
+  maxBaudRate: 6_000_000,
+};
 /**
  * FTDI FT232R with the default 16 ms latency timer (FTDI AN232B-04 "Data Throughput, Latency
  * and Handshaking" §3.3): short replies wait for the timer; 64-byte packets carry 62 data bytes.
+ * Up to 3 Mbaud (DS_FT232R).
  */
-export const LINK_FTDI: LinkModel = { name: 'FT232R', kind: 'uart', latencyMs: 16, chunkSize: 62 };
+export const LINK_FTDI: LinkModel = {
+  name: 'FT232R',
+  kind: 'uart',
+  latencyMs: 16,
+  chunkSize: 62,
+  maxBaudRate: 3_000_000,
+};
+
 /**
  * Native USB full-speed CDC (ESP32-S3/C3/C6/H2 USB-Serial/JTAG): 64-byte bulk packets, one
  * frame of latency, roughly 1 MB/s; the baud rate setting has no effect.

@@ -38,7 +38,9 @@ import { bitsPerCharacter, receiveCharacter, type UartFormat } from './uart-fram
 export {
   LINK_BYTE_STREAM,
   LINK_CH340,
+  LINK_CH343,
   LINK_CP2102,
+  LINK_CP2102N,
   LINK_FTDI,
   LINK_IDEAL,
   LINK_USB_CDC,

@@ -52,7 +52,7 @@ function createBench(props: BenchAppProps): Bench {
           usbLabelFor: (d: USBDevice) => lab.usbLabelFor(d),
         }
       : {}),
-    jobSettings: { baudRate: 921600 },
+    jobSettings: { baudRate: 'auto' },
   });
   window.addEventListener('pagehide', () => services.dispose(), { once: true });
   return { store: createBenchStore(services), services, lab };

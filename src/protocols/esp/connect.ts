@@ -28,6 +28,7 @@ import type {
   SessionOptions,
   WriteOptions,
 } from '../driver.ts';
+import type { BaudSetting } from '../link-speed.ts';
 import type { EspChip } from './chips.ts';
 import { ESPRESSIF_VID } from './chips.ts';
 import type { CompressFn } from './compress.ts';
@@ -37,6 +38,7 @@ import { writeRegion } from './flash-writer.ts';
 import { detectChip, flashSizeFromId, readFlashId, readMac, readRevision } from './identify.ts';
 import { parseAppDesc, APP_DESC_OFFSET } from './image.ts';
 import { EspLoader, type SyncResult } from './loader.ts';
+import { raiseLineSpeed, type LinkCeiling } from './link-speed.ts';
 import {
   hasStub,
   loadStubImage,
@@ -55,8 +57,14 @@ import {
 import { ResetSequences, defaultResetSequences, runResetSequence } from './reset.ts';
 
 export interface EspConnectOptions extends SessionOptions {
-  /** Line speed to flash at; the ROM starts at 115200 and is asked to switch. */
-  baudRate?: number | undefined;
+  /**
+   * Line speed to flash at; the ROM starts at 115200 and is asked to switch. 'auto': the
+   * fastest rate the port's adapter and the loader carry (link-speed.ts), stepping down when a
+   * rate fails.
+   */
+  baudRate?: BaudSetting | undefined;
+  /** What earlier connects of the same job learned about the link (link-speed.ts). */
+  linkCeiling?: LinkCeiling | undefined;
   /** Reset sequences to try in turn (reset.ts notation); default from the port's USB ids. */
   resetSequences?: readonly string[];
   /** Connection attempts, cycling through the sequences (esptool: 7). */
@@ -87,8 +95,10 @@ const STUB_UPLOAD_ATTEMPTS = 2;
 /** SYNC attempts after each reset (loader.py `_connect_attempt`: 5, 50 ms apart). */
 const SYNCS_PER_RESET = 5;
 const DEFAULT_FLASH_SIZE = 4 * 1024 * 1024;
-/** Rates tried below the requested one when it fails (fallback ladder). */
-const BAUD_LADDER = [921600, 460800, 230400];
+
+function isAbort(err: unknown): boolean {
+  return err instanceof WebflashError && err.code === 'aborted';
+}
 
 function isNativeUsb(port: SerialPortHandle, chip?: EspChip): boolean {
   if (port.info.usbVendorId !== ESPRESSIF_VID) return false;
@@ -121,22 +131,19 @@ export async function openEspSession(
     await startStub(loader, port, options);
 
     // Speed next: a fallback may reset the chip, which would undo SPI_ATTACH.
-    const target = options.baudRate ?? ESP_ROM_BAUD;
-    const canChangeBaud = loader.isStub || chip.romSupportsChangeBaud;
-    if (target > link.baudRate && canChangeBaud && !isNativeUsb(port, chip)) {
-      const ladder = [target, ...BAUD_LADDER.filter((b) => b < target)].filter(
-        (b) => b <= chip.maxRomBaud && b > ESP_ROM_BAUD,
-      );
-      await loader.raiseBaudrate(ladder, {
-        signal,
-        reenter: async () => {
-          // A reset ends the stub too: back to the ROM, and the stub again if it was running.
-          loader.isStub = false;
-          await enterBootloader(loader, port, options);
-          await startStub(loader, port, options);
-        },
-      });
-    }
+    const ladder = await raiseLineSpeed(loader, {
+      requested: options.baudRate ?? ESP_ROM_BAUD,
+      port: port.info,
+      nativeUsb: isNativeUsb(port, chip),
+      ceiling: options.linkCeiling,
+      signal,
+      reenter: async () => {
+        // A reset ends the stub too: back to the ROM, and the stub again if it was running.
+        loader.isStub = false;
+        await enterBootloader(loader, port, options);
+        await startStub(loader, port, options);
+      },
+    });
 
     let flashSize: number | undefined;
     let flashId: number | undefined;
@@ -173,7 +180,7 @@ export async function openEspSession(
     };
     if (revision) identity.revision = revision;
     if (flashSize !== undefined) identity.flashSize = flashSize;
-    return new EspSession({ port, link, loader, chip, identity, options, logger });
+    return new EspSession({ port, link, loader, chip, identity, options, logger, ladder });
   } catch (err) {
     await link.close().catch(() => undefined);
     throw err;
@@ -290,7 +297,12 @@ interface SessionParts {
   identity: DeviceIdentity;
   options: EspConnectOptions;
   logger: Logger;
+  /** 'auto' only: the rates below the chosen one, highest first, for a step down. */
+  ladder: readonly number[];
 }
+
+/** Failed attempts at one rate after which an 'auto' link steps down a rung. */
+const STRIKES_BEFORE_STEP_DOWN = 2;
 
 /** An open conversation with an ESP ROM loader. */
 export class EspSession implements FlashSession {
@@ -303,6 +315,10 @@ export class EspSession implements FlashSession {
   private readonly compress: CompressFn;
   private readonly logger: Logger;
   private readonly options: EspConnectOptions;
+  /** Lower rungs still to step down to ('auto'). */
+  private lower: readonly number[];
+  /** Resyncs (failed attempts) at the current rate, in this session. */
+  private strikes = 0;
 
   constructor(parts: SessionParts) {
     this.identity = parts.identity;
@@ -314,6 +330,7 @@ export class EspSession implements FlashSession {
     this.compress = parts.options.compress ?? compressInline;
     this.logger = parts.logger;
     this.options = parts.options;
+    this.lower = parts.ladder;
     const size = parts.identity.flashSize;
     if (size !== undefined) this.flashRanges = [{ start: 0, end: size, name: 'SPI flash' }];
   }
@@ -358,23 +375,56 @@ export class EspSession implements FlashSession {
 
   /**
    * Back in step after a timeout or garbled reply: drain, then SYNC at the current rate; if that
-   * fails, at the ROM's start rate (the chip may have restarted).
+   * fails, at the ROM's start rate (the chip may have restarted). With 'auto', repeated failures
+   * at one rate step the link down a rung (`stepDown`); a rate at which nothing answers is
+   * remembered, so that connecting again starts below it.
    */
   async resync(signal?: AbortSignal): Promise<void> {
     await sleep(this.clock, 100, signal);
     this.loader.flushInput();
+    const rate = this.link.baudRate;
     try {
       this.checkSameLoader(await this.loader.checkAlive(signal));
+      this.strikes++;
+      if (this.strikes >= STRIKES_BEFORE_STEP_DOWN && this.lower.length > 0) {
+        await this.stepDown(signal);
+      }
       return;
     } catch (err) {
       if (!(err instanceof WebflashError) || err.code === 'aborted') throw err;
       if (err.code === 'protocol.no-sync') throw err;
-      if (err.code.startsWith('transport.') || this.link.baudRate === ESP_ROM_BAUD) throw err;
+      if (err.code.startsWith('transport.') || rate === ESP_ROM_BAUD) throw err;
     }
-    this.logger.warn(`no answer at ${this.link.baudRate} baud; trying ${ESP_ROM_BAUD}`);
+    this.logger.warn(`no answer at ${rate} baud; trying ${ESP_ROM_BAUD}`);
     await this.link.setBaudRate(ESP_ROM_BAUD);
     this.loader.flushInput();
+    try {
+      this.checkSameLoader(await this.loader.checkAlive(signal));
+    } catch (err) {
+      // Silent at both rates: the loader is still at `rate`, which the line does not carry.
+      if (this.options.baudRate === 'auto' && !isAbort(err)) {
+        this.options.linkCeiling?.failedAt(rate);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Asks the loader for the next lower rung (CHANGE_BAUDRATE) after transfers kept failing at
+   * the current one, and checks it answers there.
+   */
+  private async stepDown(signal?: AbortSignal): Promise<void> {
+    const rate = this.link.baudRate;
+    const next = this.lower[0]!;
+    this.logger.warn(
+      `stepping down to ${next} baud: ${this.strikes} transfers in a row failed at ${rate} baud`,
+    );
+    this.options.linkCeiling?.failedAt(rate);
+    this.lower = this.lower.slice(1);
+    this.strikes = 0;
+    await this.loader.changeBaudrate(next, signal);
     this.checkSameLoader(await this.loader.checkAlive(signal));
+    this.logger.info(`flashing at ${next} baud`);
   }
 
   /**

@@ -26,8 +26,10 @@ export function connectEsp(
 /** The driver record the engine uses (src/job `Connector`). */
 export const espDriver: {
   readonly id: ProtocolId;
+  readonly autoBaud: true;
   connect(port: SerialPortHandle, options: EspConnectOptions): Promise<FlashSession>;
 } = {
   id: 'esp-serial',
+  autoBaud: true,
   connect: connectEsp,
 };

@@ -4,9 +4,11 @@
  * are imported as modules only when no `loadStub` is given and a stub is needed.
  */
 import type { ProtocolDriver } from '../driver.ts';
+import type { BaudSetting } from '../link-speed.ts';
 import type { PortWatcher, SerialPortHandle } from '../../transport/link.ts';
 import type { CompressFn } from './compress.ts';
 import { openEspSession } from './connect.ts';
+import { LinkCeiling } from './link-speed.ts';
 import type { StubLoader } from './stub.ts';
 
 const importStub: StubLoader = async (chip) =>
@@ -16,13 +18,17 @@ export function createEspDriver(options: {
   compress?: CompressFn | undefined;
   loadStub?: StubLoader | undefined;
   portWatcher?: PortWatcher | undefined;
-}): ProtocolDriver<SerialPortHandle> {
+}): ProtocolDriver<SerialPortHandle, BaudSetting> {
   const { compress, portWatcher } = options;
+  // One driver serves one job: a rate that failed is not tried again when the job reconnects.
+  const linkCeiling = new LinkCeiling();
   return {
     id: 'esp-serial',
+    autoBaud: true,
     connect: (port, o) =>
       openEspSession(port, {
         ...o,
+        linkCeiling,
         loadStub: options.loadStub ?? importStub,
         ...(compress ? { compress } : {}),
         ...(portWatcher ? { portWatcher } : {}),

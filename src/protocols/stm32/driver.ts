@@ -2,9 +2,9 @@
  * The 'stm32-usart' protocol driver: a FlashSession (src/protocols/driver.ts) over the STM32
  * system bootloader's USART protocol (ST AN3155), for the flash engine.
  *
- * connect: optional reset sequence into the bootloader (BOOT0/NRST on DTR/RTS), 0x7F autobaud,
- * GET, GET_VERSION, GET_ID → chip table, then UID, flash-size register and bootloader ID read
- * with READ_MEMORY (which also tells whether read protection is on).
+ * connect: optional reset into the bootloader (BOOT0/NRST on DTR/RTS), 0x7F autobaud (at the
+ * rate link-speed.ts picks for 'auto'), GET, GET_VERSION, GET_ID → chip table, then UID, flash
+ * size and bootloader ID with READ_MEMORY (which also tells whether read protection is on).
  * write: erases only the pages/sectors the image touches (unless the chip was mass-erased),
  * then WRITE_MEMORY in 256-byte blocks; a failure carries `confirmedBytes` so the engine can
  * resume from the first unconfirmed block. verify: GET_CHECKSUM where offered, else read-back.
@@ -14,14 +14,9 @@ import type { Clock } from '../../core/clock.ts';
 import { FramingError, ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
-import type {
-  DeviceIdentity,
-  FlashRange,
-  FlashRegion,
-  FlashSession,
-  SessionOptions,
-  WriteOptions,
-} from '../driver.ts';
+import type { DeviceIdentity, FlashRange, FlashRegion, FlashSession } from '../driver.ts';
+import type { SessionOptions, WriteOptions } from '../driver.ts';
+import type { BaudSetting } from '../link-speed.ts';
 import { runResetSequence } from '../reset-sequence.ts';
 import {
   chipByProductId,
@@ -35,6 +30,7 @@ import { Stm32Client, type Stm32Timeouts } from './client.ts';
 import { readProtectedError } from './errors.ts';
 import { Command, MAX_BLOCK, MassErase, commandNames } from './commands.ts';
 import { stm32Crc } from './crc.ts';
+import { openAtBestRate } from './link-speed.ts';
 import {
   padTo4,
   probeChip,
@@ -76,7 +72,7 @@ export interface Stm32DriverOptions {
 
 /** What `connect` takes (the engine's ConnectOptions fit). */
 interface Stm32ConnectOptions extends SessionOptions {
-  baudRate?: number | undefined;
+  baudRate?: BaudSetting | undefined; // 'auto': link-speed.ts `openAtBestRate`
 }
 
 /** The driver object the engine holds: `{ id, connect }` (the engine's Connector). */
@@ -84,6 +80,7 @@ export interface Stm32Driver {
   readonly id: typeof STM32_PROTOCOL;
   /** Same as `id`. */
   readonly protocol: typeof STM32_PROTOCOL;
+  readonly autoBaud: true;
   connect(port: SerialPortHandle, options: Stm32ConnectOptions): Promise<Stm32Session>;
 }
 
@@ -95,15 +92,19 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
   return {
     id: STM32_PROTOCOL,
     protocol: STM32_PROTOCOL,
+    autoBaud: true,
     async connect(port, options) {
-      const baudRate = options.baudRate ?? driverOptions.baudRate ?? 115_200;
-      const link = await port.open({ baudRate, parity: 'even' });
-      try {
-        return await Stm32Session.open(link, driverOptions, options);
-      } catch (err) {
-        await link.close().catch(() => undefined);
-        throw err;
-      }
+      const open = async (baudRate: number): Promise<Stm32Session> => {
+        const link = await port.open({ baudRate, parity: 'even' });
+        return Stm32Session.open(link, driverOptions, options).catch(async (err: unknown) => {
+          await link.close().catch(() => undefined);
+          throw err;
+        });
+      };
+      const { baudRate = driverOptions.baudRate ?? 115_200, logger = silentLogger } = options;
+      if (baudRate !== 'auto') return open(baudRate);
+      const canReset = driverOptions.enterSequence !== null;
+      return openAtBestRate({ port: port.info, open, canReset, logger });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Simulated ESP boards: which chip, how much flash, which USB bridge or native USB port, and
- * how DTR/RTS reach the chip. USB ids: Silicon Labs CP2102 10c4:ea60, WCH CH340 1a86:7523,
- * Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
+ * how DTR/RTS reach the chip. USB ids: Silicon Labs CP2102 and CP2102N 10c4:ea60 (the same
+ * default id), WCH CH340 1a86:7523, WCH CH343 1a86:55d3, Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
  */
 import {
   ESP_CHIPS,
@@ -13,7 +13,9 @@ import { deterministicMac, type BoardOptions, type BoardPreset, type SimBoard } 
 import { FlashModel, W25Q32_TIMING } from '../flash-model.ts';
 import {
   LINK_CH340,
+  LINK_CH343,
   LINK_CP2102,
+  LINK_CP2102N,
   LINK_USB_CDC,
   SerialWire,
   type LinkModel,
@@ -40,6 +42,21 @@ const CP2102: Bridge = {
   vid: 0x10c4,
   pid: 0xea60,
   link: LINK_CP2102,
+  circuit: 'auto-reset',
+};
+/** ESP32-DevKitC V4: "A single chip USB-UART bridge provides up to 3 Mbps" (its user guide). */
+const CP2102N: Bridge = {
+  name: 'CP2102N',
+  vid: 0x10c4,
+  pid: 0xea60,
+  link: LINK_CP2102N,
+  circuit: 'auto-reset',
+};
+const CH343: Bridge = {
+  name: 'CH343',
+  vid: 0x1a86,
+  pid: 0x55d3,
+  link: LINK_CH343,
   circuit: 'auto-reset',
 };
 const CH340: Bridge = {
@@ -153,7 +170,7 @@ function hex4(n: number): string {
 
 /** The ESP presets. */
 export const ESP_BOARD_PRESETS: readonly BoardPreset[] = [
-  espPreset({ name: 'esp32', chip: 'esp32', label: 'ESP32-DevKitC', bridge: CP2102, flashMiB: 4 }),
+  espPreset({ name: 'esp32', chip: 'esp32', label: 'ESP32-DevKitC', bridge: CP2102N, flashMiB: 4 }),
   espPreset({
     name: 'esp32-ch340',
     chip: 'esp32',
@@ -187,6 +204,13 @@ export const ESP_BOARD_PRESETS: readonly BoardPreset[] = [
     chip: 'esp32c3',
     label: 'ESP32-C3-DevKitM-1',
     bridge: CP2102,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32c3-ch343',
+    chip: 'esp32c3',
+    label: 'ESP32-C3 board (CH343)',
+    bridge: CH343,
     flashMiB: 4,
   }),
   espPreset({

@@ -236,7 +236,9 @@ describe('job slice', () => {
     expect(s.device?.chip).toBe('esp32s3');
     expect(s.job.progress?.percent).toBe(100);
     expect(services.session.calls).toContain('write:app');
-    expect(services.fakeConnector.lastOptions?.baudRate).toBe(s.settings.baudRate);
+    // The default is 'auto'; a driver that does not take it (this fake) gets its own default.
+    expect(s.settings.baudRate).toBe('auto');
+    expect(services.fakeConnector.lastOptions?.baudRate).toBeUndefined();
     expect(s.log.entries.some((e) => e.source === 'engine')).toBe(true);
     expect(await services.rollbackStore!.get('acme-sensor')).toMatchObject({ securityCounter: 3 });
   });
@@ -269,7 +271,7 @@ describe('job slice', () => {
   it('ignores a baud rate that is not offered', () => {
     const { store } = setup();
     store.getState().setBaudRate(12345 as 115200);
-    expect(store.getState().settings.baudRate).toBe(460800);
+    expect(store.getState().settings.baudRate).toBe('auto');
   });
 
   it('reports an unplugged board with its code, hints and recovery', async () => {
@@ -397,6 +399,6 @@ it('resetAppStore puts everything back', async () => {
   const s = store.getState();
   expect(s.port).toBeUndefined();
   expect(s.bundle.status).toBe('empty');
-  expect(s.settings.baudRate).toBe(460800);
+  expect(s.settings.baudRate).toBe('auto');
   expect(s.log.entries).toEqual([]);
 });

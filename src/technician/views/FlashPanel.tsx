@@ -149,11 +149,15 @@ function Options(props: { disabled: boolean }) {
             <select
               id={baudId}
               value={settings.baudRate}
-              onChange={(e) => setBaudRate(Number(e.target.value) as BaudRate)}
+              onChange={(e) =>
+                setBaudRate(
+                  (e.target.value === 'auto' ? 'auto' : Number(e.target.value)) as BaudRate,
+                )
+              }
             >
               {BAUD_RATES.map((b) => (
                 <option key={b} value={b}>
-                  {b.toLocaleString('en-US')}
+                  {b === 'auto' ? 'Auto (from the adapter)' : b.toLocaleString('en-US')}
                 </option>
               ))}
             </select>

@@ -12,8 +12,11 @@ import { parseKeepRange, type KeepRange } from '../../../app/keep-ranges.ts';
 import type { AppServices, ErrorView, SerialProtocolChoice } from '../../../app/types.ts';
 import type { AppSlice } from './slice.ts';
 
-/** Line speeds offered to the technician (esptool's common rates). */
-export const BAUD_RATES = [115200, 230400, 460800, 921600] as const;
+/**
+ * Line speeds offered to the technician: 'auto' (the fastest the port's adapter and the
+ * bootloader carry, src/protocols/link-speed.ts), then esptool's common rates.
+ */
+export const BAUD_RATES = ['auto', 115200, 230400, 460800, 921600] as const;
 export type BaudRate = (typeof BAUD_RATES)[number];
 
 interface Settings {
@@ -86,7 +89,7 @@ export interface SettingsSlice {
 }
 
 const defaultSettings: Settings = {
-  baudRate: 460800,
+  baudRate: 'auto',
   verifyAfterWrite: true,
   allowUnverified: false,
   serialProtocol: 'auto',
@@ -104,7 +107,7 @@ export function createSettingsSlice(services: AppServices): AppSlice<SettingsSli
   return (set) => ({
     settings: defaultSettings,
     setBaudRate: (baudRate) => {
-      if (!(BAUD_RATES as readonly number[]).includes(baudRate)) return;
+      if (!(BAUD_RATES as readonly unknown[]).includes(baudRate)) return;
       set((s) => ({ settings: { ...s.settings, baudRate } }));
     },
     setVerifyAfterWrite: (on) =>
