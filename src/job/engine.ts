@@ -19,6 +19,7 @@ import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable, requireSameBoard } from './retry.ts';
 import { checkPlacement } from './placement.ts';
+import { totalDelta, writeWithDelta } from './delta.ts';
 import {
   admitSource,
   planRegions,
@@ -177,6 +178,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       regions: reports,
       durationMs: this.clock.now() - t0,
     };
+    const delta = totalDelta(reports.map((r) => r.delta));
+    if (delta) success.delta = delta;
     if (notice !== undefined) success.notice = notice;
     return success;
   }
@@ -194,8 +197,21 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       verified: false,
     }));
     this.setPhase('writing');
+    const settings = this.options.settings;
+    // After a chip erase every unit differs: comparing would only cost time.
+    const delta = (settings?.delta ?? true) && (settings?.eraseMode ?? 'regions') !== 'all';
     for (let i = 0; i < plan.regions.length; i++) {
-      reports[i]!.attempts = await writeWithRetry(ctx, plan.regions[i]!, i);
+      if (!delta) {
+        reports[i]!.attempts = await writeWithRetry(ctx, plan.regions[i]!, i);
+        continue;
+      }
+      const written = await writeWithDelta(ctx, plan.regions[i]!, i);
+      reports[i]!.attempts = written.attempts;
+      if (written.delta) reports[i]!.delta = written.delta;
+    }
+    const figure = totalDelta(reports.map((r) => r.delta));
+    if (figure && plan.regions.length > 1) {
+      this.log.info(`Delta update: ${figure.unchanged} of ${figure.total} blocks unchanged.`);
     }
     if (this.options.settings?.verify ?? true) {
       this.setPhase('verifying');
