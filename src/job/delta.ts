@@ -58,7 +58,8 @@ export function totalDelta(figures: readonly (DeltaFigure | undefined)[]): Delta
 }
 
 /**
- * Writes region `index` as a delta update when the session can compare, else in full.
+ * Writes region `index` as a delta update when `enabled` and the session can compare, else in
+ * full.
  * @returns the write attempts it took (1 when nothing went wrong, also when nothing needed
  *   writing) and, when the board was compared, how many units were unchanged.
  * @throws like `writeWithRetry`.
@@ -67,11 +68,12 @@ export async function writeWithDelta(
   ctx: TransferContext,
   region: FlashRegion,
   index: number,
+  enabled: boolean,
 ): Promise<{ attempts: number; delta?: DeltaFigure }> {
   const full = async (): Promise<{ attempts: number }> => ({
     attempts: await writeWithRetry(ctx, region, index),
   });
-  if (!ctx.session().compareUnits || region.data.length === 0) return full();
+  if (!enabled || !ctx.session().compareUnits || region.data.length === 0) return full();
   let units: DeltaUnit[] | undefined;
   try {
     await ctx.deadline(region, 'Comparing', async (signal) => {

@@ -27,12 +27,7 @@ import {
   type FlashPlan,
   type VerifiedSource,
 } from './source.ts';
-import {
-  verifyWithRetry,
-  writeWithRetry,
-  type RetryLimits,
-  type TransferContext,
-} from './transfer.ts';
+import { verifyWithRetry, type RetryLimits, type TransferContext } from './transfer.ts';
 import type {
   ChipEraser,
   FlashJobOptions,
@@ -201,17 +196,9 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     // After a chip erase every unit differs: comparing would only cost time.
     const delta = (settings?.delta ?? true) && (settings?.eraseMode ?? 'regions') !== 'all';
     for (let i = 0; i < plan.regions.length; i++) {
-      if (!delta) {
-        reports[i]!.attempts = await writeWithRetry(ctx, plan.regions[i]!, i);
-        continue;
-      }
-      const written = await writeWithDelta(ctx, plan.regions[i]!, i);
+      const written = await writeWithDelta(ctx, plan.regions[i]!, i, delta);
       reports[i]!.attempts = written.attempts;
       if (written.delta) reports[i]!.delta = written.delta;
-    }
-    const figure = totalDelta(reports.map((r) => r.delta));
-    if (figure && plan.regions.length > 1) {
-      this.log.info(`Delta update: ${figure.unchanged} of ${figure.total} blocks unchanged.`);
     }
     if (this.options.settings?.verify ?? true) {
       this.setPhase('verifying');

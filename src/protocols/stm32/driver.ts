@@ -11,10 +11,11 @@
  */
 import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
-import { FramingError, ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
+import { ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
+  DeltaUnit,
   DeviceIdentity,
   FlashRange,
   FlashRegion,
@@ -35,7 +36,9 @@ import { Stm32Client, type Stm32Timeouts } from './client.ts';
 import { readProtectedError } from './errors.ts';
 import { Command, MAX_BLOCK, MassErase, commandNames } from './commands.ts';
 import { stm32Crc } from './crc.ts';
+import { compareSectors } from './delta.ts';
 import {
+  compareBlock,
   padTo4,
   probeChip,
   retryTransient,
@@ -99,7 +102,7 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
       const baudRate = options.baudRate ?? driverOptions.baudRate ?? 115_200;
       const link = await port.open({ baudRate, parity: 'even' });
       try {
-        return await Stm32Session.open(link, driverOptions, options);
+        return await Stm32Session.open(link, driverOptions, { ...options, baudRate });
       } catch (err) {
         await link.close().catch(() => undefined);
         throw err;
@@ -122,6 +125,8 @@ class Stm32Session implements FlashSession {
   private massErased = false;
   private readonly writtenSinceMassErase = new Set<string>();
   private readonly flashBytes: number;
+  /** The line speed, for the delta cost model. */
+  private readonly baudRate: number;
   /** The main flash from the chip table, capped by the size the chip reports (AN2606). */
   readonly flashRanges: readonly FlashRange[];
 
@@ -130,7 +135,7 @@ class Stm32Session implements FlashSession {
     client: Stm32Client;
     chip: Stm32Chip;
     options: Stm32DriverOptions;
-    session: SessionOptions;
+    session: Stm32ConnectOptions;
     identity: DeviceIdentity;
     probe: Probe;
   }) {
@@ -142,6 +147,7 @@ class Stm32Session implements FlashSession {
     this.log = init.session.logger;
     this.identity = init.identity;
     this.readProtected = init.probe.readProtected;
+    this.baudRate = init.session.baudRate ?? 115_200;
     this.flashBytes = Math.min(flashSize(init.chip), (init.probe.flashKiB ?? Infinity) * 1024);
     const start = init.chip.flash.start;
     this.flashRanges = [{ start, end: start + this.flashBytes, name: `${init.chip.name} flash` }];
@@ -249,6 +255,22 @@ class Stm32Session implements FlashSession {
     }
   }
 
+  /**
+   * Delta update (delta.ts): GET_CHECKSUM per page/sector where offered, else read-compare
+   * where the cost model says it pays; nothing on a read-protected or freshly erased chip.
+   */
+  async compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
+    this.checkRegion(region);
+    if (this.readProtected || this.massErased) return undefined;
+    const crc =
+      this.options.verifyMethod !== 'read' && this.client.commands.includes(Command.GET_CHECKSUM);
+    return compareSectors(this.client, this.chip, region, {
+      crc,
+      baudRate: this.baudRate,
+      signal: options.signal,
+    });
+  }
+
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
     const { signal, onProgress } = options;
     this.checkRegion(region);
@@ -281,7 +303,7 @@ class Stm32Session implements FlashSession {
       // garbled is read again after a resync, instead of failing the whole pass.
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.compareBlock(region, off, want, signal);
+          await compareBlock(this.client, region, off, want, signal);
           break;
         } catch (err) {
           if (attempt >= 4 || !transient(err)) throw err;
@@ -452,42 +474,6 @@ class Stm32Session implements FlashSession {
     }
     const from = Math.max(0, sector!.address - region.address);
     return Math.floor(from / MAX_BLOCK) * MAX_BLOCK;
-  }
-
-  /**
-   * Reads a block back. READ_MEMORY data has no checksum (AN3155 §3.4), so a difference is read
-   * again until two reads agree: that tells bad flash from bytes damaged on the wire.
-   */
-  private async compareBlock(
-    region: FlashRegion,
-    off: number,
-    want: Uint8Array,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const address = region.address + off;
-    let previous = await this.client.readMemory(address, want.length, { signal });
-    for (let reads = 1; ; reads++) {
-      if (equalBytes(previous, want)) return;
-      if (reads >= 5) {
-        throw new FramingError(
-          'framing.invalid',
-          `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`,
-        );
-      }
-      const next = await this.client.readMemory(address, want.length, { signal });
-      if (equalBytes(next, previous)) {
-        const i = want.findIndex((b, k) => b !== next[k]);
-        throw new VerificationError(
-          `${region.name}: byte at ${hex32(address + i)} reads 0x${hex2(next[i]!)}, the image has 0x${hex2(want[i]!)}.`,
-          {
-            hints: [
-              'Write the image again; if it keeps failing, the flash may be worn or write-protected.',
-            ],
-          },
-        );
-      }
-      previous = next;
-    }
   }
 }
 
