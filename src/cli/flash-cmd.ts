@@ -44,6 +44,8 @@ Options:
   --protocol ID        the serial protocol, when neither the bundle nor the port tells it
                        (esp-serial, stm32-usart, avr-stk500v1, avr-stk500v2, avr109, mcuboot-smp)
   --baud N             flashing speed; for bootloaders with a fixed speed (AVR, MCUboot), theirs
+  --no-delta           write every block; by default blocks the board already holds (same
+                       digest or bytes) are skipped
   --log FILE           flash log (default ./webflash-log.jsonl; rollback state beside it in
                        webflash-rollback.json)
   --allow-downgrade R  install an older release; R is known-bad-release,
@@ -166,6 +168,7 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
       clock,
       logger,
       baud,
+      noDelta: values['no-delta'],
     });
     let portLabel: string;
     let result: JobResult;

@@ -20,6 +20,8 @@ export interface Settings {
   baudRate: BaudRate;
   /** Verify each image after writing (MD5 / read-back). */
   verifyAfterWrite: boolean;
+  /** Delta update: skip the blocks the board already holds (job setting `delta`). */
+  delta: boolean;
   /** Development builds only: allow writing a raw, unsigned image. */
   allowUnverified: boolean;
   /** The protocol for a serial port: "auto" lets the verified bundle's targets decide. */
@@ -66,6 +68,7 @@ export interface SettingsSlice {
   settings: Settings;
   setBaudRate: (baudRate: BaudRate) => void;
   setVerifyAfterWrite: (on: boolean) => void;
+  setDelta: (on: boolean) => void;
   /** Ignored (stays false) unless the build allows unverified images. */
   setAllowUnverified: (on: boolean) => void;
   /** Ignored for a value that is not offered. */
@@ -88,6 +91,7 @@ export interface SettingsSlice {
 export const defaultSettings: Settings = {
   baudRate: 460800,
   verifyAfterWrite: true,
+  delta: true,
   allowUnverified: false,
   serialProtocol: 'auto',
   allowReadoutUnprotect: false,
@@ -109,6 +113,7 @@ export function createSettingsSlice(services: AppServices): AppSlice<SettingsSli
     },
     setVerifyAfterWrite: (on) =>
       set((s) => ({ settings: { ...s.settings, verifyAfterWrite: on } })),
+    setDelta: (on) => set((s) => ({ settings: { ...s.settings, delta: on } })),
     setAllowUnverified: (on) =>
       set((s) => ({
         settings: { ...s.settings, allowUnverified: on && services.unverifiedAllowed },
