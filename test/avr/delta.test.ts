@@ -71,8 +71,8 @@ describe('AVR delta updates', () => {
     r.board.flash.load(0, data);
     r.board.flash.load(6000, Uint8Array.of(0x42)); // past the image, in its last page
     const update = data.slice();
-    update[130] ^= 1; // page 1
-    update[5990] ^= 1; // page 46, the partial one
+    update[130] = update[130]! ^ 1; // page 1
+    update[5990] = update[5990]! ^ 1; // page 46, the partial one
     const before = [...r.board.flash.counters.sectorErases];
     const result = await flash(r, update);
     expect(result.ok, JSON.stringify(result)).toBe(true);

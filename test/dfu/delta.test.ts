@@ -50,8 +50,8 @@ describe('DfuSe delta updates', () => {
     const rig = await dfuseRig();
     rig.device.flash.load(FLASH, image);
     const update = image.slice();
-    update[0x4000 + 10] ^= 0xff; // sector 1
-    update[0x30000] ^= 0xff; // sector 5
+    update[0x4000 + 10] = update[0x4000 + 10]! ^ 0xff; // sector 1
+    update[0x30000] = update[0x30000]! ^ 0xff; // sector 5
     const before = [...rig.device.flash.counters.sectorErases];
     const result = await flash(rig, update);
     expect(result.ok, JSON.stringify(result)).toBe(true);
