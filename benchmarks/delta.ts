@@ -50,7 +50,7 @@ interface Config {
   setup(clock: Clock, old: Uint8Array): Promise<Setup>;
 }
 
-export interface DeltaRow {
+interface DeltaRow {
   config: string;
   link: string;
   imageBytes: number;
@@ -62,7 +62,7 @@ export interface DeltaRow {
   unchanged: { identical: string; spread: string };
 }
 
-export interface BlockSizeRow {
+interface BlockSizeRow {
   blockBytes: number;
   identicalModelMs: number;
   spreadModelMs: number;
@@ -106,7 +106,7 @@ function espConfig(
       };
       return {
         port: b.wire!.port!,
-        connector: connector as Connector<unknown>,
+        connector: connector,
         settings: { baudRate: baud },
       };
     },
@@ -131,7 +131,7 @@ function stm32Config(checksum: boolean, size: number): Config {
       const wire = new SerialWire({ clock, device, link: LINK_CP2102, seed: 1 });
       return {
         port: wire.port!,
-        connector: createStm32Driver() as Connector<unknown>,
+        connector: createStm32Driver(),
         settings: { baudRate: 115200 },
       };
     },

@@ -27,7 +27,7 @@ interface UnitRun {
  * Joins consecutive units with the same verdict.
  * @throws {UsageError} when the units do not cover `[0, length)` in order without gaps.
  */
-export function unitRuns(units: readonly DeltaUnit[], length: number): UnitRun[] {
+function unitRuns(units: readonly DeltaUnit[], length: number): UnitRun[] {
   const runs: UnitRun[] = [];
   let at = 0;
   for (const u of units) {
