@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only bundle|esp|stm32|dfu|provisioning|size[,…]] [-- --quick]`
+ * `npm run bench [-- --only bundle|esp|stm32|dfu|provisioning|size|delta[,…]] [-- --quick]`
  *
  * Runs the benchmark suites one after another (never in parallel, so they do not disturb each
  * other), writes benchmarks/results/latest.json and the generated section of docs/benchmarks.md.
@@ -11,6 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { runBundleSuite } from './bundle.ts';
+import { runDeltaSuite } from './delta.ts';
 import { runDfuSuite } from './dfu.ts';
 import { runEspSuite } from './esp.ts';
 import {
@@ -24,7 +25,7 @@ import { runProvisioningSuite } from './provisioning.ts';
 import { runSizeSuite } from './size.ts';
 import { runStm32Suite } from './stm32.ts';
 
-const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning', 'size'] as const;
+const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning', 'size', 'delta'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench [-- --only ${SUITES.join('|')}[,…]] [-- --quick]
@@ -97,6 +98,8 @@ for (const suite of only) {
     results.stm32 = await timed(quick, () => runStm32Suite({ quick, log }));
   } else if (suite === 'provisioning') {
     results.provisioning = await timed(quick, () => runProvisioningSuite({ quick, log }));
+  } else if (suite === 'delta') {
+    results.delta = await timed(quick, () => runDeltaSuite({ quick, log }));
   } else if (suite === 'size') {
     results.size = await timed(quick, () => runSizeSuite({ log }));
   } else {

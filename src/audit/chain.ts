@@ -112,6 +112,9 @@ export function appendEntry(previous: AuditEntry, record: FlashRecord, time: Dat
     durationMs,
     mode,
   };
+  // Only when present: entries without it hash as before.
+  if (record.delta)
+    unhashed.delta = { unchanged: record.delta.unchanged, total: record.delta.total };
   return { ...unhashed, hash: entryHash(unhashed) };
 }
 

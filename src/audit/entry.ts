@@ -42,6 +42,12 @@ export interface FlashRecord {
   /** Wall time of the flash, in whole milliseconds. */
   durationMs: number;
   mode: AuditMode;
+  /**
+   * Delta update: erase units the board already held and were skipped, of all units compared.
+   * Optional (entries written before delta updates have none, and still verify); absent when
+   * nothing was compared (delta off, a protocol that cannot compare, a failed job).
+   */
+  delta?: { unchanged: number; total: number };
 }
 
 interface EntryBase {
@@ -88,6 +94,7 @@ const BASE_KEYS = ['v', 'seq', 'kind', 'time', 'prev', 'hash'];
 const GENESIS_KEYS = new Set([...BASE_KEYS, 'logId']);
 const FLASH_KEYS = new Set([
   ...BASE_KEYS,
+  'delta',
   'note',
   'port',
   'deviceId',
@@ -98,7 +105,10 @@ const FLASH_KEYS = new Set([
   'durationMs',
   'mode',
 ]);
+/** Flash fields an entry may leave out (added after version 1 entries were first written). */
+const OPTIONAL_FLASH_KEYS = new Set(['delta']);
 const BUNDLE_KEYS = new Set(['product', 'version', 'sha256']);
+const DELTA_KEYS = new Set(['unchanged', 'total']);
 
 /** True for a `Date.toISOString()` time that names a real instant. */
 function isIsoTime(s: unknown): s is string {
@@ -125,7 +135,7 @@ export function entryProblem(
     if (!allowed.has(key) || (key === 'hash' && !hashed)) return `unexpected field "${key}"`;
   }
   for (const key of allowed) {
-    if (key === 'hash' && !hashed) continue;
+    if ((key === 'hash' && !hashed) || OPTIONAL_FLASH_KEYS.has(key)) continue;
     if (!(key in value)) return `missing field "${key}"`;
   }
   if (value['v'] !== AUDIT_VERSION) return `field "v" must be ${AUDIT_VERSION}`;
@@ -148,7 +158,7 @@ export function entryProblem(
 export function flashRecordProblem(value: unknown): string | undefined {
   if (!isPlainObject(value)) return 'not an object';
   for (const key of FLASH_KEYS) {
-    if (BASE_KEYS.includes(key)) continue;
+    if (BASE_KEYS.includes(key) || OPTIONAL_FLASH_KEYS.has(key)) continue;
     if (!(key in value)) return `missing field "${key}"`;
   }
   return flashProblem(value);
@@ -184,7 +194,15 @@ function flashProblem(value: Record<string, unknown>): string | undefined {
   if (!(AUDIT_MODES as readonly unknown[]).includes(value['mode'])) {
     return `field "mode" must be one of ${AUDIT_MODES.join(', ')}`;
   }
-  return undefined;
+  return 'delta' in value ? deltaProblem(value['delta']) : undefined;
+}
+
+function deltaProblem(delta: unknown): string | undefined {
+  const bad = 'field "delta" must be { unchanged, total }, whole numbers with unchanged ≤ total';
+  if (!isPlainObject(delta) || Object.keys(delta).some((k) => !DELTA_KEYS.has(k))) return bad;
+  const { unchanged, total } = delta;
+  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  return whole(unchanged) && whole(total) && unchanged <= total ? undefined : bad;
 }
 
 function isText(v: unknown): v is string {

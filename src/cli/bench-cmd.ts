@@ -57,7 +57,8 @@ Options:
   --report FILE        the report, CSV (.csv) or JSON (.json), rewritten after every board
   --root FILE          trust root (default: WEBFLASH_TRUST_ROOT)
   --log FILE           flash log (default ./webflash-log.jsonl)
-  --board ID, --protocol ID, --baud N|auto, --allow-downgrade R, --note TEXT: as for 'webflash flash'
+  --board ID, --protocol ID, --baud N|auto, --no-delta, --allow-downgrade R, --note TEXT: as
+                       for 'webflash flash'
   --json               one JSON event per line, each with its "board"
 
 Exit codes: 0 every board verified; otherwise the code of the first board that failed (see
@@ -147,6 +148,7 @@ async function runBench(platform: HeadlessPlatform, args: string[], io: CliIo): 
         clock,
         logger,
         baud,
+        noDelta: values['no-delta'],
       }),
       bundle,
       info: {

@@ -59,9 +59,13 @@ export function boardJobContext(o: {
   clock: Clock;
   logger: Logger;
   baud: BaudSetting | undefined;
+  /** `--no-delta`: write every block, without asking the board what it holds. */
+  noDelta?: boolean | undefined;
 }): BoardJobContext {
-  const { baud, ...rest } = o;
-  return { ...rest, settings: baud === undefined ? {} : { baudRate: baud } };
+  const { baud, noDelta, ...rest } = o;
+  const settings: JobSettings = baud === undefined ? {} : { baudRate: baud };
+  if (noDelta) settings.delta = false;
+  return { ...rest, settings };
 }
 
 /** The serial protocol for a port: `--protocol`, else the bundle's targets and the port's USB ids. */

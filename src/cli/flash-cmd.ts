@@ -47,6 +47,8 @@ Options:
   --baud N|auto        flashing speed (default auto: the fastest the port's USB-UART adapter and
                        the bootloader carry, stepping down when a rate fails); for bootloaders
                        with a fixed speed (AVR, MCUboot), theirs
+  --no-delta           write every block; by default blocks the board already holds (same
+                       digest or bytes) are skipped
   --log FILE           flash log (default ./webflash-log.jsonl; rollback state beside it in
                        webflash-rollback.json)
   --allow-downgrade R  install an older release; R is known-bad-release,
@@ -174,6 +176,7 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
       clock,
       logger,
       baud,
+      noDelta: values['no-delta'],
     });
     let portLabel: string;
     let result: JobResult;

@@ -86,7 +86,7 @@ export function flashRecordOf(
 ): FlashRecord {
   const identity = result.identity;
   const m = facts.bundle.manifest;
-  return {
+  const record: FlashRecord = {
     note: facts.note,
     port: facts.port.slice(0, 200),
     deviceId: (identity?.uniqueId ?? '').slice(0, 200),
@@ -97,6 +97,8 @@ export function flashRecordOf(
     durationMs: Math.max(0, Math.round(result.durationMs)),
     mode: facts.mode,
   };
+  if (result.ok && result.delta) record.delta = { ...result.delta };
+  return record;
 }
 
 /** The options `flash` and `bench` share: the release, the board and the flash log. */
@@ -109,4 +111,5 @@ export const JOB_OPTIONS = {
   'allow-downgrade': { type: 'string' },
   note: { type: 'string' },
   json: { type: 'boolean' },
+  'no-delta': { type: 'boolean' },
 } as const;

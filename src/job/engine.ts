@@ -21,6 +21,7 @@ import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
 import { isRetryable, requireSameBoard } from './retry.ts';
 import { checkPlacement } from './placement.ts';
+import { totalDelta, writeWithDelta } from './delta.ts';
 import {
   admitSource,
   planRegions,
@@ -28,12 +29,7 @@ import {
   type FlashPlan,
   type VerifiedSource,
 } from './source.ts';
-import {
-  verifyWithRetry,
-  writeWithRetry,
-  type RetryLimits,
-  type TransferContext,
-} from './transfer.ts';
+import { verifyWithRetry, type RetryLimits, type TransferContext } from './transfer.ts';
 import type {
   ChipEraser,
   FlashJobOptions,
@@ -187,6 +183,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       regions: reports,
       durationMs: this.clock.now() - t0,
     };
+    const delta = totalDelta(reports.map((r) => r.delta));
+    if (delta) success.delta = delta;
     if (notice !== undefined) success.notice = notice;
     return success;
   }
@@ -204,8 +202,13 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       verified: false,
     }));
     this.setPhase('writing');
+    const settings = this.options.settings;
+    // After a chip erase every unit differs: comparing would only cost time.
+    const delta = (settings?.delta ?? true) && (settings?.eraseMode ?? 'regions') !== 'all';
     for (let i = 0; i < plan.regions.length; i++) {
-      reports[i]!.attempts = await writeWithRetry(ctx, plan.regions[i]!, i);
+      const written = await writeWithDelta(ctx, plan.regions[i]!, i, delta);
+      reports[i]!.attempts = written.attempts;
+      if (written.delta) reports[i]!.delta = written.delta;
     }
     if (this.options.settings?.verify ?? true) {
       this.setPhase('verifying');

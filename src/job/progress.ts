@@ -93,6 +93,11 @@ export class ProgressTracker {
     this.phases[phase].done[index] = 0;
   }
 
+  /** Bytes of region `index`. */
+  regionSize(index: number): number {
+    return this.regions[index]?.data.length ?? 0;
+  }
+
   /** 0…100 of region `index` in `phase`. */
   regionPercent(phase: TransferPhase, index: number): number {
     const size = this.regions[index]?.data.length ?? 0;

@@ -60,6 +60,8 @@ export async function writeWithRetry(
   ctx: TransferContext,
   region: FlashRegion,
   index: number,
+  /** Where `region` starts in the job's region `index` (a delta update writes parts of it). */
+  offset = 0,
 ): Promise<number> {
   let resumeFrom = 0;
   let withoutProgress = 0;
@@ -71,10 +73,19 @@ export async function writeWithRetry(
         ctx.session().write(region, {
           signal,
           resumeFrom,
-          onProgress: (p) => ctx.onProgress(p, index, attempt),
+          onProgress: (p) =>
+            ctx.onProgress(
+              offset === 0 ? p : { ...p, bytesDone: offset + p.bytesDone },
+              index,
+              attempt,
+            ),
         }),
       );
-      ctx.log.info(`Wrote ${region.name} (${region.data.length} bytes).`);
+      ctx.log.info(
+        offset === 0 && ctx.progress.regionSize(index) === region.data.length
+          ? `Wrote ${region.name} (${region.data.length} bytes).`
+          : `Wrote ${region.name} at offset ${offset} (${region.data.length} bytes).`,
+      );
       return attempt;
     } catch (err) {
       const e = describeFailure(err, ctx, 'writing', region, index);

@@ -88,12 +88,22 @@ export interface RegionReport {
   /** Write attempts it took (1 when nothing went wrong). */
   attempts: number;
   verified: boolean;
+  /** Delta update: erase units the board already held (skipped) of all units; absent when not compared. */
+  delta?: DeltaFigure;
+}
+
+/** "n of m blocks unchanged": erase units skipped by a delta update, of all units compared. */
+export interface DeltaFigure {
+  unchanged: number;
+  total: number;
 }
 
 export interface JobSuccess {
   ok: true;
   identity: DeviceIdentity;
   regions: RegionReport[];
+  /** Delta update over all regions that were compared; absent when none was (delta off…). */
+  delta?: DeltaFigure;
   /** Milliseconds from start to finish on the job's clock. */
   durationMs: number;
   /**
@@ -178,6 +188,12 @@ export interface JobSettings {
   verify?: boolean;
   /** Start the new firmware at the end; default true. */
   reset?: boolean;
+  /**
+   * Delta update: before writing, ask the board which erase units already hold the image
+   * (`FlashSession.compareUnits`) and erase and write only the others; default true. Off
+   * writes every unit, as a full write.
+   */
+  delta?: boolean;
   /**
    * Failed attempts in a row, without new bytes confirmed, after which a region's write or
    * verify gives up; at least 1, default 3.

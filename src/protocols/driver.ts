@@ -118,6 +118,18 @@ export interface FlashSession {
    * present, see `ResumableError`) tells the engine where a retry may resume.
    */
   write(region: FlashRegion, options: WriteOptions): Promise<void>;
+  /**
+   * Delta updates (optional): which erase units of a planned write already hold what writing
+   * them would leave, found by digest (MD5, CRC, image hash) or by reading back. The units
+   * cover `region.data` in order without gaps, each clipped to the image; one at an edge of the
+   * image is `unchanged` only when its whole erase unit is, bytes outside the image included
+   * (as the driver's write would leave them: erased, or kept). Writing a part of the region
+   * that starts and ends on unit boundaries erases and writes only those units.
+   * Returns `undefined` when the driver does not compare: it cannot read or hash the flash, or
+   * its cost model says comparing costs more than erasing and writing (see `worthComparing`).
+   * Any doubt (a reply it cannot parse) throws; it never reports a unit unchanged unsure.
+   */
+  compareUnits?(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined>;
   /** Compares the region on the board with `region.data` (read-back, MD5 or CRC). */
   verify(region: FlashRegion, options: WriteOptions): Promise<void>;
   /** Brings the link back to a known state after a timeout or garbled reply. */
@@ -126,6 +138,33 @@ export interface FlashSession {
   reset(): Promise<void>;
   /** Releases the link; idempotent. */
   close(): Promise<void>;
+}
+
+/** One erase unit of a planned write, as byte offsets into the region's data. */
+export interface DeltaUnit {
+  /** First image byte in this unit (offset into `region.data`). */
+  start: number;
+  /** One past the last image byte in this unit. */
+  end: number;
+  /** The board already holds what a write of this unit would leave: it is skipped. */
+  unchanged: boolean;
+}
+
+/**
+ * The delta cost model shared by the drivers: compare only when reading or hashing a unit
+ * costs less than the erase and write it may save, weighted by the share of units an update
+ * usually leaves unchanged (`expectedUnchanged`, 0.9: a delta update changes a few blocks, and
+ * rewriting an identical image must cost next to nothing). With p the share unchanged, the
+ * delta costs compare + (1 − p)·(erase + write) against erase + write for a full write, so it
+ * pays when compare < p·(erase + write).
+ * @example worthComparing({ compareMs: 90, eraseWriteMs: 115 }) // true
+ */
+export function worthComparing(cost: {
+  compareMs: number;
+  eraseWriteMs: number;
+  expectedUnchanged?: number;
+}): boolean {
+  return cost.compareMs < (cost.expectedUnchanged ?? 0.9) * cost.eraseWriteMs;
 }
 
 /**

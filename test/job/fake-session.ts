@@ -6,6 +6,7 @@ import { sleep, type Clock } from '../../src/core/clock.ts';
 import { AbortError, TimeoutError, VerificationError } from '../../src/core/errors.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import type {
+  DeltaUnit,
   DeviceIdentity,
   FlashRange,
   FlashRegion,
@@ -44,6 +45,8 @@ export interface FakeSessionOptions {
   installed?: InstalledFirmware;
   faults?: Fault[];
   withEraseAll?: boolean;
+  /** Offer delta updates: `compareUnits` compares the fake flash block by block. */
+  withDelta?: boolean;
   /** What the session reports as its memory (src/job/placement.ts); default: not reported. */
   flashRanges?: FlashRange[];
 }
@@ -67,6 +70,7 @@ export class FakeSession implements FlashSession {
   flashRanges?: FlashRange[];
   readInstalledFirmware?: (signal?: AbortSignal) => Promise<InstalledFirmware | undefined>;
   eraseAll?: (options: { signal?: AbortSignal | undefined }) => Promise<void>;
+  compareUnits?: (region: FlashRegion, options: WriteOptions) => Promise<DeltaUnit[]>;
   private readonly clock: Clock;
   private readonly blockSize: number;
   private readonly msPerBlock: number;
@@ -91,6 +95,19 @@ export class FakeSession implements FlashSession {
         this.calls.push('readInstalled');
         await this.maybeFault('readInstalled', undefined, undefined, signal);
         return installed;
+      };
+    }
+    if (options.withDelta) {
+      this.compareUnits = async (region) => {
+        this.calls.push(`compare:${region.name}`);
+        const units: DeltaUnit[] = [];
+        for (let start = 0; start < region.data.length; start += this.blockSize) {
+          const end = Math.min(region.data.length, start + this.blockSize);
+          const have = this.flash.subarray(region.address + start, region.address + end);
+          const unchanged = have.every((b, i) => b === region.data[start + i]);
+          units.push({ start, end, unchanged });
+        }
+        return units;
       };
     }
     if (options.withEraseAll) {

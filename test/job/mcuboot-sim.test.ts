@@ -153,6 +153,16 @@ describe('mcuboot-smp through the engine', () => {
         /already on the device \(running, same hash\); nothing to send/.test(l.message),
       ),
     ).toBe(true);
+    // Delta update: the image hash in the state list is the whole comparison.
+    expect(result.ok && result.delta).toEqual({ unchanged: 1, total: 1 });
+  });
+
+  it('a new image is one changed unit; delta off leaves the comparison to the upload', async () => {
+    const r = rig();
+    const first = await flash(r);
+    expect(first.result.ok && first.result.delta).toEqual({ unchanged: 0, total: 1 });
+    const again = await flash(r, { app: APP }, { settings: { delta: false } });
+    expect(again.result.ok && again.result.delta).toBeUndefined();
   });
 
   it('an image already waiting in slot 1 (pending) is started, not uploaded again', async () => {

@@ -154,11 +154,12 @@ export function createAvr109Driver(
     protocol: AVR109_PROTOCOL,
     async connect(port: SerialPortHandle, connect: AvrConnectOptions): Promise<AvrSession> {
       const target = await reachBootloader(port, options, connect);
-      const link = await target.open({
-        baudRate: connect.baudRate ?? options.baudRate ?? 57_600,
-      });
+      const baudRate = connect.baudRate ?? options.baudRate ?? 57_600;
+      const link = await target.open({ baudRate });
       try {
-        return await openAvr109(link, options, connect);
+        const session = await openAvr109(link, options, connect);
+        session.linkBaud = baudRate;
+        return session;
       } catch (err) {
         await link.close().catch(() => undefined);
         throw err;

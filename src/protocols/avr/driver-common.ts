@@ -67,7 +67,9 @@ export function connectWith<P extends ProtocolId>(
       const baudRate = options.baudRate ?? driverOptions.baudRate ?? defaultBaud;
       const link = await port.open({ baudRate });
       try {
-        return await open(link, driverOptions, options, port);
+        const session = await open(link, driverOptions, options, port);
+        session.linkBaud = baudRate;
+        return session;
       } catch (err) {
         await link.close().catch(() => undefined);
         throw err;

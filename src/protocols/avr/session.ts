@@ -9,8 +9,18 @@
 import { equalBytes, hex32 } from '../../core/bytes.ts';
 import { UsageError, VerificationError, WebflashError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { DeviceIdentity, FlashRegion, FlashSession, WriteOptions } from '../driver.ts';
+import {
+  worthComparing,
+  type DeltaUnit,
+  type DeviceIdentity,
+  type FlashRegion,
+  type FlashSession,
+  type WriteOptions,
+} from '../driver.ts';
 import { applicationEnd, type AvrChip } from './chips.ts';
+
+/** Page erase and write time of the ATmega328P self-programming (datasheet tWD_FLASH, 4.5 ms). */
+const PAGE_PROGRAM_MS = 4.5;
 
 /** What a protocol offers the shared session. Addresses are flash byte addresses. */
 export interface AvrProgrammer {
@@ -71,6 +81,8 @@ export class AvrSession implements FlashSession {
   private readonly log: Logger;
   private readonly checkPages: boolean;
   private closed = false;
+  /** The line speed, for the delta cost model; unset on USB CDC, where it means nothing. */
+  linkBaud: number | undefined;
 
   constructor(init: AvrSessionInit) {
     this.programmer = init.programmer;
@@ -124,6 +136,28 @@ export class AvrSession implements FlashSession {
         wireBytes: wire,
       });
     }
+  }
+
+  /**
+   * Delta update: reads each page the region touches and compares its image bytes (a page the
+   * image covers in part keeps the rest on writing, so only the image bytes count), when the
+   * cost model says it pays: reading a page costs about what sending it costs, so it pays by
+   * the page programming time (ATmega328P datasheet tWD_FLASH 4.5 ms), less on slow links.
+   */
+  async compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
+    this.checkRegion(region);
+    const { signal } = options;
+    // Page bytes and about 10 bytes of command and reply, 10 bits a byte; USB CDC when unknown.
+    const pageMs = ((this.chip.pageSize + 10) * 10 * 1000) / (this.linkBaud ?? 1_000_000);
+    const writeMs = pageMs * (this.checkPages ? 2 : 1) + PAGE_PROGRAM_MS;
+    if (!worthComparing({ compareMs: pageMs, eraseWriteMs: writeMs })) return undefined;
+    const units: DeltaUnit[] = [];
+    for (const p of pagesOf(region, this.chip.pageSize)) {
+      const want = region.data.subarray(p.start, p.end);
+      const have = await this.programmer.readFlash(p.address + p.offset, want.length, signal);
+      units.push({ start: p.start, end: p.end, unchanged: equalBytes(have, want) });
+    }
+    return units;
   }
 
   /** Reads back every page the region covers and compares. */

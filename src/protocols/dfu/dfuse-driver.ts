@@ -9,6 +9,7 @@ import { hex32 } from '../../core/bytes.ts';
 import { usbId, type UsbDeviceHandle } from '../../transport/usb.ts';
 import type {
   FlashRange,
+  DeltaUnit,
   DeviceIdentity,
   FlashRegion,
   FlashSession,
@@ -16,6 +17,7 @@ import type {
   WriteOptions,
 } from '../driver.ts';
 import { DfuseClient } from './dfuse-client.ts';
+import { compareSectors } from './dfuse-delta.ts';
 import { chipFromFlashMap } from './dfuse-chips.ts';
 import { parseMemoryLayout, sectorsTouched, type MemoryLayout } from './dfuse-layout.ts';
 import { clientOptions, openDfu, type OpenedDfu } from './dfu-open.ts';
@@ -182,6 +184,20 @@ class DfuseSession implements FlashSession {
     } catch (err) {
       throw withConfirmed(err, confirmed);
     }
+  }
+
+  /** Delta update: UPLOAD-compare of each sector before it is erased (dfuse-delta.ts). */
+  async compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
+    if (this.massErased || this.options.erase === 'mass') return undefined;
+    const memory = this.memoryFor(region);
+    const sectors = sectorsTouched(memory.layout, region.address, region.data.length);
+    await this.select(memory, options.signal);
+    await this.client.ensureIdle(options.signal);
+    return compareSectors(this.client, region, sectors, {
+      transferSize: this.opened.functional.transferSize,
+      erases: (s) => s.segment.erasable && !this.erased.has(s.start),
+      signal: options.signal,
+    });
   }
 
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {

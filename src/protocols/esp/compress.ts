@@ -5,7 +5,8 @@
  * in the compressed stream where each chunk's data is complete is known: that is how far the
  * board is known to have the image when a block is acknowledged.
  */
-import { Zlib, type ZlibOptions } from 'fflate';
+import { Zlib, unzlibSync, zlibSync, type ZlibOptions } from 'fflate';
+import { equalBytes } from '../../core/bytes.ts';
 
 export interface CompressedImage {
   /** The zlib stream. */
@@ -67,7 +68,23 @@ export function compressImage(data: Uint8Array, options: CompressOptions): Compr
     out.set(p, o);
     o += p.length;
   }
+  if (!inflatesTo(out, data)) {
+    // fflate 0.8.3's streaming Zlib gave an invalid stream ("invalid distance") for one 4 KiB
+    // piece of the blink app at level 6 and 9 (measured; its one-shot zlibSync did not): then
+    // the image goes as one plain zlib stream, decodable only as a whole.
+    const whole = zlibSync(data, zopts);
+    return { data: whole, chunkSize, boundaries: boundaries.map(() => whole.length) };
+  }
   return { data: out, chunkSize, boundaries };
+}
+
+/** True when `stream` inflates to exactly `data`. */
+function inflatesTo(stream: Uint8Array, data: Uint8Array): boolean {
+  try {
+    return equalBytes(unzlibSync(stream), data);
+  } catch {
+    return false;
+  }
 }
 
 /** `compressImage` as a CompressFn: the default, inline compressor. */

@@ -22,6 +22,7 @@ import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/
 import type {
   FlashRange,
   DeviceIdentity,
+  DeltaUnit,
   FlashRegion,
   FlashSession,
   InstalledFirmware,
@@ -35,6 +36,7 @@ import type { CompressFn } from './compress.ts';
 import { compressInline } from './compress.ts';
 import { ESP_ROM_BAUD } from './constants.ts';
 import { writeRegion } from './flash-writer.ts';
+import { compareBlocks, DELTA_BLOCK_SIZE } from './delta.ts';
 import { detectChip, flashSizeFromId, readFlashId, readMac, readRevision } from './identify.ts';
 import { parseAppDesc, APP_DESC_OFFSET } from './image.ts';
 import { EspLoader, type SyncResult } from './loader.ts';
@@ -341,6 +343,17 @@ export class EspSession implements FlashSession {
   /** Writes one region compressed (plain on the ESP8266 ROM); resumable, see flash-writer.ts. */
   write(region: FlashRegion, options: WriteOptions): Promise<void> {
     return writeRegion(this.loader, region, { ...options, compress: this.compress });
+  }
+
+  /** Bytes per SPI_FLASH_MD5 of a delta update (delta.ts `DELTA_BLOCK_SIZE`). */
+  deltaBlockSize = DELTA_BLOCK_SIZE;
+
+  /** Delta update: one SPI_FLASH_MD5 per block (delta.ts); none on the ESP8266 ROM. */
+  compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
+    return compareBlocks(this.loader, region, {
+      blockSize: this.deltaBlockSize,
+      signal: options.signal,
+    });
   }
 
   /**

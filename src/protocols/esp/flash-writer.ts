@@ -66,7 +66,7 @@ function stubFlushed(decodable: number): number {
 }
 
 /** FLASH_DEFL_* and SPI_FLASH_MD5 exist: every stub, and every ROM but the ESP8266's. */
-function canCompress(loader: EspLoader): boolean {
+export function canCompress(loader: EspLoader): boolean {
   return loader.isStub || (loader.chip?.romSupportsCompressed ?? true);
 }
 

@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../core/log.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import {
   confirmedBytesOf,
+  type DeltaUnit,
   type DeviceIdentity,
   type FlashRegion,
   type FlashSession,
@@ -252,6 +253,17 @@ class McubootSession implements FlashSession {
       }
     }
     this.written.set(n, { hash: image.hash, uploaded: true, confirm });
+  }
+
+  /**
+   * Delta update: the whole image is one unit, unchanged when the state list shows its hash
+   * active or pending (recovery: in the primary slot); then nothing is sent.
+   */
+  async compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[]> {
+    const image = parseMcubootImage(region.data);
+    const confirm = region.confirm ?? this.o.confirm ?? 'host';
+    const same = await this.alreadyThere(region, image, region.slot ?? 0, confirm, options);
+    return [{ start: 0, end: region.data.length, unchanged: same }];
   }
 
   /** An image already active or pending (recovery: in the primary slot) is not sent again. */

@@ -11,11 +11,18 @@
  */
 import { equalBytes, hex32, toHex } from '../../core/bytes.ts';
 import type { Clock } from '../../core/clock.ts';
-import { FramingError, ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
+import { ProtocolError, UsageError, VerificationError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { SerialLink, SerialPortHandle } from '../../transport/link.ts';
-import type { DeviceIdentity, FlashRange, FlashRegion, FlashSession } from '../driver.ts';
-import type { SessionOptions, WriteOptions } from '../driver.ts';
+import type {
+  DeltaUnit,
+  DeviceIdentity,
+  FlashRange,
+  FlashRegion,
+  FlashSession,
+  SessionOptions,
+  WriteOptions,
+} from '../driver.ts';
 import type { BaudSetting } from '../link-speed.ts';
 import { runResetSequence } from '../reset-sequence.ts';
 import {
@@ -30,8 +37,10 @@ import { Stm32Client, type Stm32Timeouts } from './client.ts';
 import { readProtectedError } from './errors.ts';
 import { Command, MAX_BLOCK, MassErase, commandNames } from './commands.ts';
 import { stm32Crc } from './crc.ts';
+import { compareSectors } from './delta.ts';
 import { openAtBestRate } from './link-speed.ts';
 import {
+  compareBlock,
   padTo4,
   probeChip,
   retryTransient,
@@ -96,10 +105,12 @@ export function createStm32Driver(driverOptions: Stm32DriverOptions = {}): Stm32
     async connect(port, options) {
       const open = async (baudRate: number): Promise<Stm32Session> => {
         const link = await port.open({ baudRate, parity: 'even' });
-        return Stm32Session.open(link, driverOptions, options).catch(async (err: unknown) => {
-          await link.close().catch(() => undefined);
-          throw err;
-        });
+        return Stm32Session.open(link, driverOptions, { ...options, baudRate }).catch(
+          async (err: unknown) => {
+            await link.close().catch(() => undefined);
+            throw err;
+          },
+        );
       };
       const { baudRate = driverOptions.baudRate ?? 115_200, logger = silentLogger } = options;
       if (baudRate !== 'auto') return open(baudRate);
@@ -123,6 +134,8 @@ class Stm32Session implements FlashSession {
   private massErased = false;
   private readonly writtenSinceMassErase = new Set<string>();
   private readonly flashBytes: number;
+  /** The line speed, for the delta cost model. */
+  private readonly baudRate: number;
   /** The main flash from the chip table, capped by the size the chip reports (AN2606). */
   readonly flashRanges: readonly FlashRange[];
 
@@ -131,7 +144,7 @@ class Stm32Session implements FlashSession {
     client: Stm32Client;
     chip: Stm32Chip;
     options: Stm32DriverOptions;
-    session: SessionOptions;
+    session: Stm32ConnectOptions;
     identity: DeviceIdentity;
     probe: Probe;
   }) {
@@ -143,6 +156,8 @@ class Stm32Session implements FlashSession {
     this.log = init.session.logger;
     this.identity = init.identity;
     this.readProtected = init.probe.readProtected;
+    const rate = init.session.baudRate;
+    this.baudRate = typeof rate === 'number' ? rate : 115_200;
     this.flashBytes = Math.min(flashSize(init.chip), (init.probe.flashKiB ?? Infinity) * 1024);
     const start = init.chip.flash.start;
     this.flashRanges = [{ start, end: start + this.flashBytes, name: `${init.chip.name} flash` }];
@@ -250,6 +265,22 @@ class Stm32Session implements FlashSession {
     }
   }
 
+  /**
+   * Delta update (delta.ts): GET_CHECKSUM per page/sector where offered, else read-compare
+   * where the cost model says it pays; nothing on a read-protected or freshly erased chip.
+   */
+  async compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
+    this.checkRegion(region);
+    if (this.readProtected || this.massErased) return undefined;
+    const crc =
+      this.options.verifyMethod !== 'read' && this.client.commands.includes(Command.GET_CHECKSUM);
+    return compareSectors(this.client, this.chip, region, {
+      crc,
+      baudRate: this.baudRate,
+      signal: options.signal,
+    });
+  }
+
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
     const { signal, onProgress } = options;
     this.checkRegion(region);
@@ -282,7 +313,7 @@ class Stm32Session implements FlashSession {
       // garbled is read again after a resync, instead of failing the whole pass.
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.compareBlock(region, off, want, signal);
+          await compareBlock(this.client, region, off, want, signal);
           break;
         } catch (err) {
           if (attempt >= 4 || !transient(err)) throw err;
@@ -453,42 +484,6 @@ class Stm32Session implements FlashSession {
     }
     const from = Math.max(0, sector!.address - region.address);
     return Math.floor(from / MAX_BLOCK) * MAX_BLOCK;
-  }
-
-  /**
-   * Reads a block back. READ_MEMORY data has no checksum (AN3155 §3.4), so a difference is read
-   * again until two reads agree: that tells bad flash from bytes damaged on the wire.
-   */
-  private async compareBlock(
-    region: FlashRegion,
-    off: number,
-    want: Uint8Array,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const address = region.address + off;
-    let previous = await this.client.readMemory(address, want.length, { signal });
-    for (let reads = 1; ; reads++) {
-      if (equalBytes(previous, want)) return;
-      if (reads >= 5) {
-        throw new FramingError(
-          'framing.invalid',
-          `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`,
-        );
-      }
-      const next = await this.client.readMemory(address, want.length, { signal });
-      if (equalBytes(next, previous)) {
-        const i = want.findIndex((b, k) => b !== next[k]);
-        throw new VerificationError(
-          `${region.name}: byte at ${hex32(address + i)} reads 0x${hex2(next[i]!)}, the image has 0x${hex2(want[i]!)}.`,
-          {
-            hints: [
-              'Write the image again; if it keeps failing, the flash may be worn or write-protected.',
-            ],
-          },
-        );
-      }
-      previous = next;
-    }
   }
 }
 

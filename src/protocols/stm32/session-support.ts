@@ -1,8 +1,16 @@
 /**
  * Helpers of the STM32 session (driver.ts): what the identification probe reads, which errors a
- * resync may cure, and how a failed write tells the engine where to resume.
+ * resync may cure, how a failed write tells the engine where to resume, and the read-back
+ * compare of one block.
  */
-import { ProtocolError, VerificationError, WebflashError } from '../../core/errors.ts';
+import { equalBytes, hex32 } from '../../core/bytes.ts';
+import {
+  FramingError,
+  ProtocolError,
+  VerificationError,
+  WebflashError,
+} from '../../core/errors.ts';
+import type { FlashRegion } from '../driver.ts';
 import type { Stm32Chip } from './chips.ts';
 import type { Stm32Client } from './client.ts';
 
@@ -83,4 +91,45 @@ export function padTo4(chunk: Uint8Array): Uint8Array {
 export function withConfirmed(err: unknown, confirmedBytes: number): unknown {
   if (err instanceof Error) return Object.assign(err, { confirmedBytes });
   return err;
+}
+
+/**
+ * Reads a block back. READ_MEMORY data has no checksum (AN3155 §3.4), so a difference is read
+ * again until two reads agree: that tells bad flash from bytes damaged on the wire.
+ */
+export async function compareBlock(
+  client: Stm32Client,
+  region: FlashRegion,
+  off: number,
+  want: Uint8Array,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const address = region.address + off;
+  let previous = await client.readMemory(address, want.length, { signal });
+  for (let reads = 1; ; reads++) {
+    if (equalBytes(previous, want)) return;
+    if (reads >= 5) {
+      throw new FramingError(
+        'framing.invalid',
+        `Reads of ${hex32(address)} keep disagreeing: the link is damaging data.`,
+      );
+    }
+    const next = await client.readMemory(address, want.length, { signal });
+    if (equalBytes(next, previous)) {
+      const i = want.findIndex((b, k) => b !== next[k]);
+      throw new VerificationError(
+        `${region.name}: byte at ${hex32(address + i)} reads 0x${hex2(next[i]!)}, the image has 0x${hex2(want[i]!)}.`,
+        {
+          hints: [
+            'Write the image again; if it keeps failing, the flash may be worn or write-protected.',
+          ],
+        },
+      );
+    }
+    previous = next;
+  }
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
 }

@@ -168,6 +168,27 @@ describe('downgrade override', () => {
 });
 
 describe('flash log', () => {
+  it('delta: shows and records "n of m blocks unchanged"; the option turns it off', async () => {
+    const { store, services } = setup({ session: { withDelta: true } });
+    await ready(store);
+    expect(store.getState().settings.delta).toBe(true);
+    expect((await store.getState().startFlash())?.ok).toBe(true);
+    const second = await store.getState().startFlash();
+    expect(second?.ok && second.delta).toMatchObject({ unchanged: 8, total: 8 });
+    store.getState().setDelta(false);
+    const third = await store.getState().startFlash();
+    expect(third?.ok && third.delta).toBeUndefined();
+    const entries = await services.auditLog.entries();
+    expect(entries.map((e) => (e.kind === 'flash' ? e.delta : 'genesis'))).toEqual([
+      'genesis',
+      { unchanged: 0, total: 8 },
+      { unchanged: 8, total: 8 },
+      undefined,
+    ]);
+    const reading = readExport((await store.getState().exportFlashLog())!);
+    expect(reading.verdict).toMatchObject({ ok: true, count: 4 });
+  });
+
   it('records every job result with the bundle hash, and exports a chain that verifies', async () => {
     const { store, services } = setup();
     const bytes = goodBundle();

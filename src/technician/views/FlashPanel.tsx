@@ -120,6 +120,7 @@ function Options(props: { disabled: boolean }) {
   const {
     setBaudRate,
     setVerifyAfterWrite,
+    setDelta,
     setAllowUnverified,
     setSerialProtocol,
     setOperatorNote,
@@ -170,6 +171,15 @@ function Options(props: { disabled: boolean }) {
             onChange={(e) => setVerifyAfterWrite(e.target.checked)}
           />
           Verify after writing
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            data-testid="delta"
+            checked={settings.delta}
+            onChange={(e) => setDelta(e.target.checked)}
+          />
+          Skip blocks the board already holds (delta)
         </label>
         <label htmlFor={noteId}>Note for the flash log</label>
         <input
@@ -282,6 +292,12 @@ function Outcome() {
           </li>
         ))}
       </ul>
+      {outcome.delta && (
+        <p data-testid="delta-figure">
+          {outcome.delta.unchanged} of {outcome.delta.total} blocks unchanged
+          {outcome.delta.unchanged > 0 && ' (skipped)'}.
+        </p>
+      )}
       {outcome.notice && <p className="warn">{outcome.notice}</p>}
     </div>
   );

@@ -6,7 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { FlashRecord } from '../../../audit/entry.ts';
 import type { DowngradeOverride } from '../../../bundle/rollback.ts';
 import { toHex } from '../../../core/bytes.ts';
-import type { JobPhase, JobResult, RegionReport } from '../../../job/types.ts';
+import type { DeltaFigure, JobPhase, JobResult, RegionReport } from '../../../job/types.ts';
 import type { ProtocolId } from '../../../protocols/driver.ts';
 import { toErrorView } from '../../../app/error-view.ts';
 import type { ErrorView } from '../../../app/types.ts';
@@ -18,6 +18,8 @@ export type JobOutcome =
       ok: true;
       durationMs: number;
       regions: readonly RegionReport[];
+      /** Delta update: blocks the board already held, of all compared; undefined when none was. */
+      delta: DeltaFigure | undefined;
       /** Something a person still has to do (e.g. press RESET). */
       notice: string | undefined;
     }
@@ -63,6 +65,7 @@ export function toOutcome(result: JobResult, protocol: ProtocolId | undefined): 
       ok: true,
       durationMs: result.durationMs,
       regions: result.regions,
+      delta: result.delta,
       notice: result.notice,
     };
   }
@@ -105,7 +108,7 @@ export function flashRecordOf(
     .join(' — ')
     .slice(0, 2000);
   const label = state.transport === 'usb' ? state.usbDevice?.label : state.port?.label;
-  return {
+  const record: FlashRecord = {
     note,
     port: (label ?? '').slice(0, 200),
     deviceId: (device?.uniqueId ?? '').slice(0, 200),
@@ -116,4 +119,6 @@ export function flashRecordOf(
     durationMs: Math.max(0, Math.round(outcome.durationMs)),
     mode: 'technician',
   };
+  if (outcome.ok && outcome.delta) record.delta = { ...outcome.delta };
+  return record;
 }

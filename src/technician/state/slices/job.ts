@@ -295,6 +295,7 @@ export function createJobSlice(services: AppServices): AppSlice<JobSlice> {
           settings: {
             baudRate: state.settings.baudRate,
             verify: state.settings.verifyAfterWrite,
+            delta: state.settings.delta,
             eraseMode: state.settings.eraseMode,
             timeouts: plan.timeouts,
           },

@@ -23,6 +23,8 @@ interface Settings {
   baudRate: BaudRate;
   /** Verify each image after writing (MD5 / read-back). */
   verifyAfterWrite: boolean;
+  /** Delta update: skip the blocks the board already holds (job setting `delta`). */
+  delta: boolean;
   /** Development builds only: allow writing a raw, unsigned image. */
   allowUnverified: boolean;
   /** The protocol for a serial port: "auto" lets the verified bundle's targets decide. */
@@ -69,6 +71,7 @@ export interface SettingsSlice {
   settings: Settings;
   setBaudRate: (baudRate: BaudRate) => void;
   setVerifyAfterWrite: (on: boolean) => void;
+  setDelta: (on: boolean) => void;
   /** Ignored (stays false) unless the build allows unverified images. */
   setAllowUnverified: (on: boolean) => void;
   /** Ignored for a value that is not offered. */
@@ -91,6 +94,7 @@ export interface SettingsSlice {
 const defaultSettings: Settings = {
   baudRate: 'auto',
   verifyAfterWrite: true,
+  delta: true,
   allowUnverified: false,
   serialProtocol: 'auto',
   allowReadoutUnprotect: false,
@@ -112,6 +116,7 @@ export function createSettingsSlice(services: AppServices): AppSlice<SettingsSli
     },
     setVerifyAfterWrite: (on) =>
       set((s) => ({ settings: { ...s.settings, verifyAfterWrite: on } })),
+    setDelta: (on) => set((s) => ({ settings: { ...s.settings, delta: on } })),
     setAllowUnverified: (on) =>
       set((s) => ({
         settings: { ...s.settings, allowUnverified: on && services.unverifiedAllowed },

@@ -1,0 +1,309 @@
+/**
+ * Delta updates (docs/engine.md "Delta updates"): for each configuration the board already
+ * holds the release, and the same job runs three ways — a full write (`delta: false`), the
+ * identical image, and an update that changes 5 % of the erase units spread over the image
+ * (one byte in every 20th unit) — each on a VirtualClock (modelled time) and in real time.
+ * The figure compared is the erasing + writing phases (the comparison runs inside `writing`);
+ * the final verification is the same in all three. Targets: identical ≤ 0.10× and 5 % spread
+ * ≤ 0.25× of the full write. The ESP MD5 block size is measured here too (modelled time).
+ */
+import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
+import { FlashJob } from '../src/job/engine.ts';
+import type { Connector, JobSettings } from '../src/job/types.ts';
+import { connectDfuse } from '../src/protocols/dfu/dfuse-driver.ts';
+import type { FlashSession } from '../src/protocols/driver.ts';
+import { connectEsp, type EspSession } from '../src/protocols/esp/driver.ts';
+import type { SerialPortHandle } from '../src/transport/link.ts';
+import { createStm32Driver } from '../src/protocols/stm32/driver.ts';
+import { createBoard } from '../src/sim/boards.ts';
+import { DfuseSimDevice } from '../src/sim/dfu/dfuse-sim.ts';
+import { SimUsbBus } from '../src/sim/dfu/sim-usb-device.ts';
+import type { EspSimBoard } from '../src/sim/esp/boards.ts';
+import { LINK_CP2102, SerialWire } from '../src/sim/serial-wire.ts';
+import { Stm32SimBoard } from '../src/sim/stm32/board.ts';
+import { FakeUsb } from '../src/sim/web/fake-webusb.ts';
+import { requestUsbDevice } from '../src/transport/webusb.ts';
+import { benchImage } from './images.ts';
+import { recordPhases, transferMs } from './phases.ts';
+
+const KiB = 1024;
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+
+type Scenario = 'full' | 'identical' | 'spread';
+
+/** A board holding `old`, and the connector and settings of the job that updates it. */
+interface Setup {
+  port: unknown;
+  connector: Connector<unknown>;
+  settings: JobSettings;
+}
+
+interface Config {
+  name: string;
+  link: string;
+  address: number;
+  imageBytes: number;
+  /** Erase unit the 5 % spread change is laid out on. */
+  unitBytes: number;
+  /** Builds the board with `old` at `address` already in its flash. */
+  setup(clock: Clock, old: Uint8Array): Promise<Setup>;
+}
+
+interface DeltaRow {
+  config: string;
+  link: string;
+  imageBytes: number;
+  unitBytes: number;
+  /** Erasing + writing phases (the comparison included), modelled and real, per scenario. */
+  modelMs: Record<Scenario, number>;
+  realMs: Record<Scenario, number>;
+  /** "n of m blocks unchanged" of the identical and the spread update. */
+  unchanged: { identical: string; spread: string };
+}
+
+interface BlockSizeRow {
+  blockBytes: number;
+  identicalModelMs: number;
+  spreadModelMs: number;
+}
+
+export interface DeltaSuiteResult {
+  rows: DeltaRow[];
+  /** ESP32 1 MiB at 921600: MD5 block size against modelled time. */
+  espBlockSizes: BlockSizeRow[];
+}
+
+function espConfig(
+  board: string,
+  link: string,
+  baud: number,
+  size: number,
+  block?: number,
+): Config {
+  return {
+    name: `${board === 'esp32' ? 'ESP32' : 'ESP32-S3'} ${size / KiB} KiB`,
+    link,
+    address: 0x10000,
+    imageBytes: size,
+    unitBytes: 4096,
+    async setup(clock, old) {
+      const b = createBoard(board, {
+        clock,
+        seed: 1,
+        images: [{ address: 0x10000, data: old }],
+      }) as EspSimBoard;
+      const connector = {
+        id: 'esp-serial' as const,
+        async connect(
+          port: SerialPortHandle,
+          o: Parameters<typeof connectEsp>[1],
+        ): Promise<FlashSession> {
+          const s: EspSession = await connectEsp(port, o);
+          if (block !== undefined) s.deltaBlockSize = block;
+          return s;
+        },
+      };
+      return {
+        port: b.wire!.port!,
+        connector: connector,
+        settings: { baudRate: baud },
+      };
+    },
+  };
+}
+
+function stm32Config(checksum: boolean, size: number): Config {
+  return {
+    name: `STM32L4 ${size / KiB} KiB, ${checksum ? 'GET_CHECKSUM' : 'read-compare'}`,
+    link: 'CP2102 UART 115200 baud 8E1',
+    address: 0x08000000,
+    imageBytes: size,
+    unitBytes: 2048,
+    async setup(clock, old) {
+      const device = new Stm32SimBoard({
+        chip: 'stm32l4',
+        wiring: 'dtr-boot0-rts-nrst',
+        boot0: 'low',
+        checksumCommand: checksum,
+      });
+      device.memory.flash.load(0x08000000, old);
+      const wire = new SerialWire({ clock, device, link: LINK_CP2102, seed: 1 });
+      return {
+        port: wire.port!,
+        connector: createStm32Driver(),
+        settings: { baudRate: 115200 },
+      };
+    },
+  };
+}
+
+function dfuseConfig(size: number): Config {
+  return {
+    name: `DfuSe STM32F405 ${size / KiB} KiB`,
+    link: 'USB full speed, wTransferSize 2048',
+    address: 0x08000000,
+    imageBytes: size,
+    unitBytes: 16 * KiB,
+    async setup(clock, old) {
+      const bus = new SimUsbBus();
+      const device = new DfuseSimDevice({ clock, bus });
+      device.flash.load(0x08000000, old);
+      bus.attach(device);
+      const fake = new FakeUsb({ bus });
+      const handle = await requestUsbDevice([{ vendorId: 0x0483, productId: 0xdf11 }], {
+        usb: fake.usb,
+        userAgent: USER_AGENT,
+        clock,
+      });
+      const connector = { id: 'dfuse' as const, connect: connectDfuse };
+      return { port: handle, connector: connector as unknown as Connector<unknown>, settings: {} };
+    },
+  };
+}
+
+/** The image with one byte changed in every 20th unit (5 %), starting in the middle of the first run. */
+function spreadChange(image: Uint8Array, unit: number): Uint8Array {
+  const out = image.slice();
+  for (let at = 10 * unit + 7; at < out.length; at += 20 * unit) out[at] = out[at]! ^ 0xff;
+  return out;
+}
+
+async function runOnce(
+  c: Config,
+  old: Uint8Array,
+  image: Uint8Array,
+  delta: boolean,
+  clock: Clock,
+): Promise<{ ms: number; figure: string }> {
+  const s = await c.setup(clock, old);
+  const job = new FlashJob({
+    port: s.port,
+    connector: s.connector,
+    source: { kind: 'unverified', name: 'app', address: c.address, data: image },
+    allowUnverified: true,
+    clock,
+    settings: { ...s.settings, delta, reset: false },
+  });
+  const phases = recordPhases(job, clock);
+  const result = await job.run();
+  if (!result.ok) throw new Error(`delta ${c.name}: ${result.error.code}: ${result.error.message}`);
+  const figure = result.delta ? `${result.delta.unchanged} of ${result.delta.total}` : '—';
+  return { ms: transferMs(phases), figure };
+}
+
+async function measure(c: Config, clock: () => Clock) {
+  const old = benchImage('realistic', c.imageBytes);
+  const spread = spreadChange(old, c.unitBytes);
+  const full = await runOnce(c, old, old, false, clock());
+  const identical = await runOnce(c, old, old, true, clock());
+  const changed = await runOnce(c, old, spread, true, clock());
+  return {
+    ms: { full: full.ms, identical: identical.ms, spread: changed.ms },
+    unchanged: { identical: identical.figure, spread: changed.figure },
+  };
+}
+
+const virtual = (): Clock => new VirtualClock({ yieldToHost: setImmediate });
+
+export async function runDeltaSuite(options: {
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<DeltaSuiteResult> {
+  const q = options.quick ? 4 : 1;
+  const configs = [
+    espConfig('esp32', 'CP2102 UART 921600 baud', 921600, (1024 * KiB) / q),
+    espConfig('esp32s3', 'native USB (USB-Serial/JTAG)', 921600, (4096 * KiB) / q),
+    stm32Config(true, (256 * KiB) / q),
+    stm32Config(false, (256 * KiB) / q),
+    dfuseConfig((256 * KiB) / q),
+  ];
+  const rows: DeltaRow[] = [];
+  for (const c of configs) {
+    const model = await measure(c, virtual);
+    const real = await measure(c, () => realClock);
+    const row: DeltaRow = {
+      config: c.name,
+      link: c.link,
+      imageBytes: c.imageBytes,
+      unitBytes: c.unitBytes,
+      modelMs: model.ms,
+      realMs: real.ms,
+      unchanged: model.unchanged,
+    };
+    rows.push(row);
+    const r = (n: number, d: number): string => (n / d).toFixed(3);
+    options.log(
+      `delta ${c.name}: full ${(model.ms.full / 1000).toFixed(2)} s model / ${(real.ms.full / 1000).toFixed(2)} s real; ` +
+        `identical ${r(model.ms.identical, model.ms.full)}× / ${r(real.ms.identical, real.ms.full)}×, ` +
+        `5 % spread ${r(model.ms.spread, model.ms.full)}× / ${r(real.ms.spread, real.ms.full)}×`,
+    );
+  }
+  const espBlockSizes: BlockSizeRow[] = [];
+  for (const block of [4 * KiB, 16 * KiB, 64 * KiB]) {
+    const c = espConfig('esp32', 'CP2102 UART 921600 baud', 921600, (1024 * KiB) / q, block);
+    const old = benchImage('realistic', c.imageBytes);
+    const identical = await runOnce(c, old, old, true, virtual());
+    const spread = await runOnce(c, old, spreadChange(old, c.unitBytes), true, virtual());
+    espBlockSizes.push({
+      blockBytes: block,
+      identicalModelMs: identical.ms,
+      spreadModelMs: spread.ms,
+    });
+    options.log(
+      `delta ESP32 MD5 block ${block / KiB} KiB: identical ${(identical.ms / 1000).toFixed(2)} s, spread ${(spread.ms / 1000).toFixed(2)} s (model)`,
+    );
+  }
+  return { rows, espBlockSizes };
+}
+
+const TARGET = { identical: 0.1, spread: 0.25 };
+
+/** The docs/benchmarks.md table of this suite. */
+export function deltaSection(result: DeltaSuiteResult, machine: string): string {
+  const x = (n: number, d: number): string => `${(n / d).toFixed(3)}×`;
+  const mark = (n: number, d: number, t: number): string => (n / d <= t ? 'met' : '**missed**');
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const head = [
+    'configuration',
+    'link',
+    'full write (model / real)',
+    'identical (model / real)',
+    '≤ 0.10×',
+    '5 % spread (model / real)',
+    '≤ 0.25×',
+    'unchanged (identical; spread)',
+  ];
+  const lines = result.rows.map((r) => [
+    r.config,
+    r.link,
+    `${s(r.modelMs.full)} / ${s(r.realMs.full)}`,
+    `${x(r.modelMs.identical, r.modelMs.full)} / ${x(r.realMs.identical, r.realMs.full)}`,
+    mark(r.realMs.identical, r.realMs.full, TARGET.identical),
+    `${x(r.modelMs.spread, r.modelMs.full)} / ${x(r.realMs.spread, r.realMs.full)}`,
+    mark(r.realMs.spread, r.realMs.full, TARGET.spread),
+    `${r.unchanged.identical}; ${r.unchanged.spread}`,
+  ]);
+  const blocks = result.espBlockSizes.map((b) => [
+    `${b.blockBytes / KiB} KiB`,
+    s(b.identicalModelMs),
+    s(b.spreadModelMs),
+  ]);
+  const table = (h: string[], rows: string[][]): string =>
+    [
+      `| ${h.join(' | ')} |`,
+      `| ${h.map(() => '---').join(' | ')} |`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
+  return [
+    '### Delta updates (erasing + writing, comparison included)',
+    '',
+    machine,
+    '',
+    table(head, lines),
+    '',
+    'ESP32 1 MiB at 921600 baud, SPI_FLASH_MD5 block size (modelled time):',
+    '',
+    table(['block', 'identical', '5 % spread'], blocks),
+  ].join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * Delta updates on DfuSe (driver.ts `compareUnits`): each sector the image touches is read with
+ * UPLOAD (AN3156 §5.2) before anything is erased, and compared with what the write would leave
+ * there: the image bytes, and 0xFF around them when the write erases the sector (AN3156 §6.3
+ * page erase), or the sector's present bytes when it does not (a segment that is not erasable,
+ * or a sector already erased in this session). Plain DFU 1.1 has no partial erase, so the
+ * 'dfu' driver does not compare.
+ *
+ * Cost model (`worthComparing`): reading a sector takes one UPLOAD per wTransferSize block,
+ * while writing it takes one DNLOAD and at least one GETSTATUS per block plus the sector erase
+ * (F4: 0.25–1 s per sector): comparing always pays here.
+ */
+import { equalBytes } from '../../core/bytes.ts';
+import { worthComparing, type DeltaUnit, type FlashRegion } from '../driver.ts';
+import type { DfuseClient } from './dfuse-client.ts';
+import type { MemorySector } from './dfuse-layout.ts';
+
+/** Control transfers to read, and to erase and write, one sector of `size` in `block`s. */
+const compareCost = (size: number, block: number) => ({
+  compareMs: Math.ceil(size / block),
+  eraseWriteMs: 2 * Math.ceil(size / block) + 1,
+});
+
+/**
+ * Which sectors of `region` the device already holds.
+ * @param erases whether the write would erase `sector` first.
+ * @returns undefined when a sector cannot be read (a segment without the readable bit).
+ * @throws the client's errors: a failed UPLOAD is never taken as "unchanged".
+ */
+export async function compareSectors(
+  client: DfuseClient,
+  region: FlashRegion,
+  sectors: readonly MemorySector[],
+  options: {
+    transferSize: number;
+    erases: (sector: MemorySector) => boolean;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<DeltaUnit[] | undefined> {
+  if (sectors.some((s) => !s.segment.readable)) return undefined;
+  if (!sectors.every((s) => worthComparing(compareCost(s.size, options.transferSize)))) {
+    return undefined;
+  }
+  const units: DeltaUnit[] = [];
+  const end = region.address + region.data.length;
+  for (const s of sectors) {
+    const from = Math.max(region.address, s.start);
+    const to = Math.min(end, s.start + s.size);
+    const image = region.data.subarray(from - region.address, to - region.address);
+    let same: boolean;
+    if (options.erases(s)) {
+      const want = new Uint8Array(s.size).fill(0xff);
+      want.set(image, from - s.start);
+      same = equalBytes(await client.readMemory(s.start, s.size, { signal: options.signal }), want);
+    } else {
+      same = equalBytes(
+        await client.readMemory(from, to - from, { signal: options.signal }),
+        image,
+      );
+    }
+    units.push({ start: from - region.address, end: to - region.address, unchanged: same });
+  }
+  return units;
+}

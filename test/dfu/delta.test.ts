@@ -1,0 +1,84 @@
+/**
+ * Delta updates on the DfuSe driver under the engine, against the simulated STM32F405
+ * bootloader in virtual time: UPLOAD-compare per sector before erasing it. What was erased is
+ * read from the simulated flash's counters.
+ */
+import { describe, expect, it } from 'vitest';
+import { runFlashJob, type JobResult, type JobSettings } from '../../src/job/index.ts';
+import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
+import { dfuseRig, pattern } from './rig.ts';
+
+const FLASH = 0x08000000;
+type Rig = Awaited<ReturnType<typeof dfuseRig>>;
+
+function flash(rig: Rig, data: Uint8Array, settings: JobSettings = {}): Promise<JobResult> {
+  return runFlashJob({
+    port: rig.handle,
+    connector: { id: 'dfuse', connect: connectDfuse },
+    source: { kind: 'unverified', name: 'app', address: FLASH, data },
+    clock: rig.clock,
+    allowUnverified: true,
+    settings: { reset: false, ...settings },
+  });
+}
+
+function erasedSince(rig: Rig, before: readonly number[]): number[] {
+  const out: number[] = [];
+  rig.device.flash.counters.sectorErases.forEach((n, i) => {
+    if (n > (before[i] ?? 0)) out.push(i);
+  });
+  return out;
+}
+
+// 256 KiB on the F405: sectors 0–3 (16 KiB), 4 (64 KiB), 5 (128 KiB).
+const image = pattern(256 * 1024, 9);
+
+describe('DfuSe delta updates', () => {
+  it('an identical image is not erased or written again', async () => {
+    const rig = await dfuseRig();
+    rig.device.flash.load(FLASH, image);
+    const before = [...rig.device.flash.counters.sectorErases];
+    const programs = rig.device.flash.counters.programOps;
+    const result = await flash(rig, image);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(erasedSince(rig, before)).toEqual([]);
+    expect(rig.device.flash.counters.programOps).toBe(programs);
+    expect(result.ok && result.delta).toEqual({ unchanged: 6, total: 6 });
+  });
+
+  it('a change in two sectors erases and writes only those', async () => {
+    const rig = await dfuseRig();
+    rig.device.flash.load(FLASH, image);
+    const update = image.slice();
+    update[0x4000 + 10] = update[0x4000 + 10]! ^ 0xff; // sector 1
+    update[0x30000] = update[0x30000]! ^ 0xff; // sector 5
+    const before = [...rig.device.flash.counters.sectorErases];
+    const result = await flash(rig, update);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(erasedSince(rig, before)).toEqual([1, 5]);
+    expect(rig.device.flash.read(FLASH, update.length)).toEqual(update);
+    expect(result.ok && result.delta).toEqual({ unchanged: 4, total: 6 });
+  });
+
+  it('a sector covered in part is rewritten when bytes past the image are not erased', async () => {
+    const rig = await dfuseRig();
+    const short = image.subarray(0, 20 * 1024); // sector 0, and sector 1 in part
+    rig.device.flash.load(FLASH, image.subarray(0, 32 * 1024));
+    const before = [...rig.device.flash.counters.sectorErases];
+    const result = await flash(rig, short);
+    expect(result.ok && result.delta).toEqual({ unchanged: 1, total: 2 });
+    expect(erasedSince(rig, before)).toEqual([1]);
+    expect(rig.device.flash.isErased(FLASH + short.length, 32 * 1024 - short.length)).toBe(true);
+  });
+
+  it('delta off writes every sector', async () => {
+    const rig = await dfuseRig();
+    const data = image.subarray(0, 64 * 1024);
+    rig.device.flash.load(FLASH, data);
+    const before = [...rig.device.flash.counters.sectorErases];
+    const result = await flash(rig, data, { delta: false });
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(result.ok && result.delta).toBeUndefined();
+    expect(erasedSince(rig, before)).toEqual([0, 1, 2, 3]);
+  });
+});
