@@ -2,8 +2,10 @@
  * Turns benchmark results into the generated section of docs/benchmarks.md: machine, date and one
  * table per suite, with each target marked met or missed.
  */
+import type { AvrRow } from './avr.ts';
 import type { BundleSuiteResult } from './bundle.ts';
 import type { EspRow } from './esp.ts';
+import type { McubootRow } from './mcuboot.ts';
 import type { LinkRow } from './stm32.ts';
 import { provisioningSection, type ProvisioningResult } from './provisioning.ts';
 import { CUSTOMER_JS_TARGET_BYTES, type SizeSuiteResult } from './size.ts';
@@ -31,6 +33,8 @@ export interface Results {
   esp?: SuiteRecord<EspRow[]>;
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
+  avr?: SuiteRecord<AvrRow[]>;
+  mcuboot?: SuiteRecord<McubootRow[]>;
   provisioning?: SuiteRecord<ProvisioningResult>;
   size?: SuiteRecord<SizeSuiteResult>;
 }
