@@ -154,10 +154,7 @@ export function stk500v2Limit(
         times: pages,
       },
     ]),
-    verify: serialLimit(t, [
-      loadAddress,
-      { out: msg(4), back: msg(3 + o.pageSize), times: pages },
-    ]),
+    verify: serialLimit(t, [loadAddress, { out: msg(4), back: msg(3 + o.pageSize), times: pages }]),
   };
 }
 
