@@ -64,13 +64,13 @@ const all = Object.keys(layers);
 const handoffPattern = {
   group: ['**/_handoff', '**/_handoff.ts'],
   message:
-    'Only src/bundle/{verify,rehydrate}.ts and src/worker/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
+    'Only src/bundle/{verify,rehydrate}.ts and src/platform/browser/verify-{worker,client}.ts may use the VerifiedBundle hand-off.',
 };
 const handoffUsers = [
   'src/bundle/verify.ts',
   'src/bundle/rehydrate.ts',
-  'src/worker/verify-worker.ts',
-  'src/worker/verify-client.ts',
+  'src/platform/browser/verify-worker.ts',
+  'src/platform/browser/verify-client.ts',
 ];
 
 const layerRule = (layer, allowed, allowHandoff) => ({
@@ -147,7 +147,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts', 'src/bench/**/*.{ts,tsx}', 'src/main.tsx'],
+    files: ['src/technician/views/**/*.tsx', 'src/technician/views/**/*.ts', 'src/bench/views/**/*.{ts,tsx}', 'src/main.tsx'],
     plugins: { 'react-hooks': reactHooks },
     rules: {
       'react-hooks/rules-of-hooks': 'error',

@@ -6,10 +6,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { MemoryRollbackStore } from './bundle/rollback-store.ts';
 import type { DemoLab } from './demo/lab.ts';
-import { createAppStore, createBrowserServices, resolveAppConfig } from './store/index.ts';
-import { App } from './ui/App.tsx';
-import { AppContext } from './ui/use-app-store.ts';
-import { IdbRollbackStore } from './worker/rollback-idb.ts';
+import { createAppStore, createBrowserServices, resolveAppConfig } from './technician/state/index.ts';
+import { App } from './technician/views/App.tsx';
+import { AppContext } from './technician/views/use-app-store.ts';
+import { IdbRollbackStore } from './platform/browser/rollback-idb.ts';
 
 const config = resolveAppConfig({
   dev: import.meta.env.DEV,

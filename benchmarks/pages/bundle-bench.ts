@@ -12,8 +12,8 @@ import {
   startVerifyWorker,
   verifyInWorker,
   type VerifyWorkerLike,
-} from '../../src/worker/verify-client.ts';
-import type { VerifyResponse } from '../../src/worker/verify-worker.ts';
+} from '../../src/platform/browser/verify-client.ts';
+import type { VerifyResponse } from '../../src/platform/browser/verify-worker.ts';
 import { key, NOW, pinnedTestRoot, testManifest } from '../../test/bundle/fixtures.ts';
 
 /** Options for one bundle size. */

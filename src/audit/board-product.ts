@@ -14,7 +14,7 @@ export interface BoardRelease {
   readonly time: string;
 }
 
-/** Product of an unverified image in the flash log (src/store/slices/job.ts): not a product. */
+/** Product of an unverified image in the flash log (src/technician/state/slices/job.ts): not a product. */
 const UNVERIFIED = 'unverified image';
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Where the flash log lives, and the log itself. The browser keeps entries in IndexedDB
- * (src/worker/audit-idb.ts); tests, the CLI and demo mode use `MemoryAuditStore`. `AuditLog`
+ * (src/platform/browser/audit-idb.ts); tests, the CLI and demo mode use `MemoryAuditStore`. `AuditLog`
  * adds entries one at a time, so concurrent `append` calls never fork the chain.
  */
 import { WebflashError } from '../core/errors.ts';

@@ -9,7 +9,7 @@
  *
  * Whoever holds `HANDOFF` can read a verified bundle's private buffers. Lint (eslint.config.js)
  * therefore allows only src/bundle/verify.ts, src/bundle/rehydrate.ts and the two ends of the
- * worker (src/worker/verify-worker.ts, src/worker/verify-client.ts) to import this module.
+ * worker (src/platform/browser/verify-worker.ts, src/platform/browser/verify-client.ts) to import this module.
  */
 import type { ChainedRoot } from './trust-root.ts';
 

@@ -2,7 +2,7 @@
  * Where the updater remembers, per product, the highest security counter and trust-root version
  * it has installed, and, for all products together, the newest trust root it has verified a
  * bundle with (TUF v1.0 §5.3: a client never goes back to an older root once it trusts a newer
- * one). The browser keeps it in IndexedDB (src/worker/rollback-idb.ts), one store shared by every
+ * one). The browser keeps it in IndexedDB (src/platform/browser/rollback-idb.ts), one store shared by every
  * face of the app; Node tests and the CLI use `MemoryRollbackStore`.
  */
 

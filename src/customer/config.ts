@@ -1,6 +1,6 @@
 /**
  * How a build of the customer updater is configured, with the same rules as the technician app
- * (src/store/app-config.ts; docs/embedding.md, "Builds"):
+ * (src/technician/state/app-config.ts; docs/embedding.md, "Builds"):
  *
  * - development (`npm start`, `vite`): demo build — the demo trust root and virtual boards, and
  *   the demo bundle when the page names none. `demo="off"` on the element (or `?demo=0` on the

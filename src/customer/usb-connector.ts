@@ -21,7 +21,7 @@ import { chooseUsbProtocol, driverFor } from '../protocols/registry.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';
-import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './usb-reselect.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS, chooseAgainWatcher, dfuModeFilters } from './choose-again.ts';
 
 /** The driver for `protocol` on a chosen device. */
 export function usbConnector(

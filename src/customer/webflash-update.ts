@@ -7,7 +7,7 @@
  * <script type="module" src="https://updates.example.com/webflash-update.js"></script>
  * <webflash-update bundle="/firmware/widget-2.1.fwb" product="widget"></webflash-update>
  */
-import { IdbRollbackStore } from '../worker/rollback-idb.ts';
+import { IdbRollbackStore } from '../platform/browser/rollback-idb.ts';
 import { resolveCustomerConfig } from './config.ts';
 import { defineWebflashUpdate, type VirtualBoards } from './element.ts';
 

@@ -21,7 +21,7 @@ import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
 import type { FakeSerial, FakeSerialPort } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';
 import type { SerialWire } from '../sim/serial-wire.ts';
-import type { BenchState } from '../store/bench/slice.ts';
+import type { BenchState } from '../bench/state/slice.ts';
 
 /** One virtual board on the bench, as the lab panel shows it. */
 export interface LabBoard {
@@ -39,7 +39,7 @@ export interface LabBoard {
 /** Serial board types the bench offers: those the release in the demo bundle targets. */
 const SERIAL_TYPES: readonly string[] = ['esp32s3', 'esp32s3-uart'];
 
-/** USB board types the bench offers (src/demo/usb-bench.ts has the same devices). */
+/** USB board types the bench offers (src/demo/usb-lab.ts has the same devices). */
 const USB_TYPES: Readonly<Record<string, string>> = {
   'stm32f405-dfu': 'STM32F405 in DFU mode (DfuSe)',
   'generic-dfu': 'generic DFU 1.1 device',

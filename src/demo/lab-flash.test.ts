@@ -1,7 +1,7 @@
 /**
  * The technician app's protocol selection and connectors, end to end in Node on a VirtualClock:
  * the demo lab's virtual STM32 boards and USB DFU devices, the browser services' connectors
- * (src/store/browser-services.ts) over the fake Web Serial and WebUSB, the real drivers, and
+ * (src/technician/browser/browser-services.ts) over the fake Web Serial and WebUSB, the real drivers, and
  * the store — as the page runs them, minus React and the workers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import {
   READ_PROTECTED_RECOVERY,
   resetAppStore,
   type AppStore,
-} from '../store/index.ts';
+} from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
 import { loadDrivers } from '../protocols/registry.ts';

@@ -1,7 +1,7 @@
 /**
  * The serial monitor after a flash, end to end in Node on a VirtualClock: the demo lab's
  * virtual ESP32-S3 boards (UART bridge; native USB, which re-enumerates when its app starts) behind the fake Web Serial,
- * the browser services (src/store/browser-services.ts), the real ESP driver and the store. After
+ * the browser services (src/technician/browser/browser-services.ts), the real ESP driver and the store. After
  * the flash the monitor opens by itself, restarts the chip into its app and shows it boot; the
  * flash log records the job.
  */
@@ -20,7 +20,7 @@ import {
   createBrowserServices,
   resetAppStore,
   type AppStore,
-} from '../store/index.ts';
+} from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
 import { installDemoLab, type DemoLab } from './lab.ts';
 import { loadDrivers } from '../protocols/registry.ts';

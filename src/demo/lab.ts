@@ -13,15 +13,15 @@ import type {
   SerialProtocolId,
   UsbDeviceRequest,
   VirtualBoardHost,
-} from '../store/index.ts';
+} from '../technician/state/index.ts';
 import { createBoard, getBoardPreset, listBoards, type SimBoard } from '../sim/boards.ts';
 import type { FlashCounters } from '../sim/flash-model.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
 import { installFakeWebSerial, type FakeSerial } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';
-import { UsbBench, VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
+import { UsbBench, VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-lab.ts';
 
-export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-bench.ts';
+export { VIRTUAL_USB_TYPES, type VirtualUsbType } from './usb-lab.ts';
 
 /** A board type the demo offers. */
 export interface VirtualBoardType {

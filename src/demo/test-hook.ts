@@ -4,7 +4,7 @@
  * tests wait on state, never on sleeps.
  */
 import type { FlashCounters } from '../sim/flash-model.ts';
-import type { AppState, AppStore } from '../store/index.ts';
+import type { AppState, AppStore } from '../technician/state/index.ts';
 import type { DemoLab } from './lab.ts';
 
 /** What `window.__webflashSim` offers. */

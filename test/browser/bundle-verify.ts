@@ -1,13 +1,13 @@
 /**
  * Test page script (test/browser/bundle-verify.html, served by Vite): runs the shared bundle
  * checks (bundle-checks.ts) in the browser, then the same bundles through the real verification
- * Web Worker (src/worker/verify-worker.ts via verify-client.ts). The results are published as
+ * Web Worker (src/platform/browser/verify-worker.ts via verify-client.ts). The results are published as
  * `window.bundleChecks` for e2e/bundle-verify.spec.ts.
  */
 import { BundleError } from '../../src/bundle/errors.ts';
 import { demoRoot } from '../../src/bundle/pinned-root.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
-import { startVerifyWorker, verifyInWorker } from '../../src/worker/verify-client.ts';
+import { startVerifyWorker, verifyInWorker } from '../../src/platform/browser/verify-client.ts';
 import {
   caseVerifyOptions,
   checkCaseBoard,

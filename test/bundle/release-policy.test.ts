@@ -13,9 +13,9 @@ import { verifyBundle } from '../../src/bundle/verify.ts';
 import { fromVerifiedBundle } from '../../src/job/bundle-source.ts';
 import type { JobFailure } from '../../src/job/types.ts';
 import { verifyRelease } from '../../src/job/verify-release.ts';
-import { createWorkerVerifier } from '../../src/store/worker-verifier.ts';
-import { serveVerification, type VerifyEndpoint } from '../../src/worker/verify-worker.ts';
-import type { VerifyWorkerLike } from '../../src/worker/verify-client.ts';
+import { createWorkerVerifier } from '../../src/platform/browser/worker-verifier.ts';
+import { serveVerification, type VerifyEndpoint } from '../../src/platform/browser/verify-worker.ts';
+import type { VerifyWorkerLike } from '../../src/platform/browser/verify-client.ts';
 import { harness } from '../job/harness.ts';
 import {
   goodBundle,

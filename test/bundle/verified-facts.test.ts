@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdOf, publicKeyOf } from '../../src/bundle/ed25519.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
 import { toHex } from '../../src/core/bytes.ts';
-import { verifyInWorker, type VerifyWorkerLike } from '../../src/worker/verify-client.ts';
-import { serveVerification, type VerifyEndpoint } from '../../src/worker/verify-worker.ts';
+import { verifyInWorker, type VerifyWorkerLike } from '../../src/platform/browser/verify-client.ts';
+import { serveVerification, type VerifyEndpoint } from '../../src/platform/browser/verify-worker.ts';
 import { chunked, goodBundle, key, NOW, pinnedTestRoot } from './fixtures.ts';
 
 const channels: MessageChannel[] = [];

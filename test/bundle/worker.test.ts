@@ -13,12 +13,12 @@ import { MemoryRollbackStore, recordInstalled } from '../../src/bundle/rollback-
 import { rehydrateVerifiedBundle } from '../../src/bundle/rehydrate.ts';
 import { verifyBundle, VerifiedBundle } from '../../src/bundle/verify.ts';
 import { AbortError } from '../../src/core/errors.ts';
-import { verifyInWorker, type VerifyWorkerLike } from '../../src/worker/verify-client.ts';
+import { verifyInWorker, type VerifyWorkerLike } from '../../src/platform/browser/verify-client.ts';
 import {
   serveVerification,
   type VerifyEndpoint,
   type VerifyResponse,
-} from '../../src/worker/verify-worker.ts';
+} from '../../src/platform/browser/verify-worker.ts';
 import {
   chunked,
   goodBundle,

@@ -10,7 +10,7 @@ import { BundleError } from '../../src/bundle/errors.ts';
 import { protectedWrites } from '../../src/bundle/write-intent.ts';
 import { pinnedRoot } from '../../src/bundle/pinned-root.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
-import { summarizeBundleNow } from '../../src/store/bundle-summary.ts';
+import { summarizeBundleNow } from '../../src/app/bundle-summary.ts';
 import { goodBundle, key, NOW, pinnedTestRoot, testImages, testManifest } from './fixtures.ts';
 
 const espTarget = (address: number, writes?: string[]) => ({

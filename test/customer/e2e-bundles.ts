@@ -124,7 +124,7 @@ export const serialAndUsbBundle: Uint8Array = stm32Bundle(
 );
 
 /**
- * A release for the demo lab's generic DFU 1.1 gadget (src/demo/usb-bench.ts `generic-dfu`): its
+ * A release for the demo lab's generic DFU 1.1 gadget (src/demo/usb-lab.ts `generic-dfu`): its
  * application is 1209:0001 and it restarts in DFU mode as 1209:0002 (`dfuProductId`), so the
  * customer chooses it twice, and one left in DFU mode by a failed update is updated again.
  * DFU 1.1 images go by alternate setting (slot), not address.

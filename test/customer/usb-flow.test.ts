@@ -21,7 +21,7 @@ import {
   type Updater,
   type UpdaterOptions,
 } from '../../src/customer/flow.ts';
-import { CHOOSE_AGAIN_TIMEOUT_MS } from '../../src/customer/usb-reselect.ts';
+import { CHOOSE_AGAIN_TIMEOUT_MS } from '../../src/customer/choose-again.ts';
 import { viewOf } from '../../src/customer/view.ts';
 import { failureText, noDeviceNote } from '../../src/customer/messages.ts';
 import { createCustomerServices } from '../../src/customer/services.ts';

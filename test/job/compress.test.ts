@@ -10,8 +10,8 @@ import {
   createCompressClient,
   type CompressClient,
   type WorkerLike,
-} from '../../src/worker/compress-client.ts';
-import { serveCompression, type MessageEndpoint } from '../../src/worker/compress-worker.ts';
+} from '../../src/platform/browser/compress-client.ts';
+import { serveCompression, type MessageEndpoint } from '../../src/platform/browser/compress-worker.ts';
 
 // Real firmware: espressif/esptool test/images at bb72741 (see test/fixtures/README.md).
 const blink = new Uint8Array(

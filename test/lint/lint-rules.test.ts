@@ -29,7 +29,7 @@ const files: Record<string, string> = {
     "import { b } from './cycle-b.ts';\n\nexport const a = (): number => b() + 1;\n",
   'src/core/cycle-b.ts':
     "import { a } from './cycle-a.ts';\n\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
-  'src/store/state.ts': 'export const state = { ready: true };\n',
+  'src/technician/state/state.ts': 'export const state = { ready: true };\n',
   'src/protocols/upward.ts':
     "import { state } from '../store/state.ts';\n\nexport const ready = state.ready;\n",
 };
@@ -73,7 +73,7 @@ describe('the lint setup', () => {
     expect(results.has('src/core/clean.ts')).toBe(true);
     expect(errors('src/core/clean.ts')).toEqual([]);
     expect(errors('src/protocols/clean.ts')).toEqual([]);
-    expect(errors('src/store/state.ts')).toEqual([]);
+    expect(errors('src/technician/state/state.ts')).toEqual([]);
   });
 
   it('fails a source file of 501 lines (max-lines 500)', () => {
@@ -118,12 +118,12 @@ function knip(files: Record<string, string>): { status: number | null; output: s
 }
 
 describe('knip', () => {
-  // An entry (knip.json: src/worker/*-worker.ts) that uses one export of a core module.
+  // An entry (knip.json: src/platform/browser/*-worker.ts) that uses one export of a core module.
   const entry = "import { used } from '../core/lib.ts';\n\nexport const start = used;\n";
 
   it('passes a project whose exports are all used (the control)', () => {
     const r = knip({
-      'src/worker/main-worker.ts': entry,
+      'src/platform/browser/main-worker.ts': entry,
       'src/core/lib.ts': 'export const used = 1;\n',
     });
     expect(r.output).toBe('');
@@ -132,7 +132,7 @@ describe('knip', () => {
 
   it('fails an export nothing imports', () => {
     const r = knip({
-      'src/worker/main-worker.ts': entry,
+      'src/platform/browser/main-worker.ts': entry,
       'src/core/lib.ts': 'export const used = 1;\nexport const unused = 2;\n',
     });
     expect(r.status).toBe(1);

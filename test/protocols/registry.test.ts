@@ -12,7 +12,7 @@ import {
   chooseUsbProtocol,
   hintForUsbIds,
 } from '../../src/protocols/registry.ts';
-import type { SerialProtocolChoice, SerialProtocolId } from '../../src/store/types.ts';
+import type { SerialProtocolChoice, SerialProtocolId } from '../../src/app/types.ts';
 
 const t = (chip: string, protocol: string, usb?: [number, number], slot?: number): TargetShape => ({
   chip,
