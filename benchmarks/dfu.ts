@@ -20,6 +20,7 @@ import { FakeUsb } from '../src/sim/web/fake-webusb.ts';
 import type { UsbDeviceHandle } from '../src/transport/usb.ts';
 import { requestUsbDevice } from '../src/transport/webusb.ts';
 import { benchImage } from './images.ts';
+import { dfuLimit, dfuseLimit, type Limit } from './limits.ts';
 import { recordPhases } from './phases.ts';
 import { linkRow, type LinkRow, type Run } from './stm32.ts';
 
@@ -29,6 +30,8 @@ const USER_AGENT =
 
 interface Target {
   name: string;
+  /** The protocol's limit for an image of `bytes` (limits.ts). */
+  limit(bytes: number): Limit;
   address: number;
   imageBytes: number;
   transferSize: number;
@@ -44,6 +47,17 @@ function targets(quick: boolean): Target[] {
       address: 0x08000000,
       imageBytes: (256 * KiB) / q,
       transferSize: 2048,
+      limit: (bytes) => {
+        const flash = new DfuseSimDevice({ clock: realClock, bus: new SimUsbBus() }).flash;
+        return dfuseLimit({
+          imageBytes: bytes,
+          transferSize: 2048,
+          sectorEraseMs: flash.sectors
+            .filter((s) => s.start < 0x08000000 + bytes)
+            .map((s) => Math.ceil(flash.timing.sectorEraseMs(s.size))),
+          blockPollMs: (n) => Math.ceil(flash.timing.programMs(n)),
+        });
+      },
       setup(clock, bus) {
         const device = new DfuseSimDevice({ clock, bus });
         bus.attach(device);
@@ -57,6 +71,7 @@ function targets(quick: boolean): Target[] {
       address: 0,
       imageBytes: (192 * KiB) / q,
       transferSize: 4096,
+      limit: (bytes) => dfuLimit({ imageBytes: bytes, transferSize: 4096, blockPollMs: () => 0 }),
       setup(clock, bus) {
         const board = new GenericDfuBoard({
           clock,
@@ -122,6 +137,8 @@ export async function runDfuSuite(options: {
         link: `USB full speed, wTransferSize ${t.transferSize}`,
         imageBytes: t.imageBytes,
         linkLimitMs,
+        rawBytesPerSecond: (64 * 1000) / usb.dataStageMs(64),
+        protocolLimit: t.limit(t.imageBytes),
       },
       real,
       model,
@@ -130,7 +147,8 @@ export async function runDfuSuite(options: {
     options.log(
       `dfu ${t.name} ${t.imageBytes / KiB} KiB: ${(real.ms / 1000).toFixed(2)} s, erase+write ${(row.transferMs / 1000).toFixed(2)} s ` +
         `(model ${(row.modelTransferMs / 1000).toFixed(2)} s), ` +
-        `bus limit ${(linkLimitMs / 1000).toFixed(2)} s, flash ${(real.flashMs / 1000).toFixed(2)} s`,
+        `bus limit ${(linkLimitMs / 1000).toFixed(2)} s, flash ${(real.flashMs / 1000).toFixed(2)} s, ` +
+        `protocol limit ${(row.protocolLimit!.ms / 1000).toFixed(2)} s (${row.ofProtocolModel!.toFixed(2)} modelled)`,
     );
   }
   return rows;

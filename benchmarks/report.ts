@@ -2,9 +2,12 @@
  * Turns benchmark results into the generated section of docs/benchmarks.md: machine, date and one
  * table per suite, with each target marked met or missed.
  */
+import type { AvrRow } from './avr.ts';
 import type { BundleSuiteResult } from './bundle.ts';
 import { deltaSection, type DeltaSuiteResult } from './delta.ts';
 import type { EspRow } from './esp.ts';
+import type { McubootRow } from './mcuboot.ts';
+import type { Limit } from './limits.ts';
 import type { LinkRow } from './stm32.ts';
 import { provisioningSection, type ProvisioningResult } from './provisioning.ts';
 import { CUSTOMER_JS_TARGET_BYTES, type SizeSuiteResult } from './size.ts';
@@ -32,6 +35,8 @@ export interface Results {
   esp?: SuiteRecord<EspRow[]>;
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
+  avr?: SuiteRecord<AvrRow[]>;
+  mcuboot?: SuiteRecord<McubootRow[]>;
   provisioning?: SuiteRecord<ProvisioningResult>;
   size?: SuiteRecord<SizeSuiteResult>;
   delta?: SuiteRecord<DeltaSuiteResult>;
@@ -148,18 +153,27 @@ function espSection(r: SuiteRecord<EspRow[]>): string {
   ].join('\n');
 }
 
+const kbps = (bytesPerSecond: number): string => `${(bytesPerSecond / 1000).toFixed(1)} kB/s`;
+const ofLimit = (r: number | undefined): string =>
+  r === undefined ? '–' : `${r.toFixed(2)} (${mark(r >= 0.95)})`;
+/** What a protocol limit is made of: line time, turnarounds, device time. */
+const limitParts = (l: Limit): string =>
+  `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
+
 function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
   const rows = r.result.map((row) => [
     row.target,
     row.link,
     size(row.imageBytes),
+    row.rawBytesPerSecond === undefined ? '–' : kbps(row.rawBytesPerSecond),
     s(row.linkLimitMs),
     s(row.flashLimitMs),
-    s(row.transferMs),
+    row.protocolLimit === undefined ? '–' : limitParts(row.protocolLimit),
     s(row.modelTransferMs),
-    rate(row.imageBytes, row.transferMs),
-    `${row.ofLink.toFixed(2)} (${mark(row.ofLink >= 0.95)})`,
-    row.ofLimit.toFixed(2),
+    s(row.transferMs),
+    ofLimit(row.ofProtocolModel),
+    row.ofProtocolReal === undefined ? '–' : row.ofProtocolReal.toFixed(2),
+    row.ofLink.toFixed(2),
     s(row.oursMs),
   ]);
   return [
@@ -172,14 +186,94 @@ function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
         'target',
         'link',
         'image',
-        'link limit',
+        'raw link rate',
+        'data alone on the link',
         'erase + program',
-        'ours: erase + write',
+        'protocol limit: erase + write',
         'ours: modelled',
-        'image rate',
-        'link limit ÷ ours (≥ 0.95)',
-        'max(link, flash) ÷ ours',
+        'ours: real time',
+        'limit ÷ modelled (≥ 0.95)',
+        'limit ÷ real time',
+        'data alone ÷ real time',
         'whole job',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
+
+function avrSection(r: SuiteRecord<AvrRow[]>): string {
+  const rows = r.result.map((row) => [
+    row.label,
+    row.protocol,
+    `${row.link}${row.link === 'USB CDC' ? '' : ` ${row.baud}`}`,
+    size(row.imageBytes),
+    kbps(row.rawBytesPerSecond),
+    limitParts(row.limit),
+    s(row.modelMs),
+    s(row.realMs),
+    ofLimit(row.ofLimitModel),
+    row.ofLimitReal.toFixed(2),
+    row.peer ? s(row.peer.peerMs) : '–',
+    row.peer ? `${s(row.peer.oursMs)} (start ${s(row.peer.oursStartMs)})` : '–',
+    row.peer ? `${x(row.peer.ratio)} (${mark(row.peer.ratio <= 0.9)})` : '–',
+  ]);
+  return [
+    '### Arduino AVR bootloaders (write + verify)',
+    '',
+    machineLine(r.machine),
+    '',
+    table(
+      [
+        'board',
+        'protocol',
+        'adapter',
+        'image',
+        'raw link rate',
+        'protocol limit: write + read-back',
+        'ours: modelled',
+        'ours: real time',
+        'limit ÷ modelled (≥ 0.95)',
+        'limit ÷ real time',
+        'avrdude over a pty',
+        'webflash CLI over a pty',
+        'ours ÷ avrdude (≤ 0.9×)',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
+
+function mcubootSection(r: SuiteRecord<McubootRow[]>): string {
+  const rows = r.result.map((row) => [
+    `${row.link}${row.baud === undefined ? '' : ` ${row.baud}`}`,
+    size(row.imageBytes),
+    kbps(row.rawBytesPerSecond),
+    limitParts(row.limit),
+    s(row.modelMs),
+    s(row.realMs),
+    ofLimit(row.ofLimitModel),
+    row.ofLimitReal.toFixed(2),
+    s(row.wholeModelMs),
+    s(row.wholeMs),
+  ]);
+  return [
+    '### MCUboot over SMP (simulated nRF52840, upload)',
+    '',
+    machineLine(r.machine),
+    '',
+    table(
+      [
+        'link',
+        'image',
+        'raw link rate',
+        'protocol limit: upload',
+        'ours: modelled',
+        'ours: real time',
+        'limit ÷ modelled (≥ 0.95)',
+        'limit ÷ real time',
+        'whole job: modelled',
+        'whole job: real time',
       ],
       rows,
     ),
@@ -240,6 +334,8 @@ export function renderResults(results: Results): string {
   if (results.stm32)
     parts.push(linkSection('### STM32 USART bootloader (real time)', results.stm32), '');
   if (results.dfu) parts.push(linkSection('### USB DFU (real time)', results.dfu), '');
+  if (results.avr) parts.push(avrSection(results.avr), '');
+  if (results.mcuboot) parts.push(mcubootSection(results.mcuboot), '');
   if (results.provisioning)
     parts.push(
       provisioningSection(results.provisioning, machineLine(results.provisioning.machine)),

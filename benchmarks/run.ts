@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only bundle|esp|stm32|dfu|provisioning|size|delta[,…]] [-- --quick]`
+ * `npm run bench [-- --only bundle|esp|stm32|dfu|avr|mcuboot|provisioning|size|delta[,…]] [-- --quick]`
  *
  * Runs the benchmark suites one after another (never in parallel, so they do not disturb each
  * other), writes benchmarks/results/latest.json and the generated section of docs/benchmarks.md.
@@ -10,10 +10,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import { runAvrSuite } from './avr.ts';
 import { runBundleSuite } from './bundle.ts';
 import { runDeltaSuite } from './delta.ts';
 import { runDfuSuite } from './dfu.ts';
 import { runEspSuite } from './esp.ts';
+import { runMcubootSuite } from './mcuboot.ts';
 import {
   renderResults,
   spliceResults,
@@ -25,7 +27,17 @@ import { runProvisioningSuite } from './provisioning.ts';
 import { runSizeSuite } from './size.ts';
 import { runStm32Suite } from './stm32.ts';
 
-const SUITES = ['bundle', 'esp', 'stm32', 'dfu', 'provisioning', 'size', 'delta'] as const;
+const SUITES = [
+  'bundle',
+  'esp',
+  'stm32',
+  'dfu',
+  'avr',
+  'mcuboot',
+  'provisioning',
+  'size',
+  'delta',
+] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench [-- --only ${SUITES.join('|')}[,…]] [-- --quick]
@@ -96,6 +108,10 @@ for (const suite of only) {
     results.esp = await timed(quick, () => runEspSuite({ quick, log }));
   } else if (suite === 'stm32') {
     results.stm32 = await timed(quick, () => runStm32Suite({ quick, log }));
+  } else if (suite === 'avr') {
+    results.avr = await timed(quick, () => runAvrSuite({ quick, log }));
+  } else if (suite === 'mcuboot') {
+    results.mcuboot = await timed(quick, () => runMcubootSuite({ quick, log }));
   } else if (suite === 'provisioning') {
     results.provisioning = await timed(quick, () => runProvisioningSuite({ quick, log }));
   } else if (suite === 'delta') {

@@ -12,6 +12,7 @@ import { createStm32Driver } from '../src/protocols/stm32/driver.ts';
 import { LINK_CP2102, SerialWire } from '../src/sim/serial-wire.ts';
 import { Stm32SimBoard } from '../src/sim/stm32/board.ts';
 import { benchImage } from './images.ts';
+import { an3155WriteLimit, rawBytesPerSecond, serialTiming, type Limit } from './limits.ts';
 import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
 
 const FLASH = 0x08000000;
@@ -40,6 +41,13 @@ export interface LinkRow {
   ofLink: number;
   /** max(link, flash) ÷ transferMs. */
   ofLimit: number;
+  /** Raw line rate, bytes per second. */
+  rawBytesPerSecond?: number;
+  /** The protocol's own limit for erase + write (limits.ts), with its parts. */
+  protocolLimit?: Limit;
+  /** protocolLimit ÷ modelTransferMs (target ≥ 0.95) and ÷ transferMs. */
+  ofProtocolModel?: number;
+  ofProtocolReal?: number;
 }
 
 /** Everything one run measured. */
@@ -51,13 +59,22 @@ export interface Run {
 
 /** A row from a real-time and a modelled run. */
 export function linkRow(
-  head: { target: string; link: string; imageBytes: number; linkLimitMs: number },
+  head: {
+    target: string;
+    link: string;
+    imageBytes: number;
+    linkLimitMs: number;
+    rawBytesPerSecond: number;
+    protocolLimit: Limit;
+  },
   real: Run,
   model: Run,
 ): LinkRow {
   const t = transferMs(real.phases);
   return {
     ...head,
+    ofProtocolModel: head.protocolLimit.ms / transferMs(model.phases),
+    ofProtocolReal: head.protocolLimit.ms / t,
     flashLimitMs: real.flashMs,
     oursMs: real.ms,
     transferMs: t,
@@ -68,6 +85,17 @@ export function linkRow(
     ofLink: head.linkLimitMs / t,
     ofLimit: Math.max(head.linkLimitMs, real.flashMs) / t,
   };
+}
+
+/** The simulated STM32F407's flash (layout and timing), for the limit. */
+const F4_FLASH = new Stm32SimBoard({ chip: 'stm32f4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low' })
+  .memory.flash;
+
+/** Erase times of the sectors an image at FLASH of `size` bytes touches. */
+function sectorEraseMs(size: number): number[] {
+  return F4_FLASH.sectors
+    .filter((s) => s.start < FLASH + size)
+    .map((s) => F4_FLASH.timing.sectorEraseMs(s.size));
 }
 
 async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise<Run> {
@@ -111,12 +139,19 @@ export async function runStm32Suite(options: {
     const model = await flashOnce(baud, image, new VirtualClock({ yieldToHost: setImmediate }));
     const real = await flashOnce(baud, image, realClock);
     const linkLimitMs = (size * 11 * 1000) / baud;
+    const timing = serialTiming(LINK_CP2102, baud, 11);
     const row = linkRow(
       {
         target: 'STM32F407 (AN3155 USART bootloader)',
         link: `CP2102 UART ${baud} baud 8E1`,
         imageBytes: size,
         linkLimitMs,
+        rawBytesPerSecond: rawBytesPerSecond(timing),
+        protocolLimit: an3155WriteLimit(timing, {
+          imageBytes: size,
+          sectorEraseMs: sectorEraseMs(size),
+          programMs: (n) => F4_FLASH.timing.programMs(n),
+        }),
       },
       real,
       model,
@@ -125,7 +160,8 @@ export async function runStm32Suite(options: {
     options.log(
       `stm32 ${size / KiB} KiB @ ${baud}: ${(real.ms / 1000).toFixed(2)} s, erase+write ${(row.transferMs / 1000).toFixed(2)} s ` +
         `(model ${(row.modelTransferMs / 1000).toFixed(2)} s), ` +
-        `link limit ${(linkLimitMs / 1000).toFixed(2)} s, flash ${(real.flashMs / 1000).toFixed(2)} s`,
+        `link limit ${(linkLimitMs / 1000).toFixed(2)} s, flash ${(real.flashMs / 1000).toFixed(2)} s, ` +
+        `protocol limit ${(row.protocolLimit!.ms / 1000).toFixed(2)} s (${row.ofProtocolModel!.toFixed(2)} modelled)`,
     );
   }
   return rows;

@@ -396,9 +396,18 @@ export function transportsFor(targets: readonly { readonly protocol: string }[])
  */
 export async function loadDrivers(ids?: readonly ProtocolId[]): Promise<void> {
   await Promise.all(
-    PROTOCOLS.filter((e) => ids === undefined || ids.includes(e.id)).map((e) => e.load()),
+    PROTOCOLS.filter((e) => ids === undefined || ids.includes(e.id)).map(async (e) => {
+      loadedFactories.set(e.id, await e.load());
+    }),
   );
 }
+
+/**
+ * Factories `loadDrivers` loaded. A job takes them from here without another `import()`: under
+ * Node's off-thread module loader hooks (tsx), even a cached module's `import()` resolves only
+ * after a host turn, in which a virtual clock would run ahead.
+ */
+const loadedFactories = new Map<ProtocolId, DriverFactory>();
 
 /** The line speed a job on `entry` opens the port at ('auto': the driver picks it). */
 function baudFor(
@@ -434,7 +443,7 @@ export function driverFor<Port>(
     id,
     autoBaud: true,
     async connect(port: Port, connect: ConnectOptions): Promise<FlashSession> {
-      driver ??= (await entry.load())(options);
+      driver ??= (loadedFactories.get(id) ?? (await entry.load()))(options);
       const baudRate = baudFor(entry, connect.baudRate, options, connect.logger);
       // 'auto' reaches only drivers whose entry says they take it (`baud.auto`).
       return (driver as ProtocolDriver<unknown, BaudSetting>).connect(port, {

@@ -54,9 +54,13 @@ class Avr109Programmer implements AvrProgrammer {
   }
 
   async readFlash(address: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    // Block reads advance the address too (Caterina.c ReadWriteMemoryBlock): a run of pages
+    // sets it once.
+    if (address !== this.next) await this.client.setAddress(address, { signal });
     this.next = -1;
-    await this.client.setAddress(address, { signal });
-    return this.client.readBlock(length, { signal });
+    const data = await this.client.readBlock(length, { signal });
+    this.next = address + length + (length % 2);
+    return data;
   }
 
   async resync(signal?: AbortSignal): Promise<void> {

@@ -31,6 +31,8 @@ class Stk500v2Programmer implements AvrProgrammer {
   private eraseNext = 0;
   /** After a resync without reset: the pointer may be a page ahead (an answer was lost). */
   private uncertain = false;
+  /** Where the bootloader's address stands after the last command (-1: not known). */
+  private next = -1;
   private readonly extended: boolean;
 
   constructor(
@@ -48,6 +50,7 @@ class Stk500v2Programmer implements AvrProgrammer {
     // already); filling a gap is not (it would read pages the bootloader erased ahead).
     if (address < this.eraseNext || (this.uncertain && address > this.eraseNext)) {
       this.log.debug(`Rewinding the bootloader's erase pointer to write ${address}.`);
+      this.next = -1;
       await this.client.chipErase({ signal });
       this.eraseNext = 0;
       this.uncertain = false;
@@ -60,11 +63,27 @@ class Stk500v2Programmer implements AvrProgrammer {
   }
 
   async readFlash(address: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    await this.addressAt(address, signal);
+    this.next = -1;
+    const data = await this.client.readFlash(length, { signal });
+    this.next = address + length + (length % 2);
+    return data;
+  }
+
+  /**
+   * LOAD_ADDRESS unless the bootloader's address already is `address`: PROGRAM_FLASH_ISP and
+   * READ_FLASH_ISP advance it past what they moved (AVR068 §6.3, stk500boot.c), so a run of
+   * pages needs it once, and again at each 64 KiB boundary, as avrdude sends it (stk500v2.c).
+   */
+  private async addressAt(address: number, signal?: AbortSignal): Promise<void> {
+    if (address === this.next && address % 0x10000 !== 0) return;
+    this.next = -1;
     await this.client.loadAddress(address, this.extended, { signal });
-    return this.client.readFlash(length, { signal });
+    this.next = address;
   }
 
   async resync(signal?: AbortSignal): Promise<void> {
+    this.next = -1;
     // Without a reset first, so that the erase pointer stays where it is: zeros complete a
     // message the bootloader is still collecting (its checksum then fails and it is dropped;
     // stk500boot.c skips bytes other than MESSAGE_START between messages), then SIGN_ON.
@@ -93,8 +112,10 @@ class Stk500v2Programmer implements AvrProgrammer {
   }
 
   private async program(address: number, page: Uint8Array, signal?: AbortSignal): Promise<void> {
-    await this.client.loadAddress(address, this.extended, { signal });
+    await this.addressAt(address, signal);
+    this.next = -1;
     await this.client.programFlash(page, { signal });
+    this.next = address + page.length + (page.length % 2);
     this.eraseNext = address + this.pageSize;
   }
 }

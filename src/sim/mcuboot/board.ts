@@ -57,6 +57,11 @@ export interface McubootBoardOptions {
    * cable is the board's power.
    */
   externalPower?: boolean;
+  /**
+   * The console's UART speed when the board sits behind a USB-UART bridge (a J-Link or
+   * CP2102 virtual COM port; 8N1). Default 115200; a native CDC ACM link ignores it.
+   */
+  baudRate?: number;
 }
 
 /**
@@ -123,6 +128,7 @@ export class McubootSimBoard implements SimSerialDevice {
 
   attach(side: DeviceSide): void {
     this.side = side;
+    if (this.options.baudRate !== undefined) side.setFormat({ baudRate: this.options.baudRate });
   }
 
   powerOn(): void {
