@@ -15,7 +15,7 @@ import type {
   ProtocolDriver,
   WriteProgress,
 } from '../protocols/driver.ts';
-import { SAFE_BAUD, type BaudSetting } from '../protocols/link-speed.ts';
+import type { BaudSetting } from '../protocols/link-speed.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { asJobError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
@@ -42,7 +42,13 @@ import type {
   RegionReport,
   TransferPhase,
 } from './types.ts';
-import { abortReason, closeWithDeadline, defaultTimeouts, withDeadline } from './watchdog.ts';
+import {
+  abortReason,
+  closeWithDeadline,
+  defaultTimeouts,
+  transferTimeoutMs,
+  withDeadline,
+} from './watchdog.ts';
 
 const finalPhases: ReadonlySet<JobPhase> = new Set(['done', 'failed', 'cancelled']);
 
@@ -423,20 +429,10 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     verb: string,
     step: (signal: AbortSignal) => Promise<void>,
   ): Promise<void> {
-    // 'auto' may end anywhere on the ladder: size the deadline for its safe end.
-    const setting = this.options.settings?.baudRate;
-    const baud = typeof setting === 'number' ? setting : SAFE_BAUD;
-    const linkMs = ((region.data.length * 10) / baud) * 1000;
-    const timeoutMs = this.timeouts.transferBase + this.timeouts.transferFactor * linkMs;
-    return withDeadline(
-      {
-        clock: this.clock,
-        timeoutMs: Math.ceil(timeoutMs),
-        signal: this.signal,
-        what: `${verb} ${region.name}`,
-      },
-      step,
-    );
+    const baud = this.options.settings?.baudRate;
+    const timeoutMs = transferTimeoutMs(region.data.length, baud, this.timeouts);
+    const what = `${verb} ${region.name}`;
+    return withDeadline({ clock: this.clock, timeoutMs, signal: this.signal, what }, step);
   }
 
   private deadline<T>(
@@ -444,10 +440,8 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     what: string,
     step: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    return withDeadline(
-      { clock: this.clock, timeoutMs: this.timeouts[which], signal: this.signal, what },
-      step,
-    );
+    const timeoutMs = this.timeouts[which];
+    return withDeadline({ clock: this.clock, timeoutMs, signal: this.signal, what }, step);
   }
 
   private failure(err: unknown, t0: number): JobFailure {
@@ -465,16 +459,12 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       }) ?? '';
     if (cancelled) this.log.warn(`Cancelled while ${phase}.`);
     else this.log.error(`Failed while ${phase}: ${error.message}`);
+    const durationMs = this.clock.now() - t0;
+    const { flashTouched } = this;
     const failure: JobFailure = {
-      ok: false,
-      cancelled,
-      error,
-      phase,
-      recovery,
-      flashTouched: this.flashTouched,
-      durationMs: this.clock.now() - t0,
+      ...{ ok: false, cancelled, error, phase, recovery, flashTouched, durationMs },
+      ...(identity ? { identity } : {}),
     };
-    if (identity) failure.identity = identity;
     return failure;
   }
 

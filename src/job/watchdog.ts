@@ -8,6 +8,7 @@ import { AbortError, TimeoutError, WebflashError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { asJobError } from './errors.ts';
 import type { PhaseTimeouts } from './types.ts';
+import { SAFE_BAUD, type BaudSetting } from '../protocols/link-speed.ts';
 
 export interface DeadlineOptions<T = unknown> {
   clock: Clock;
@@ -137,3 +138,18 @@ export const defaultTimeouts: PhaseTimeouts = {
   resync: 15_000,
   reset: 10_000,
 };
+
+/**
+ * The deadline of one write or verify attempt of `bytes`, scaled to the time the link needs at
+ * `baudRate` (10 bits a byte). 'auto' may end anywhere on the ladder, so it is sized for the
+ * ladder's safe end.
+ */
+export function transferTimeoutMs(
+  bytes: number,
+  baudRate: BaudSetting | undefined,
+  timeouts: Pick<PhaseTimeouts, 'transferBase' | 'transferFactor'>,
+): number {
+  const baud = typeof baudRate === 'number' ? baudRate : SAFE_BAUD;
+  const linkMs = ((bytes * 10) / baud) * 1000;
+  return Math.ceil(timeouts.transferBase + timeouts.transferFactor * linkMs);
+}

@@ -343,3 +343,16 @@ export function composeFields(fields: readonly RegField[], read: (addr: number) 
   }
   return value;
 }
+
+/**
+ * Whether a port with these USB ids is the chip's own USB (USB-Serial/JTAG or USB-OTG), not a
+ * USB-UART bridge; any Espressif id while the chip is not known yet.
+ */
+export function isNativeUsb(
+  info: { usbVendorId?: number | undefined; usbProductId?: number | undefined },
+  chip?: EspChip,
+): boolean {
+  if (info.usbVendorId !== ESPRESSIF_VID) return false;
+  if (!chip) return true;
+  return info.usbProductId === chip.usbJtagSerialPid || info.usbProductId === chip.usbOtgPid;
+}

@@ -31,7 +31,7 @@ import type {
 } from '../driver.ts';
 import type { BaudSetting } from '../link-speed.ts';
 import type { EspChip } from './chips.ts';
-import { ESPRESSIF_VID } from './chips.ts';
+import { isNativeUsb } from './chips.ts';
 import type { CompressFn } from './compress.ts';
 import { compressInline } from './compress.ts';
 import { ESP_ROM_BAUD } from './constants.ts';
@@ -102,13 +102,6 @@ function isAbort(err: unknown): boolean {
   return err instanceof WebflashError && err.code === 'aborted';
 }
 
-function isNativeUsb(port: SerialPortHandle, chip?: EspChip): boolean {
-  if (port.info.usbVendorId !== ESPRESSIF_VID) return false;
-  const pid = port.info.usbProductId;
-  if (!chip) return true;
-  return pid === chip.usbJtagSerialPid || pid === chip.usbOtgPid;
-}
-
 /**
  * Opens the port, enters the bootloader, identifies the chip and returns a session. The stub
  * images come only from `options.loadStub` (driver.ts `connectEsp` supplies a default); this
@@ -136,7 +129,7 @@ export async function openEspSession(
     const ladder = await raiseLineSpeed(loader, {
       requested: options.baudRate ?? ESP_ROM_BAUD,
       port: port.info,
-      nativeUsb: isNativeUsb(port, chip),
+      nativeUsb: isNativeUsb(port.info, chip),
       ceiling: options.linkCeiling,
       signal,
       reenter: async () => {
@@ -483,7 +476,7 @@ export class EspSession implements FlashSession {
    * its native USB port disconnects and comes back as the application's device.
    */
   async reset(): Promise<void> {
-    const native = isNativeUsb(this.port, this.chip);
+    const native = isNativeUsb(this.port.info, this.chip);
     const sequence = native ? ResetSequences.hardResetUsb.steps : ResetSequences.hardReset.steps;
     try {
       await runResetSequence(this.link, sequence, {

@@ -37,21 +37,14 @@ import {
   retrying,
   syncClient,
   withImageList,
+  DEFAULT_TIMEOUTS,
+  type McubootTimeouts,
 } from './session-support.ts';
 
 const MCUBOOT_PROTOCOL = 'mcuboot-smp' as const;
 
 /** Who confirms a test image once it runs: this updater, or the application itself. */
 type ConfirmPolicy = 'host' | 'application';
-
-interface McubootTimeouts {
-  /** One SMP reply. Default 3000 ms. */
-  reply: number;
-  /** The first upload chunk (the board may erase the slot first). Default 30 000 ms. */
-  firstChunk: number;
-  /** From the reset to the application answering again (MCUboot swaps first). Default 60 000 ms. */
-  reboot: number;
-}
 
 export interface McubootDriverOptions {
   /** Line speed (a CDC ACM port ignores it). Default 115200. */
@@ -84,7 +77,6 @@ export function createMcubootDriver(driverOptions: McubootDriverOptions = {}): M
   };
 }
 
-const DEFAULT_TIMEOUTS: McubootTimeouts = { reply: 3000, firstChunk: 30_000, reboot: 60_000 };
 /** Buffer assumed when the board does not report MCUmgr parameters. */
 const FALLBACK_BUF_SIZE = 256;
 

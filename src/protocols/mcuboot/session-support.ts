@@ -123,3 +123,19 @@ export function withImageList(
   for (const e of states) details[`Image ${e.image} slot ${e.slot}`] = describeSlot(e);
   return { ...identity, details };
 }
+
+/** How long the driver waits for the board. */
+export interface McubootTimeouts {
+  /** One SMP reply. Default 3000 ms. */
+  reply: number;
+  /** The first upload chunk (the board may erase the slot first). Default 30 000 ms. */
+  firstChunk: number;
+  /** From the reset to the application answering again (MCUboot swaps first). Default 60 000 ms. */
+  reboot: number;
+}
+
+export const DEFAULT_TIMEOUTS: McubootTimeouts = {
+  reply: 3000,
+  firstChunk: 30_000,
+  reboot: 60_000,
+};

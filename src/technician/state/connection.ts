@@ -9,7 +9,10 @@ import type { Connector, PhaseTimeouts } from '../../job/types.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
 import type { UsbDeviceHandle } from '../../transport/usb.ts';
-import { dfuTargetFor, type UsbTargetShape as TargetShape } from '../../protocols/dfu/usb-targets.ts';
+import {
+  dfuTargetFor,
+  type UsbTargetShape as TargetShape,
+} from '../../protocols/dfu/usb-targets.ts';
 import {
   chooseSerialProtocol,
   chooseUsbProtocol,
