@@ -17,7 +17,7 @@ import type { SerialPortHandle } from '../src/transport/link.ts';
 import { createStm32Driver } from '../src/protocols/stm32/driver.ts';
 import { createBoard } from '../src/sim/boards.ts';
 import { DfuseSimDevice } from '../src/sim/dfu/dfuse-sim.ts';
-import { SimUsbBus } from '../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../src/sim/usb/sim-usb-device.ts';
 import type { EspSimBoard } from '../src/sim/esp/boards.ts';
 import { LINK_CP2102, SerialWire } from '../src/sim/serial-wire.ts';
 import { Stm32SimBoard } from '../src/sim/stm32/board.ts';

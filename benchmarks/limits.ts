@@ -1,7 +1,7 @@
 /**
  * Protocol limits: the least time any host can take to write (and read back) an image with a
  * given protocol, over the modelled adapter, on the modelled device. Pure arithmetic from the
- * link models (src/sim/link-model.ts, src/sim/dfu/usb-link-model.ts), the flash timings
+ * link models (src/sim/link-model.ts, src/sim/usb/usb-link-model.ts), the flash timings
  * (src/sim/flash-model.ts and the boards' own) and each protocol's rules:
  *
  * - the bytes the protocol must put on the wire: commands, headers, checksums, encodings;
@@ -18,7 +18,7 @@ import type { Clock } from '../src/core/clock.ts';
 import { encodeCbor, encodeCborIndefinite, type CborMap } from '../src/protocols/mcuboot/cbor.ts';
 import { encodeSmpConsole } from '../src/protocols/mcuboot/console-framing.ts';
 import { encodeSmpPacket } from '../src/protocols/mcuboot/smp.ts';
-import { UsbLinkModel } from '../src/sim/dfu/usb-link-model.ts';
+import { UsbLinkModel } from '../src/sim/usb/usb-link-model.ts';
 import type { LinkModel } from '../src/sim/link-model.ts';
 
 /** How one serial adapter moves bytes: time per byte each way and latency per delivery. */

@@ -16,7 +16,7 @@ import {
   GENERIC_RUNTIME_PRODUCT_ID,
   GenericDfuBoard,
 } from '../sim/dfu/generic-dfu-sim.ts';
-import type { SimUsbDevice } from '../sim/dfu/sim-usb-device.ts';
+import type { SimUsbDevice } from '../sim/usb/sim-usb-device.ts';
 import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
 import type { FakeSerial, FakeSerialPort } from '../sim/web/fake-web-serial.ts';
 import type { FakeUsb } from '../sim/web/fake-webusb.ts';

@@ -9,7 +9,7 @@
 import type { Clock } from '../core/clock.ts';
 import { DfuseSimDevice } from '../sim/dfu/dfuse-sim.ts';
 import { GenericDfuBoard, GenericDfuDevice } from '../sim/dfu/generic-dfu-sim.ts';
-import { SimUsbBus, type SimUsbDevice } from '../sim/dfu/sim-usb-device.ts';
+import { SimUsbBus, type SimUsbDevice } from '../sim/usb/sim-usb-device.ts';
 import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
 import { FakeUsb } from '../sim/web/fake-webusb.ts';
 

@@ -3,7 +3,7 @@
  * shared by every board family.
  */
 import type { Clock } from '../core/clock.ts';
-import type { SimUsbBus } from './dfu/sim-usb-device.ts';
+import type { SimUsbBus } from './usb/sim-usb-device.ts';
 import type { FlashModel } from './flash-model.ts';
 import { Prng } from './prng.ts';
 import type { LinkModel, SerialWire } from './serial-wire.ts';

@@ -2,7 +2,7 @@
  * The boundary between the transports and everything above them, for USB devices driven with
  * control transfers (DFU, DfuSe). Pure: no DOM types. `webusb.ts` implements it over the W3C
  * WebUSB API; the simulators are reached through a fake `navigator.usb` (src/sim/web) or
- * directly through `src/sim/dfu/sim-usb.ts`.
+ * directly through `src/sim/usb/sim-usb.ts`.
  *
  * Shapes follow the W3C WebUSB API (https://wicg.github.io/webusb/) so an adapter is thin:
  * `USBControlTransferParameters`, `USBTransferStatus`, `USBDeviceFilter`.

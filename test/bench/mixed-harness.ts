@@ -14,7 +14,7 @@ import { verifyBundle, type VerifiedBundle } from '../../src/bundle/verify.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { createBenchLab, type BenchLab } from '../../src/demo/bench-lab.ts';
 import { connectEsp } from '../../src/protocols/esp/driver.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { installFakeWebSerial, type FakeSerial } from '../../src/sim/web/fake-web-serial.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import {

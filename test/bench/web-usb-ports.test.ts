@@ -9,7 +9,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { TransportError } from '../../src/core/errors.ts';
 import { DfuseSimDevice } from '../../src/sim/dfu/dfuse-sim.ts';
 import { GenericDfuBoard } from '../../src/sim/dfu/generic-dfu-sim.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import { FollowTracker, usbBoardBack } from '../../src/bench/state/follow.ts';
 import type { BenchUsbPort, PortChange, Tile } from '../../src/bench/state/types.ts';

@@ -19,7 +19,7 @@ import type { HeadlessPlatform } from '../../src/cli/headless.ts';
 import { EXIT, runCommand, type CliIo, type Command } from '../../src/cli/io.ts';
 import { realClock } from '../../src/core/clock.ts';
 import { createBoard } from '../../src/sim/boards.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import { DEMO_ROOT, image, releaseFor, ROOT } from './headless-rig.ts';
 

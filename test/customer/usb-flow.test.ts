@@ -37,7 +37,7 @@ import {
   GENERIC_RUNTIME_PRODUCT_ID,
   GenericDfuBoard,
 } from '../../src/sim/dfu/generic-dfu-sim.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import type { FlashModel } from '../../src/sim/flash-model.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
 import { signedBundle, type DraftTarget } from '../job/bundle-fixture.ts';

@@ -18,7 +18,7 @@ import { createBoard } from '../../src/sim/boards.ts';
 import type { DfuseBoardHandle, GadgetBoardHandle } from '../../src/sim/dfu/boards.ts';
 import { STM32F405_INTERFACE_STRINGS } from '../../src/sim/dfu/dfuse-sim.ts';
 import { GenericDfuBoard, type GenericDfuDevice } from '../../src/sim/dfu/generic-dfu-sim.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { W25Q32_TIMING } from '../../src/sim/flash-model.ts';
 import { pattern } from './rig.ts';
 import {

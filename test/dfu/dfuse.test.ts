@@ -15,7 +15,7 @@ import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
 import { openDfu } from '../../src/protocols/dfu/dfu-open.ts';
 import { DfuRequest, DfuState, DfuStatus } from '../../src/protocols/dfu/dfu-spec.ts';
 import { WebUsbWatcher } from '../../src/transport/webusb.ts';
-import { SimUsbWatcher } from '../../src/sim/dfu/sim-usb.ts';
+import { SimUsbWatcher } from '../../src/sim/usb/sim-usb.ts';
 import { dfuseRig, pattern } from './rig.ts';
 
 const FLASH = 0x08000000;

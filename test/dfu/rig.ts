@@ -3,7 +3,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
 import { DfuseSimDevice, type DfuseSimOptions } from '../../src/sim/dfu/dfuse-sim.ts';
 import { GenericDfuBoard, type GenericDfuBoardOptions } from '../../src/sim/dfu/generic-dfu-sim.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { FakeUsb, type FakeUsbOptions } from '../../src/sim/web/fake-webusb.ts';
 import { WebUsbWatcher, requestUsbDevice, type WebUsbOptions } from '../../src/transport/webusb.ts';
 

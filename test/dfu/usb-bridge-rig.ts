@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { realClock } from '../../src/core/clock.ts';
-import type { SimUsbBus, SimUsbDevice } from '../../src/sim/dfu/sim-usb-device.ts';
+import type { SimUsbBus, SimUsbDevice } from '../../src/sim/usb/sim-usb-device.ts';
 import { serveUsbOnTcp, type RunningUsbServer } from '../../src/sim/node/usb-server.ts';
 
 export const DFU_UTIL = '/usr/bin/dfu-util';

@@ -1,12 +1,12 @@
 /**
- * The full-speed bus model (src/sim/dfu/usb-link-model.ts) against USB 2.0: 1500 byte times
+ * The full-speed bus model (src/sim/usb/usb-link-model.ts) against USB 2.0: 1500 byte times
  * per 1 ms frame, 5 of them taken by the SOF, 13 byte times of overhead per transaction
  * (Table 5-9), so 19 full 64-byte packets per frame; transactions are never split across
  * frames; a transfer ends with its STATUS transaction and the next may follow in the same frame.
  */
 import { describe, expect, it } from 'vitest';
 import { sleep, VirtualClock } from '../../src/core/clock.ts';
-import { UsbLinkModel } from '../../src/sim/dfu/usb-link-model.ts';
+import { UsbLinkModel } from '../../src/sim/usb/usb-link-model.ts';
 
 /** Milliseconds of `n` byte times at 12 Mb/s. */
 const bytes = (n: number): number => n / 1500;

@@ -8,7 +8,7 @@ import { TransportError } from '../../src/core/errors.ts';
 import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
 import { openDfu } from '../../src/protocols/dfu/dfu-open.ts';
 import { DfuseSimDevice } from '../../src/sim/dfu/dfuse-sim.ts';
-import { SimUsbBus } from '../../src/sim/dfu/sim-usb-device.ts';
+import { SimUsbBus } from '../../src/sim/usb/sim-usb-device.ts';
 import { FakeUsb } from '../../src/sim/web/fake-webusb.ts';
 import { WebUsbWatcher, mapWebUsbError, requestUsbDevice } from '../../src/transport/webusb.ts';
 import { LINUX_UA, WINDOWS_UA, dfuseRig } from './rig.ts';

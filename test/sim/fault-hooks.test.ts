@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { TransportError } from '../../src/core/errors.ts';
-import type { SimInResult, SimOutResult } from '../../src/sim/dfu/sim-usb-device.ts';
-import { UsbFaultInjector } from '../../src/sim/dfu/usb-faults.ts';
+import type { SimInResult, SimOutResult } from '../../src/sim/usb/sim-usb-device.ts';
+import { UsbFaultInjector } from '../../src/sim/usb/usb-faults.ts';
 import { ReplyFuzzer } from '../../src/sim/reply-fuzzer.ts';
 import { LINK_IDEAL, SerialWire, type DeviceSide } from '../../src/sim/serial-wire.ts';
 import type { UsbSetup } from '../../src/transport/usb.ts';

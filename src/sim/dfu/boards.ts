@@ -8,7 +8,7 @@ import { W25Q32_TIMING } from '../flash-model.ts';
 import { usbId } from '../../transport/usb.ts';
 import { DfuseSimDevice, STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from './dfuse-sim.ts';
 import { GenericDfuBoard } from './generic-dfu-sim.ts';
-import { SimUsbBus } from './sim-usb-device.ts';
+import { SimUsbBus } from '../usb/sim-usb-device.ts';
 
 /** The DfuSe board, with its device exposed for tests. */
 export interface DfuseBoardHandle extends SimBoard {

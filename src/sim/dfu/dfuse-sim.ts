@@ -22,7 +22,7 @@ import {
   type FlashTiming,
 } from '../flash-model.ts';
 import { SimDfuDevice, type DfuUploadAnswer, type DfuWork } from './sim-dfu-device.ts';
-import type { SimUsbBus } from './sim-usb-device.ts';
+import type { SimUsbBus } from '../usb/sim-usb-device.ts';
 
 /** The interface strings of the STM32F405's DFU bootloader, alternate settings 0..3. */
 export const STM32F405_INTERFACE_STRINGS = [

@@ -12,7 +12,7 @@ import type { DfuFunctionalDescriptor } from '../../protocols/dfu/dfu-descriptor
 import { FlashModel, INSTANT_TIMING, type FlashTiming } from '../flash-model.ts';
 import { Prng } from '../prng.ts';
 import { SimDfuDevice, type DfuUploadAnswer, type DfuWork } from './sim-dfu-device.ts';
-import type { SimUsbBus } from './sim-usb-device.ts';
+import type { SimUsbBus } from '../usb/sim-usb-device.ts';
 
 /** pid.codes test vendor id (https://pid.codes/1209/0001/ is reserved for testing). */
 export const GENERIC_DFU_VENDOR_ID = 0x1209;

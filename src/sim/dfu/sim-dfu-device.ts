@@ -30,8 +30,8 @@ import {
   type SimDeviceIdentity,
   type SimInResult,
   type SimOutResult,
-} from './sim-usb-device.ts';
-import type { UsbLinkModelOptions } from './usb-link-model.ts';
+} from '../usb/sim-usb-device.ts';
+import type { UsbLinkModelOptions } from '../usb/usb-link-model.ts';
 
 /** What the device does for one block or for manifestation: how long it is busy, and the outcome. */
 export interface DfuWork {

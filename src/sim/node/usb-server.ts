@@ -4,13 +4,13 @@
  * the host's USB stack: enumerates every device that attaches (GET_DESCRIPTOR, then
  * SET_CONFIGURATION as Linux's usbcore does), gives it a fresh address each time, and forwards
  * control transfers, SET_INTERFACE and bus resets to it. Each request takes the time the
- * device's link model gives it (src/sim/dfu/usb-link-model.ts). Node only.
+ * device's link model gives it (src/sim/usb/usb-link-model.ts). Node only.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { sleep, type Clock } from '../../core/clock.ts';
 import { DescriptorType, StandardRequest } from '../../transport/usb-descriptors.ts';
 import type { UsbRecipient, UsbRequestType, UsbSetup } from '../../transport/usb.ts';
-import type { SimUsbBus, SimUsbDevice } from '../dfu/sim-usb-device.ts';
+import type { SimUsbBus, SimUsbDevice } from '../usb/sim-usb-device.ts';
 import {
   FrameReader,
   LibusbError,

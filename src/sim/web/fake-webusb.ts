@@ -14,7 +14,7 @@
  */
 /* eslint-disable @typescript-eslint/require-await --
    WebUSB methods are async; like the browser, the fake checks arguments and state before any wait. */
-import type { SimUsbBus, SimUsbDevice } from '../dfu/sim-usb-device.ts';
+import type { SimUsbBus, SimUsbDevice } from '../usb/sim-usb-device.ts';
 import type { UsbSetup } from '../../transport/usb.ts';
 
 export interface FakeUsbOptions {
