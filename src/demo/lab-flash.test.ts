@@ -6,20 +6,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBundle } from '../bundle/create.ts';
-import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
-import { verifyBundle } from '../bundle/verify.ts';
-import { sleep, VirtualClock } from '../core/clock.ts';
+import { sleep } from '../core/clock.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
-import {
-  createAppStore,
-  createBrowserServices,
-  deviceFacts,
-  READ_PROTECTED_RECOVERY,
-  resetAppStore,
-  type AppStore,
-} from '../technician/state/index.ts';
-import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
-import { installDemoLab, type DemoLab } from './lab.ts';
+import { deviceFacts, READ_PROTECTED_RECOVERY } from '../technician/state/index.ts';
+import { CREATED, EXPIRES, key } from '../../test/bundle/fixtures.ts';
+import type { DemoLab } from './lab.ts';
+import { createLabStore, disposeLabStore, type LabStore } from '../../test/demo/lab-store.ts';
 import { loadDrivers } from '../protocols/registry.ts';
 
 // Drivers load before any job, so loading takes no time on the virtual clock.
@@ -64,36 +56,19 @@ function bundle(): Uint8Array {
   });
 }
 
-let lab: DemoLab | undefined;
-let store: AppStore | undefined;
+let current: LabStore | undefined;
 afterEach(() => {
-  if (store) resetAppStore(store);
-  lab?.dispose();
-  lab = store = undefined;
+  disposeLabStore(current);
+  current = undefined;
 });
 
-async function setup(): Promise<{ lab: DemoLab; store: AppStore; clock: VirtualClock }> {
-  const clock = new VirtualClock({ yieldToHost: setImmediate });
-  const nav = {};
-  lab = installDemoLab({ clock, navigator: nav });
-  const services = createBrowserServices({
-    buildMode: 'demo',
-    unverifiedAllowed: false,
-    rollbackStore: new MemoryRollbackStore(),
-    serial: lab.serial,
-    usb: lab.usb,
-    virtualBoards: lab,
-    clock,
-  });
-  const trustRoot = pinnedTestRoot();
-  services.now = () => NOW;
-  services.verifyBundle = ({ source, signal, onProgress }) =>
-    verifyBundle(source as Uint8Array, { trustRoot, now: NOW, signal, onProgress, clock });
-  store = createAppStore(services);
+async function setup(): Promise<LabStore> {
+  current = createLabStore();
+  const { store } = current;
   expect(
     await store.getState().loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes: bundle() }),
   ).toBe(true);
-  return { lab, store, clock };
+  return current;
 }
 
 function flashOf(lab: DemoLab, name: string): Uint8Array {

@@ -10,21 +10,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pinnedRoot } from '../bundle/pinned-root.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
 import { createBundle } from '../bundle/create.ts';
-import { MemoryRollbackStore } from '../bundle/rollback-store.ts';
-import { verifyBundle } from '../bundle/verify.ts';
-import { VirtualClock } from '../core/clock.ts';
 import { loadDrivers } from '../protocols/registry.ts';
 import { buildMcubootImage } from '../sim/mcuboot/image-tools.ts';
 import { SIM_MCUBOOT_SECRET_KEY, type McubootBoardHandle } from '../sim/mcuboot/boards.ts';
-import {
-  createAppStore,
-  createBrowserServices,
-  deviceFacts,
-  resetAppStore,
-  type AppStore,
-} from '../technician/state/index.ts';
-import { CREATED, EXPIRES, key, NOW, pinnedTestRoot } from '../../test/bundle/fixtures.ts';
-import { installDemoLab, type DemoLab } from './lab.ts';
+import { deviceFacts, type AppStore } from '../technician/state/index.ts';
+import { CREATED, EXPIRES, key } from '../../test/bundle/fixtures.ts';
+import { createLabStore, disposeLabStore, type LabStore } from '../../test/demo/lab-store.ts';
 
 // Drivers load before any job, so loading takes no time on the virtual clock.
 await loadDrivers();
@@ -64,40 +55,23 @@ function bundle(confirm?: 'host' | 'application'): Uint8Array {
   });
 }
 
-let lab: DemoLab | undefined;
-let store: AppStore | undefined;
+let current: LabStore | undefined;
 afterEach(() => {
-  if (store) resetAppStore(store);
-  lab?.dispose();
-  lab = store = undefined;
+  disposeLabStore(current);
+  current = undefined;
 });
 
 async function setup(
   board: string,
   confirm?: 'host' | 'application',
   release?: { bytes: Uint8Array; trustRoot: TrustRoot; now: Date },
-): Promise<{ lab: DemoLab; store: AppStore }> {
-  const clock = new VirtualClock({ yieldToHost: setImmediate });
-  lab = installDemoLab({ clock, navigator: {} });
-  const services = createBrowserServices({
-    buildMode: 'demo',
-    unverifiedAllowed: false,
-    rollbackStore: new MemoryRollbackStore(),
-    serial: lab.serial,
-    usb: lab.usb,
-    virtualBoards: lab,
-    clock,
-  });
-  const trustRoot = release?.trustRoot ?? pinnedTestRoot();
-  const now = release?.now ?? NOW;
-  services.now = () => now;
-  services.verifyBundle = ({ source, signal, onProgress }) =>
-    verifyBundle(source as Uint8Array, { trustRoot, now, signal, onProgress, clock });
-  store = createAppStore(services);
+): Promise<LabStore> {
+  current = createLabStore(release ? { trustRoot: release.trustRoot, now: release.now } : {});
+  const { lab, store } = current;
   const bytes = release?.bytes ?? bundle(confirm);
   expect(await store.getState().loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes })).toBe(true);
   expect(await store.getState().choosePort({ board })).toBe(true);
-  return { lab, store };
+  return { lab, store, clock: current.clock };
 }
 
 const messages = (s: AppStore): string[] => s.getState().log.entries.map((e) => e.message);
