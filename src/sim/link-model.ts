@@ -26,6 +26,13 @@ export interface LinkModel {
    * as 0x00 with a framing error. Default: no limit.
    */
   maxBaudRate?: number;
+  /**
+   * 'uart' only: a marginal line (long wires, a weak driver, a noisy ground). Above `baudRate`
+   * each character is damaged with probability `perCharacter`, drawn from the wire's seeded
+   * PRNG: one data bit flips, which a receiver with parity reports as a parity error and one
+   * without cannot tell. Short exchanges mostly get through, long transfers mostly do not.
+   */
+  marginal?: { baudRate: number; perCharacter: number };
 }
 
 // Each bridge's maxBaudRate is its datasheet maximum (sources in src/protocols/link-speed.ts,
