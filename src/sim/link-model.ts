@@ -79,6 +79,19 @@ export const LINK_FTDI: LinkModel = {
   chunkSize: 62,
   maxBaudRate: 3_000_000,
 };
+/**
+ * FTDI FT231X, the FT-X series (FT230X, FT231X, FT234XD share 0403:6015): "data transfer rates
+ * from 300 baud to 3 Mbaud" with 512-byte receive and transmit buffers (DS_FT231X §1). Like the
+ * FT232R it holds short replies until its latency timer runs out, 16 ms by default (FTDI
+ * AN232B-04 §3.3), and each 64-byte bulk packet carries two modem status bytes and 62 data bytes.
+ */
+export const LINK_FT231X: LinkModel = {
+  name: 'FT231X',
+  kind: 'uart',
+  latencyMs: 16,
+  chunkSize: 62,
+  maxBaudRate: 3_000_000,
+};
 
 /**
  * Native USB full-speed CDC (ESP32-S3/C3/C6/H2 USB-Serial/JTAG): 64-byte bulk packets, one

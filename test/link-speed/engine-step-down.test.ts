@@ -103,6 +103,21 @@ describe("'auto' line speed", () => {
     ).toBe(false);
   });
 
+  it('picks the FT231X ladder on an FT-X board (SparkFun ESP32 Thing, 0403:6015)', async () => {
+    const run = await flash({ board: 'esp32-thing', settings: { baudRate: 'auto' } });
+    expect(run.result.ok, run.why).toBe(true);
+    expect(run.written, run.why).toBe(true);
+    expect(
+      run.text.some((l) =>
+        /line speed: .* \(FT231X \(FT-X series\) 0403:6015 carries 3000000\): trying 1500000, 921600/.test(
+          l,
+        ),
+      ),
+      run.why,
+    ).toBe(true);
+    expect(run.board.device.baudRate, run.why).toBe(1_500_000);
+  });
+
   it('an explicit rate still wins', async () => {
     const run = await flash({ board: 'esp32-ch340', settings: { baudRate: 460_800 } });
     expect(run.result.ok, run.why).toBe(true);
