@@ -160,7 +160,20 @@ const ofLimit = (r: number | undefined): string =>
 const limitParts = (l: Limit): string =>
   `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
 
-function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
+/** The peer columns of a link table (stm32flash over a pty), when any row has them. */
+function peerCells(row: LinkRow): string[] {
+  const p = row.peer;
+  if (!p) return ['–', '–', '–', '–'];
+  return [
+    row.peerLimit ? limitParts(row.peerLimit) : '–',
+    s(p.peerMs),
+    `${s(p.oursMs)} (start ${s(p.oursStartMs)})`,
+    `${x(p.ratio)} (${mark(p.ratio <= 0.9)})`,
+  ];
+}
+
+function linkSection(title: string, r: SuiteRecord<LinkRow[]>, peer?: string): string {
+  const withPeer = peer !== undefined && r.result.some((row) => row.peer);
   const rows = r.result.map((row) => [
     row.target,
     row.link,
@@ -175,6 +188,7 @@ function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
     row.ofProtocolReal === undefined ? '–' : row.ofProtocolReal.toFixed(2),
     row.ofLink.toFixed(2),
     s(row.oursMs),
+    ...(withPeer ? peerCells(row) : []),
   ]);
   return [
     title,
@@ -196,6 +210,14 @@ function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
         'limit ÷ real time',
         'data alone ÷ real time',
         'whole job',
+        ...(withPeer
+          ? [
+              'protocol limit over a pty: write + verify',
+              `${peer} over a pty`,
+              'webflash CLI over a pty',
+              `ours ÷ ${peer} (≤ 0.9×)`,
+            ]
+          : []),
       ],
       rows,
     ),
@@ -332,7 +354,10 @@ export function renderResults(results: Results): string {
   if (results.bundle) parts.push(bundleSection(results.bundle), '');
   if (results.esp) parts.push(espSection(results.esp), '');
   if (results.stm32)
-    parts.push(linkSection('### STM32 USART bootloader (real time)', results.stm32), '');
+    parts.push(
+      linkSection('### STM32 USART bootloader (real time)', results.stm32, 'stm32flash'),
+      '',
+    );
   if (results.dfu) parts.push(linkSection('### USB DFU (real time)', results.dfu), '');
   if (results.avr) parts.push(avrSection(results.avr), '');
   if (results.mcuboot) parts.push(mcubootSection(results.mcuboot), '');
