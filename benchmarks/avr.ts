@@ -24,6 +24,7 @@ import type { SerialPortHandle } from '../src/transport/link.ts';
 import type { AvrSimBoardHandle } from '../src/sim/avr/boards.ts';
 import { createBoard } from '../src/sim/boards.ts';
 import { SimPortWatcher } from '../src/sim/port-watcher.ts';
+import { LINK_BYTE_STREAM } from '../src/sim/serial-wire.ts';
 import { benchImage } from './images.ts';
 import {
   avr109Limit,
@@ -75,11 +76,13 @@ export interface AvrRow {
   ofLimitReal: number;
   /** avrdude against our CLI over a pty, when avrdude is installed. */
   peer?: PeerResult;
+  /** What any host needs for write + read-back over that pty (the sim's TCP/pty bridge). */
+  peerLimit?: Limit;
 }
 
-function limitFor(b: AvrSimBoardHandle, imageBytes: number): Limit {
+function limitFor(b: AvrSimBoardHandle, imageBytes: number, link = b.wire!.link): Limit {
   const chip = b.device.chip;
-  const t = serialTiming(b.wire!.link, b.baudRate);
+  const t = serialTiming(link, b.baudRate);
   const page = {
     pageSize: chip.pageSize,
     eraseMs: b.device.flash.timing.sectorEraseMs(chip.pageSize),
@@ -183,6 +186,7 @@ export async function runAvrSuite(options: {
       if (existsSync(AVRDUDE)) {
         const hex = join(dir, `${c.board}.hex`);
         writeFileSync(hex, intelHex(image));
+        row.peerLimit = limitFor(b, size, LINK_BYTE_STREAM);
         row.peer = await runPeer({
           board: c.board,
           baud: b.baudRate,
