@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { equalBytes } from '../src/core/bytes.ts';
-import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
+import { type Clock, VirtualClock } from '../src/core/clock.ts';
 import { FlashJob } from '../src/job/engine.ts';
 import { createStm32Driver } from '../src/protocols/stm32/driver.ts';
 import { hasSocat } from '../src/sim/node/pty.ts';
@@ -39,7 +39,8 @@ import {
   type Limit,
   type SerialTiming,
 } from './limits.ts';
-import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { recordPerPhase, recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const FLASH = 0x08000000;
@@ -75,6 +76,8 @@ export interface LinkRow {
   /** protocolLimit ÷ modelTransferMs (target ≥ 0.95) and ÷ transferMs. */
   ofProtocolModel?: number;
   ofProtocolReal?: number;
+  /** In the real-time run's erase + write, how late the timers fired, summed. */
+  timersLateMs?: number;
   /** stm32flash against our CLI over a pty, when both and socat are installed. */
   peer?: PeerResult;
   /** What any AN3155 host needs over that pty: erase, write, read-back verify. */
@@ -86,6 +89,8 @@ export interface Run {
   ms: number;
   phases: PhaseTimes;
   flashMs: number;
+  /** Per phase, how late the timers fired (timer-lateness.ts); zero on a virtual clock. */
+  late: PhaseTimes;
 }
 
 /** A row from a real-time and a modelled run. */
@@ -115,6 +120,7 @@ export function linkRow(
     bytesPerSecond: (head.imageBytes * 1000) / t,
     ofLink: head.linkLimitMs / t,
     ofLimit: Math.max(head.linkLimitMs, real.flashMs) / t,
+    timersLateMs: transferMs(real.late),
   };
 }
 
@@ -194,7 +200,12 @@ function bridgeFor(baud: number): LinkModel {
   return baud <= 921_600 ? LINK_CP2102 : LINK_CP2102N;
 }
 
-async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise<Run> {
+async function flashOnce(
+  baud: number,
+  image: Uint8Array,
+  clock: Clock,
+  lateMs: () => number = () => 0,
+): Promise<Run> {
   const device = new Stm32SimBoard({ chip: 'stm32f4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low' });
   const wire = new SerialWire({ clock, device, link: bridgeFor(baud), seed: 1 });
   const job = new FlashJob({
@@ -206,6 +217,7 @@ async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise
     settings: { baudRate: baud },
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -218,7 +230,7 @@ async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise
   for (const s of flash.sectors) {
     if (s.start < FLASH + image.length) flashMs += flash.timing.sectorEraseMs(s.size);
   }
-  return { ms, phases, flashMs };
+  return { ms, phases, flashMs, late };
 }
 
 export async function runStm32Suite(options: {
@@ -233,7 +245,8 @@ export async function runStm32Suite(options: {
   ] as const) {
     const image = benchImage('random', size, 3);
     const model = await flashOnce(baud, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const real = await flashOnce(baud, image, realClock);
+    const timers = lateClock();
+    const real = await flashOnce(baud, image, timers.clock, () => timers.lateness().lateMs);
     const linkLimitMs = (size * 11 * 1000) / baud;
     const bridge = bridgeFor(baud);
     const timing = serialTiming(bridge, baud, 11);
