@@ -54,8 +54,6 @@ const size = (b: number): string => {
   return `${Number.isInteger(n) ? n : n.toFixed(1)} ${unit}`;
 };
 const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
-const rate = (bytes: number, ms: number): string =>
-  `${(((bytes / ms) * 1000) / 1024).toFixed(1)} KiB/s`;
 
 function table(head: string[], rows: string[][]): string {
   return [
@@ -113,37 +111,53 @@ function bundleSection(r: SuiteRecord<BundleSuiteResult>): string {
   ].join('\n');
 }
 
+const kbps = (bytesPerSecond: number): string => `${(bytesPerSecond / 1000).toFixed(1)} kB/s`;
+const ofLimit = (r: number | undefined): string =>
+  r === undefined ? '–' : `${r.toFixed(2)} (${mark(r >= 0.95)})`;
+/** What a protocol limit is made of: line time, turnarounds, device time. */
+const limitParts = (l: Limit): string =>
+  `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
+
 function espSection(r: SuiteRecord<EspRow[]>): string {
   const rows = r.result.map((row) => [
     `${size(row.imageBytes)} ${row.kind}`,
+    row.loader === 'rom' ? 'ROM loader' : 'flasher stub',
     `${row.link}${row.link.startsWith('native') ? '' : ` ${row.baud}`}`,
+    kbps(row.rawBytesPerSecond),
     `${size(row.compressedBytes)}`,
     `${s(row.limitMs)} (${row.wireLimitMs >= row.flashLimitMs ? 'wire' : 'flash'})`,
-    s(row.transferMs),
+    // Rows from before the protocol limit have none.
+    row.protocolLimit === undefined ? '–' : limitParts(row.protocolLimit),
     s(row.modelTransferMs),
-    rate(row.imageBytes, row.transferMs),
-    `${row.ofLimit.toFixed(2)} (${mark(row.ofLimit >= 0.95)})`,
+    s(row.transferMs),
+    ofLimit(row.ofProtocolModel),
+    row.ofProtocolReal === undefined ? '–' : row.ofProtocolReal.toFixed(2),
+    row.ofLimit.toFixed(2),
     s(row.oursMs),
-    row.esptoolJsMs === undefined ? `failed: ${row.esptoolJsError ?? '?'}` : s(row.esptoolJsMs),
+    row.esptoolJsMs === undefined ? (row.esptoolJsError ?? '–') : s(row.esptoolJsMs),
     row.oursOverEsptoolJs === undefined
-      ? 'n/a'
+      ? '–'
       : `${x(row.oursOverEsptoolJs)} (${mark(row.oursOverEsptoolJs <= 0.8)})`,
   ]);
   return [
-    '### ESP flashing (simulated ESP32 / ESP32-S3, real time)',
+    '### ESP flashing (simulated ESP32 / ESP32-S3)',
     '',
     machineLine(r.machine),
     '',
     table(
       [
         'image',
+        'loader',
         'link',
+        'raw link rate',
         'zlib -9 size',
-        'physical limit',
-        'ours: erase + write',
+        'data alone',
+        'protocol limit: erase + write',
         'ours: modelled',
-        'image rate',
-        'limit ÷ ours (≥ 0.95)',
+        'ours: real time',
+        'limit ÷ modelled (≥ 0.95)',
+        'limit ÷ real time',
+        'data alone ÷ real time',
         'ours: whole job',
         'esptool-js: whole job',
         'ours ÷ esptool-js (≤ 0.8×)',
@@ -152,13 +166,6 @@ function espSection(r: SuiteRecord<EspRow[]>): string {
     ),
   ].join('\n');
 }
-
-const kbps = (bytesPerSecond: number): string => `${(bytesPerSecond / 1000).toFixed(1)} kB/s`;
-const ofLimit = (r: number | undefined): string =>
-  r === undefined ? '–' : `${r.toFixed(2)} (${mark(r >= 0.95)})`;
-/** What a protocol limit is made of: line time, turnarounds, device time. */
-const limitParts = (l: Limit): string =>
-  `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
 
 function linkSection(title: string, r: SuiteRecord<LinkRow[]>): string {
   const rows = r.result.map((row) => [
