@@ -198,7 +198,8 @@ function protocolLimit(s: EspScenario, image: Uint8Array): { limit: Limit; strea
   return limits.reduce((a, b) => (b.limit.ms < a.limit.ms ? b : a));
 }
 
-const quiet: IEspLoaderTerminal = {
+/** A terminal that prints nothing. */
+export const quietTerminal: IEspLoaderTerminal = {
   clean: () => undefined,
   writeLine: () => undefined,
   write: () => undefined,
@@ -218,7 +219,7 @@ async function runEsptoolJs(s: EspScenario, image: Uint8Array): Promise<number> 
       transport,
       baudrate: s.baud,
       romBaudrate: 115200,
-      terminal: quiet,
+      terminal: quietTerminal,
     });
     await loader.main('default_reset');
     await loader.writeFlash({

@@ -6,6 +6,7 @@ import type { AvrRow } from './avr.ts';
 import type { BundleSuiteResult } from './bundle.ts';
 import { deltaSection, type DeltaSuiteResult } from './delta.ts';
 import type { EspRow } from './esp.ts';
+import { espWebSection, type EspWebResult } from './espweb.ts';
 import type { McubootRow } from './mcuboot.ts';
 import type { Limit } from './limits.ts';
 import type { LinkRow } from './stm32.ts';
@@ -33,6 +34,7 @@ export interface SuiteRecord<T> {
 export interface Results {
   bundle?: SuiteRecord<BundleSuiteResult>;
   esp?: SuiteRecord<EspRow[]>;
+  espweb?: SuiteRecord<EspWebResult>;
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
   avr?: SuiteRecord<AvrRow[]>;
@@ -338,6 +340,8 @@ export function renderResults(results: Results): string {
   const parts = [BEGIN, ''];
   if (results.bundle) parts.push(bundleSection(results.bundle), '');
   if (results.esp) parts.push(espSection(results.esp), '');
+  if (results.espweb)
+    parts.push(espWebSection(results.espweb.result, machineLine(results.espweb.machine)), '');
   if (results.stm32)
     parts.push(linkSection('### STM32 USART bootloader (real time)', results.stm32), '');
   if (results.dfu) parts.push(linkSection('### USB DFU (real time)', results.dfu), '');
