@@ -91,7 +91,7 @@ function eraseUnits(offset: number, size: number): number[] {
 }
 
 /** What one ESP write sends, for both limits. */
-export interface EspWrite {
+interface EspWrite {
   /** Flash offset of the image. */
   offset: number;
   imageBytes: number;
