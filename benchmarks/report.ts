@@ -6,6 +6,7 @@ import type { AvrRow } from './avr.ts';
 import type { BundleSuiteResult } from './bundle.ts';
 import { deltaSection, type DeltaSuiteResult } from './delta.ts';
 import type { EspRow } from './esp.ts';
+import { espWebSection, type EspWebResult } from './espweb.ts';
 import type { McubootRow } from './mcuboot.ts';
 import type { Limit } from './limits.ts';
 import type { LinkRow } from './stm32.ts';
@@ -33,6 +34,7 @@ export interface SuiteRecord<T> {
 export interface Results {
   bundle?: SuiteRecord<BundleSuiteResult>;
   esp?: SuiteRecord<EspRow[]>;
+  espweb?: SuiteRecord<EspWebResult>;
   stm32?: SuiteRecord<LinkRow[]>;
   dfu?: SuiteRecord<LinkRow[]>;
   avr?: SuiteRecord<AvrRow[]>;
@@ -54,8 +56,6 @@ const size = (b: number): string => {
   return `${Number.isInteger(n) ? n : n.toFixed(1)} ${unit}`;
 };
 const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
-const rate = (bytes: number, ms: number): string =>
-  `${(((bytes / ms) * 1000) / 1024).toFixed(1)} KiB/s`;
 
 function table(head: string[], rows: string[][]): string {
   return [
@@ -113,37 +113,53 @@ function bundleSection(r: SuiteRecord<BundleSuiteResult>): string {
   ].join('\n');
 }
 
+const kbps = (bytesPerSecond: number): string => `${(bytesPerSecond / 1000).toFixed(1)} kB/s`;
+const ofLimit = (r: number | undefined): string =>
+  r === undefined ? '–' : `${r.toFixed(2)} (${mark(r >= 0.95)})`;
+/** What a protocol limit is made of: line time, turnarounds, device time. */
+const limitParts = (l: Limit): string =>
+  `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
+
 function espSection(r: SuiteRecord<EspRow[]>): string {
   const rows = r.result.map((row) => [
     `${size(row.imageBytes)} ${row.kind}`,
+    row.loader === 'rom' ? 'ROM loader' : 'flasher stub',
     `${row.link}${row.link.startsWith('native') ? '' : ` ${row.baud}`}`,
+    kbps(row.rawBytesPerSecond),
     `${size(row.compressedBytes)}`,
     `${s(row.limitMs)} (${row.wireLimitMs >= row.flashLimitMs ? 'wire' : 'flash'})`,
-    s(row.transferMs),
+    // Rows from before the protocol limit have none.
+    row.protocolLimit === undefined ? '–' : limitParts(row.protocolLimit),
     s(row.modelTransferMs),
-    rate(row.imageBytes, row.transferMs),
-    `${row.ofLimit.toFixed(2)} (${mark(row.ofLimit >= 0.95)})`,
+    s(row.transferMs),
+    ofLimit(row.ofProtocolModel),
+    row.ofProtocolReal === undefined ? '–' : row.ofProtocolReal.toFixed(2),
+    row.ofLimit.toFixed(2),
     s(row.oursMs),
-    row.esptoolJsMs === undefined ? `failed: ${row.esptoolJsError ?? '?'}` : s(row.esptoolJsMs),
+    row.esptoolJsMs === undefined ? (row.esptoolJsError ?? '–') : s(row.esptoolJsMs),
     row.oursOverEsptoolJs === undefined
-      ? 'n/a'
+      ? '–'
       : `${x(row.oursOverEsptoolJs)} (${mark(row.oursOverEsptoolJs <= 0.8)})`,
   ]);
   return [
-    '### ESP flashing (simulated ESP32 / ESP32-S3, real time)',
+    '### ESP flashing (simulated ESP32 / ESP32-S3)',
     '',
     machineLine(r.machine),
     '',
     table(
       [
         'image',
+        'loader',
         'link',
+        'raw link rate',
         'zlib -9 size',
-        'physical limit',
-        'ours: erase + write',
+        'data alone',
+        'protocol limit: erase + write',
         'ours: modelled',
-        'image rate',
-        'limit ÷ ours (≥ 0.95)',
+        'ours: real time',
+        'limit ÷ modelled (≥ 0.95)',
+        'limit ÷ real time',
+        'data alone ÷ real time',
         'ours: whole job',
         'esptool-js: whole job',
         'ours ÷ esptool-js (≤ 0.8×)',
@@ -152,13 +168,6 @@ function espSection(r: SuiteRecord<EspRow[]>): string {
     ),
   ].join('\n');
 }
-
-const kbps = (bytesPerSecond: number): string => `${(bytesPerSecond / 1000).toFixed(1)} kB/s`;
-const ofLimit = (r: number | undefined): string =>
-  r === undefined ? '–' : `${r.toFixed(2)} (${mark(r >= 0.95)})`;
-/** What a protocol limit is made of: line time, turnarounds, device time. */
-const limitParts = (l: Limit): string =>
-  `${s(l.ms)} (${s(l.wireMs)} line, ${s(l.turnaroundMs)} turnarounds, ${s(l.deviceMs)} device)`;
 
 /** The peer columns of a link table (stm32flash over a pty), when any row has them. */
 function peerCells(row: LinkRow): string[] {
@@ -361,6 +370,8 @@ export function renderResults(results: Results): string {
   const parts = [BEGIN, ''];
   if (results.bundle) parts.push(bundleSection(results.bundle), '');
   if (results.esp) parts.push(espSection(results.esp), '');
+  if (results.espweb)
+    parts.push(espWebSection(results.espweb.result, machineLine(results.espweb.machine)), '');
   if (results.stm32)
     parts.push(
       linkSection('### STM32 USART bootloader (real time)', results.stm32, 'stm32flash'),
