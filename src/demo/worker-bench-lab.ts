@@ -3,7 +3,7 @@
  * through a fake `navigator.serial` and `navigator.usb` of the bench's own: the same
  * `FakeSerial` and `FakeUsb` as in-page boards use, over proxies of the worker's boards
  * (src/sim/web/remote-boards.ts). The board list, ids and labels are those of the in-page lab
- * (bench-lab.ts): the worker runs that lab. The worker starts with the first board added.
+ * (bench-lab.ts): the worker runs that lab. The worker starts with the first request.
  */
 import { createStore } from 'zustand/vanilla';
 import type { FlashCounters } from '../sim/flash-model.ts';
@@ -99,8 +99,8 @@ export function createWorkerBenchLab(
     plug: (id) => send({ kind: 'lab-plug', id }),
     unplug: (id) => send({ kind: 'lab-unplug', id }),
     unplugAfter: (id, bytes) => send({ kind: 'lab-unplug-after', id, bytes }),
+    // Also starts the worker, for a page that wants it ready before the first board.
     flashCounters: (id) => {
-      if (!worker) return Promise.resolve(undefined);
       const call = nextCall++;
       return new Promise((resolve) => {
         counters.set(call, resolve);
