@@ -287,7 +287,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
 }
 
 /** What `window.__webflashBench` offers people and end-to-end tests in demo mode. */
-export interface BenchHook {
+interface BenchHook {
   /** Adds a granted virtual board (plugged in unless `plugged: false`); returns its id. */
   add(options?: AddBoardOptions): string;
   plug(id: string): void;

@@ -30,23 +30,26 @@ class PlusOne implements SimSerialDevice {
  * detached on the sender's side), one message at a time in order, as microtasks: no real time.
  */
 function channel(): [Endpoint<FromBoards, ToBoards>, Endpoint<ToBoards, FromBoards>] {
-  type Listener = (event: MessageEvent) => void;
-  const make = (): Endpoint<never, never> & {
-    listeners: Set<Listener>;
-    peer?: { listeners: Set<Listener> };
-  } => {
-    const listeners = new Set<Listener>();
-    return {
-      listeners,
-      postMessage(message: unknown, transfer: Transferable[]) {
+  interface Pipe {
+    listeners: Set<(event: MessageEvent) => void>;
+    peer?: Pipe;
+    postMessage(message: unknown, transfer: Transferable[]): void;
+    addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+    removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  }
+  const make = (): Pipe => {
+    const pipe: Pipe = {
+      listeners: new Set(),
+      postMessage(message, transfer) {
         const copy: unknown = structuredClone(message, { transfer });
         queueMicrotask(() => {
-          for (const l of this.peer!.listeners) l({ data: copy } as MessageEvent);
+          for (const l of pipe.peer!.listeners) l({ data: copy } as MessageEvent);
         });
       },
-      addEventListener: (_t: string, l: Listener) => listeners.add(l),
-      removeEventListener: (_t: string, l: Listener) => listeners.delete(l),
+      addEventListener: (_type, l) => void pipe.listeners.add(l),
+      removeEventListener: (_type, l) => void pipe.listeners.delete(l),
     };
+    return pipe;
   };
   const page = make();
   const worker = make();
