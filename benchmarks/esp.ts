@@ -29,7 +29,8 @@ import { FakeSerial } from '../src/sim/web/fake-web-serial.ts';
 import { benchImage, bestCompressedSize, espEraseMs, type ImageKind } from './images.ts';
 import { rawBytesPerSecond, serialTiming, type Limit } from './limits.ts';
 import { espRomLimit, espStubLimit } from './limits-esp.ts';
-import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { recordPerPhase, recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
 
 const ADDRESS = 0x10000;
 const KiB = 1024;
@@ -114,6 +115,8 @@ export interface EspRow extends EspScenario {
   /** protocolLimit ÷ modelTransferMs (target ≥ 0.95) and ÷ transferMs. */
   ofProtocolModel: number;
   ofProtocolReal: number;
+  /** In the real-time run's erase + write, how late the timers fired, summed. */
+  timersLateMs?: number;
   /** oursMs ÷ esptoolJsMs (target ≤ 0.8). */
   oursOverEsptoolJs: number | undefined;
 }
@@ -148,7 +151,8 @@ async function runOurs(
   s: EspScenario,
   image: Uint8Array,
   clock: Clock,
-): Promise<{ ms: number; phases: PhaseTimes; result: JobResult }> {
+  lateMs: () => number = () => 0,
+): Promise<{ ms: number; phases: PhaseTimes; late: PhaseTimes; result: JobResult }> {
   const board = boardWithOldFirmware(s.board, clock, image.length, s.linkModel);
   const job = new FlashJob({
     port: board.wire!.port!,
@@ -159,6 +163,7 @@ async function runOurs(
     settings: { baudRate: s.baud, delta: false },
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -167,7 +172,7 @@ async function runOurs(
   if (!equalBytes(board.flash.read(ADDRESS, image.length), image)) {
     throw new Error('our engine: the flash does not hold the image');
   }
-  return { ms, phases, result };
+  return { ms, phases, late, result };
 }
 
 /**
@@ -258,7 +263,8 @@ export async function runEspSuite(options: {
       const limitMs = Math.max(wireLimitMs, flashLimitMs);
       const { limit, streamBytes } = protocolLimit(s, image);
       const model = await runOurs(s, image, new VirtualClock({ yieldToHost: setImmediate }));
-      const ours = await runOurs(s, image, realClock);
+      const timers = lateClock();
+      const ours = await runOurs(s, image, timers.clock, () => timers.lateness().lateMs);
       let esptoolJsMs: number | undefined;
       let esptoolJsError: string | undefined;
       // esptool-js 0.7.0 always uploads its stub: it has no ROM-only flow to compare with.
@@ -291,6 +297,7 @@ export async function runEspSuite(options: {
         ofLimit: limitMs / t,
         ofProtocolModel: limit.ms / modelT,
         ofProtocolReal: limit.ms / t,
+        timersLateMs: transferMs(ours.late),
         oursOverEsptoolJs: esptoolJsMs === undefined ? undefined : ours.ms / esptoolJsMs,
       };
       rows.push(row);
