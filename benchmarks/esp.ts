@@ -117,7 +117,7 @@ export interface EspRow extends EspScenario {
   ofProtocolReal: number;
   /** In the real-time run's erase + write, how late the timers fired, summed. */
   timersLateMs?: number;
-  /** oursMs ÷ esptoolJsMs (target ≤ 0.8). */
+  /** oursMs ÷ esptoolJsMs (target ≤ 1.0, equal settings). */
   oursOverEsptoolJs: number | undefined;
 }
 
