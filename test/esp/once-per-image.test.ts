@@ -13,7 +13,12 @@ import { chipById } from '../../src/protocols/esp/chips.ts';
 import { compressInline, type CompressFn } from '../../src/protocols/esp/compress.ts';
 import { plainDigests, type ImageDigests } from '../../src/protocols/esp/digests.ts';
 import { connectEsp } from '../../src/protocols/esp/driver.ts';
-import { compressOnce, digestsOnce, ImageMemo } from '../../src/protocols/esp/once-per-image.ts';
+import {
+  compressOnce,
+  digestsOnce,
+  ImageMemo,
+  sameBytes,
+} from '../../src/protocols/esp/once-per-image.ts';
 import { EspDevice } from '../../src/sim/esp/esp-device.ts';
 import { FlashModel } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, SerialWire } from '../../src/sim/serial-wire.ts';
@@ -34,6 +39,25 @@ function counting(): { digests: ImageDigests; md5: () => number; blocks: () => n
     blocks: () => b,
   };
 }
+
+describe('sameBytes', () => {
+  it('tells any difference, aligned or not, in the words or in the tail', () => {
+    const buffer = pattern(1000, 2).buffer;
+    for (const offset of [0, 1, 2, 4]) {
+      for (const length of [0, 3, 4, 9, 500]) {
+        const a = new Uint8Array(buffer, offset, length);
+        const b = a.slice();
+        expect(sameBytes(a, b), `${offset}+${length}`).toBe(true);
+        for (let i = 0; i < length; i++) {
+          b[i]! ^= 0x80;
+          expect(sameBytes(a, b), `${offset}+${length}, byte ${i}`).toBe(false);
+          b[i]! ^= 0x80;
+        }
+      }
+    }
+    expect(sameBytes(new Uint8Array(4), new Uint8Array(5))).toBe(false);
+  });
+});
 
 describe('ImageMemo', () => {
   const image = pattern(10_000, 1);

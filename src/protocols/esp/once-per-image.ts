@@ -9,9 +9,26 @@
  * job's bytes with it in full. Comparing costs far less than the MD5 or SHA-256 it replaces,
  * and unlike a digest as key it cannot confuse two images.
  */
-import { equalBytes } from '../../core/bytes.ts';
 import type { CompressFn } from './compress.ts';
 import { plainDigests, type ImageDigests } from './digests.ts';
+
+/**
+ * Whether `a` and `b` hold the same bytes; four at a time where both start on a 4-byte boundary
+ * (copies of an image do), several times faster than byte by byte.
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (; i < words; i++) if (wa[i] !== wb[i]) return false;
+    i = words * 4;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 interface Entry {
   readonly bytes: Uint8Array;
@@ -42,7 +59,7 @@ export class ImageMemo {
   }
 
   #find(data: Uint8Array): Entry | undefined {
-    return this.#entries.find((e) => equalBytes(e.bytes, data));
+    return this.#entries.find((e) => sameBytes(e.bytes, data));
   }
 
   /** The entry for these bytes, most recently used last; the least recently used goes. */
