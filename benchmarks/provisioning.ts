@@ -278,7 +278,7 @@ export function provisioningSection(
     `### Bench provisioning in Chromium ${r.result.chromium} (virtual ${r.result.board}, real time)`,
     '',
     machineLine,
-    'Every board plugged in at once in hands-off mode, the median of 3 runs per count; the simulated boards run in a worker of their own, so the main thread carries only the host. Busy times are CPU time from V8’s sampling profiler over the median run.',
+    'A production build of the demo; every board plugged in at once in hands-off mode, the median of 3 runs per count; the simulated boards run in a worker of their own, so the main thread carries only the host. Busy times are CPU time from V8’s sampling profiler over the median run.',
     '',
     `| ${head.join(' | ')} |`,
     `| ${head.map(() => '---').join(' | ')} |`,
