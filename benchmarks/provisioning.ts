@@ -1,6 +1,7 @@
 /**
  * Bench provisioning in Chromium (docs/bench-guide.md, "How many boards at once"): the bench
- * view of the app in demo mode (`/?mode=bench`, served by Vite with the project's config) flashes
+ * view of the app in demo mode (`/?mode=bench`) in a production build of the demo
+ * (`VITE_WEBFLASH_DEMO=1 vite build`, served by `vite preview` with its security headers) flashes
  * 1, 2, 4, 8 and 16 virtual native-USB ESP32-S3 boards at once, all plugged in together in
  * hands-off mode. Reported per run: wall time from the first board appearing to the last one
  * done, aggregate image throughput, its ratio to one board's (target: 16 boards ≥ 14× one), the
@@ -8,18 +9,27 @@
  * over 50 ms) while the boards flash (target for 16 boards: under 50 ms, i.e. none), and where
  * the CPU time went: the busy time of the page's main thread and of the worker that runs the
  * simulated boards, from V8's sampling profiler over the Chrome DevTools Protocol (1 ms samples;
- * busy = every sample that is not "(idle)").
+ * busy = every sample that is not "(idle)"), with the largest items of the 16-board run's
+ * profiles by script and by function.
  *
  * The simulated boards run in their own worker (src/demo/bench-worker.ts), so the main thread
  * carries only the host: the engine, the drivers, Web Serial streams and the view. Compression
  * runs in the app's own worker.
  */
-import { chromium, type CDPSession, type Page } from '@playwright/test';
-import { createServer } from 'vite';
+import { chromium } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {} from '../src/demo/bench-lab.ts';
 import { e2eBundle } from '../e2e/demo-fixture.ts';
+import { startPreview } from '../e2e/preview-server.ts';
 import playwrightConfig from '../playwright.config.ts';
+import {
+  busyMs,
+  Profilers,
+  selfTimeBreakdown,
+  selfTimeByScript,
+  type CpuProfile,
+} from './cpu-profile.ts';
 
 /** One run: `boards` boards flashed at once. */
 interface ProvisioningRow {
@@ -57,6 +67,7 @@ interface PageRun {
   longTasks: number[];
   mainBusyMs: number;
   workerBusyMs: number;
+  profiles: { main: CpuProfile; worker: CpuProfile };
 }
 
 declare global {
@@ -72,17 +83,9 @@ export async function runProvisioningSuite(options: {
   quick: boolean;
   log: (line: string) => void;
 }): Promise<ProvisioningResult> {
-  const root = join(import.meta.dirname, '..');
-  const server = await createServer({
-    configFile: join(root, 'vite.config.ts'),
-    root,
-    logLevel: 'warn',
-    // No hot reload: edits to the sources during a run must not reload the page under it.
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('Vite did not start');
+  // What users run: a production build of the demo (minified, React's production build), served
+  // by `vite preview` with the deployment's security headers.
+  const server = await startPreview();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: playwrightConfig.use?.launchOptions?.args ?? [],
@@ -91,14 +94,14 @@ export async function runProvisioningSuite(options: {
   const rows: ProvisioningRow[] = [];
   try {
     // A warm-up run so Vite's on-demand transforms do not count against the first figure.
-    await runOnce(browser, address.port, 1);
+    await runOnce(browser, server.url, 1);
     let single: number | undefined;
     for (const boards of counts) {
       // The median of a few runs: one board's time varies by several percent from run to run,
       // and it is the baseline of every ratio.
       const runs: PageRun[] = [];
       for (let i = 0; i < (options.quick ? 1 : REPEATS); i++) {
-        runs.push(await runOnce(browser, address.port, boards));
+        runs.push(await runOnce(browser, server.url, boards));
       }
       const r = medianRun(runs);
       const aggregate = (boards * r.imageBytes) / (r.wallMs / 1000);
@@ -124,11 +127,12 @@ export async function runProvisioningSuite(options: {
           `main thread busy ${(r.mainBusyMs / 1000).toFixed(2)} s, ` +
           `board worker busy ${(r.workerBusyMs / 1000).toFixed(2)} s, ${r.ok}/${boards} ok`,
       );
+      if (boards === counts[counts.length - 1]) logProfiles(r, options.log);
     }
     return { chromium: browser.version(), board: BOARD, rows };
   } finally {
     await browser.close();
-    await server.close();
+    await server.stop();
   }
 }
 
@@ -145,18 +149,38 @@ function medianRun(runs: readonly PageRun[]): PageRun {
   };
 }
 
+/**
+ * Where the median run's CPU time went, main thread and boards' worker (self time by script and
+ * by function); the profiles go to test-results/provisioning/ for Chrome DevTools.
+ */
+function logProfiles(r: PageRun, log: (line: string) => void): void {
+  const dir = join(import.meta.dirname, '..', 'test-results', 'provisioning');
+  mkdirSync(dir, { recursive: true });
+  for (const [thread, profile] of Object.entries(r.profiles)) {
+    writeFileSync(join(dir, `${thread}.cpuprofile`), JSON.stringify(profile));
+    const total = busyMs(profile);
+    const share = (ms: number): string =>
+      `${ms.toFixed(0)} ms (${((100 * ms) / total).toFixed(1)} %)`;
+    log(`  ${thread} thread busy ${total.toFixed(0)} ms; by script:`);
+    for (const s of selfTimeByScript(profile).slice(0, 8)) log(`    ${share(s.ms)}  ${s.what}`);
+    log(`  ${thread} thread, by function:`);
+    for (const s of selfTimeBreakdown(profile)) log(`    ${share(s.ms)}  ${s.what}`);
+  }
+}
+
 async function runOnce(
   browser: Awaited<ReturnType<typeof chromium.launch>>,
-  port: number,
+  origin: string,
   boards: number,
 ): Promise<PageRun> {
-  const page = await browser.newPage();
+  // Without the app's service worker, so that the routed demo bundle below is what the page gets.
+  const page = await browser.newPage({ serviceWorkers: 'block' });
   try {
     await page.route('**/demo/demo.fwb', (route) =>
       route.fulfill({ status: 200, body: Buffer.from(e2eBundle) }),
     );
-    const profiler = await Profilers.attach(page);
-    await page.goto(`http://127.0.0.1:${port}/?mode=bench`);
+    const profiler = await Profilers.attach(page, 'bench-worker');
+    await page.goto(`${origin}/?mode=bench`);
     await page.getByRole('button', { name: 'Load demo bundle' }).click();
     await page.waitForSelector('[data-testid="bench-bundle"][data-status="verified"]');
     await page.getByRole('button', { name: 'Start hands-off mode' }).click();
@@ -184,7 +208,7 @@ async function runOnce(
       boards,
       { timeout: 300_000, polling: 250 },
     );
-    const busy = await profiler.stop();
+    const profiles = await profiler.stop();
     const run = await page.evaluate(() => {
       const s = window.__webflashBench!.state();
       const start = Math.min(...s.tiles.map((t) => t.createdAt));
@@ -199,94 +223,14 @@ async function runOnce(
         longTasks,
       };
     });
-    return { ...run, mainBusyMs: busy.main, workerBusyMs: busy.worker };
+    return {
+      ...run,
+      mainBusyMs: busyMs(profiles.main),
+      workerBusyMs: busyMs(profiles.worker),
+      profiles,
+    };
   } finally {
     await page.close();
-  }
-}
-
-/** A V8 CPU profile as the DevTools Protocol returns it (the parts used here). */
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string } }[];
-  samples?: number[];
-  timeDeltas?: number[];
-}
-
-/** Busy time of a profile, ms: the time of every sample that is not "(idle)". */
-function busyMs(profile: CpuProfile): number {
-  const idle = new Set(
-    profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id),
-  );
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  let us = 0;
-  // timeDeltas[i + 1] is the time from sample i to the next: sample i's share.
-  for (let i = 0; i + 1 < samples.length; i++) {
-    if (!idle.has(samples[i]!)) us += deltas[i + 1] ?? 0;
-  }
-  return us / 1000;
-}
-
-/**
- * V8's sampling profiler on the page's main thread and on the worker that runs the simulated
- * boards (found by its script, bench-worker), through a DevTools Protocol session on the page;
- * the worker is reached through the page session's auto-attached target (non-flat mode).
- */
-class Profilers {
-  private worker: string | undefined;
-  private next = 1;
-  private readonly pending = new Map<number, (result: unknown) => void>();
-
-  private constructor(private readonly cdp: CDPSession) {
-    cdp.on('Target.attachedToTarget', (e) => {
-      if (e.targetInfo.type === 'worker' && e.targetInfo.url.includes('bench-worker')) {
-        this.worker = e.sessionId;
-      }
-    });
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      const m = JSON.parse(e.message) as { id?: number; result?: unknown };
-      if (m.id !== undefined) this.pending.get(m.id)?.(m.result);
-    });
-  }
-
-  static async attach(page: Page): Promise<Profilers> {
-    const cdp = await page.context().newCDPSession(page);
-    const p = new Profilers(cdp);
-    await cdp.send('Target.setAutoAttach', {
-      autoAttach: true,
-      waitForDebuggerOnStart: false,
-      flatten: false,
-    });
-    return p;
-  }
-
-  async start(): Promise<void> {
-    if (!this.worker) throw new Error('The simulated boards’ worker did not start');
-    for (const method of ['Profiler.enable', 'Profiler.start']) {
-      if (method === 'Profiler.start') {
-        await this.cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
-        await this.inWorker('Profiler.setSamplingInterval', { interval: 1000 });
-      }
-      await this.cdp.send(method as 'Profiler.enable');
-      await this.inWorker(method);
-    }
-  }
-
-  async stop(): Promise<{ main: number; worker: number }> {
-    const main = await this.cdp.send('Profiler.stop');
-    const worker = (await this.inWorker('Profiler.stop')) as { profile: CpuProfile };
-    return { main: busyMs(main.profile), worker: busyMs(worker.profile) };
-  }
-
-  private inWorker(method: string, params: object = {}): Promise<unknown> {
-    const id = this.next++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      void this.cdp.send('Target.sendMessageToTarget', {
-        sessionId: this.worker!,
-        message: JSON.stringify({ id, method, params }),
-      });
-    });
   }
 }
 
@@ -334,7 +278,7 @@ export function provisioningSection(
     `### Bench provisioning in Chromium ${r.result.chromium} (virtual ${r.result.board}, real time)`,
     '',
     machineLine,
-    'Every board plugged in at once in hands-off mode, the median of 3 runs per count; the simulated boards run in a worker of their own, so the main thread carries only the host. Busy times are CPU time from V8’s sampling profiler over the median run.',
+    'A production build of the demo; every board plugged in at once in hands-off mode, the median of 3 runs per count; the simulated boards run in a worker of their own, so the main thread carries only the host. Busy times are CPU time from V8’s sampling profiler over the median run.',
     '',
     `| ${head.join(' | ')} |`,
     `| ${head.map(() => '---').join(' | ')} |`,

@@ -17,7 +17,7 @@ import {
   errorMessage,
 } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { md5 } from '@noble/hashes/legacy.js';
+import { plainDigests, type ImageDigests } from './digests.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
   FlashRange,
@@ -75,6 +75,8 @@ export interface EspConnectOptions extends SessionOptions {
   portWatcher?: PortWatcher;
   /** Compressor for FLASH_DEFL_DATA; default inline (the app may pass a Web Worker one). */
   compress?: CompressFn;
+  /** MD5s of the images for the checks against SPI_FLASH_MD5; default computed per session. */
+  digests?: ImageDigests | undefined;
   /** Flash size to assume when the flash id cannot be read (default 4 MiB). */
   flashSize?: number;
   /**
@@ -346,6 +348,7 @@ export class EspSession implements FlashSession {
     return compareBlocks(this.loader, region, {
       blockSize: this.deltaBlockSize,
       signal: options.signal,
+      digests: this.options.digests,
     });
   }
 
@@ -362,7 +365,7 @@ export class EspSession implements FlashSession {
     const total = region.data.length;
     options.onProgress?.({ phase: 'verify', region: region.name, bytesDone: 0, bytesTotal: total });
     const board = await this.loader.spiFlashMd5(region.address, total, options.signal);
-    const expected = md5(region.data);
+    const expected = (this.options.digests ?? plainDigests).md5(region.data);
     if (!equalBytes(board, expected)) {
       throw new VerificationError(
         `${region.name} at ${hex32(region.address)} differs from the image (MD5 ${toHex(board)}, expected ${toHex(expected)})`,

@@ -9,10 +9,10 @@
  * Comparing always pays here: the chip hashes its flash at about 2 MB/s (ROM, measured) while
  * erasing and writing a 4 KiB sector costs a 45 ms erase plus its transfer.
  */
-import { md5 } from '@noble/hashes/legacy.js';
 import { equalBytes } from '../../core/bytes.ts';
 import type { DeltaUnit, FlashRegion } from '../driver.ts';
 import { FLASH_SECTOR_SIZE } from './constants.ts';
+import { plainDigests, type ImageDigests } from './digests.ts';
 import { canCompress } from './flash-writer.ts';
 import type { EspLoader } from './loader.ts';
 
@@ -34,7 +34,12 @@ export const DELTA_BLOCK_SIZE = 4096;
 export async function compareBlocks(
   loader: EspLoader,
   region: FlashRegion,
-  options: { blockSize?: number; signal?: AbortSignal | undefined },
+  options: {
+    blockSize?: number;
+    signal?: AbortSignal | undefined;
+    /** Where the image's block digests come from (default: computed here). */
+    digests?: ImageDigests | undefined;
+  },
 ): Promise<DeltaUnit[] | undefined> {
   const blockSize = options.blockSize ?? DELTA_BLOCK_SIZE;
   if (!Number.isInteger(blockSize) || blockSize <= 0 || blockSize % FLASH_SECTOR_SIZE !== 0) {
@@ -42,18 +47,13 @@ export async function compareBlocks(
   }
   if (!canCompress(loader) || region.address % FLASH_SECTOR_SIZE !== 0) return undefined;
   const total = region.data.length;
+  const expected = (options.digests ?? plainDigests).blockMd5s(region.data, blockSize);
   const units: DeltaUnit[] = [];
-  for (let start = 0; start < total; start += blockSize) {
+  for (let start = 0, i = 0; start < total; start += blockSize, i++) {
     const end = Math.min(total, start + blockSize);
     const span = Math.ceil((end - start) / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE;
-    let expected = region.data.subarray(start, end);
-    if (span > expected.length) {
-      const padded = new Uint8Array(span).fill(0xff);
-      padded.set(expected);
-      expected = padded;
-    }
     const board = await loader.spiFlashMd5(region.address + start, span, options.signal);
-    units.push({ start, end, unchanged: equalBytes(board, md5(expected)) });
+    units.push({ start, end, unchanged: equalBytes(board, expected[i]!) });
   }
   return units;
 }
