@@ -72,7 +72,9 @@ async function openBenchPage(page: Page, url: string, errors: string[]): Promise
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(msg.text());
   });
-  const response = await page.goto(url, { timeout: PAGE_LOAD_MS });
+  const response = await page.goto(url, { timeout: PAGE_LOAD_MS }).catch((err: unknown) => {
+    throw new Error(`bundle bench: could not open ${url}`, { cause: err });
+  });
   if (!response?.ok()) throw new Error(`bundle bench: HTTP ${response?.status()} for ${url}`);
   await within(
     page.waitForFunction(() => typeof window.bundleBench === 'function', undefined, {
@@ -107,6 +109,8 @@ export async function runBundleSuite(options: {
     configFile: false,
     root: process.cwd(),
     logLevel: 'warn',
+    // No fallback to index.html: a wrong page path is a 404, not an app that never answers.
+    appType: 'mpa',
     worker: { format: 'es' },
     server: { host: '127.0.0.1', port: 0, strictPort: false },
   });
