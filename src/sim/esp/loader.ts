@@ -70,8 +70,22 @@ const STUB_PLUGIN_LAST_OPCODE = 0xef;
  */
 export const ROM_DEFAULT_FLASH_CHIP_SIZE = 2 * 1024 * 1024;
 
-/** Flash MD5 speed of the ROM (reads and hashes about 2 MB/s, measured on ESP32 with esptool). */
-const MD5_MS_PER_BYTE = 1 / 2000;
+/**
+ * How fast SPI_FLASH_MD5 reads and hashes flash, in bytes per millisecond. Both flasher stubs
+ * hash synchronously, 4 KiB at a time (a flash read, then the ROM's MD5 update), and answer
+ * only when done (esp-flasher-stub `s_spi_flash_md5`, esptool's legacy stub
+ * `handle_flash_get_md5sum`); nothing else runs meanwhile.
+ * - Stub: 850 B/ms, the one published timing: an esptool `--trace` of the legacy stub hashing
+ *   261 840 bytes in 0.309 s between its reply header and the digest (ESP8266, whose ROM runs
+ *   at a clock like the ESP32's 40 MHz crystal, at which the stub stays on a UART). On
+ *   USB-Serial/JTAG both stubs raise the CPU clock first (`set_max_cpu_freq`,
+ *   `stub_lib_clock_init`); no timing of that is published, so it is not modelled faster.
+ * - ROM loader: 250 B/ms. esp-serial-flasher, which used the ROM's command, raised its MD5
+ *   timeout from 0.8 to 8 s per MB after timeouts on ESP32 and ESP32-C3 (commit 058156c:
+ *   "A flash size of 4MB was used for testing, and a safety margin of 2 was added"), so
+ *   about 4 s per MB.
+ */
+export const MD5_BYTES_PER_MS = { stub: 850, rom: 250 } as const;
 
 /**
  * The device side of one ESP serial loader session (ROM, then stub once uploaded); the host side
@@ -347,7 +361,7 @@ export class LoaderSession {
     }
     await this.waitForFlashChip();
     const digest = md5(this.ctx.flash.read(addr, size));
-    await this.ctx.wait(size * MD5_MS_PER_BYTE);
+    await this.ctx.wait(size / (this.stub ? MD5_BYTES_PER_MS.stub : MD5_BYTES_PER_MS.rom));
     const data = this.stub ? digest : new TextEncoder().encode(toHex(digest));
     return { replies: [this.reply(cmd.op, this.value, data)] };
   }
