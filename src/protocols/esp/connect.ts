@@ -36,7 +36,7 @@ import type { CompressFn } from './compress.ts';
 import { compressInline } from './compress.ts';
 import { ESP_ROM_BAUD } from './constants.ts';
 import { writeRegion } from './flash-writer.ts';
-import { compareBlocks, DELTA_BLOCK_SIZE } from './delta.ts';
+import { compareBlocks } from './delta.ts';
 import { detectChip, flashSizeFromId, readFlashId, readMac, readRevision } from './identify.ts';
 import { parseAppDesc, APP_DESC_OFFSET } from './image.ts';
 import { EspLoader, type SyncResult } from './loader.ts';
@@ -338,10 +338,13 @@ export class EspSession implements FlashSession {
     return writeRegion(this.loader, region, { ...options, compress: this.compress });
   }
 
-  /** Bytes per SPI_FLASH_MD5 of a delta update (delta.ts `DELTA_BLOCK_SIZE`). */
-  deltaBlockSize = DELTA_BLOCK_SIZE;
+  /**
+   * Bytes per first-level SPI_FLASH_MD5 of a delta update; undefined: the cost model's choice
+   * (delta.ts `chooseBlockSectors`).
+   */
+  deltaBlockSize: number | undefined = undefined;
 
-  /** Delta update: one SPI_FLASH_MD5 per block (delta.ts); none on the ESP8266 ROM. */
+  /** Delta update: hierarchical SPI_FLASH_MD5 per sector (delta.ts); none on the ESP8266 ROM. */
   compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
     return compareBlocks(this.loader, region, {
       blockSize: this.deltaBlockSize,
