@@ -76,8 +76,8 @@ export const ROM_DEFAULT_FLASH_CHIP_SIZE = 2 * 1024 * 1024;
  * only when done (esp-flasher-stub `s_spi_flash_md5`, esptool's legacy stub
  * `handle_flash_get_md5sum`); nothing else runs meanwhile.
  * - Stub: 850 B/ms, the one published timing: an esptool `--trace` of the legacy stub hashing
- *   261 840 bytes in 0.309 s between its reply header and the digest (ESP8266, whose ROM runs
- *   at a clock like the ESP32's 40 MHz crystal, at which the stub stays on a UART). On
+ *   261 840 bytes in 0.309 s between its reply header and the digest (an ESP8266: no such
+ *   trace of an ESP32 is published; on a UART the stubs keep the ROM's CPU clock). On
  *   USB-Serial/JTAG both stubs raise the CPU clock first (`set_max_cpu_freq`,
  *   `stub_lib_clock_init`); no timing of that is published, so it is not modelled faster.
  * - ROM loader: 250 B/ms. esp-serial-flasher, which used the ROM's command, raised its MD5
