@@ -348,6 +348,7 @@ export class EspSession implements FlashSession {
   compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
     return compareBlocks(this.loader, region, {
       blockSize: this.deltaBlockSize,
+      nativeUsb: isNativeUsb(this.port.info, this.chip),
       signal: options.signal,
     });
   }

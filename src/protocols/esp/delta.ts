@@ -13,11 +13,16 @@
  * never skipped unhashed, only rewritten). Every sector is thus hashed at least once, and the
  * changed ones are found with few commands.
  *
+ * The chip hashes one command at a time and runs nothing else meanwhile (both stubs and the
+ * ROM). The stub receives one more command while it hashes (esp-flasher-stub frame_buffer.c:
+ * two receive buffers, the second filled by the receive interrupt), so the first pass over the
+ * blocks keeps one command waiting there (`spiFlashMd5Each`) and the round trip between them
+ * disappears; the halving, which depends on each answer, and the ROM go one at a time.
+ *
  * The block size comes from a cost model (`chooseBlockSectors`): each command costs a round
- * trip, and the chip hashes at a fixed rate (`MD5_BYTES_PER_MS`), so large blocks save round
- * trips when nothing changed and cost hashing again when something did. The chip answers one
- * command at a time and runs nothing else while it hashes (both stubs and the ROM), so the
- * commands are not pipelined.
+ * trip (hidden behind the hashing in the stub's first pass), and the chip hashes at a fixed
+ * rate (`MD5_BYTES_PER_MS`), so large blocks save round trips when nothing changed and cost
+ * hashing again when something did.
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { equalBytes } from '../../core/bytes.ts';
@@ -27,11 +32,26 @@ import { canCompress } from './flash-writer.ts';
 import type { EspLoader } from './loader.ts';
 
 /**
- * How fast the chip answers SPI_FLASH_MD5, in bytes of flash per millisecond: the stub 850
- * (esptool `--trace`: 261 840 bytes in 0.309 s), the ROM loader 250 (esp-serial-flasher
- * commit 058156c: about 4 s per MB measured on ESP32 and ESP32-C3). docs/protocols/esp.md.
+ * How fast the chip answers SPI_FLASH_MD5, in bytes of flash per millisecond
+ * (docs/protocols/esp.md "Delta updates"): the stub at the ROM's clocks 850 (esptool
+ * `--trace`: 261 840 bytes in 0.309 s), the stub with its clocks raised at least twice that,
+ * the ROM loader 250 (esp-serial-flasher commit 058156c: about 4 s per MB).
  */
-const MD5_BYTES_PER_MS = { stub: 850, rom: 250 } as const;
+const MD5_BYTES_PER_MS = { stub: 850, stubFastClock: 1700, rom: 250 } as const;
+
+/** Which of the rates above applies. */
+export type Md5Loader = keyof typeof MD5_BYTES_PER_MS;
+
+/**
+ * The loader answering SPI_FLASH_MD5: the ROM, or the stub, which raises its clocks on the
+ * ESP32 and ESP32-S2 over any transport and on every chip over USB-Serial/JTAG
+ * (esp-flasher-stub `esp_main`, `stub_lib_clock_init`).
+ */
+export function md5Loader(loader: EspLoader, nativeUsb: boolean): Md5Loader {
+  if (!loader.isStub) return 'rom';
+  const chip = loader.chip?.id;
+  return nativeUsb || chip === 'esp32' || chip === 'esp32s2' ? 'stubFastClock' : 'stub';
+}
 
 /**
  * One USB full-speed frame each way: what a command's round trip costs beyond its bytes, on a
@@ -48,14 +68,17 @@ export interface Md5Cost {
   commandMs: number;
   /** Hashing one 4 KiB sector on the chip. */
   sectorMs: number;
+  /** The first pass keeps a command waiting in the loader (the stub): per block, the larger of the round trip and the hashing. */
+  pipelined: boolean;
 }
 
-/** The cost model's figures for the stub or the ROM at `baudRate`. */
-export function md5Cost(stub: boolean, baudRate: number): Md5Cost {
-  const bytes = FRAME_BYTES.command + (stub ? FRAME_BYTES.stubReply : FRAME_BYTES.romReply);
+/** The cost model's figures for `loader` at `baudRate`. */
+export function md5Cost(loader: Md5Loader, baudRate: number): Md5Cost {
+  const reply = loader === 'rom' ? FRAME_BYTES.romReply : FRAME_BYTES.stubReply;
   return {
-    commandMs: (bytes * 10 * 1000) / baudRate + USB_TURNAROUND_MS,
-    sectorMs: FLASH_SECTOR_SIZE / (stub ? MD5_BYTES_PER_MS.stub : MD5_BYTES_PER_MS.rom),
+    commandMs: ((FRAME_BYTES.command + reply) * 10 * 1000) / baudRate + USB_TURNAROUND_MS,
+    sectorMs: FLASH_SECTOR_SIZE / MD5_BYTES_PER_MS[loader],
+    pipelined: loader !== 'rom',
   };
 }
 
@@ -89,9 +112,13 @@ export function expectedCompareMs(
     resolveMemo.set(n, v);
     return v;
   };
+  // The first pass: pipelined, the chip waits only for a round trip longer than its hashing.
+  const first = (n: number): number =>
+    (cost.pipelined ? Math.max(cost.commandMs, n * cost.sectorMs) : hash(n)) +
+    (differs(n) > 0 ? differs(n) * known(n) : 0);
   const whole = Math.floor(sectors / blockSectors);
   const rest = sectors - whole * blockSectors;
-  return whole * unknown(blockSectors) + (rest > 0 ? unknown(rest) : 0);
+  return whole * first(blockSectors) + (rest > 0 ? first(rest) : 0);
 }
 
 /**
@@ -99,7 +126,7 @@ export function expectedCompareMs(
  * powers of two up to the image and the whole image, for the share of sectors a delta update
  * usually changes (1 − `EXPECTED_UNCHANGED`, as in driver.ts `worthComparing`). Ties go to the
  * smaller block.
- * @example chooseBlockSectors(256, md5Cost(true, 921600)) // 2: 8 KiB blocks
+ * @example chooseBlockSectors(256, md5Cost('stub', 921600)) // 2: 8 KiB blocks
  */
 export function chooseBlockSectors(
   sectors: number,
@@ -120,6 +147,7 @@ export function chooseBlockSectors(
  * Which sectors of `region` the board already holds.
  * @param options.blockSize bytes per first-level MD5 (a positive multiple of 4096); default:
  *   the cost model's choice for this loader and line speed.
+ * @param options.nativeUsb the port is the chip's USB-Serial/JTAG (the stub's clocks are raised).
  * @returns one unit per 4 KiB sector (clipped to the image); undefined where the loader has no
  *   SPI_FLASH_MD5 (ESP8266 ROM) or the region is not sector-aligned (the write refuses it).
  * @throws {ProtocolError} 'protocol.bad-reply' for a digest it cannot parse; the loader's errors.
@@ -128,7 +156,11 @@ export function chooseBlockSectors(
 export async function compareBlocks(
   loader: EspLoader,
   region: FlashRegion,
-  options: { blockSize?: number | undefined; signal?: AbortSignal | undefined },
+  options: {
+    blockSize?: number | undefined;
+    nativeUsb?: boolean;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<DeltaUnit[] | undefined> {
   const size = options.blockSize;
   if (size !== undefined && (!Number.isInteger(size) || size <= 0 || size % FLASH_SECTOR_SIZE)) {
@@ -142,18 +174,23 @@ export async function compareBlocks(
   want.set(region.data);
   const block =
     size === undefined
-      ? chooseBlockSectors(sectors, md5Cost(loader.isStub, loader.link.baudRate))
+      ? chooseBlockSectors(
+          sectors,
+          md5Cost(md5Loader(loader, options.nativeUsb ?? false), loader.link.baudRate),
+        )
       : size / FLASH_SECTOR_SIZE;
   loader.logger.debug(
     `${region.name}: comparing in ${block * 4} KiB blocks, halved where they differ`,
   );
 
   const unchanged = new Array<boolean>(sectors).fill(false);
+  const expected = (from: number, to: number) =>
+    md5(want.subarray(from * FLASH_SECTOR_SIZE, to * FLASH_SECTOR_SIZE));
   const same = async (from: number, to: number): Promise<boolean> => {
     const start = from * FLASH_SECTOR_SIZE;
-    const end = to * FLASH_SECTOR_SIZE;
-    const board = await loader.spiFlashMd5(region.address + start, end - start, options.signal);
-    const match = equalBytes(board, md5(want.subarray(start, end)));
+    const size = (to - from) * FLASH_SECTOR_SIZE;
+    const board = await loader.spiFlashMd5(region.address + start, size, options.signal);
+    const match = equalBytes(board, expected(from, to));
     if (match) unchanged.fill(true, from, to);
     return match;
   };
@@ -165,9 +202,22 @@ export async function compareBlocks(
     await split(from, mid);
     if (!(await same(mid, to))) await split(mid, to);
   };
+  const blocks: [number, number][] = [];
   for (let from = 0; from < sectors; from += block) {
-    const to = Math.min(sectors, from + block);
-    if (!(await same(from, to))) await split(from, to);
+    blocks.push([from, Math.min(sectors, from + block)]);
+  }
+  const digests = await loader.spiFlashMd5Each(
+    blocks.map(([from, to]) => [
+      region.address + from * FLASH_SECTOR_SIZE,
+      (to - from) * FLASH_SECTOR_SIZE,
+    ]),
+    options.signal,
+  );
+  // Used only once every answer of the first pass is in: they are matched by order.
+  for (const [i, [from, to]] of blocks.entries()) {
+    const want = expected(from, to);
+    if (equalBytes(digests[i]!, want)) unchanged.fill(true, from, to);
+    else await split(from, to);
   }
   return unchanged.map((u, i) => ({
     start: i * FLASH_SECTOR_SIZE,
