@@ -47,7 +47,7 @@ export type Md5Loader = keyof typeof MD5_BYTES_PER_MS;
  * ESP32 and ESP32-S2 over any transport and on every chip over USB-Serial/JTAG
  * (esp-flasher-stub `esp_main`, `stub_lib_clock_init`).
  */
-export function md5Loader(loader: EspLoader, nativeUsb: boolean): Md5Loader {
+function md5Loader(loader: EspLoader, nativeUsb: boolean): Md5Loader {
   if (!loader.isStub) return 'rom';
   const chip = loader.chip?.id;
   return nativeUsb || chip === 'esp32' || chip === 'esp32s2' ? 'stubFastClock' : 'stub';
