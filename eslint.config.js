@@ -193,6 +193,7 @@ export default tseslint.config(
     ignores: [
       '**/*.d.ts',
       'dist/**',
+      'dist-cli/**',
       'node_modules/**',
       'test-results/**',
       'playwright-report/**',

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { equalBytes } from '../src/core/bytes.ts';
-import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
+import { type Clock, VirtualClock } from '../src/core/clock.ts';
 import { FlashJob } from '../src/job/engine.ts';
 import { driverFor, loadDrivers } from '../src/protocols/registry.ts';
 import type { ProtocolId } from '../src/protocols/driver.ts';
@@ -24,6 +24,7 @@ import type { SerialPortHandle } from '../src/transport/link.ts';
 import type { AvrSimBoardHandle } from '../src/sim/avr/boards.ts';
 import { createBoard } from '../src/sim/boards.ts';
 import { SimPortWatcher } from '../src/sim/port-watcher.ts';
+import { LINK_BYTE_STREAM } from '../src/sim/serial-wire.ts';
 import { benchImage } from './images.ts';
 import {
   avr109Limit,
@@ -34,7 +35,8 @@ import {
   sumLimits,
   type Limit,
 } from './limits.ts';
-import { recordPhases, type PhaseTimes } from './phases.ts';
+import { recordPerPhase, recordPhases, type PhaseTimes } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const KiB = 1024;
@@ -73,13 +75,17 @@ export interface AvrRow {
   /** limit ÷ modelled (target ≥ 0.95) and limit ÷ real time. */
   ofLimitModel: number;
   ofLimitReal: number;
+  /** In the real-time run's write + verify, how late the timers fired, summed (timer-lateness.ts). */
+  timersLateMs?: number;
   /** avrdude against our CLI over a pty, when avrdude is installed. */
   peer?: PeerResult;
+  /** What any host needs for write + read-back over that pty (the sim's TCP/pty bridge). */
+  peerLimit?: Limit;
 }
 
-function limitFor(b: AvrSimBoardHandle, imageBytes: number): Limit {
+function limitFor(b: AvrSimBoardHandle, imageBytes: number, link = b.wire!.link): Limit {
   const chip = b.device.chip;
-  const t = serialTiming(b.wire!.link, b.baudRate);
+  const t = serialTiming(link, b.baudRate);
   const page = {
     pageSize: chip.pageSize,
     eraseMs: b.device.flash.timing.sectorEraseMs(chip.pageSize),
@@ -99,7 +105,8 @@ async function flashOnce(
   c: AvrBoardCase,
   image: Uint8Array,
   clock: Clock,
-): Promise<{ board: AvrSimBoardHandle; phases: PhaseTimes; ms: number }> {
+  lateMs: () => number = () => 0,
+): Promise<{ board: AvrSimBoardHandle; phases: PhaseTimes; late: PhaseTimes; ms: number }> {
   const board = createBoard(c.board, { clock, seed: 1 }) as AvrSimBoardHandle;
   const wire = board.wire!;
   const job = new FlashJob({
@@ -111,8 +118,12 @@ async function flashOnce(
     source: { kind: 'unverified', name: 'sketch', address: 0, data: image },
     allowUnverified: true,
     clock,
+    // A full write and its verification, as the limit counts them (the delta suite measures
+    // the comparison).
+    settings: { delta: false },
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -120,7 +131,7 @@ async function flashOnce(
   if (!equalBytes(board.flash.read(0, image.length), image)) {
     throw new Error(`avr ${c.board}: the flash does not hold the image`);
   }
-  return { board, phases, ms };
+  return { board, phases, late, ms };
 }
 
 const writeVerifyMs = (p: PhaseTimes): number =>
@@ -156,7 +167,8 @@ export async function runAvrSuite(options: {
       const size = c.imageBytes / q;
       const image = benchImage('random', size, 11);
       const model = await flashOnce(c, image, new VirtualClock({ yieldToHost: setImmediate }));
-      const real = await flashOnce(c, image, realClock);
+      const timers = lateClock();
+      const real = await flashOnce(c, image, timers.clock, () => timers.lateness().lateMs);
       const b = real.board;
       const limit = limitFor(b, size);
       const modelMs = writeVerifyMs(model.phases);
@@ -176,10 +188,12 @@ export async function runAvrSuite(options: {
         phases: real.phases,
         ofLimitModel: limit.ms / modelMs,
         ofLimitReal: limit.ms / realMs,
+        timersLateMs: writeVerifyMs(real.late),
       };
       if (existsSync(AVRDUDE)) {
         const hex = join(dir, `${c.board}.hex`);
         writeFileSync(hex, intelHex(image));
+        row.peerLimit = limitFor(b, size, LINK_BYTE_STREAM);
         row.peer = await runPeer({
           board: c.board,
           baud: b.baudRate,

@@ -21,7 +21,8 @@ import type { UsbDeviceHandle } from '../src/transport/usb.ts';
 import { requestUsbDevice } from '../src/transport/webusb.ts';
 import { benchImage } from './images.ts';
 import { dfuLimit, dfuseLimit, type Limit } from './limits.ts';
-import { recordPhases } from './phases.ts';
+import { recordPerPhase, recordPhases } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
 import { linkRow, type LinkRow, type Run } from './stm32.ts';
 
 const KiB = 1024;
@@ -87,7 +88,12 @@ function targets(quick: boolean): Target[] {
   ];
 }
 
-async function flashOnce(t: Target, image: Uint8Array, clock: Clock): Promise<Run> {
+async function flashOnce(
+  t: Target,
+  image: Uint8Array,
+  clock: Clock,
+  lateMs: () => number = () => 0,
+): Promise<Run> {
   const bus = new SimUsbBus();
   const { flash, vendorId } = t.setup(clock, bus);
   const fake = new FakeUsb({ bus });
@@ -104,6 +110,7 @@ async function flashOnce(t: Target, image: Uint8Array, clock: Clock): Promise<Ru
     clock,
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -116,7 +123,7 @@ async function flashOnce(t: Target, image: Uint8Array, clock: Clock): Promise<Ru
     if (s.start >= t.address && s.start < t.address + image.length)
       flashMs += flash.timing.sectorEraseMs(s.size);
   }
-  return { ms, phases, flashMs };
+  return { ms, phases, flashMs, late };
 }
 
 export async function runDfuSuite(options: {
@@ -128,7 +135,8 @@ export async function runDfuSuite(options: {
   for (const t of targets(options.quick)) {
     const image = benchImage('random', t.imageBytes, 5);
     const model = await flashOnce(t, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const real = await flashOnce(t, image, realClock);
+    const timers = lateClock();
+    const real = await flashOnce(t, image, timers.clock, () => timers.lateness().lateMs);
     // The DNLOAD data stages alone, as full packets back to back (19 per frame).
     const linkLimitMs = usb.dataStageMs(image.length);
     const row = linkRow(

@@ -2,7 +2,8 @@
  * MCUboot over SMP: our engine (FlashJob with the registry's 'mcuboot-smp' driver) updates a
  * simulated nRF52840 (src/sim/mcuboot: Zephyr with MCUmgr, MCUboot swap using move) with a
  * signed image (buildMcubootImage) of random bytes, from a signed release bundle: upload, test,
- * reset, swap, confirm. Three links: a CP2102 bridge at 115200 and at 1 000 000 baud (8N1),
+ * reset, swap, confirm. Three links: a CP2102 bridge at 115200, a CP2102N (the CP2102 stops at
+ * 921600, AN205) at 1 000 000 baud (8N1),
  * and the board's native USB CDC ACM port. Once on a VirtualClock (modelled), once in real
  * time. The upload (the writing phase) is compared with the protocol's limit (limits.ts):
  * base64 console framing, chunks sized to the board's receive buffer, one turnaround per chunk,
@@ -13,7 +14,7 @@ import { addSignature, encodeEnvelope } from '../src/bundle/dsse.ts';
 import { newSecretKey, publicKeyOf } from '../src/bundle/ed25519.ts';
 import { createRootEnvelope, loadTrustRoot } from '../src/bundle/trust-root.ts';
 import { verifyBundle } from '../src/bundle/verify.ts';
-import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
+import { type Clock, VirtualClock } from '../src/core/clock.ts';
 import { fromVerifiedBundle } from '../src/job/bundle-source.ts';
 import { FlashJob } from '../src/job/engine.ts';
 import { driverFor, loadDrivers } from '../src/protocols/registry.ts';
@@ -23,10 +24,11 @@ import { createMcubootBoard, SIM_MCUBOOT_SECRET_KEY } from '../src/sim/mcuboot/b
 import { imageInSlot } from '../src/sim/mcuboot/slot-info.ts';
 import { NRF52840_SLOTS } from '../src/sim/mcuboot/slots.ts';
 import { wirePortWatcher } from '../src/sim/port-watcher.ts';
-import { LINK_CP2102, LINK_USB_CDC, type LinkModel } from '../src/sim/serial-wire.ts';
+import { LINK_CP2102, LINK_CP2102N, LINK_USB_CDC, type LinkModel } from '../src/sim/serial-wire.ts';
 import { benchImage } from './images.ts';
 import { rawBytesPerSecond, serialTiming, smpUploadLimit, type Limit } from './limits.ts';
-import { recordPhases, type PhaseTimes } from './phases.ts';
+import { recordPerPhase, recordPhases, type PhaseTimes } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
 
 const KiB = 1024;
 /** Zephyr's MCUmgr receive buffer on the simulated board (app-smp.ts default). */
@@ -48,6 +50,8 @@ export interface McubootRow {
   phases: PhaseTimes;
   ofLimitModel: number;
   ofLimitReal: number;
+  /** In the real-time run's upload, how late the timers fired, summed (timer-lateness.ts). */
+  timersLateMs?: number;
 }
 
 const key = newSecretKey(new Uint8Array(32).fill(9));
@@ -98,7 +102,8 @@ async function flashOnce(
   c: Case,
   image: Uint8Array,
   clock: Clock,
-): Promise<{ phases: PhaseTimes; ms: number }> {
+  lateMs: () => number = () => 0,
+): Promise<{ phases: PhaseTimes; late: PhaseTimes; ms: number }> {
   const board = createMcubootBoard({
     clock,
     seed: 5,
@@ -117,6 +122,7 @@ async function flashOnce(
     settings: { timeouts: { reset: 60_000 } },
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -125,7 +131,7 @@ async function flashOnce(
   if (!primary || primary.versionText !== '2.0.0') {
     throw new Error('mcuboot: the new image does not run from the primary slot');
   }
-  return { phases, ms };
+  return { phases, late, ms };
 }
 
 export async function runMcubootSuite(options: {
@@ -137,7 +143,7 @@ export async function runMcubootSuite(options: {
   const rows: McubootRow[] = [];
   const cases: Case[] = [
     { link: LINK_CP2102, baud: 115_200, bodyBytes: (64 * KiB) / q },
-    { link: LINK_CP2102, baud: 1_000_000, bodyBytes: (256 * KiB) / q },
+    { link: LINK_CP2102N, baud: 1_000_000, bodyBytes: (256 * KiB) / q },
     { link: LINK_USB_CDC, bodyBytes: (256 * KiB) / q },
   ];
   for (const c of cases) {
@@ -147,7 +153,8 @@ export async function runMcubootSuite(options: {
       secretKey: SIM_MCUBOOT_SECRET_KEY,
     });
     const model = await flashOnce(c, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const real = await flashOnce(c, image, realClock);
+    const timers = lateClock();
+    const real = await flashOnce(c, image, timers.clock, () => timers.lateness().lateMs);
     const t = serialTiming(c.link, c.baud ?? 115_200);
     const flash = { sectorEraseMs: 85, programMs: (n: number) => Math.ceil(n / 4) * 0.041 };
     // img_mgmt_erase_image_data: the pages the image covers and the trailer's page.
@@ -174,6 +181,7 @@ export async function runMcubootSuite(options: {
       phases: real.phases,
       ofLimitModel: limit.ms / modelMs,
       ofLimitReal: limit.ms / realMs,
+      timersLateMs: real.late.writing ?? 0,
     };
     rows.push(row);
     options.log(

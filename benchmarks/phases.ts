@@ -7,11 +7,19 @@ export type PhaseTimes = Partial<Record<JobPhase, number>>;
 
 /** Starts recording; read the result after the job ended. */
 export function recordPhases(job: EventSource<JobEvents>, clock: Clock): PhaseTimes {
+  return recordPerPhase(job, () => clock.now());
+}
+
+/**
+ * How much of a growing quantity (`measure`: the clock's time, timer lateness…) each phase
+ * added. Read the result after the job ended.
+ */
+export function recordPerPhase(job: EventSource<JobEvents>, measure: () => number): PhaseTimes {
   const times: PhaseTimes = {};
   let phase: JobPhase = 'idle';
-  let since = clock.now();
+  let since = measure();
   job.on('phase', (e) => {
-    const now = clock.now();
+    const now = measure();
     times[phase] = (times[phase] ?? 0) + (now - since);
     phase = e.phase;
     since = now;

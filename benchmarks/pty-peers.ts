@@ -3,8 +3,9 @@
  * as `npm run sim -- --board NAME --pty PATH` serves it (src/sim/node/bridge.ts and pty.ts, the
  * sim CLI's byte-stream link, paced at the board's UART rate), a fresh board for each tool.
  * Each tool runs as its own process and writes + verifies the same image; the times are wall
- * clock from start to exit, so both include their program start (ours: Node and tsx loading
- * the CLI, measured separately as `webflash --help`).
+ * clock from start to exit, so both include their program start (ours: Node loading the
+ * bundled CLI that `npm install` builds, as bin/webflash.mjs runs it; measured separately as
+ * `webflash --help`).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ export interface PeerResult {
   peerMs: number;
   /** `webflash flash` (verify bundle, connect, write, verify, reset), wall clock. */
   oursMs: number;
-  /** `webflash --help`: Node and tsx loading the CLI, included in oursMs. */
+  /** `webflash --help`: Node loading the CLI, included in oursMs. */
   oursStartMs: number;
   /** oursMs ÷ peerMs. */
   ratio: number;
@@ -90,13 +91,17 @@ async function onPty(
   }
 }
 
-function cli(args: string[], cwd: string): Promise<void> {
-  const tsx = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
-  return run(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], {
+let building: Promise<unknown> | undefined;
+
+/** `webflash ARGS` as a user runs it (bin/webflash.mjs), its build made fresh first. */
+async function cli(args: string[], cwd: string): Promise<void> {
+  building ??= run(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')]);
+  await building;
+  await run(process.execPath, [join(ROOT, 'bin/webflash.mjs'), ...args], {
     cwd,
     timeout: 300_000,
     env: { ...process.env, WEBFLASH_TRUST_ROOT: '' },
-  }).then(() => undefined);
+  });
 }
 
 /**
@@ -122,7 +127,8 @@ export async function runPeer(o: {
   check('peer', peer.board);
   const bundle = join(o.dir, `${o.board}.fwb`);
   writeFileSync(bundle, demoBundle({ ...o, address, data: o.image }));
-  const args = ['flash', bundle, '--root', join(ROOT, 'demo/keys/demo-root.json')];
+  // The same work as the peer: write and verify, no comparison with the board first.
+  const args = ['flash', bundle, '--root', join(ROOT, 'demo/keys/demo-root.json'), '--no-delta'];
   const ours = await onPty({ ...o, tag: 'ours' }, (path) =>
     cli([...args, '--port', path, '--baud', String(o.baud)], o.dir),
   );

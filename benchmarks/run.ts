@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only bundle|esp|stm32|dfu|avr|mcuboot|provisioning|size|delta[,…]] [-- --quick]`
+ * `npm run bench [-- --only bundle|esp|espweb|stm32|dfu|avr|mcuboot|provisioning|size|delta[,…]] [-- --quick]`
  *
  * Runs the benchmark suites one after another (never in parallel, so they do not disturb each
  * other), writes benchmarks/results/latest.json and the generated section of docs/benchmarks.md.
@@ -15,6 +15,7 @@ import { runBundleSuite } from './bundle.ts';
 import { runDeltaSuite } from './delta.ts';
 import { runDfuSuite } from './dfu.ts';
 import { runEspSuite } from './esp.ts';
+import { runEspWebSuite } from './espweb.ts';
 import { runMcubootSuite } from './mcuboot.ts';
 import {
   renderResults,
@@ -30,6 +31,7 @@ import { runStm32Suite } from './stm32.ts';
 const SUITES = [
   'bundle',
   'esp',
+  'espweb',
   'stm32',
   'dfu',
   'avr',
@@ -106,6 +108,8 @@ for (const suite of only) {
     );
   } else if (suite === 'esp') {
     results.esp = await timed(quick, () => runEspSuite({ quick, log }));
+  } else if (suite === 'espweb') {
+    results.espweb = await timed(quick, () => runEspWebSuite({ quick, log }));
   } else if (suite === 'stm32') {
     results.stm32 = await timed(quick, () => runStm32Suite({ quick, log }));
   } else if (suite === 'avr') {

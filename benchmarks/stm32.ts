@@ -1,19 +1,47 @@
 /**
  * STM32 USART bootloader (AN3155) in real time: our engine with the stm32-usart driver flashes a
- * simulated STM32F407 behind a CP2102 bridge (src/sim/stm32, serial wire on realClock) at
- * 115200 and 1 000 000 baud, 8E1. Compared with the link's limit, baud ÷ 11 bytes per second,
+ * simulated STM32F407 (src/sim/stm32, serial wire on realClock) at 115200 baud behind a CP2102
+ * and at 1 000 000 baud behind a CP2102N (the CP2102 stops at 921600, AN205), 8E1. Compared with the link's limit, baud ÷ 11 bytes per second,
  * and with the flash model's erase + program time; also run once on a VirtualClock (modelled
  * time, no CPU noise).
+ *
+ * Peer: stm32flash (Debian) writes, verifies and starts the same image on a fresh board served
+ * on a pty (`npm run sim -- --pty`), against our headless CLI on another; both in real time,
+ * including the program start. A pty has no parity bits, so stm32flash runs with `-m 8n1`; the
+ * simulated board still runs 8E1 and the bridge paces its bytes at 11 bits each either way.
  */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { equalBytes } from '../src/core/bytes.ts';
-import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
+import { type Clock, VirtualClock } from '../src/core/clock.ts';
 import { FlashJob } from '../src/job/engine.ts';
 import { createStm32Driver } from '../src/protocols/stm32/driver.ts';
-import { LINK_CP2102, SerialWire } from '../src/sim/serial-wire.ts';
+import { hasSocat } from '../src/sim/node/pty.ts';
+import {
+  LINK_BYTE_STREAM,
+  LINK_CP2102,
+  LINK_CP2102N,
+  SerialWire,
+  type LinkModel,
+} from '../src/sim/serial-wire.ts';
 import { Stm32SimBoard } from '../src/sim/stm32/board.ts';
 import { benchImage } from './images.ts';
-import { an3155WriteLimit, rawBytesPerSecond, serialTiming, type Limit } from './limits.ts';
-import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import {
+  an3155WriteLimit,
+  rawBytesPerSecond,
+  serialLimit,
+  serialTiming,
+  sumLimits,
+  type Exchange,
+  type Limit,
+  type SerialTiming,
+} from './limits.ts';
+import { recordPerPhase, recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { lateClock } from './timer-lateness.ts';
+import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const FLASH = 0x08000000;
 const KiB = 1024;
@@ -48,6 +76,12 @@ export interface LinkRow {
   /** protocolLimit ÷ modelTransferMs (target ≥ 0.95) and ÷ transferMs. */
   ofProtocolModel?: number;
   ofProtocolReal?: number;
+  /** In the real-time run's erase + write, how late the timers fired, summed. */
+  timersLateMs?: number;
+  /** stm32flash against our CLI over a pty, when both and socat are installed. */
+  peer?: PeerResult;
+  /** What any AN3155 host needs over that pty: erase, write, read-back verify. */
+  peerLimit?: Limit;
 }
 
 /** Everything one run measured. */
@@ -55,6 +89,8 @@ export interface Run {
   ms: number;
   phases: PhaseTimes;
   flashMs: number;
+  /** Per phase, how late the timers fired (timer-lateness.ts); zero on a virtual clock. */
+  late: PhaseTimes;
 }
 
 /** A row from a real-time and a modelled run. */
@@ -84,6 +120,7 @@ export function linkRow(
     bytesPerSecond: (head.imageBytes * 1000) / t,
     ofLink: head.linkLimitMs / t,
     ofLimit: Math.max(head.linkLimitMs, real.flashMs) / t,
+    timersLateMs: transferMs(real.late),
   };
 }
 
@@ -98,9 +135,79 @@ function sectorEraseMs(size: number): number[] {
     .map((s) => F4_FLASH.timing.sectorEraseMs(s.size));
 }
 
-async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise<Run> {
+/**
+ * The read-back verify: READ_MEMORY of 256 bytes at most (AN3155 §3.4), three acknowledged
+ * steps each (command, address, length; the last ACK comes with the data).
+ */
+function an3155ReadLimit(t: SerialTiming, imageBytes: number): Limit {
+  const exchanges: Exchange[] = [];
+  for (let at = 0; at < imageBytes; at += 256) {
+    const n = Math.min(256, imageBytes - at);
+    exchanges.push({ out: 2, back: 1 }, { out: 5, back: 1 }, { out: 2, back: 1 + n });
+  }
+  return serialLimit(t, exchanges);
+}
+
+/** Write + verify of the image over the TCP/pty bridge of `npm run sim` at `baud`, 8E1. */
+function ptyWriteVerifyLimit(baud: number, imageBytes: number): Limit {
+  const t = serialTiming(LINK_BYTE_STREAM, baud, 11);
+  return sumLimits(
+    an3155WriteLimit(t, {
+      imageBytes,
+      sectorEraseMs: sectorEraseMs(imageBytes),
+      programMs: (n) => F4_FLASH.timing.programMs(n),
+    }),
+    an3155ReadLimit(t, imageBytes),
+  );
+}
+
+const STM32FLASH = '/usr/bin/stm32flash';
+const run = promisify(execFile);
+
+/**
+ * stm32flash `-w image.bin -v -S 0x08000000 -g 0x0` (write, read back each block, start the application, as
+ * our CLI does) against `webflash flash` on fresh simulated STM32F407s served on ptys.
+ */
+async function stm32flashPeer(baud: number, image: Uint8Array): Promise<PeerResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'webflash-bench-stm32-'));
+  try {
+    const bin = join(dir, 'image.bin');
+    writeFileSync(bin, image);
+    return await runPeer({
+      board: 'stm32f4',
+      baud,
+      image,
+      address: FLASH,
+      protocol: 'stm32-usart',
+      chip: 'stm32f4',
+      dir,
+      peer: (path) =>
+        run(
+          STM32FLASH,
+          ['-m', '8n1', '-b', String(baud), '-w', bin, '-v', '-S', '0x08000000', '-g', '0x0', path],
+          {
+            timeout: 300_000,
+          },
+        ).then(() => undefined),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The CP2102 up to its 921600 baud (AN205 Table 1), the CP2102N (3 Mbaud) above. */
+function bridgeFor(baud: number): LinkModel {
+  return baud <= 921_600 ? LINK_CP2102 : LINK_CP2102N;
+}
+
+async function flashOnce(
+  baud: number,
+  image: Uint8Array,
+  clock: Clock,
+  lateMs: () => number = () => 0,
+): Promise<Run> {
   const device = new Stm32SimBoard({ chip: 'stm32f4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low' });
-  const wire = new SerialWire({ clock, device, link: LINK_CP2102, seed: 1 });
+  const wire = new SerialWire({ clock, device, link: bridgeFor(baud), seed: 1 });
   const job = new FlashJob({
     port: wire.port!,
     connector: createStm32Driver(),
@@ -110,6 +217,7 @@ async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise
     settings: { baudRate: baud },
   });
   const phases = recordPhases(job, clock);
+  const late = recordPerPhase(job, lateMs);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -122,7 +230,7 @@ async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise
   for (const s of flash.sectors) {
     if (s.start < FLASH + image.length) flashMs += flash.timing.sectorEraseMs(s.size);
   }
-  return { ms, phases, flashMs };
+  return { ms, phases, flashMs, late };
 }
 
 export async function runStm32Suite(options: {
@@ -137,13 +245,15 @@ export async function runStm32Suite(options: {
   ] as const) {
     const image = benchImage('random', size, 3);
     const model = await flashOnce(baud, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const real = await flashOnce(baud, image, realClock);
+    const timers = lateClock();
+    const real = await flashOnce(baud, image, timers.clock, () => timers.lateness().lateMs);
     const linkLimitMs = (size * 11 * 1000) / baud;
-    const timing = serialTiming(LINK_CP2102, baud, 11);
+    const bridge = bridgeFor(baud);
+    const timing = serialTiming(bridge, baud, 11);
     const row = linkRow(
       {
         target: 'STM32F407 (AN3155 USART bootloader)',
-        link: `CP2102 UART ${baud} baud 8E1`,
+        link: `${bridge.name} UART ${baud} baud 8E1`,
         imageBytes: size,
         linkLimitMs,
         rawBytesPerSecond: rawBytesPerSecond(timing),
@@ -156,6 +266,17 @@ export async function runStm32Suite(options: {
       real,
       model,
     );
+    // webflash's CLI takes an STM32 to 115200 at most (registry.ts, ST's tested maximum), so
+    // that is the highest rate both tools run at.
+    if (baud === 115200 && existsSync(STM32FLASH) && hasSocat()) {
+      row.peer = await stm32flashPeer(baud, image);
+      row.peerLimit = ptyWriteVerifyLimit(baud, size);
+      options.log(
+        `stm32 ${size / KiB} KiB @ ${baud} over a pty: stm32flash ${(row.peer.peerMs / 1000).toFixed(2)} s, ` +
+          `ours ${(row.peer.oursMs / 1000).toFixed(2)} s (start ${(row.peer.oursStartMs / 1000).toFixed(2)} s), ` +
+          `${row.peer.ratio.toFixed(2)}×; write + verify limit ${(row.peerLimit.ms / 1000).toFixed(2)} s`,
+      );
+    }
     rows.push(row);
     options.log(
       `stm32 ${size / KiB} KiB @ ${baud}: ${(real.ms / 1000).toFixed(2)} s, erase+write ${(row.transferMs / 1000).toFixed(2)} s ` +

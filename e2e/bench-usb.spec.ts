@@ -167,7 +167,9 @@ test('two DfuSe boards and a serial board plugged at different times are provisi
   await expect(serialTile).toHaveAttribute('data-unique-id', /^f4:12:fa(:[0-9a-f]{2}){3}$/);
   const written = await page.evaluate(() => {
     const hook = window.__webflashBench!;
-    return ['vb-1', 'vb-3'].map((id) => hook.flashCounters(id)?.programOps ?? 0);
+    return Promise.all(
+      ['vb-1', 'vb-3'].map(async (id) => (await hook.flashCounters(id))?.programOps ?? 0),
+    );
   });
   expect(written.every((n) => n > 0)).toBe(true);
 

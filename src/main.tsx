@@ -37,7 +37,7 @@ const demo =
     ? await Promise.all([
         import('./demo/lab.ts'),
         import('./demo/test-hook.ts'),
-        import('./demo/bench-lab.ts'),
+        import('./demo/worker-bench-lab.ts'),
       ])
     : undefined;
 const lab: DemoLab | undefined = demo?.[0].installDemoLab();

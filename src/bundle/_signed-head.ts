@@ -73,7 +73,7 @@ export function checkSignedHead(
  * A threshold of distinct keys of `root` must have signed the manifest envelope.
  * @returns the key ids that verified, sorted.
  */
-function requireManifestSignatures(envelope: Envelope, root: TrustRoot): string[] {
+export function requireManifestSignatures(envelope: Envelope, root: TrustRoot): string[] {
   const tally = tallySignatures(
     envelope,
     new Map(root.keys.map((k) => [k.keyid, fromHex(k.publicKey)])),

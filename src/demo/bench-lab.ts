@@ -16,10 +16,10 @@ import {
   GENERIC_RUNTIME_PRODUCT_ID,
   GenericDfuBoard,
 } from '../sim/dfu/generic-dfu-sim.ts';
-import type { SimUsbDevice } from '../sim/usb/sim-usb-device.ts';
+import type { SimUsbBus, SimUsbDevice } from '../sim/usb/sim-usb-device.ts';
 import { W25Q32_TIMING, type FlashCounters } from '../sim/flash-model.ts';
-import type { FakeSerial, FakeSerialPort } from '../sim/web/fake-web-serial.ts';
-import type { FakeUsb } from '../sim/web/fake-webusb.ts';
+import type { FakeSerialPort } from '../sim/web/fake-web-serial.ts';
+import type { HostWireView, UsbDeviceView } from '../sim/web/host-views.ts';
 import type { SerialWire } from '../sim/serial-wire.ts';
 import type { BenchState } from '../bench/state/slice.ts';
 
@@ -89,7 +89,8 @@ export interface AddBoardOptions {
   unplugAfterBytes?: number;
 }
 
-export interface BenchLab {
+/** What the bench's view and hook use of the virtual bench, wherever its boards run. */
+export interface BenchLabView {
   /** The board types the lab panel offers, with their labels. */
   readonly boardTypes: readonly { readonly type: string; readonly label: string }[];
   /** Observable list of boards (for the lab panel). */
@@ -103,22 +104,44 @@ export interface BenchLab {
   unplug(id: string): void;
   /** Pulls the cable of `id` after `bytes` more bytes have crossed its wire. */
   unplugAfter(id: string, bytes: number): void;
-  /** The simulated serial board `id`. */
-  board(id: string): SimBoard | undefined;
   /** Erase and program counts of the virtual flash of board `id` (serial or USB). */
-  flashCounters(id: string): FlashCounters | undefined;
+  flashCounters(id: string): FlashCounters | undefined | Promise<FlashCounters | undefined>;
   /** The label of a virtual board's port, for the bench's tiles. */
   labelFor(port: SerialPort): string | undefined;
   /** The label of a virtual USB board, for the bench's tiles. */
   usbLabelFor(device: USBDevice): string | undefined;
-  /** Removes every board from the fake `navigator.serial` and `navigator.usb`. */
+  /** Removes every board. */
   dispose(): void;
 }
 
+/** The bench's boards in this thread. */
+export interface BenchLab extends BenchLabView {
+  /** The simulated serial board `id`. */
+  board(id: string): SimBoard | undefined;
+  flashCounters(id: string): FlashCounters | undefined;
+  /** The label of the board whose wire this is. */
+  wireLabel(wire: HostWireView): string | undefined;
+  /** The label of the board whose USB face this is. */
+  usbDeviceLabel(device: UsbDeviceView): string | undefined;
+}
+
+/** Where the bench puts its serial wires: the fake `navigator.serial`, or a worker's board host. */
+interface WireRegistry {
+  addWire(wire: SerialWire, options: { permitted?: boolean }): void;
+  removeWire(wire: SerialWire): void;
+}
+
+/** Where the bench puts its USB boards: the fake `navigator.usb`'s bus, and its grants. */
+interface UsbRegistry {
+  readonly options: { readonly bus: SimUsbBus };
+  allow(vendorId: number, productId: number, serialNumber?: string): void;
+}
+
 export interface BenchLabOptions {
-  serial: FakeSerial;
+  /** The fake `navigator.serial` (demo mode's `lab.serial`), or a worker's `BoardHost`. */
+  serial: WireRegistry;
   /** The fake `navigator.usb` (demo mode's `lab.fakeUsb`); without it, serial boards only. */
-  usb?: FakeUsb | undefined;
+  usb?: UsbRegistry | undefined;
   /** Default `realClock`. */
   clock?: Clock;
   /** First board's seed; the n-th board gets `seed + n − 1`. Default 101. */
@@ -136,7 +159,7 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
   const state = createStore<{ boards: readonly LabBoard[] }>()(() => ({ boards: [] }));
   const boards = new Map<string, SimBoard>();
   const usbBoards = new Map<string, UsbLabBoard>();
-  const labels = new Map<SerialWire, string>();
+  const labels = new Map<HostWireView, string>();
   const usbLabels = new Map<UsbLabBoard, string>();
   const offs: (() => void)[] = [];
   let n = 0;
@@ -194,6 +217,11 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
     return id;
   };
 
+  const usbDeviceLabel = (sim: UsbDeviceView): string | undefined => {
+    for (const [b, label] of usbLabels) if (b.current() === sim) return label;
+    return undefined;
+  };
+
   const add = (o: AddBoardOptions = {}): string => {
     const type = o.type ?? 'esp32s3';
     if (type in USB_TYPES) return addUsb(type, o);
@@ -243,11 +271,11 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
       return wire ? labels.get(wire) : undefined;
     },
     usbLabelFor: (device) => {
-      const sim = (device as { sim?: SimUsbDevice }).sim;
-      for (const [b, label] of usbLabels)
-        if (sim !== undefined && b.current() === sim) return label;
-      return undefined;
+      const sim = (device as { sim?: UsbDeviceView }).sim;
+      return sim ? usbDeviceLabel(sim) : undefined;
     },
+    wireLabel: (wire) => labels.get(wire),
+    usbDeviceLabel,
     dispose: () => {
       for (const off of offs.splice(0)) off();
       for (const b of boards.values()) serial.removeWire(b.wire!);
@@ -259,14 +287,14 @@ export function createBenchLab(options: BenchLabOptions): BenchLab {
 }
 
 /** What `window.__webflashBench` offers people and end-to-end tests in demo mode. */
-export interface BenchHook {
+interface BenchHook {
   /** Adds a granted virtual board (plugged in unless `plugged: false`); returns its id. */
   add(options?: AddBoardOptions): string;
   plug(id: string): void;
   unplug(id: string): void;
   unplugAfter(id: string, bytes: number): void;
-  /** Erase and program counts of board `id`'s virtual flash. */
-  flashCounters(id: string): FlashCounters | undefined;
+  /** Erase and program counts of board `id`'s virtual flash (read where the board runs). */
+  flashCounters(id: string): Promise<FlashCounters | undefined>;
   /** The bench store's state (read-only use). */
   state(): BenchState;
 }
@@ -278,23 +306,20 @@ declare global {
 }
 
 /** Installs `window.__webflashBench`; returns a function that removes it. */
-export function installBenchHook(options: { lab: BenchLab; state: () => BenchState }): () => void {
+export function installBenchHook(options: {
+  lab: BenchLabView;
+  state: () => BenchState;
+}): () => void {
   const { lab } = options;
   window.__webflashBench = {
     add: (o) => lab.add(o),
     plug: (id) => lab.plug(id),
     unplug: (id) => lab.unplug(id),
     unplugAfter: (id, bytes) => lab.unplugAfter(id, bytes),
-    flashCounters: (id) => lab.flashCounters(id),
+    flashCounters: async (id) => structuredClone(await lab.flashCounters(id)),
     state: options.state,
   };
   return () => {
     delete window.__webflashBench;
   };
-}
-
-/** What a face loads of this module in demo mode (by a dynamic import, so production has none). */
-export interface BenchLabModule {
-  createBenchLab: typeof createBenchLab;
-  installBenchHook: typeof installBenchHook;
 }

@@ -19,6 +19,7 @@ import {
 } from './dfu/usb-targets.ts';
 import type { ConnectOptions, FlashSession, ProtocolDriver, ProtocolId } from './driver.ts';
 import type { CompressFn } from './esp/compress.ts';
+import type { ImageDigests } from './esp/digests.ts';
 import type { BaudSetting } from './link-speed.ts';
 import type { StubLoader } from './esp/stub.ts';
 
@@ -34,6 +35,8 @@ export interface DriverOptions {
   dfuModeFilters?: readonly UsbDeviceFilter[] | undefined;
   /** ESP: the compressor (a worker's, or shared between boards). */
   compress?: CompressFn | undefined;
+  /** ESP: the images' MD5s for the checks (computed once per image when shared between boards). */
+  digests?: ImageDigests | undefined;
   /** ESP: where the flasher stub images come from (default: imported as modules). */
   loadStub?: StubLoader | undefined;
   /** STM32: the technician allowed READOUT_UNPROTECT, which erases the chip. */

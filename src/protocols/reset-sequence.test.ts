@@ -61,6 +61,27 @@ describe('reset sequences', () => {
     expect(clock.now()).toBe(150);
   });
 
+  it('skips the rest, waits included, once the link finds it has no modem lines (a pty)', async () => {
+    const clock = new VirtualClock({ yieldToHost: setImmediate });
+    const seen: SerialSignals[] = [];
+    const link = {
+      hasModemLines: true,
+      setSignals(s: SerialSignals) {
+        seen.push(s);
+        this.hasModemLines = false; // the first TIOCMSET fails with ENOTTY
+        return Promise.resolve();
+      },
+    };
+    await runResetSequence(link, 'U0,0|W250|U1,1|W100', { clock });
+    expect(seen).toEqual([{ dataTerminalReady: false, requestToSend: false }]);
+    expect(clock.now()).toBe(0);
+    // A link with lines plays everything.
+    await runResetSequence({ hasModemLines: true, setSignals: () => Promise.resolve() }, 'W250', {
+      clock,
+    });
+    expect(clock.now()).toBe(250);
+  });
+
   it('stops when aborted', async () => {
     const clock = new VirtualClock({ yieldToHost: setImmediate });
     const ctl = new AbortController();

@@ -67,17 +67,20 @@ export interface RunResetOptions {
 }
 
 /**
- * Plays a sequence on a link: signal changes go out in order, waits use `clock`.
+ * Plays a sequence on a link: signal changes go out in order, waits use `clock`. On a link that
+ * turns out to have no modem lines (`hasModemLines` false: a pty, a TCP bridge) the signals do
+ * nothing, so the rest of the sequence, its waits included, is skipped.
  * @throws {UsageError} for a malformed sequence string; AbortError when `signal` fires.
  */
 export async function runResetSequence(
-  link: Pick<SerialLink, 'setSignals'>,
+  link: Pick<SerialLink, 'setSignals' | 'hasModemLines'>,
   sequence: string | readonly ResetStep[],
   options: RunResetOptions,
 ): Promise<void> {
   const steps = typeof sequence === 'string' ? parseResetSequence(sequence) : sequence;
   for (const step of steps) {
     throwIfAborted(options.signal);
+    if (link.hasModemLines === false) return;
     if (step.kind === 'wait') await sleep(options.clock, step.ms, options.signal);
     else await link.setSignals(step.signals);
   }

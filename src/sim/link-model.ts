@@ -26,6 +26,13 @@ export interface LinkModel {
    * as 0x00 with a framing error. Default: no limit.
    */
   maxBaudRate?: number;
+  /**
+   * 'uart' only: a marginal line (long wires, a weak driver, a noisy ground). Above `baudRate`
+   * each character is damaged with probability `perCharacter`, drawn from the wire's seeded
+   * PRNG: one data bit flips, which a receiver with parity reports as a parity error and one
+   * without cannot tell. Short exchanges mostly get through, long transfers mostly do not.
+   */
+  marginal?: { baudRate: number; perCharacter: number };
 }
 
 // Each bridge's maxBaudRate is its datasheet maximum (sources in src/protocols/link-speed.ts,
@@ -67,6 +74,19 @@ export const LINK_CH343: LinkModel = {
  */
 export const LINK_FTDI: LinkModel = {
   name: 'FT232R',
+  kind: 'uart',
+  latencyMs: 16,
+  chunkSize: 62,
+  maxBaudRate: 3_000_000,
+};
+/**
+ * FTDI FT231X, the FT-X series (FT230X, FT231X, FT234XD share 0403:6015): "data transfer rates
+ * from 300 baud to 3 Mbaud" with 512-byte receive and transmit buffers (DS_FT231X §1). Like the
+ * FT232R it holds short replies until its latency timer runs out, 16 ms by default (FTDI
+ * AN232B-04 §3.3), and each 64-byte bulk packet carries two modem status bytes and 62 data bytes.
+ */
+export const LINK_FT231X: LinkModel = {
+  name: 'FT231X',
   kind: 'uart',
   latencyMs: 16,
   chunkSize: 62,

@@ -150,6 +150,47 @@ describe('SerialWire baud mismatch', () => {
     expect(device.bytes()).toEqual([...bytes(64)]);
   });
 
+  it('a marginal line damages single bits above its rate only, the same for a seed', async () => {
+    const link = { ...UART_NO_LATENCY, marginal: { baudRate: 460800, perCharacter: 0.05 } };
+    const sent = bytes(4096, (i) => (i * 7) & 0xff);
+    const damagedAt = async (baud: number, seed: number) => {
+      const { clock, device, wire } = setup({ link, seed });
+      device.side.setFormat({ baudRate: baud });
+      const host = await wire.port!.open({ baudRate: baud });
+      await host.write(sent);
+      await settle(clock);
+      const got = device.bytes();
+      expect(got).toHaveLength(sent.length);
+      const flips = got.map((b, i) => b ^ sent[i]!);
+      // Each damaged character differs from the sent one in exactly one bit.
+      for (const f of flips) expect(f & (f - 1)).toBe(0);
+      expect(wire.stats.garbled).toBe(flips.filter((f) => f !== 0).length);
+      return flips;
+    };
+    const fast = await damagedAt(921600, 5);
+    const hits = fast.filter((f) => f !== 0).length;
+    expect(hits).toBeGreaterThan(100); // about 5 % of 4096
+    expect(hits).toBeLessThan(320);
+    expect(await damagedAt(921600, 5)).toEqual(fast);
+    expect(await damagedAt(921600, 6)).not.toEqual(fast);
+    expect((await damagedAt(460800, 5)).every((f) => f === 0)).toBe(true);
+  });
+
+  it('a receiver with parity reports the damage, one without cannot', async () => {
+    const link = { ...UART_NO_LATENCY, marginal: { baudRate: 115200, perCharacter: 0.1 } };
+    for (const parity of ['even', 'none'] as const) {
+      const { device, wire } = setup({ link });
+      device.side.setFormat({ baudRate: 230400, parity });
+      const host = (await wire.port!.open({ baudRate: 230400, parity })) as SimSerialLink;
+      device.side.send(bytes(256));
+      const got = await host.input.readExactly(256, { timeoutMs: 100 });
+      expect(got).not.toEqual(bytes(256));
+      expect(host.lineErrors.framing).toBe(0);
+      if (parity === 'even') expect(host.lineErrors.parity).toBeGreaterThan(0);
+      else expect(host.lineErrors.parity).toBe(0);
+    }
+  });
+
   it('tolerates 2% of speed difference, like a real UART', async () => {
     const { clock, device, wire } = setup();
     device.side.setFormat({ baudRate: 115200 });

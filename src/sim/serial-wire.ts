@@ -24,7 +24,7 @@ import {
 import { TransportError } from '../core/errors.ts';
 import type { PortInfo, SerialSignals } from '../transport/link.ts';
 import { Prng, freshSeed } from './prng.ts';
-import { injectFaults } from './wire-faults.ts';
+import { injectFaults, marginalDamage } from './wire-faults.ts';
 import type { HostConnection, HostSink, SimOpenOptions } from './sim-link.ts';
 import {
   IDLE_SIGNALS,
@@ -41,6 +41,7 @@ export {
   LINK_CH343,
   LINK_CP2102,
   LINK_CP2102N,
+  LINK_FT231X,
   LINK_FTDI,
   LINK_IDEAL,
   LINK_USB_CDC,
@@ -420,12 +421,20 @@ export class SerialWire {
   /** Characters sent with one UART format and sampled with another (uart links only). */
   private garble(chunk: Uint8Array, tx: UartFormat, rx: UartFormat): Received {
     if (this.link.kind !== 'uart') return { data: chunk };
-    if (Math.max(tx.baudRate, rx.baudRate) > (this.link.maxBaudRate ?? Infinity)) {
+    const rate = Math.max(tx.baudRate, rx.baudRate);
+    if (rate > (this.link.maxBaudRate ?? Infinity)) {
       this.stats.garbled += chunk.length;
       return { data: new Uint8Array(chunk.length), lineError: 'framing' };
     }
-    let framing = false;
+    const marginal = this.link.marginal;
     let parity = false;
+    if (marginal && rate > marginal.baudRate) {
+      const hit = marginalDamage(this.prng, marginal.perCharacter, chunk);
+      this.stats.garbled += hit.damaged;
+      chunk = hit.data;
+      parity = hit.damaged > 0 && rx.parity !== 'none';
+    }
+    let framing = false;
     let changed = false;
     const out = new Uint8Array(chunk.length);
     for (let i = 0; i < chunk.length; i++) {

@@ -64,3 +64,24 @@ export function injectFaults(
   }
   return { bytes: Uint8Array.from(out), extraDelay };
 }
+
+/**
+ * A marginal line's damage (link-model.ts `marginal`): each character flips one data bit with
+ * probability `perCharacter`. Returns the chunk (a copy only when something changed) and how
+ * many characters were damaged.
+ */
+export function marginalDamage(
+  prng: Prng,
+  perCharacter: number,
+  chunk: Uint8Array,
+): { data: Uint8Array; damaged: number } {
+  let out: Uint8Array | undefined;
+  let damaged = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    if (!prng.chance(perCharacter)) continue;
+    out ??= chunk.slice();
+    out[i] = chunk[i]! ^ (1 << prng.int(8));
+    damaged++;
+  }
+  return { data: out ?? chunk, damaged };
+}

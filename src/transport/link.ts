@@ -38,6 +38,11 @@ export interface SerialLink {
   /** Sends bytes; resolves when the transport has accepted them. */
   write(data: Uint8Array): Promise<void>;
   setSignals(signals: SerialSignals): Promise<void>;
+  /**
+   * False once the link has found that it has no modem lines (a pty, a TCP bridge): signal
+   * changes do nothing there. Absent or true: the lines work, or nothing says otherwise.
+   */
+  readonly hasModemLines?: boolean;
   /** Changes the line speed (Web Serial: close and reopen the port). Buffered input is dropped. */
   setBaudRate(baudRate: number): Promise<void>;
   /** Closes the link; idempotent. */

@@ -1,6 +1,7 @@
 /**
  * The arithmetic of the protocol limits (benchmarks/limits.ts) on small cases computed by hand:
- * bytes on the line, two adapter latencies per exchange, and the device's busy time.
+ * bytes on the line, two adapter latencies per exchange, and the device's busy time; the ESP
+ * limits (benchmarks/limits-esp.ts) the same way.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,6 +15,8 @@ import {
   stk500v1Limit,
   stk500v2Limit,
 } from '../../benchmarks/limits.ts';
+import { espRomLimit, espStubLimit } from '../../benchmarks/limits-esp.ts';
+import { INSTANT_TIMING } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, LINK_USB_CDC } from '../../src/sim/link-model.ts';
 
 /** 1 ms per byte, 1 ms latency, 64-byte chunks: every figure below is a count. */
@@ -129,5 +132,107 @@ describe('protocol limits', () => {
     // 384 - (8 + 4 + CBOR without data + 2): the first chunk (len, off, sha) 312 bytes, then
     // 356 each: 4096 bytes in 12 exchanges.
     expect(l.turnaroundMs / 2).toBe(12);
+  });
+});
+
+/** A zlib stream of zeros in stored blocks of the given lengths (RFC 1950, RFC 1951 §3.2.4). */
+function storedZeros(parts: readonly number[]): Uint8Array {
+  const out: number[] = [0x78, 0x01];
+  parts.forEach((n, i) => {
+    const nlen = ~n & 0xffff;
+    out.push(i === parts.length - 1 ? 1 : 0, n & 0xff, n >> 8, nlen & 0xff, nlen >> 8);
+    out.push(...new Array<number>(n).fill(0));
+  });
+  // Adler-32 of zeros: a = 1, b = the count (mod 65521), big-endian.
+  const b = parts.reduce((x, y) => x + y, 0) % 65521;
+  out.push(b >> 8, b & 0xff, 0, 1);
+  return new Uint8Array(out);
+}
+
+/** 10 ms per erase of any size, 1 ms per KiB programmed. */
+const FLASH = { sectorEraseMs: () => 10, programMs: (n: number) => n / 1024, chipEraseMs: () => 0 };
+
+describe('ESP protocol limits', () => {
+  it('ROM, plain: the erase first, then 1 KiB blocks programmed before their answer', () => {
+    // 0xC0 in every data byte: each is escaped to two bytes on the line.
+    const data = new Uint8Array(2048).fill(0xc0);
+    const l = espRomLimit(T, {
+      offset: 0x10000,
+      imageBytes: 2048,
+      data,
+      compressed: false,
+      timing: FLASH,
+    });
+    // FLASH_BEGIN: 8 + 16 bytes in two 0xC0, none escaped; reply 8 + 4 status bytes, 14 on the
+    // line; one 4 KiB sector erased. A block: 8 + 16 + 1024 + 1024 escapes + 2 = 2074 out,
+    // 14 back, 1 ms of programming; two latencies each.
+    expect(l.ms).toBe(26 + 14 + 2 + 10 + 2 * (2074 + 14 + 2 + 1));
+    expect(l.deviceMs).toBe(12);
+    // The last block is padded to 1 KiB with 0xFF, programmed whole.
+    const short = espRomLimit(T, {
+      offset: 0x10000,
+      imageBytes: 1000,
+      data: new Uint8Array(1000),
+      compressed: false,
+      timing: FLASH,
+    });
+    expect(short.ms).toBe(26 + 14 + 2 + 10 + (1050 + 14 + 2 + 1));
+  });
+
+  it('ROM, compressed: the block inflates to 100 bytes, programmed before the answer', () => {
+    // 78 01, stored block 01 64 00 9B FF, 100 zeros, Adler-32 00 64 00 01: 111 bytes.
+    const data = storedZeros([100]);
+    expect(data.length).toBe(111);
+    const o = { offset: 0x10000, imageBytes: 100, data, compressed: true, timing: FLASH };
+    // FLASH_DEFL_BEGIN erases 100 bytes rounded up to a 1 KiB block: one sector. The block:
+    // 8 + 16 + 111 + 2 = 137 bytes, checksum 0xF2, nothing escaped.
+    const begin = 26 + 14 + 2 + 10;
+    expect(espRomLimit(T, o).ms).toBeCloseTo(begin + (137 + 14 + 2 + 100 / 1024), 9);
+    // Later ROMs take a fifth word in FLASH_DEFL_BEGIN; the ESP8266 ROM answers 2 status bytes.
+    expect(espRomLimit(T, { ...o, beginWords: 5 }).wireMs).toBe(26 + 4 + 14 + 137 + 14);
+    expect(espRomLimit(T, { ...o, statusBytes: 2 }).wireMs).toBe(26 + 12 + 137 + 12);
+  });
+
+  // 64 KiB in stored blocks that end on the 16 KiB block boundaries: blocks 0–3 inflate to
+  // 16377, 16379, 16379, 16379 bytes, block 4 (31 bytes) to 22.
+  const stream = storedZeros([16377, 16379, 16379, 16379, 22]);
+  const stub = { offset: 0x10000, imageBytes: 65536, data: stream };
+
+  it('stub: the line, escapes and turnarounds of every exchange when the flash takes no time', () => {
+    const l = espStubLimit(T, { ...stub, timing: INSTANT_TIMING, sectorReadMs: 0 });
+    // FLASH_DEFL_BEGIN 26 out, 12 back (2 status bytes). Blocks 0–3: 8 + 16 + 16384 + 2, plus
+    // one escape each (the stored block's NLEN holds 0xC0), 12 back; block 4: 8 + 16 + 31 + 2;
+    // FLASH_DEFL_END 14 out, 12 back. Two latencies per exchange.
+    expect(l.wireMs).toBe(26 + 12 + 4 * (16411 + 12) + (57 + 12) + (14 + 12));
+    expect(l.turnaroundMs).toBe(7 * 2);
+    expect(l.deviceMs).toBe(0);
+  });
+
+  it('stub: erase, then each 32 KiB buffer programmed when full, behind a link of no cost', () => {
+    const l = espStubLimit(
+      { byteMs: 0, latencyMs: 0, chunkSize: 64 },
+      {
+        ...stub,
+        timing: { ...FLASH, sectorEraseMs: (n) => (n === 65536 ? 100 : 10), programMs: () => 64 },
+        sectorReadMs: 0.5,
+      },
+    );
+    // The blank check reads a sector (0.5 ms) and starts the 64 KiB erase (100 ms). Block 2
+    // fills the 32 KiB buffer: programmed once the erase is done (64 ms); block 4 fills it
+    // again (64 ms). FLASH_DEFL_END is answered when that is done.
+    expect(l.ms).toBe(0.5 + 100 + 64 + 64);
+    expect(l.deviceMs).toBe(l.ms);
+  });
+
+  it('stub: a block on the line overlaps the work on the one before', () => {
+    const timing = { ...FLASH, sectorEraseMs: () => 0, programMs: () => 30_000 };
+    const l = espStubLimit(T, { ...stub, timing, sectorReadMs: 0 });
+    const line = espStubLimit(T, { ...stub, timing: INSTANT_TIMING, sectorReadMs: 0 });
+    // The first buffer is programmed after block 2 (30 s) while block 2's answer and block 3
+    // cross the line (12 + 16 411 bytes, two latencies): block 3 waits 30 000 - 16 425 ms for
+    // the stub. The second buffer is programmed after block 4; its answer and FLASH_DEFL_END
+    // take 12 + 14 bytes and two latencies, and the end waits 30 000 - 28 ms.
+    expect(l.deviceMs).toBe(30_000 - (12 + 16411 + 2) + (30_000 - (12 + 14 + 2)));
+    expect(l.ms).toBe(line.ms + l.deviceMs);
   });
 });

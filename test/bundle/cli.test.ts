@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtIsFresh } from '../../scripts/cli-entry.mjs';
 import { main } from '../../src/cli/main.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'webflash-cli-'));
@@ -318,18 +319,29 @@ describe('webflash CLI', () => {
     }
   });
 
-  it('the package binary runs through tsx and exits with the reason code', async () => {
-    const bin = join(import.meta.dirname, '../../bin/webflash.mjs');
+  it.each([
+    ['the bundled build when it is fresh', {}],
+    ['the sources through tsx', { WEBFLASH_FROM_SOURCE: '1' }],
+  ])('the package binary runs %s and exits with the reason code', async (_, env) => {
+    const repo = join(import.meta.dirname, '../..');
+    const bin = join(repo, 'bin/webflash.mjs');
+    if (!('WEBFLASH_FROM_SOURCE' in env)) {
+      // What `npm install` does (prepare), so that the binary takes the build.
+      await promisify(execFile)(process.execPath, [join(repo, 'scripts/build-cli.mjs')]);
+      const inputs = [join(repo, 'src'), join(repo, 'package-lock.json')];
+      expect(builtIsFresh(join(repo, 'dist-cli/webflash.mjs'), inputs)).toBe(true);
+    }
+    const options = { cwd: dir, env: { ...process.env, ...env } };
     const result = await promisify(execFile)(
       process.execPath,
       [bin, 'verify', 'x.fwb', '--root', 'root.json', '--json'],
-      { cwd: dir },
+      options,
     );
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true });
     const failed = await promisify(execFile)(
       process.execPath,
       [bin, 'verify', 'x.fwb', '--root', 'root.json', '--now', '2100-01-01', '--json'],
-      { cwd: dir },
+      options,
     ).catch((e: { code: number; stdout: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     expect(JSON.parse((failed as { stdout: string }).stdout)).toMatchObject({

@@ -5,9 +5,10 @@
  * pty), release bundles signed with the public demo key, and the CLI run in-process or as a
  * child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createBundle, type ManifestDraft } from '../../src/bundle/create.ts';
 import { realClock } from '../../src/core/clock.ts';
 import { parseIntelHex } from '../../src/formats/intel-hex.ts';
@@ -147,15 +148,16 @@ export interface CliRun {
 }
 
 /**
- * Runs `webflash ARGS` as a child process (through tsx, as bin/webflash.mjs does: node-serialport
- * polls its file descriptors from the main thread, so the CLI never runs inside a test worker).
- * `onOutput` sees the output so far after every chunk, with the child to signal.
+ * Runs `webflash ARGS` as a child process: the bundled CLI that `npm install` builds and
+ * bin/webflash.mjs runs (scripts/build-cli.mjs), built once per test file into test-results/
+ * (node-serialport polls its file descriptors from the main thread, so the CLI never runs inside
+ * a test worker). `onOutput` sees the output so far after every chunk, with the child to signal.
  */
-export function runCli(
+export async function runCli(
   args: string[],
   options: { cwd: string; onOutput?: (all: string, child: ChildProcess) => void },
 ): Promise<CliRun> {
-  const child = spawnCli(args, options.cwd);
+  const child = spawnCli(await builtCli(), args, options.cwd);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -169,11 +171,25 @@ export function runCli(
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, out, err })));
 }
 
-/** Starts `webflash ARGS` as a child process. */
-function spawnCli(args: string[], cwd: string): ChildProcess {
-  // tsx is resolved from the repository; every path in `args` is absolute.
-  const tsx = new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url).href;
-  return spawn(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], {
+let building: Promise<string> | undefined;
+
+/**
+ * Builds the CLI bundle for this test file (its own path: test files run in parallel), under
+ * the repository so that the native modules it leaves outside resolve from node_modules.
+ */
+function builtCli(): Promise<string> {
+  building ??= (async () => {
+    const out = join(ROOT, `test-results/cli-${process.pid}/webflash.mjs`);
+    await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), out]);
+    return out;
+  })();
+  return building;
+}
+
+/** Starts the built `webflash ARGS` as a child process. */
+function spawnCli(cli: string, args: string[], cwd: string): ChildProcess {
+  // Every path in `args` is absolute.
+  return spawn(process.execPath, [cli, ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WEBFLASH_TRUST_ROOT: '' },

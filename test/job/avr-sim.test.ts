@@ -229,17 +229,22 @@ describe('FlashJob + AVR drivers + simulated Arduino boards', () => {
         ['nano-old', 4],
       ],
     ],
-    // STK500v1 has no checksum: a damaged LOAD_ADDRESS programs a page elsewhere, which only
-    // the final verification finds (the engine then writes the region once more).
+    // STK500v1 and AVR109 carry no checksum: a damaged byte is programmed as it arrives, and a
+    // damaged LOAD_ADDRESS programs a page elsewhere; the verification reads every page once and
+    // writes again the pages that differ.
     [
       'corrupted bytes',
       { corruptRate: 3e-5 },
       [
         ['uno', 2],
         ['uno', 4],
+        ['uno', 8],
+        ['uno', 10],
+        ['leonardo', 6],
         ['mega2560', 7],
         ['mega2560', 10],
         ['nano-old', 2],
+        ['nano-old', 10],
       ],
     ],
   ];

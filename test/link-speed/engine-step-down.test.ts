@@ -1,8 +1,9 @@
 /**
  * 'auto' line speed end to end on a virtual clock: the flash engine, the registry's ESP driver
  * and a simulated ESP32 behind a USB-UART bridge whose line garbles every character above its
- * maximum (src/sim/link-model.ts `maxBaudRate`). The job must step down the ladder to a rate
- * the line carries, complete, and say in the log which rate it chose.
+ * maximum (src/sim/link-model.ts `maxBaudRate`), or damages some of them (`marginal`). The job
+ * must step down the ladder to a rate the line carries, complete, and say in the log which rate
+ * it chose.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -102,9 +103,71 @@ describe("'auto' line speed", () => {
     ).toBe(false);
   });
 
+  it('picks the FT231X ladder on an FT-X board (SparkFun ESP32 Thing, 0403:6015)', async () => {
+    const run = await flash({ board: 'esp32-thing', settings: { baudRate: 'auto' } });
+    expect(run.result.ok, run.why).toBe(true);
+    expect(run.written, run.why).toBe(true);
+    expect(
+      run.text.some((l) =>
+        /line speed: .* \(FT231X \(FT-X series\) 0403:6015 carries 3000000\): trying 1500000, 921600/.test(
+          l,
+        ),
+      ),
+      run.why,
+    ).toBe(true);
+    expect(run.board.device.baudRate, run.why).toBe(1_500_000);
+  });
+
   it('an explicit rate still wins', async () => {
     const run = await flash({ board: 'esp32-ch340', settings: { baudRate: 460_800 } });
     expect(run.result.ok, run.why).toBe(true);
     expect(run.board.device.baudRate, run.why).toBe(460_800);
+  });
+});
+
+describe("'auto' line speed: stepping down during the job", () => {
+  // A CH340 whose line carries 1500000 baud well enough for SYNC (a few dozen characters) but
+  // damages about one character in 2000 there: most 16 KiB blocks arrive broken. At 921600 and
+  // below it is clean.
+  const marginal = {
+    ...LINK_CH340,
+    name: 'CH340 on a marginal line',
+    marginal: { baudRate: 921_600, perCharacter: 5e-4 },
+  };
+
+  it('steps down a rung after transfers keep failing at the chosen rate, and completes', async () => {
+    const run = await flash({
+      board: 'esp32-ch340',
+      link: marginal,
+      settings: { baudRate: 'auto' },
+    });
+    expect(run.result.ok, run.why).toBe(true);
+    expect(run.written, run.why).toBe(true);
+    // Connecting found nothing wrong at the top of the ladder…
+    expect(
+      run.text.some((l) => /flashing at 1500000 baud: the fastest rate the adapter/.test(l)),
+      run.why,
+    ).toBe(true);
+    // …the transfers then failed there, and the session stepped down to the next rung.
+    expect(
+      run.text.some((l) =>
+        /stepping down to 921600 baud: \d+ transfers in a row failed at 1500000 baud/.test(l),
+      ),
+      run.why,
+    ).toBe(true);
+    expect(run.board.device.baudRate, run.why).toBe(921_600);
+    expect(run.board.wire!.stats.garbled, run.why).toBeGreaterThan(0);
+  });
+
+  it('stays at the top rung when the same line is clean there', async () => {
+    const clean = { ...marginal, marginal: { baudRate: 1_500_000, perCharacter: 5e-4 } };
+    const run = await flash({ board: 'esp32-ch340', link: clean, settings: { baudRate: 'auto' } });
+    expect(run.result.ok, run.why).toBe(true);
+    expect(run.board.device.baudRate, run.why).toBe(1_500_000);
+    expect(run.board.wire!.stats.garbled, run.why).toBe(0);
+    expect(
+      run.text.some((l) => /stepping down/.test(l)),
+      run.why,
+    ).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
  * rates a port's USB ids allow for each protocol, and the safe fallback for ids nobody listed.
  */
 import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/core/clock.ts';
 import { ESP_CHIPS } from '../../src/protocols/esp/chips.ts';
 import { espLadder, LinkCeiling } from '../../src/protocols/esp/link-speed.ts';
 import {
@@ -11,6 +12,7 @@ import {
   parseBaudSetting,
   SAFE_BAUD,
 } from '../../src/protocols/link-speed.ts';
+import { createBoard, listBoards } from '../../src/sim/boards.ts';
 
 const ESP_STUB = { rungs: [1_500_000, 921_600, 460_800, 230_400], chipMax: 1_500_000 };
 const ids = (vendorId: number, productId: number) => ({ vendorId, productId });
@@ -99,6 +101,41 @@ describe('linkPlan: the ladder per adapter', () => {
   it('finds adapters by exact ids before whole vendors', () => {
     expect(adapterFor(ids(0x303a, 0x0002))?.maxBaudRate).toBeUndefined();
     expect(adapterFor(ids(0x1a86, 0x7523))?.name).toBe('CH340');
+  });
+});
+
+describe('the simulated bridges and the adapter table', () => {
+  // Every serial preset behind a USB-UART bridge: the table, found by the port's USB ids, never
+  // promises more than the bridge carries (the CP2102N shares the CP2102's id and carries more).
+  const bridged = listBoards()
+    .filter((p) => (p.transport ?? 'serial') === 'serial')
+    .map((p) => createBoard(p.name, { clock: new VirtualClock(), seed: 1 }))
+    .filter((b) => b.wire?.link.kind === 'uart');
+  const known = bridged.flatMap((b) => {
+    const info = b.wire!.port!.info;
+    const adapter = adapterFor({ vendorId: info.usbVendorId, productId: info.usbProductId });
+    return adapter ? [[b.name, adapter.maxBaudRate, b.wire!.link.maxBaudRate] as const] : [];
+  });
+
+  it('covers every bridge in the table that a preset uses', () => {
+    const names = known.map(([name]) => name);
+    for (const n of ['esp32', 'esp32-ch340', 'esp32c3-ch343', 'esp32-thing', 'stm32g0']) {
+      expect(names).toContain(n);
+    }
+  });
+
+  it.each(known)('%s: the table says %d, the bridge carries %d', (_name, table, carries) => {
+    expect(table).toBeDefined();
+    expect(carries).toBeDefined();
+    expect(table!).toBeLessThanOrEqual(carries!);
+  });
+
+  it('the FT231X board is among them, with the FT-X series id and 3 Mbaud', () => {
+    const thing = bridged.find((b) => b.name === 'esp32-thing')!;
+    const info = thing.wire!.port!.info;
+    expect([info.usbVendorId, info.usbProductId]).toEqual([0x0403, 0x6015]);
+    expect(adapterFor({ vendorId: 0x0403, productId: 0x6015 })?.name).toMatch(/FT231X/);
+    expect(thing.wire!.link.maxBaudRate).toBe(3_000_000);
   });
 });
 

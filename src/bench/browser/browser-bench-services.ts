@@ -10,7 +10,7 @@ import { MemoryRollbackStore, type RollbackStore } from '../../bundle/rollback-s
 import { IdbRollbackStore } from '../../platform/browser/rollback-idb.ts';
 import { realClock, type Clock } from '../../core/clock.ts';
 import type { Connector, JobSettings } from '../../job/types.ts';
-import { compressOnce } from '../../protocols/esp/compress-once.ts';
+import { compressOnce, digestsOnce, ImageMemo } from '../../protocols/esp/once-per-image.ts';
 import { driverFor } from '../../protocols/registry.ts';
 import { WebSerialPortWatcher } from '../../transport/webserial.ts';
 import type { SerialPortHandle } from '../../transport/link.ts';
@@ -60,8 +60,10 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   const usb = options.usb ?? nav?.usb;
   const userAgent = nav?.userAgent ?? '';
   const compressor = createCompressClient();
-  // Every board gets the same images: compress each once, not once per board.
-  const compress = compressOnce(compressor.compress);
+  // Every board gets the same images: compress each and compute its MD5s once, not per board.
+  const memo = new ImageMemo();
+  const compress = compressOnce(compressor.compress, memo);
+  const digests = digestsOnce(memo);
   const rollbackStore =
     options.rollbackStore ??
     (options.virtualBoards ? new MemoryRollbackStore() : new IdbRollbackStore());
@@ -72,11 +74,12 @@ export function createBenchBrowserServices(options: BenchBrowserOptions): BenchB
   const serialConnectors: BenchSerialConnectors = (protocol, context) =>
     driverFor(protocol, {
       compress,
+      digests,
       portWatcher,
       bootloaderBaud: context.bootloaderBaud,
       chip: context.chip,
     });
-  const connector: Connector<SerialPortHandle> = driverFor('esp-serial', { compress });
+  const connector: Connector<SerialPortHandle> = driverFor('esp-serial', { compress, digests });
   const audit = new AuditLog({
     store: options.virtualBoards ? new MemoryAuditStore() : new IdbAuditStore(),
   });

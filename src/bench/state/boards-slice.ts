@@ -10,7 +10,9 @@ import type { VerifiedBundle } from '../../bundle/verify.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
 import { changesUsbIdentity } from '../../protocols/registry.ts';
 import { toErrorView } from '../../app/error-view.ts';
+import type { ProgressEvent } from '../../job/types.ts';
 import { FollowTracker, usbBoardBack, type FollowedPort } from './follow.ts';
+import { ProgressBatch } from './progress-batch.ts';
 import { runBoardJob, type BoardJobEnd, type BoardJobOptions } from './run-job.ts';
 import type { BenchSlice, BenchState } from './slice.ts';
 import type { BenchPort, BenchRecord, BenchServices, PortChange, Tile } from './types.ts';
@@ -76,8 +78,9 @@ const followNotice = (t: Tile): string =>
     ? 'Re-enumerated during the update; followed to its new USB identity.'
     : 'Restarted into the new firmware; followed to its new port.';
 /**
- * Progress reaches the store at most this often per board (the end of a phase always does): a
- * bench of eight boards otherwise re-renders its tiles for every block each board writes.
+ * Progress reaches the store at most this often, every board's in one update (the end of a
+ * phase at once): a bench of many boards otherwise re-renders its tiles for every block each
+ * board writes.
  */
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -120,8 +123,11 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     /** Tile id → the port it was followed to and has not been identified on since. */
     const followedTo = new Map<string, string>();
     const jobs = new Map<string, AbortController>();
-    /** Tile id → when its progress was last stored (services clock). */
-    const progressAt = new Map<string, number>();
+    const progress = new ProgressBatch<ProgressEvent>(services.clock, PROGRESS_INTERVAL_MS, (b) =>
+      set((s) => ({
+        tiles: s.tiles.map((t) => (b.has(t.id) ? { ...t, progress: b.get(t.id) } : t)),
+      })),
+    );
     /** Tile id → when its board last left the bus (services clock). */
     const leftAt = new Map<string, number>();
     const followWindowMs = services.followWindowMs ?? DEFAULT_FOLLOW_WINDOW_MS;
@@ -129,13 +135,19 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     let unwatch: (() => void) | undefined;
 
     const tile = (id: string): Tile | undefined => get().tiles.find((t) => t.id === id);
-    const update = (id: string, patch: Partial<Tile> | ((t: Tile) => Partial<Tile>)): void =>
+    /** Changes tile `id`, after the progress still queued for it. */
+    const update = (id: string, patch: Partial<Tile> | ((t: Tile) => Partial<Tile>)): void => {
+      const queued = progress.take(id);
       set((s) => ({
-        tiles: s.tiles.map((t) =>
-          t.id === id ? { ...t, ...(typeof patch === 'function' ? patch(t) : patch) } : t,
-        ),
+        tiles: s.tiles.map((t) => {
+          if (t.id !== id) return t;
+          const base = queued ? { ...t, progress: queued } : t;
+          return { ...base, ...(typeof patch === 'function' ? patch(base) : patch) };
+        }),
       }));
+    };
     const remove = (id: string): void => {
+      progress.take(id);
       tracker.forget(id);
       followedTo.delete(id);
       leftAt.delete(id);
@@ -438,18 +450,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
               const t = tile(id);
               if (e.phase === 'resetting' && t) expectBack(id, t);
             },
-            progress: (p) => {
-              const now = services.clock.now();
-              const last = progressAt.get(id);
-              if (
-                last !== undefined &&
-                now - last < PROGRESS_INTERVAL_MS &&
-                p.bytesDone < p.bytesTotal
-              )
-                return;
-              progressAt.set(id, now);
-              update(id, { progress: p });
-            },
+            progress: (p) => progress.add(id, p, p.bytesDone >= p.bytesTotal),
             device: (identity) => {
               // The same board seen before on another tile (plugged in again): one tile per board.
               // A tile whose board is still on the bus is another board with the same id.
@@ -474,7 +475,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
         const startedOn = t.portLabel;
         void starter.run(common).then((end) => {
           jobs.delete(id);
-          progressAt.delete(id);
+          progress.flush();
           finish(id, end, startedOn);
         });
         return true;

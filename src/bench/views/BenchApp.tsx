@@ -5,7 +5,8 @@
  * log. It has its own store (src/technician/state/bench), separate from the technician view's.
  */
 import { useEffect, useState } from 'react';
-import type { BenchLab, BenchLabModule } from '../../demo/bench-lab.ts';
+import type { BenchLabView } from '../../demo/bench-lab.ts';
+import type { BenchLabModule } from '../../demo/worker-bench-lab.ts';
 import type { DemoLab } from '../../demo/lab.ts';
 import type { AppConfig } from '../../technician/state/index.ts';
 import {
@@ -32,19 +33,18 @@ export interface BenchAppProps {
 interface Bench {
   store: BenchStore;
   services: BenchBrowserServices;
-  lab: BenchLab | undefined;
+  lab: BenchLabView | undefined;
 }
 
 function createBench(props: BenchAppProps): Bench {
-  const lab =
-    props.lab && props.benchLab
-      ? props.benchLab.createBenchLab({ serial: props.lab.serial, usb: props.lab.fakeUsb })
-      : undefined;
+  // The bench's virtual boards run in a worker of their own, behind the bench's own fake
+  // `navigator.serial` and `navigator.usb`, so this page's thread runs only the bench itself.
+  const lab = props.lab && props.benchLab ? props.benchLab.createWorkerBenchLab() : undefined;
   const services = createBenchBrowserServices({
     buildMode: props.config.buildMode,
     productionRoot: props.config.productionRoot,
-    serial: props.lab?.serial,
-    usb: props.lab?.usb,
+    serial: lab ? lab.serial : props.lab?.serial,
+    usb: lab ? lab.usb : props.lab?.usb,
     virtualBoards: lab !== undefined,
     ...(lab
       ? {
@@ -54,7 +54,14 @@ function createBench(props: BenchAppProps): Bench {
       : {}),
     jobSettings: { baudRate: 'auto' },
   });
-  window.addEventListener('pagehide', () => services.dispose(), { once: true });
+  window.addEventListener(
+    'pagehide',
+    () => {
+      services.dispose();
+      lab?.dispose();
+    },
+    { once: true },
+  );
   return { store: createBenchStore(services), services, lab };
 }
 
@@ -83,8 +90,8 @@ export function BenchApp(props: BenchAppProps) {
         </a>
         {bench.lab && (
           <p className="demo-banner" role="note" data-testid="demo-banner">
-            <strong>Demo mode</strong> — the boards here are virtual (simulated in this page); no
-            hardware is touched.
+            <strong>Demo mode</strong> — the boards here are virtual (simulated in a worker of this
+            page); no hardware is touched.
           </p>
         )}
       </header>

@@ -4,7 +4,7 @@
  */
 import { useId, useState, useSyncExternalStore } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { BenchLab } from '../../demo/bench-lab.ts';
+import type { BenchLabView } from '../../demo/bench-lab.ts';
 import { BundlePicker } from '../../views/BundlePicker.tsx';
 import { tally } from '../state/index.ts';
 import { download } from './format.ts';
@@ -212,7 +212,7 @@ export function ExportPanel() {
 }
 
 /** Demo mode: add virtual boards and pull their cables. */
-export function LabPanel(props: { lab: BenchLab }) {
+export function LabPanel(props: { lab: BenchLabView }) {
   const { lab } = props;
   const boards = useSyncExternalStore(lab.state.subscribe, () => lab.state.getState().boards);
   const [type, setType] = useState(lab.boardTypes[0]?.type ?? '');

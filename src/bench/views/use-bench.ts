@@ -4,7 +4,7 @@
  */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { BenchLab } from '../../demo/bench-lab.ts';
+import type { BenchLabView } from '../../demo/bench-lab.ts';
 import type { AppConfig } from '../../technician/state/index.ts';
 import type { BenchState, BenchStore } from '../state/index.ts';
 
@@ -12,7 +12,7 @@ export interface BenchContextValue {
   store: BenchStore;
   config: AppConfig;
   /** Demo mode's virtual bench. */
-  lab: BenchLab | undefined;
+  lab: BenchLabView | undefined;
 }
 
 export const BenchContext = createContext<BenchContextValue | undefined>(undefined);

@@ -137,6 +137,10 @@ class NodeSerialLink implements SerialLink {
   private readonly lines = { dtr: true, rts: true };
   private modemLines = true;
 
+  get hasModemLines(): boolean {
+    return this.modemLines;
+  }
+
   constructor(
     private readonly path: string,
     readonly info: PortInfo,

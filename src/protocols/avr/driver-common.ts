@@ -27,8 +27,8 @@ export interface AvrDriverOptions {
   bootSectionSize?: number;
   stk500v1Timeouts?: Partial<Stk500v1Timeouts>;
   /**
-   * Read each page back as soon as it is written (default: on for STK500v1, whose frames carry
-   * no checksum; off for STK500v2 and AVR109).
+   * Read each page back as soon as it is written, besides the verification (default off; see
+   * AvrSessionInit.checkPages).
    */
   checkPages?: boolean;
   /** Reply deadline of the STK500v2 and AVR109 clients, ms (default 1000). */

@@ -152,7 +152,7 @@ async function openStk500v1(
       Signature: formatSignature(signature),
     },
     describe: (bootStart) => `application flash up to ${hex32(bootStart)}`,
-    checkPages: driverOptions.checkPages ?? true,
+    ...(driverOptions.checkPages === undefined ? {} : { checkPages: driverOptions.checkPages }),
   });
 }
 

@@ -104,13 +104,41 @@ describe('AvrSession', () => {
     expect(confirmedBytesOf(err)).toBe(128);
   });
 
-  it('without page checks a damaged page is found by verify', async () => {
+  it('without page checks, verify finds a damaged page and writes it again', async () => {
     const { s, programmer } = session(false);
     programmer.damage = 1;
-    const data = new Uint8Array(128).fill(0x56);
+    const data = new Uint8Array(256).fill(0x56);
     await s.write({ name: 'a', address: 0, data }, {});
-    await expect(s.verify({ name: 'a', address: 0, data }, {})).rejects.toBeInstanceOf(
-      VerificationError,
-    );
+    expect(programmer.writes).toEqual([0, 128]);
+    const done: number[] = [];
+    await s.verify({ name: 'a', address: 0, data }, { onProgress: (p) => done.push(p.bytesDone) });
+    expect(programmer.writes).toEqual([0, 128, 0]);
+    expect(programmer.flash.subarray(0, 256)).toEqual(data);
+    expect(done).toEqual([128, 256]);
+  });
+
+  it('verify keeps the bytes of a partly covered page when it writes the page again', async () => {
+    const { s, programmer } = session(false);
+    programmer.flash.fill(0x33, 0, 128);
+    const data = new Uint8Array(40).fill(0x44);
+    await s.write({ name: 'a', address: 0x10, data }, {});
+    programmer.flash[0x20] = 0x00; // a byte the image covers reads differently
+    await s.verify({ name: 'a', address: 0x10, data }, {});
+    expect(programmer.writes).toEqual([0, 0]);
+    expect([...programmer.flash.subarray(0, 0x10)].every((b) => b === 0x33)).toBe(true);
+    expect([...programmer.flash.subarray(0x10, 0x38)].every((b) => b === 0x44)).toBe(true);
+    expect([...programmer.flash.subarray(0x38, 128)].every((b) => b === 0x33)).toBe(true);
+  });
+
+  it('verify gives up on a page that still differs after three writes', async () => {
+    const { s, programmer } = session(false);
+    const data = new Uint8Array(256).fill(0x56);
+    await s.write({ name: 'a', address: 0, data }, {});
+    programmer.flash[130] = 0x00; // the second page reads differently…
+    programmer.damage = 3; // …and every write of it goes wrong
+    const err = await s.verify({ name: 'a', address: 0, data }, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(String((err as Error).message)).toMatch(/0x00000080 reads back differently after 3/);
+    expect(programmer.writes).toEqual([0, 128, 128, 128, 128]);
   });
 });

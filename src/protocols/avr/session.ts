@@ -4,7 +4,8 @@
  * in step, leave the bootloader — and this module does what is the same for all of them:
  * refuse images over the boot section before anything is written, write page by page (a page
  * the image covers only in part is read first and merged, since the bootloaders erase whole
- * pages), report confirmed bytes for resume, and verify every written page by reading it back.
+ * pages), report confirmed bytes for resume, and verify every written page by reading it back —
+ * writing a page again, up to three times, when it reads back differently.
  */
 import { equalBytes, hex32 } from '../../core/bytes.ts';
 import { UsageError, VerificationError, WebflashError } from '../../core/errors.ts';
@@ -63,9 +64,9 @@ export interface AvrSessionInit {
   /** Boot section size in bytes (default the chip table's). */
   bootSectionSize?: number;
   /**
-   * Read every page back right after writing it, and write it again when it differs: for
-   * STK500v1, whose frames carry no checksum, so a byte damaged on the wire is programmed
-   * as it arrives (AVR061 has no data integrity check).
+   * Read every page back right after writing it, and write it again when it differs (default
+   * off). Verification reads every page once anyway and writes again the pages that differ, so
+   * this only moves the read-back earlier, at the cost of a second one.
    */
   checkPages?: boolean;
   logger: Logger;
@@ -115,15 +116,8 @@ export class AvrSession implements FlashSession {
         continue;
       }
       try {
-        let page: Uint8Array;
-        if (p.whole) {
-          page = region.data.subarray(p.start, p.end);
-        } else {
-          // The bootloader erases the whole page: keep what the image does not cover.
-          page = await this.programmer.readFlash(p.address, this.chip.pageSize, signal);
-          page.set(region.data.subarray(p.start, p.end), p.offset);
-        }
-        wire += await this.writeChecked(p.address, page, signal);
+        const page = await this.pageToWrite(region, p, signal);
+        wire += await this.writeChecked(p.address, page, signal, this.checkPages);
       } catch (err) {
         throw withConfirmed(err, confirmed);
       }
@@ -160,7 +154,15 @@ export class AvrSession implements FlashSession {
     return units;
   }
 
-  /** Reads back every page the region covers and compares. */
+  /**
+   * Reads back every page the region covers and compares. A page that differs is written again
+   * and read back, up to three writes: STK500v1 and AVR109 frames carry no checksum, so a byte
+   * damaged on the wire is programmed as it arrives, and a damaged address puts a page elsewhere
+   * (the page it should have been is then found here, and so is the page it landed on when the
+   * image covers it). Reading once at the end finds both, where reading each page right after
+   * writing it finds only the first.
+   * @throws {VerificationError} when a page still differs after three writes.
+   */
   async verify(region: FlashRegion, options: WriteOptions): Promise<void> {
     this.checkRegion(region);
     const { signal, onProgress } = options;
@@ -173,27 +175,43 @@ export class AvrSession implements FlashSession {
       const have = await this.programmer.readFlash(p.address + p.offset, want.length, signal);
       if (!equalBytes(have, want)) {
         const i = want.findIndex((b, k) => b !== have[k]);
-        throw new VerificationError(
-          `${region.name}: the byte at ${hex32(region.address + p.start + i)} reads ` +
-            `0x${hex2(have[i]!)}, the image has 0x${hex2(want[i]!)}.`,
-          { hints: ['Write the image again; if it keeps failing, the flash may be worn.'] },
+        const at = hex32(region.address + p.start + i);
+        this.log.warn(
+          `${region.name}: the byte at ${at} reads 0x${hex2(have[i]!)}, the image has ` +
+            `0x${hex2(want[i]!)}; writing its page again.`,
         );
+        const page = await this.pageToWrite(region, p, signal);
+        await this.writeChecked(p.address, page, signal, true);
       }
       onProgress?.({ phase: 'verify', region: region.name, bytesDone: p.end, bytesTotal: total });
     }
   }
 
-  /** Writes one page (and with `checkPages`, reads it back, up to 3 writes). Returns bytes sent. */
+  /** The whole page to write for span `p`: the image's bytes, merged into the page's others. */
+  private async pageToWrite(
+    region: FlashRegion,
+    p: PageSpan,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    if (p.whole) return region.data.subarray(p.start, p.end);
+    // The bootloader erases the whole page: keep what the image does not cover.
+    const page = await this.programmer.readFlash(p.address, this.chip.pageSize, signal);
+    page.set(region.data.subarray(p.start, p.end), p.offset);
+    return page;
+  }
+
+  /** Writes one page (and with `check`, reads it back, up to 3 writes). Returns bytes sent. */
   private async writeChecked(
     address: number,
     page: Uint8Array,
     signal: AbortSignal | undefined,
+    check: boolean,
   ): Promise<number> {
     let sent = 0;
     for (let attempt = 1; ; attempt++) {
       await this.programmer.writePage(address, page, signal);
       sent += page.length;
-      if (!this.checkPages) return sent;
+      if (!check) return sent;
       const have = await this.programmer.readFlash(address, page.length, signal);
       if (equalBytes(have, page)) return sent;
       if (attempt >= 3) {

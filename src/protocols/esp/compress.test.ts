@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { constants, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compressOnce } from './compress-once.ts';
+import { compressOnce, ImageMemo } from './once-per-image.ts';
 import { compressImage, compressInline, decodableBytes, type CompressFn } from './compress.ts';
 
 const blink = new Uint8Array(
@@ -94,7 +94,7 @@ describe('compressOnce', () => {
 
   it('keeps only the most recent results', async () => {
     const inner = counting();
-    const once = compressOnce(inner.fn, 2);
+    const once = compressOnce(inner.fn, new ImageMemo(2));
     const imgs = [1, 2, 3].map((k) => image.map((b) => b ^ k));
     for (const im of imgs) await once(im, opts);
     await once(imgs[2]!, opts); // kept

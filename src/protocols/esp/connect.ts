@@ -6,8 +6,7 @@
  * See docs/protocols/esp.md. driver.ts wraps this with the stub images bundled as modules.
  */
 import { equalBytes, formatBytes, hex32, toHex } from '../../core/bytes.ts';
-import type { Clock } from '../../core/clock.ts';
-import { sleep, untimed } from '../../core/clock.ts';
+import { sleep, untimed, type Clock } from '../../core/clock.ts';
 import {
   ProtocolError,
   TransportError,
@@ -17,7 +16,7 @@ import {
   errorMessage,
 } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { md5 } from '@noble/hashes/legacy.js';
+import { plainDigests, type ImageDigests } from './digests.ts';
 import type { PortWatcher, SerialLink, SerialPortHandle } from '../../transport/link.ts';
 import type {
   FlashRange,
@@ -30,10 +29,8 @@ import type {
   WriteOptions,
 } from '../driver.ts';
 import type { BaudSetting } from '../link-speed.ts';
-import type { EspChip } from './chips.ts';
-import { isNativeUsb } from './chips.ts';
-import type { CompressFn } from './compress.ts';
-import { compressInline } from './compress.ts';
+import { isNativeUsb, type EspChip } from './chips.ts';
+import { compressInline, type CompressFn } from './compress.ts';
 import { ESP_ROM_BAUD } from './constants.ts';
 import { writeRegion } from './flash-writer.ts';
 import { compareBlocks } from './delta.ts';
@@ -75,6 +72,8 @@ export interface EspConnectOptions extends SessionOptions {
   portWatcher?: PortWatcher;
   /** Compressor for FLASH_DEFL_DATA; default inline (the app may pass a Web Worker one). */
   compress?: CompressFn;
+  /** MD5s of the images for the checks against SPI_FLASH_MD5; default computed per session. */
+  digests?: ImageDigests | undefined;
   /** Flash size to assume when the flash id cannot be read (default 4 MiB). */
   flashSize?: number;
   /**
@@ -350,6 +349,7 @@ export class EspSession implements FlashSession {
       blockSize: this.deltaBlockSize,
       nativeUsb: isNativeUsb(this.port.info, this.chip),
       signal: options.signal,
+      digests: this.options.digests,
     });
   }
 
@@ -366,7 +366,7 @@ export class EspSession implements FlashSession {
     const total = region.data.length;
     options.onProgress?.({ phase: 'verify', region: region.name, bytesDone: 0, bytesTotal: total });
     const board = await this.loader.spiFlashMd5(region.address, total, options.signal);
-    const expected = md5(region.data);
+    const expected = (this.options.digests ?? plainDigests).md5(region.data);
     if (!equalBytes(board, expected)) {
       throw new VerificationError(
         `${region.name} at ${hex32(region.address)} differs from the image (MD5 ${toHex(board)}, expected ${toHex(expected)})`,

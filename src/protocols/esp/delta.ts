@@ -24,10 +24,10 @@
  * rate (`MD5_BYTES_PER_MS`), so large blocks save round trips when nothing changed and cost
  * hashing again when something did.
  */
-import { md5 } from '@noble/hashes/legacy.js';
 import { equalBytes } from '../../core/bytes.ts';
 import { EXPECTED_UNCHANGED, type DeltaUnit, type FlashRegion } from '../driver.ts';
 import { FLASH_SECTOR_SIZE } from './constants.ts';
+import { plainDigests, type ImageDigests } from './digests.ts';
 import { canCompress } from './flash-writer.ts';
 import type { EspLoader } from './loader.ts';
 
@@ -160,6 +160,8 @@ export async function compareBlocks(
     blockSize?: number | undefined;
     nativeUsb?: boolean;
     signal?: AbortSignal | undefined;
+    /** Where the image's sector digests come from (default: computed here). */
+    digests?: ImageDigests | undefined;
   },
 ): Promise<DeltaUnit[] | undefined> {
   const size = options.blockSize;
@@ -170,8 +172,7 @@ export async function compareBlocks(
   const total = region.data.length;
   const sectors = Math.ceil(total / FLASH_SECTOR_SIZE);
   // What a write leaves in the sectors it touches: the image, then 0xFF to the sector's end.
-  const want = new Uint8Array(sectors * FLASH_SECTOR_SIZE).fill(0xff);
-  want.set(region.data);
+  const want = (options.digests ?? plainDigests).sectors(region.data);
   const block =
     size === undefined
       ? chooseBlockSectors(
@@ -184,8 +185,7 @@ export async function compareBlocks(
   );
 
   const unchanged = new Array<boolean>(sectors).fill(false);
-  const expected = (from: number, to: number) =>
-    md5(want.subarray(from * FLASH_SECTOR_SIZE, to * FLASH_SECTOR_SIZE));
+  const expected = (from: number, to: number) => want.md5(from, to);
   const same = async (from: number, to: number): Promise<boolean> => {
     const start = from * FLASH_SECTOR_SIZE;
     const size = (to - from) * FLASH_SECTOR_SIZE;

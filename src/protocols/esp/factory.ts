@@ -7,6 +7,7 @@ import type { ProtocolDriver } from '../driver.ts';
 import type { BaudSetting } from '../link-speed.ts';
 import type { PortWatcher, SerialPortHandle } from '../../transport/link.ts';
 import type { CompressFn } from './compress.ts';
+import type { ImageDigests } from './digests.ts';
 import { openEspSession } from './connect.ts';
 import { LinkCeiling } from './link-speed.ts';
 import type { StubLoader } from './stub.ts';
@@ -16,10 +17,11 @@ const importStub: StubLoader = async (chip) =>
 
 export function createEspDriver(options: {
   compress?: CompressFn | undefined;
+  digests?: ImageDigests | undefined;
   loadStub?: StubLoader | undefined;
   portWatcher?: PortWatcher | undefined;
 }): ProtocolDriver<SerialPortHandle, BaudSetting> {
-  const { compress, portWatcher } = options;
+  const { compress, digests, portWatcher } = options;
   // One driver serves one job: a rate that failed is not tried again when the job reconnects.
   const linkCeiling = new LinkCeiling();
   return {
@@ -31,6 +33,7 @@ export function createEspDriver(options: {
         linkCeiling,
         loadStub: options.loadStub ?? importStub,
         ...(compress ? { compress } : {}),
+        ...(digests ? { digests } : {}),
         ...(portWatcher ? { portWatcher } : {}),
       }),
   };

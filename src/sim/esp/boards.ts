@@ -1,7 +1,8 @@
 /**
  * Simulated ESP boards: which chip, how much flash, which USB bridge or native USB port, and
  * how DTR/RTS reach the chip. USB ids: Silicon Labs CP2102 and CP2102N 10c4:ea60 (the same
- * default id), WCH CH340 1a86:7523, WCH CH343 1a86:55d3, Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
+ * default id), WCH CH340 1a86:7523, WCH CH343 1a86:55d3, FTDI FT231X 0403:6015 (the FT-X series'
+ * default id), Espressif USB-Serial/JTAG 303a:1001 (esp-pylib `ESPRESSIF_VID`, `USB_JTAG_SERIAL_PID`).
  */
 import {
   ESP_CHIPS,
@@ -16,6 +17,7 @@ import {
   LINK_CH343,
   LINK_CP2102,
   LINK_CP2102N,
+  LINK_FT231X,
   LINK_USB_CDC,
   SerialWire,
   type LinkModel,
@@ -64,6 +66,14 @@ const CH340: Bridge = {
   vid: 0x1a86,
   pid: 0x7523,
   link: LINK_CH340,
+  circuit: 'auto-reset',
+};
+/** SparkFun's ESP32 Thing: an FT231X with the usual DTR/RTS auto-reset transistors. */
+const FT231X: Bridge = {
+  name: 'FT231X',
+  vid: 0x0403,
+  pid: 0x6015,
+  link: LINK_FT231X,
   circuit: 'auto-reset',
 };
 const USB_JTAG: Bridge = {
@@ -176,6 +186,13 @@ export const ESP_BOARD_PRESETS: readonly BoardPreset[] = [
     chip: 'esp32',
     label: 'ESP32 board (CH340)',
     bridge: CH340,
+    flashMiB: 4,
+  }),
+  espPreset({
+    name: 'esp32-thing',
+    chip: 'esp32',
+    label: 'SparkFun ESP32 Thing (FT231X)',
+    bridge: FT231X,
     flashMiB: 4,
   }),
   espPreset({

@@ -4,7 +4,7 @@
  * the list of spec behaviours followed.
  */
 import type { SerialSignals } from '../../transport/link.ts';
-import type { SimSerialPort } from '../sim-serial-port.ts';
+import type { HostPortView } from './host-views.ts';
 import type { HostConnection, LineErrorKind } from '../sim-link.ts';
 
 /** What a port needs from the `navigator.serial` that owns it. */
@@ -84,7 +84,7 @@ export class FakeSerialPort extends EventTarget implements SerialPort {
 
   constructor(
     /** The simulated port this object stands for. */
-    readonly sim: SimSerialPort,
+    readonly sim: HostPortView,
     private readonly serial: PortOwner,
   ) {
     super();
@@ -173,7 +173,7 @@ export class FakeSerialPort extends EventTarget implements SerialPort {
     }
     this.state = 'opening';
     try {
-      this.conn = this.sim.connect(
+      this.conn = await this.sim.connect(
         {
           baudRate: options.baudRate,
           dataBits: options.dataBits ?? 8,

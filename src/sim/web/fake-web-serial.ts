@@ -14,7 +14,8 @@
  * Chromium behaviour where the spec is silent: `close()` rejects with TypeError while a stream
  * is locked ("Cannot cancel a locked stream").
  */
-import type { PortChange, SerialWire } from '../serial-wire.ts';
+import type { SerialWire } from '../serial-wire.ts';
+import type { HostPortChange, HostWireView } from './host-views.ts';
 import { FakeSerialPort, HandlerSlot, fireConnectionEvent } from './fake-serial-port.ts';
 
 export { FakeSerialPort } from './fake-serial-port.ts';
@@ -46,9 +47,9 @@ export class FakeSerial extends EventTarget implements Serial {
   private readonly disconnectSlot = new HandlerSlot(this, 'disconnect');
 
   private chooser: PortChooser;
-  private readonly ports = new Map<SerialWire, FakeSerialPort>();
-  private readonly permitted = new Set<SerialWire>();
-  private readonly unsubscribe = new Map<SerialWire, () => void>();
+  private readonly ports = new Map<HostWireView, FakeSerialPort>();
+  private readonly permitted = new Set<HostWireView>();
+  private readonly unsubscribe = new Map<HostWireView, () => void>();
 
   constructor(options: FakeSerialOptions = {}) {
     super();
@@ -77,7 +78,7 @@ export class FakeSerial extends EventTarget implements Serial {
    * Makes a simulated board available. With `permitted`, the site already has permission (as
    * after an earlier `requestPort()`), so `getPorts()` lists it.
    */
-  addWire(wire: SerialWire, options: { permitted?: boolean } = {}): void {
+  addWire(wire: HostWireView, options: { permitted?: boolean } = {}): void {
     if (this.unsubscribe.has(wire)) return;
     if (options.permitted) this.permitted.add(wire);
     if (wire.port) this.ports.set(wire, new FakeSerialPort(wire.port, this));
@@ -88,7 +89,7 @@ export class FakeSerial extends EventTarget implements Serial {
   }
 
   /** Removes a board (as if it never existed); an open port sees a device loss. */
-  removeWire(wire: SerialWire): void {
+  removeWire(wire: HostWireView): void {
     this.unsubscribe.get(wire)?.();
     this.unsubscribe.delete(wire);
     this.ports.get(wire)?.markDisconnected();
@@ -97,7 +98,7 @@ export class FakeSerial extends EventTarget implements Serial {
   }
 
   /** The port object currently standing for `wire` (for test hooks and choosers). */
-  portFor(wire: SerialWire): FakeSerialPort | undefined {
+  portFor(wire: HostWireView): FakeSerialPort | undefined {
     return this.ports.get(wire);
   }
 
@@ -151,7 +152,7 @@ export class FakeSerial extends EventTarget implements Serial {
     for (const wire of [...this.unsubscribe.keys()]) this.removeWire(wire);
   }
 
-  private onChange(wire: SerialWire, change: PortChange): void {
+  private onChange(wire: HostWireView, change: HostPortChange): void {
     if (change.type === 'connect') {
       const port = new FakeSerialPort(change.port, this);
       this.ports.set(wire, port);

@@ -14,11 +14,12 @@
  */
 /* eslint-disable @typescript-eslint/require-await --
    WebUSB methods are async; like the browser, the fake checks arguments and state before any wait. */
-import type { SimUsbBus, SimUsbDevice } from '../usb/sim-usb-device.ts';
+import type { SimUsbBus } from '../usb/sim-usb-device.ts';
+import type { UsbBusView, UsbDeviceView } from './host-views.ts';
 import type { UsbSetup } from '../../transport/usb.ts';
 
-export interface FakeUsbOptions {
-  bus: SimUsbBus;
+export interface FakeUsbOptions<B extends UsbBusView = SimUsbBus> {
+  bus: B;
   /**
    * Plays the user in the chooser: gets the matching devices, returns the one picked or
    * `undefined` for Cancel. Default: the first.
@@ -132,8 +133,8 @@ export class FakeUSBDevice implements USBDevice {
   connected = true;
 
   constructor(
-    readonly sim: SimUsbDevice,
-    private readonly owner: FakeUsb,
+    readonly sim: UsbDeviceView,
+    private readonly owner: Pick<FakeUsb<UsbBusView>, 'options' | 'revoke'>,
   ) {
     const id = sim.identity;
     this.vendorId = id.vendorId;
@@ -360,8 +361,7 @@ export class FakeUSBDevice implements USBDevice {
   /** USB bus reset. A device that re-enumerates is gone afterwards: NotFoundError. */
   async reset(): Promise<void> {
     this.ready();
-    this.sim.busReset();
-    await Promise.resolve();
+    await this.sim.busReset();
     if (!this.sim.attached || !this.connected)
       throw domError('NotFoundError', 'The device was disconnected.');
     for (const c of this.configurations) for (const i of c.interfaces) i.current = 0;
@@ -404,15 +404,15 @@ function checkFilter(f: USBDeviceFilter): void {
 }
 
 /** The fake `navigator.usb`. */
-export class FakeUsb extends EventTarget {
+export class FakeUsb<B extends UsbBusView = SimUsbBus> extends EventTarget {
   onconnect: ((this: this, ev: USBConnectionEvent) => unknown) | null = null;
   ondisconnect: ((this: this, ev: USBConnectionEvent) => unknown) | null = null;
-  readonly options: FakeUsbOptions;
-  private readonly attachedDevices = new Map<SimUsbDevice, FakeUSBDevice>();
+  readonly options: FakeUsbOptions<B>;
+  private readonly attachedDevices = new Map<UsbDeviceView, FakeUSBDevice>();
   /** Permissions, keyed like Chromium's: vendor, product and serial number. */
   private readonly allowed = new Set<string>();
 
-  constructor(options: FakeUsbOptions) {
+  constructor(options: FakeUsbOptions<B>) {
     super();
     this.options = options;
     for (const sim of options.bus.devices)

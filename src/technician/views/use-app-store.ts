@@ -6,7 +6,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { AppConfig, AppState, AppStore } from '../state/index.ts';
-import type { BenchLabModule } from '../../demo/bench-lab.ts';
+import type { BenchLabModule } from '../../demo/worker-bench-lab.ts';
 import type { DemoLab } from '../../demo/lab.ts';
 
 export { useShallow } from 'zustand/react/shallow';
