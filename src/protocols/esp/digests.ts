@@ -8,7 +8,7 @@ import { md5 } from '@noble/hashes/legacy.js';
 import { FLASH_SECTOR_SIZE } from './constants.ts';
 
 /** Digests of runs of an image's sectors. */
-export interface SectorDigests {
+interface SectorDigests {
   /**
    * MD5 of sectors [from, to): the image's bytes there, and 0xFF after the image to the end of
    * its last sector — what the board reads back after FLASH_DEFL_BEGIN erased those sectors.
