@@ -151,10 +151,16 @@ export interface DeltaUnit {
 }
 
 /**
+ * The share of erase units a delta update usually leaves unchanged (a delta update changes a
+ * few blocks, and rewriting an identical image must cost next to nothing): the delta cost
+ * models' assumption (`worthComparing`, the ESP block size in esp/delta.ts).
+ */
+export const EXPECTED_UNCHANGED = 0.9;
+
+/**
  * The delta cost model shared by the drivers: compare only when reading or hashing a unit
  * costs less than the erase and write it may save, weighted by the share of units an update
- * usually leaves unchanged (`expectedUnchanged`, 0.9: a delta update changes a few blocks, and
- * rewriting an identical image must cost next to nothing). With p the share unchanged, the
+ * usually leaves unchanged (`expectedUnchanged`, default `EXPECTED_UNCHANGED`). With p the share unchanged, the
  * delta costs compare + (1 − p)·(erase + write) against erase + write for a full write, so it
  * pays when compare < p·(erase + write).
  * @example worthComparing({ compareMs: 90, eraseWriteMs: 115 }) // true
@@ -164,7 +170,7 @@ export function worthComparing(cost: {
   eraseWriteMs: number;
   expectedUnchanged?: number;
 }): boolean {
-  return cost.compareMs < (cost.expectedUnchanged ?? 0.9) * cost.eraseWriteMs;
+  return cost.compareMs < (cost.expectedUnchanged ?? EXPECTED_UNCHANGED) * cost.eraseWriteMs;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runFlashJob, type JobResult, type JobSettings } from '../../src/job/index.ts';
 import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
+import { STM32L476_DFUSE } from '../../src/sim/dfu/dfuse-sim.ts';
 import { dfuseRig, pattern } from './rig.ts';
 
 const FLASH = 0x08000000;
@@ -80,5 +81,21 @@ describe('DfuSe delta updates', () => {
     expect(result.ok, JSON.stringify(result)).toBe(true);
     expect(result.ok && result.delta).toBeUndefined();
     expect(erasedSince(rig, before)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('STM32L476 (2 KiB pages): a 5 % spread change erases and writes only the changed pages', async () => {
+    const rig = await dfuseRig({ chip: STM32L476_DFUSE });
+    rig.device.flash.load(FLASH, image);
+    const pages = [3, 23, 43, 63, 83, 103, 123]; // every 20th of 128 pages
+    const update = image.slice();
+    for (const p of pages) update[p * 2048 + 100] = update[p * 2048 + 100]! ^ 0x3c;
+    const before = [...rig.device.flash.counters.sectorErases];
+    const programmed = rig.device.flash.counters.programmedBytes;
+    const result = await flash(rig, update);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(erasedSince(rig, before)).toEqual(pages);
+    expect(rig.device.flash.counters.programmedBytes - programmed).toBe(pages.length * 2048);
+    expect(rig.device.flash.read(FLASH, update.length)).toEqual(update);
+    expect(result.ok && result.delta).toEqual({ unchanged: 121, total: 128 });
   });
 });

@@ -197,13 +197,14 @@ describe('delta update (engine + ESP driver + simulated ESP32-S3)', () => {
       const b = board(seed);
       b.flash.load(APP, image);
       let tampered = 0;
-      // Only replies of the comparison (64 blocks; a reply cut short ends it at the first):
-      // the final verification is left alone.
-      const limit = how === 'digest' ? 64 : 1;
+      let writing = false;
+      // Only replies of the comparison, which ends before the first FLASH_DEFL_BEGIN (0x10);
+      // a reply cut short ends it at the first. The final verification is left alone.
+      const limit = how === 'digest' ? Infinity : 1;
       b.wire.setReplyTamper((reply) => {
-        if (reply[0] !== 0xc0 || reply[1] !== 0x01 || reply[2] !== 0x13 || tampered >= limit) {
-          return reply;
-        }
+        if (reply[0] === 0xc0 && reply[1] === 0x01 && reply[2] === 0x10) writing = true;
+        if (reply[0] !== 0xc0 || reply[1] !== 0x01 || reply[2] !== 0x13) return reply;
+        if (writing || tampered >= limit) return reply;
         tampered++;
         const out = reply.slice();
         if (how === 'digest') {

@@ -8,14 +8,20 @@
  *
  * Cost model (`worthComparing`): reading a sector takes one UPLOAD per wTransferSize block,
  * while writing it takes one DNLOAD and at least one GETSTATUS per block plus the sector erase
- * (F4: 0.25–1 s per sector): comparing always pays here.
+ * (F4: 0.25–1 s per sector, L4: 22 ms per 2 KiB page): comparing always pays here. The unit
+ * compared is the sector, never the transfer block inside it: the sector is erased whole, so
+ * one differing byte means erasing and writing all of it, and a finer comparison could save
+ * no erase or write (an F405 update that touches its 128 KiB sector 5 rewrites 128 KiB).
  */
 import { equalBytes } from '../../core/bytes.ts';
 import { worthComparing, type DeltaUnit, type FlashRegion } from '../driver.ts';
 import type { DfuseClient } from './dfuse-client.ts';
 import type { MemorySector } from './dfuse-layout.ts';
 
-/** Control transfers to read, and to erase and write, one sector of `size` in `block`s. */
+/**
+ * Control transfers to read, and to erase and write, one sector of `size` in `block`s: per
+ * sector, since what a difference costs is the whole sector's erase and write.
+ */
 const compareCost = (size: number, block: number) => ({
   compareMs: Math.ceil(size / block),
   eraseWriteMs: 2 * Math.ceil(size / block) + 1,

@@ -131,6 +131,42 @@ export class EspCommandChannel {
     }
   }
 
+  /**
+   * Sends the commands with at most `depth` of them unanswered and returns their replies in
+   * order. Only for a loader that takes a command while it works on the one before: the stub
+   * receives one more frame while it works (esp-flasher-stub frame_buffer.c: two buffers), so
+   * depth 2 saves the round trip between commands. The replies carry nothing that names their
+   * command, so they are matched by order: one lost makes the last wait time out, and a caller
+   * must use none of them unless all arrived.
+   * @throws like `command`; on a throw the commands still unanswered are left in flight (the
+   *   caller brings the loader back in step).
+   */
+  async pipeline(
+    commands: readonly { op: number; data: Uint8Array; timeoutMs: number }[],
+    options: { depth: number; signal?: AbortSignal | undefined },
+  ): Promise<ResponsePacket[]> {
+    if (this.busy) throw new UsageError('EspLoader: a command is already running');
+    this.busy = true;
+    try {
+      const replies: ResponsePacket[] = [];
+      let sent = 0;
+      while (replies.length < commands.length) {
+        while (sent < commands.length && sent - replies.length < options.depth) {
+          throwIfAborted(options.signal);
+          const c = commands[sent++]!;
+          await this.link.write(slipEncode(encodeCommand(c.op, c.data, 0)));
+        }
+        const c = commands[replies.length]!;
+        replies.push(
+          await this.readReply(c.op, { timeoutMs: c.timeoutMs, signal: options.signal }),
+        );
+      }
+      return replies;
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private async readReply(op: number, options: CommandOptions): Promise<ResponsePacket> {
     const timeoutMs = Math.min(options.timeoutMs ?? EspTimeouts.DEFAULT, EspTimeouts.MAX);
     const deadline = this.clock.now() + timeoutMs;

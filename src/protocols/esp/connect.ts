@@ -6,8 +6,7 @@
  * See docs/protocols/esp.md. driver.ts wraps this with the stub images bundled as modules.
  */
 import { equalBytes, formatBytes, hex32, toHex } from '../../core/bytes.ts';
-import type { Clock } from '../../core/clock.ts';
-import { sleep, untimed } from '../../core/clock.ts';
+import { sleep, untimed, type Clock } from '../../core/clock.ts';
 import {
   ProtocolError,
   TransportError,
@@ -30,13 +29,11 @@ import type {
   WriteOptions,
 } from '../driver.ts';
 import type { BaudSetting } from '../link-speed.ts';
-import type { EspChip } from './chips.ts';
-import { isNativeUsb } from './chips.ts';
-import type { CompressFn } from './compress.ts';
-import { compressInline } from './compress.ts';
+import { isNativeUsb, type EspChip } from './chips.ts';
+import { compressInline, type CompressFn } from './compress.ts';
 import { ESP_ROM_BAUD } from './constants.ts';
 import { writeRegion } from './flash-writer.ts';
-import { compareBlocks, DELTA_BLOCK_SIZE } from './delta.ts';
+import { compareBlocks } from './delta.ts';
 import { detectChip, flashSizeFromId, readFlashId, readMac, readRevision } from './identify.ts';
 import { parseAppDesc, APP_DESC_OFFSET } from './image.ts';
 import { EspLoader, type SyncResult } from './loader.ts';
@@ -340,13 +337,17 @@ export class EspSession implements FlashSession {
     return writeRegion(this.loader, region, { ...options, compress: this.compress });
   }
 
-  /** Bytes per SPI_FLASH_MD5 of a delta update (delta.ts `DELTA_BLOCK_SIZE`). */
-  deltaBlockSize = DELTA_BLOCK_SIZE;
+  /**
+   * Bytes per first-level SPI_FLASH_MD5 of a delta update; undefined: the cost model's choice
+   * (delta.ts `chooseBlockSectors`).
+   */
+  deltaBlockSize: number | undefined = undefined;
 
-  /** Delta update: one SPI_FLASH_MD5 per block (delta.ts); none on the ESP8266 ROM. */
+  /** Delta update: hierarchical SPI_FLASH_MD5 per sector (delta.ts); none on the ESP8266 ROM. */
   compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
     return compareBlocks(this.loader, region, {
       blockSize: this.deltaBlockSize,
+      nativeUsb: isNativeUsb(this.port.info, this.chip),
       signal: options.signal,
       digests: this.options.digests,
     });

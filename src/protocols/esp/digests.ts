@@ -1,37 +1,49 @@
 /**
  * The MD5 digests of an image that the ESP driver compares with the board's SPI_FLASH_MD5: of
- * the whole region (the check after writing) and of each block (delta updates, delta.ts).
- * Computed here for one board; a bench flashing one release to many boards computes them once
- * per image instead (once-per-image.ts `digestsOnce`).
+ * the whole region (the check after writing) and of runs of its 4 KiB sectors (delta updates,
+ * delta.ts). Computed here for one board; a bench flashing one release to many boards computes
+ * them once per image instead (once-per-image.ts `digestsOnce`).
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { FLASH_SECTOR_SIZE } from './constants.ts';
 
+/** Digests of runs of an image's sectors. */
+interface SectorDigests {
+  /**
+   * MD5 of sectors [from, to): the image's bytes there, and 0xFF after the image to the end of
+   * its last sector — what the board reads back after FLASH_DEFL_BEGIN erased those sectors.
+   */
+  md5(from: number, to: number): Uint8Array;
+}
+
 export interface ImageDigests {
   /** MD5 of `data`. */
   md5(data: Uint8Array): Uint8Array;
-  /**
-   * MD5 of each `blockSize` block of `data`, the last one padded with 0xFF to whole 4 KiB
-   * sectors: what the board reads back there after FLASH_DEFL_BEGIN erased those sectors.
-   */
-  blockMd5s(data: Uint8Array, blockSize: number): Uint8Array[];
+  /** The sector digests of `data` (which must not change while they are in use). */
+  sectors(data: Uint8Array): SectorDigests;
 }
 
 /** The digests computed afresh on every call. */
 export const plainDigests: ImageDigests = {
   md5: (data) => md5(data),
-  blockMd5s(data, blockSize) {
-    const out: Uint8Array[] = [];
-    for (let start = 0; start < data.length; start += blockSize) {
-      const block = data.subarray(start, Math.min(data.length, start + blockSize));
-      const span = Math.ceil(block.length / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE;
-      if (span === block.length) out.push(md5(block));
-      else {
-        const padded = new Uint8Array(span).fill(0xff);
-        padded.set(block);
-        out.push(md5(padded));
-      }
-    }
-    return out;
+  sectors(data) {
+    const whole = Math.floor(data.length / FLASH_SECTOR_SIZE);
+    let tail: Uint8Array | undefined;
+    return {
+      md5(from, to) {
+        const start = from * FLASH_SECTOR_SIZE;
+        if (to <= whole) return md5(data.subarray(start, to * FLASH_SECTOR_SIZE));
+        // The last sector, padded: built once.
+        if (!tail) {
+          tail = new Uint8Array(FLASH_SECTOR_SIZE).fill(0xff);
+          tail.set(data.subarray(whole * FLASH_SECTOR_SIZE));
+        }
+        if (from >= whole) return md5(tail);
+        const h = md5.create();
+        h.update(data.subarray(start, whole * FLASH_SECTOR_SIZE));
+        h.update(tail);
+        return h.digest();
+      },
+    };
   },
 };

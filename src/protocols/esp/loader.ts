@@ -25,7 +25,7 @@ import {
   errorMeaning,
   timeoutPerMb,
 } from './constants.ts';
-import { encodeDataPayload, espChecksum, words } from './packet.ts';
+import { encodeDataPayload, espChecksum, words, type ResponsePacket } from './packet.ts';
 
 /** Reply of GET_SECURITY_INFO (loader.py `get_security_info`). */
 export interface SecurityInfo {
@@ -261,20 +261,32 @@ export class EspLoader extends EspCommandChannel {
       signal,
       timeoutMs: timeoutPerMb(EspTimeouts.MD5_PER_MB, size),
     });
-    if (r.data.length === 16) return r.data.slice();
-    if (r.data.length === 32) {
-      const text = new TextDecoder().decode(r.data);
-      if (/^[0-9a-fA-F]{32}$/.test(text)) {
-        const out = new Uint8Array(16);
-        for (let i = 0; i < 16; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
-        return out;
-      }
+    return md5Digest(r);
+  }
+
+  /**
+   * SPI_FLASH_MD5 of each `[address, size]`, in order. The stub gets the next command while it
+   * hashes (`pipeline`, depth 2); the ROM one at a time.
+   * @returns the digests, all or none (any failure throws).
+   */
+  async spiFlashMd5Each(
+    ranges: readonly (readonly [number, number])[],
+    signal?: AbortSignal,
+  ): Promise<Uint8Array[]> {
+    if (!this.isStub) {
+      const out: Uint8Array[] = [];
+      for (const [address, size] of ranges) out.push(await this.spiFlashMd5(address, size, signal));
+      return out;
     }
-    throw new ProtocolError(
-      'protocol.bad-reply',
-      `SPI_FLASH_MD5 returned ${r.data.length} bytes (${toHex(r.data.subarray(0, 8))}…), expected 32 hex digits or 16 bytes`,
-      { opcode: EspCommand.SPI_FLASH_MD5 },
+    const replies = await this.pipeline(
+      ranges.map(([address, size]) => ({
+        op: EspCommand.SPI_FLASH_MD5,
+        data: words(address, size, 0, 0),
+        timeoutMs: timeoutPerMb(EspTimeouts.MD5_PER_MB, size),
+      })),
+      { depth: 2, signal },
     );
+    return replies.map(md5Digest);
   }
 
   /**
@@ -385,4 +397,25 @@ export class EspLoader extends EspCommandChannel {
 
   /** The ROM's start rate. */
   static readonly ROM_BAUD = ESP_ROM_BAUD;
+}
+
+/**
+ * The digest of an SPI_FLASH_MD5 reply: 16 raw bytes (stub) or 32 hex digits (ROM).
+ * @throws {ProtocolError} 'protocol.bad-reply' for anything else.
+ */
+function md5Digest(r: ResponsePacket): Uint8Array {
+  if (r.data.length === 16) return r.data.slice();
+  if (r.data.length === 32) {
+    const text = new TextDecoder().decode(r.data);
+    if (/^[0-9a-fA-F]{32}$/.test(text)) {
+      const out = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+      return out;
+    }
+  }
+  throw new ProtocolError(
+    'protocol.bad-reply',
+    `SPI_FLASH_MD5 returned ${r.data.length} bytes (${toHex(r.data.subarray(0, 8))}…), expected 32 hex digits or 16 bytes`,
+    { opcode: EspCommand.SPI_FLASH_MD5 },
+  );
 }

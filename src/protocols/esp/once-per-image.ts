@@ -99,9 +99,22 @@ export function digestsOnce(
 ): ImageDigests {
   return {
     md5: (data) => memo.get(data, 'md5', () => digests.md5(data)).slice(),
-    blockMd5s: (data, blockSize) =>
-      memo
-        .get(data, `md5:${blockSize}`, () => digests.blockMd5s(data, blockSize))
-        .map((d) => d.slice()),
+    sectors(data) {
+      // One lookup per region; each run of sectors is then hashed once for all boards.
+      const shared = memo.get(data, 'sectors', () => {
+        // Its own copy: the caller may change its bytes after this job.
+        const of = digests.sectors(data.slice());
+        const known = new Map<string, Uint8Array>();
+        return {
+          md5(from: number, to: number): Uint8Array {
+            const key = `${from}:${to}`;
+            let d = known.get(key);
+            if (!d) known.set(key, (d = of.md5(from, to)));
+            return d;
+          },
+        };
+      });
+      return { md5: (from, to) => shared.md5(from, to).slice() };
+    },
   };
 }

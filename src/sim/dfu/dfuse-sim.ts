@@ -1,9 +1,10 @@
 /**
- * A simulated STM32F405 system bootloader in DFU mode (ST AN2606 "STM32F40xxx/41xxx devices
- * bootloader", AN3156): USB 0483:df11, bcdDevice 0x2200, DfuSe (bcdDFU 0x011A) with
- * wTransferSize 2048 and bmAttributes 0x0B (download, upload, will detach; not manifestation
- * tolerant), and the four alternate settings with the chip's real interface strings. Flash
- * timing from the shared FlashModel (STM32F4 datasheet values), read-out protection
+ * A simulated STM32 system bootloader in DFU mode (ST AN2606, AN3156): USB 0483:df11,
+ * bcdDevice 0x2200, DfuSe (bcdDFU 0x011A) with wTransferSize 2048 and bmAttributes 0x0B
+ * (download, upload, will detach; not manifestation tolerant), and the four alternate settings
+ * with the chip's real interface strings. Two chips (`DfuseChip`): the STM32F405 (AN2606
+ * "STM32F40xxx/41xxx devices bootloader"; 16/64/128 KiB sectors) and the STM32L476 (2 KiB
+ * pages). Flash timing from the shared FlashModel (datasheet values), read-out protection
  * (RDP level 1) with errVENDOR answers and Read Unprotect. Pure.
  */
 import type { Clock } from '../../core/clock.ts';
@@ -21,6 +22,7 @@ import {
   STM32F4_TIMING,
   type FlashTiming,
 } from '../flash-model.ts';
+import { STM32_FAMILY_TIMING } from '../stm32/memory.ts';
 import { SimDfuDevice, type DfuUploadAnswer, type DfuWork } from './sim-dfu-device.ts';
 import type { SimUsbBus } from '../usb/sim-usb-device.ts';
 
@@ -31,6 +33,46 @@ export const STM32F405_INTERFACE_STRINGS = [
   '@OTP Memory /0x1FFF7800/01*512 e,01*016 e',
   '@Device Feature  /0xFFFF0000/01*004 e',
 ] as const;
+
+/** One chip's DfuSe bootloader: what it reports and how its flash behaves. */
+export interface DfuseChip {
+  name: string;
+  /** Interface strings of alternate settings 0..3: flash, option bytes, OTP, device feature. */
+  interfaceStrings: readonly string[];
+  /** Flash sector (page) sizes from 0x08000000, as the chip has them. */
+  sectors: readonly number[];
+  timing: FlashTiming;
+  /** Offset of the RDP byte in the option bytes (0xAA: level 0). */
+  rdpOffset: number;
+}
+
+/** STM32F405: 1 MiB in 4×16, 1×64 and 7×128 KiB sectors (RM0090 §3.3); RDP at 0x1FFFC001. */
+export const STM32F405_DFUSE: DfuseChip = {
+  name: 'STM32F405',
+  interfaceStrings: STM32F405_INTERFACE_STRINGS,
+  sectors: STM32F4_1M_SECTORS,
+  timing: STM32F4_TIMING,
+  rdpOffset: 1,
+};
+
+/**
+ * STM32L476: 1 MiB in 512 pages of 2 KiB (RM0351 §3.3.1, two banks of 256), which its
+ * bootloader reports as "512*0002Kg" (the string ST's STM32L4 bootloader gives, as seen on an
+ * STM32L452 board); option bytes at 0x1FFF7800 with RDP in the first byte of FLASH_OPTR
+ * (RM0351 §3.4.1); the L4 family's flash timing (page erase 22 ms, 64-bit program 81.7 µs).
+ */
+export const STM32L476_DFUSE: DfuseChip = {
+  name: 'STM32L476',
+  interfaceStrings: [
+    '@Internal Flash  /0x08000000/512*0002Kg',
+    '@Option Bytes  /0x1FFF7800/01*040 e',
+    '@OTP Memory /0x1FFF7000/01*0001Kg',
+    '@Device Feature/0xFFFF0000/01*004 e',
+  ],
+  sectors: Array<number>(512).fill(2048),
+  timing: STM32_FAMILY_TIMING.L4,
+  rdpOffset: 0,
+};
 
 /** Time from the last answer to the chip dropping off the bus (its reset). */
 const DETACH_DELAY_MS = 5;
@@ -54,6 +96,9 @@ export interface DfuseSimOptions {
   /** RDP level 1: every command but Read Unprotect answers errVENDOR (AN3156 §6). */
   readProtected?: boolean;
   serialNumber?: string;
+  /** Default STM32F405_DFUSE. */
+  chip?: DfuseChip;
+  /** Default: the chip's. */
   timing?: FlashTiming;
   /** Called when the chip leaves DFU and jumps to `address` (it has detached from the bus). */
   onLeave?: (address: number) => void;
@@ -73,8 +118,10 @@ export class DfuseSimDevice extends SimDfuDevice {
   private readonly bus: SimUsbBus;
   private readonly onLeaveCb: ((address: number) => void) | undefined;
   private readonly reattachMs: number;
+  private readonly rdpOffset: number;
 
   constructor(options: DfuseSimOptions) {
+    const chip = options.chip ?? STM32F405_DFUSE;
     super({
       identity: {
         vendorId: STM32_DFU_VENDOR_ID,
@@ -94,26 +141,28 @@ export class DfuseSimDevice extends SimDfuDevice {
         transferSize: 2048,
         dfuVersion: 0x011a,
       },
-      alternateNames: STM32F405_INTERFACE_STRINGS,
+      alternateNames: chip.interfaceStrings,
     });
     this.bus = options.bus;
     this.readProtected = options.readProtected ?? false;
     this.onLeaveCb = options.onLeave;
     this.reattachMs = options.reattachMs ?? 100;
     this.flash = new FlashModel({
-      sectors: STM32F4_1M_SECTORS,
+      sectors: chip.sectors,
       baseAddress: 0x08000000,
-      timing: options.timing ?? STM32F4_TIMING,
+      timing: options.timing ?? chip.timing,
     });
-    const layouts = STM32F405_INTERFACE_STRINGS.map((s) => parseMemoryLayout(s));
-    const option = new Uint8Array(16).fill(0xff);
-    // RM0090 §3.7.1: the RDP byte at 0x1FFFC001 is 0xAA for level 0; any other value is level 1.
-    option[1] = this.readProtected ? 0x55 : 0xaa;
+    const layouts = chip.interfaceStrings.map((s) => parseMemoryLayout(s));
+    const size = (l: MemoryLayout) => l.segments.at(-1)!.end - l.segments[0]!.start;
+    const option = new Uint8Array(size(layouts[1]!)).fill(0xff);
+    // The RDP byte is 0xAA for level 0; any other value is level 1 (RM0090 §3.7.1, RM0351 §3.4.1).
+    this.rdpOffset = chip.rdpOffset;
+    option[this.rdpOffset] = this.readProtected ? 0x55 : 0xaa;
     this.memories = [
       { layout: layouts[0]!, flash: this.flash },
       { layout: layouts[1]!, bytes: option },
-      { layout: layouts[2]!, bytes: new Uint8Array(528).fill(0xff), otp: true },
-      { layout: layouts[3]!, bytes: new Uint8Array(4) },
+      { layout: layouts[2]!, bytes: new Uint8Array(size(layouts[2]!)).fill(0xff), otp: true },
+      { layout: layouts[3]!, bytes: new Uint8Array(size(layouts[3]!)) },
     ];
   }
 
@@ -189,7 +238,7 @@ export class DfuseSimDevice extends SimDfuDevice {
   /** Read Unprotect (AN3156 §6.4): erase everything, clear RDP, reset and enumerate again. */
   private unprotect(): void {
     const ms = this.flash.eraseAll();
-    this.memories[1]!.bytes![1] = 0xaa;
+    this.memories[1]!.bytes![this.rdpOffset] = 0xaa;
     this.readProtected = false;
     this.clock.setTimer(DETACH_DELAY_MS, () => {
       this.bus.detach(this);

@@ -292,6 +292,7 @@ export class EspDevice implements SimSerialDevice {
         chip: this.chip,
         flash: this.flash,
         registers: this.registers,
+        usbSerialJtag: this.options.resetCircuit === 'usb-jtag-serial',
         wait: (ms) => sleep(side.clock, ms),
       },
       () => side.clock.now(),

@@ -12,6 +12,8 @@ export interface LoaderContext {
   chip: EspChip;
   flash: FlashModel;
   registers: EspRegisterFile;
+  /** The board talks through the chip's USB-Serial/JTAG controller, not a UART. */
+  usbSerialJtag: boolean;
   /** Waits `ms` of device time (flash erase/program, register write delays). */
   wait(ms: number): Promise<void>;
 }

@@ -24,7 +24,7 @@ import { FlashModel, INSTANT_TIMING, type FlashTiming } from '../flash-model.ts'
  * L4 (DS11453): 64-bit program 81.7 µs, page erase 22 ms, mass erase 22.1 ms;
  * H7 (DS12110, x64): 256-bit program 16 µs… taken as 60 µs per 32 bytes, sector erase 2 s, bank 16 s.
  */
-const STM32_FAMILY_TIMING: Readonly<Record<Stm32Chip['family'], FlashTiming>> = {
+export const STM32_FAMILY_TIMING: Readonly<Record<Stm32Chip['family'], FlashTiming>> = {
   F0: {
     sectorEraseMs: () => 30,
     programMs: (n) => Math.ceil(n / 2) * 0.0535,
