@@ -30,11 +30,35 @@ describe('compressImage', () => {
     });
   });
 
+  it('sends data that does not compress in stored blocks, one per chunk, each a boundary', () => {
+    let x = 7;
+    const random = Uint8Array.from({ length: 10 * 4096 + 300 }, () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    });
+    const c = compressImage(random, { chunkSize: 4096, level: 6 });
+    // zlib header, 11 blocks of 5 bytes of framing, Adler-32 (checked by inflateSync).
+    expect(c.data.length).toBe(2 + random.length + 11 * 5 + 4);
+    expect(Buffer.compare(inflateSync(c.data), Buffer.from(random))).toBe(0);
+    expect(c.boundaries).toHaveLength(11);
+    c.boundaries.forEach((b, i) => {
+      const out = inflateSync(c.data.subarray(0, b), { finishFlush: constants.Z_SYNC_FLUSH });
+      expect(out.length).toBe(Math.min(random.length, (i + 1) * 4096));
+    });
+    expect(c.boundaries.at(-1)).toBe(c.data.length);
+    // An image that compresses is deflated as before.
+    expect(compressImage(blink, { chunkSize: 4096, level: 6 }).data.length).toBeLessThan(
+      blink.length * 0.6,
+    );
+  });
+
   it('round-trips any data and chunk size (fast-check)', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 3000 }),
-        fc.integer({ min: 1, max: 1500 }),
+        fc.integer({ min: 1, max: 70_000 }),
         fc.integer({ min: 0, max: 9 }),
         (data, chunkSize, level) => {
           const c = compressImage(data, { chunkSize, level });

@@ -3,7 +3,9 @@
  * stream, as Python's `zlib.compress` makes; the ROM inflates it with miniz's tinfl and a zlib
  * header). The image is compressed in chunks with a flush after each one, so the position
  * in the compressed stream where each chunk's data is complete is known: that is how far the
- * board is known to have the image when a block is acknowledged.
+ * board is known to have the image when a block is acknowledged. An image that does not
+ * compress (already compressed or encrypted data) goes in stored blocks, one per chunk: 5 bytes
+ * of framing per chunk, where deflating it would make it larger.
  */
 import { Zlib, unzlibSync, zlibSync, type ZlibOptions } from 'fflate';
 import { equalBytes } from '../../core/bytes.ts';
@@ -68,6 +70,7 @@ export function compressImage(data: Uint8Array, options: CompressOptions): Compr
     out.set(p, o);
     o += p.length;
   }
+  if (out.length > storedLength(data.length, chunkSize)) return storedImage(data, chunkSize);
   if (!inflatesTo(out, data)) {
     // fflate 0.8.3's streaming Zlib gave an invalid stream ("invalid distance") for one 4 KiB
     // piece of the blink app at level 6 and 9 (measured; its one-shot zlibSync did not): then
@@ -76,6 +79,63 @@ export function compressImage(data: Uint8Array, options: CompressOptions): Compr
     return { data: whole, chunkSize, boundaries: boundaries.map(() => whole.length) };
   }
   return { data: out, chunkSize, boundaries };
+}
+
+/** Bytes of a zlib stream of `length` bytes in stored blocks of `chunkSize`: header, blocks, Adler-32. */
+function storedLength(length: number, chunkSize: number): number {
+  return 2 + length + 5 * Math.max(1, Math.ceil(length / chunkSize)) + 4;
+}
+
+/**
+ * `data` as a zlib stream of stored blocks (RFC 1951 §3.2.4: BTYPE 00, LEN, NLEN, the bytes),
+ * one per chunk, so that every chunk ends on a block boundary. Written here because fflate's
+ * level 0 applies its own block size, and the format is a few lines.
+ */
+function storedImage(data: Uint8Array, chunkSize: number): CompressedImage {
+  const block = Math.min(chunkSize, 0xffff);
+  const out = new Uint8Array(storedLength(data.length, block));
+  out[0] = 0x78; // deflate, 32 KiB window
+  out[1] = 0x01; // fastest, no dictionary: (0x78 << 8 | 0x01) % 31 === 0
+  let o = 2;
+  const boundaries: number[] = [];
+  let off = 0;
+  do {
+    const end = Math.min(data.length, off + block);
+    const n = end - off;
+    out[o] = end === data.length ? 1 : 0; // BFINAL on the last block, BTYPE 00
+    out[o + 1] = n & 0xff;
+    out[o + 2] = n >>> 8;
+    out[o + 3] = ~n & 0xff;
+    out[o + 4] = (~n >>> 8) & 0xff;
+    out.set(data.subarray(off, end), o + 5);
+    o += 5 + n;
+    boundaries.push(o);
+    off = end;
+  } while (off < data.length);
+  const sum = adler32(data);
+  out[o] = sum >>> 24;
+  out[o + 1] = (sum >>> 16) & 0xff;
+  out[o + 2] = (sum >>> 8) & 0xff;
+  out[o + 3] = sum & 0xff;
+  boundaries[boundaries.length - 1] = o + 4;
+  return { data: out, chunkSize: block, boundaries };
+}
+
+/** Adler-32 (RFC 1950 §8.2). */
+function adler32(data: Uint8Array): number {
+  let a = 1;
+  let b = 0;
+  // 5552: the most bytes before b can overflow 32 bits (zlib's NMAX).
+  for (let i = 0; i < data.length;) {
+    const stop = Math.min(data.length, i + 5552);
+    for (; i < stop; i++) {
+      a += data[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
 }
 
 /** True when `stream` inflates to exactly `data`. */
