@@ -75,6 +75,8 @@ export async function writeWithDelta(
   });
   if (!enabled || !ctx.session().compareUnits || region.data.length === 0) return full();
   let units: DeltaUnit[] | undefined;
+  // Reading or hashing the board takes seconds on a slow link: say so before it starts.
+  ctx.log.info(`Comparing ${region.name} with what the board holds…`);
   try {
     await ctx.deadline(region, 'Comparing', async (signal) => {
       units = await ctx.session().compareUnits!(region, { signal });
@@ -89,7 +91,13 @@ export async function writeWithDelta(
     await ctx.recover();
     return full();
   }
-  if (!units) return full();
+  if (!units) {
+    ctx.log.info(
+      `${region.name}: not compared (this bootloader cannot, or comparing would cost more ` +
+        'than writing); writing all of it.',
+    );
+    return full();
+  }
   const runs = unitRuns(units, region.data.length);
   const figure = { unchanged: units.filter((u) => u.unchanged).length, total: units.length };
   ctx.log.info(`${region.name}: ${figure.unchanged} of ${figure.total} blocks unchanged.`);

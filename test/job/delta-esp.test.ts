@@ -8,9 +8,10 @@ import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
 import { FlashJob } from '../../src/job/engine.ts';
-import type { JobResult, JobSettings, ProgressEvent } from '../../src/job/types.ts';
+import type { Connector, JobResult, JobSettings, ProgressEvent } from '../../src/job/types.ts';
+import type { SerialPortHandle } from '../../src/transport/link.ts';
+import { connectEsp, espDriver } from '../../src/protocols/esp/driver.ts';
 import { chipById } from '../../src/protocols/esp/chips.ts';
-import { espDriver } from '../../src/protocols/esp/driver.ts';
 import { EspDevice } from '../../src/sim/esp/esp-device.ts';
 import { FlashModel } from '../../src/sim/flash-model.ts';
 import { LINK_CP2102, SerialWire } from '../../src/sim/serial-wire.ts';
@@ -19,11 +20,11 @@ import { pattern } from './harness.ts';
 const SECTOR = 4096;
 const APP = 0x10000;
 
-function board(seed: number) {
+function board(seed: number, chip = 'esp32s3') {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   const flash = new FlashModel({ size: 4 * 1024 * 1024 });
   const device = new EspDevice({
-    chip: chipById('esp32s3')!,
+    chip: chipById(chip)!,
     flash,
     mac: new Uint8Array([0x24, 0x6f, 0x28, 0x01, 0x02, 0x03]),
     resetCircuit: 'auto-reset',
@@ -36,12 +37,16 @@ type Board = ReturnType<typeof board>;
 async function flash(
   b: Board,
   data: Uint8Array,
-  options: { settings?: JobSettings; onProgress?: (p: ProgressEvent) => void } = {},
+  options: {
+    settings?: JobSettings;
+    onProgress?: (p: ProgressEvent) => void;
+    connector?: Connector<SerialPortHandle>;
+  } = {},
 ) {
   const logs: LogEntry[] = [];
   const job = new FlashJob({
     port: b.wire.port!,
-    connector: espDriver,
+    connector: options.connector ?? espDriver,
     source: { kind: 'unverified', name: 'app', address: APP, data },
     allowUnverified: true,
     clock: b.clock,
@@ -96,7 +101,26 @@ describe('delta update (engine + ESP driver + simulated ESP32-S3)', () => {
     expect(b.flash.counters.programOps).toBe(programs);
     expect(run.result.ok && run.result.delta).toEqual({ unchanged: 64, total: 64 });
     expect(run.result.ok && run.result.regions[0]!.verified).toBe(true);
-    expect(run.logs.some((l) => l.message.includes('64 of 64 blocks unchanged'))).toBe(true);
+    const said = run.logs.map((l) => l.message);
+    const comparing = said.findIndex((m) => m.includes('with what the board holds'));
+    const result = said.findIndex((m) => m.includes('64 of 64 blocks unchanged'));
+    // The console says what takes the time before the answer comes.
+    expect(comparing).toBeGreaterThanOrEqual(0);
+    expect(result).toBeGreaterThan(comparing);
+  });
+
+  it('the ESP8266 ROM loader has no SPI_FLASH_MD5: the console says so and writes it all', async () => {
+    const seed = 3;
+    const b = board(seed, 'esp8266');
+    const romOnly: Connector<SerialPortHandle> = {
+      ...espDriver,
+      connect: (port, o) => connectEsp(port, { ...o, useStub: 'never' }),
+    };
+    const run = await flash(b, image.subarray(0, 8 * SECTOR), { connector: romOnly });
+    expect(run.result.ok, run.why(seed)).toBe(true);
+    expect(run.result.ok && run.result.delta).toBeUndefined();
+    expect(holds(b, image.subarray(0, 8 * SECTOR))).toBe(true);
+    expect(run.logs.some((l) => l.message.includes('app: not compared'))).toBe(true);
   });
 
   it('a 5 % spread change erases and writes only the changed sectors', async () => {
