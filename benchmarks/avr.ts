@@ -35,8 +35,8 @@ import {
   sumLimits,
   type Limit,
 } from './limits.ts';
-import { recordPerPhase, recordPhases, type PhaseTimes } from './phases.ts';
-import { lateClock } from './timer-lateness.ts';
+import { recordPhases, type PhaseTimes } from './phases.ts';
+import { lateClock, recordLateness } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const KiB = 1024;
@@ -105,7 +105,6 @@ async function flashOnce(
   c: AvrBoardCase,
   image: Uint8Array,
   clock: Clock,
-  lateMs: () => number = () => 0,
 ): Promise<{ board: AvrSimBoardHandle; phases: PhaseTimes; late: PhaseTimes; ms: number }> {
   const board = createBoard(c.board, { clock, seed: 1 }) as AvrSimBoardHandle;
   const wire = board.wire!;
@@ -123,7 +122,7 @@ async function flashOnce(
     settings: { delta: false },
   });
   const phases = recordPhases(job, clock);
-  const late = recordPerPhase(job, lateMs);
+  const late = recordLateness(job, clock);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -167,8 +166,7 @@ export async function runAvrSuite(options: {
       const size = c.imageBytes / q;
       const image = benchImage('random', size, 11);
       const model = await flashOnce(c, image, new VirtualClock({ yieldToHost: setImmediate }));
-      const timers = lateClock();
-      const real = await flashOnce(c, image, timers.clock, () => timers.lateness().lateMs);
+      const real = await flashOnce(c, image, lateClock());
       const b = real.board;
       const limit = limitFor(b, size);
       const modelMs = writeVerifyMs(model.phases);

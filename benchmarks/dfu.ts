@@ -21,8 +21,8 @@ import type { UsbDeviceHandle } from '../src/transport/usb.ts';
 import { requestUsbDevice } from '../src/transport/webusb.ts';
 import { benchImage } from './images.ts';
 import { dfuLimit, dfuseLimit, type Limit } from './limits.ts';
-import { recordPerPhase, recordPhases } from './phases.ts';
-import { lateClock } from './timer-lateness.ts';
+import { recordPhases } from './phases.ts';
+import { lateClock, recordLateness } from './timer-lateness.ts';
 import { linkRow, type LinkRow, type Run } from './stm32.ts';
 
 const KiB = 1024;
@@ -88,12 +88,7 @@ function targets(quick: boolean): Target[] {
   ];
 }
 
-async function flashOnce(
-  t: Target,
-  image: Uint8Array,
-  clock: Clock,
-  lateMs: () => number = () => 0,
-): Promise<Run> {
+async function flashOnce(t: Target, image: Uint8Array, clock: Clock): Promise<Run> {
   const bus = new SimUsbBus();
   const { flash, vendorId } = t.setup(clock, bus);
   const fake = new FakeUsb({ bus });
@@ -112,7 +107,7 @@ async function flashOnce(
     settings: { delta: false },
   });
   const phases = recordPhases(job, clock);
-  const late = recordPerPhase(job, lateMs);
+  const late = recordLateness(job, clock);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -137,8 +132,7 @@ export async function runDfuSuite(options: {
   for (const t of targets(options.quick)) {
     const image = benchImage('random', t.imageBytes, 5);
     const model = await flashOnce(t, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const timers = lateClock();
-    const real = await flashOnce(t, image, timers.clock, () => timers.lateness().lateMs);
+    const real = await flashOnce(t, image, lateClock());
     // The DNLOAD data stages alone, as full packets back to back (19 per frame).
     const linkLimitMs = usb.dataStageMs(image.length);
     const row = linkRow(

@@ -29,8 +29,8 @@ import { FakeSerial } from '../src/sim/web/fake-web-serial.ts';
 import { benchImage, bestCompressedSize, espEraseMs, type ImageKind } from './images.ts';
 import { rawBytesPerSecond, serialTiming, type Limit } from './limits.ts';
 import { espRomLimit, espStubLimit } from './limits-esp.ts';
-import { recordPerPhase, recordPhases, transferMs, type PhaseTimes } from './phases.ts';
-import { lateClock } from './timer-lateness.ts';
+import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { lateClock, recordLateness } from './timer-lateness.ts';
 
 const ADDRESS = 0x10000;
 const KiB = 1024;
@@ -151,7 +151,6 @@ async function runOurs(
   s: EspScenario,
   image: Uint8Array,
   clock: Clock,
-  lateMs: () => number = () => 0,
 ): Promise<{ ms: number; phases: PhaseTimes; late: PhaseTimes; result: JobResult }> {
   const board = boardWithOldFirmware(s.board, clock, image.length, s.linkModel);
   const job = new FlashJob({
@@ -163,7 +162,7 @@ async function runOurs(
     settings: { baudRate: s.baud, delta: false },
   });
   const phases = recordPhases(job, clock);
-  const late = recordPerPhase(job, lateMs);
+  const late = recordLateness(job, clock);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -263,8 +262,7 @@ export async function runEspSuite(options: {
       const limitMs = Math.max(wireLimitMs, flashLimitMs);
       const { limit, streamBytes } = protocolLimit(s, image);
       const model = await runOurs(s, image, new VirtualClock({ yieldToHost: setImmediate }));
-      const timers = lateClock();
-      const ours = await runOurs(s, image, timers.clock, () => timers.lateness().lateMs);
+      const ours = await runOurs(s, image, lateClock());
       let esptoolJsMs: number | undefined;
       let esptoolJsError: string | undefined;
       // esptool-js 0.7.0 always uploads its stub: it has no ROM-only flow to compare with.

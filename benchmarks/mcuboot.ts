@@ -27,8 +27,8 @@ import { wirePortWatcher } from '../src/sim/port-watcher.ts';
 import { LINK_CP2102, LINK_CP2102N, LINK_USB_CDC, type LinkModel } from '../src/sim/serial-wire.ts';
 import { benchImage } from './images.ts';
 import { rawBytesPerSecond, serialTiming, smpUploadLimit, type Limit } from './limits.ts';
-import { recordPerPhase, recordPhases, type PhaseTimes } from './phases.ts';
-import { lateClock } from './timer-lateness.ts';
+import { recordPhases, type PhaseTimes } from './phases.ts';
+import { lateClock, recordLateness } from './timer-lateness.ts';
 
 const KiB = 1024;
 /** Zephyr's MCUmgr receive buffer on the simulated board (app-smp.ts default). */
@@ -102,7 +102,6 @@ async function flashOnce(
   c: Case,
   image: Uint8Array,
   clock: Clock,
-  lateMs: () => number = () => 0,
 ): Promise<{ phases: PhaseTimes; late: PhaseTimes; ms: number }> {
   const board = createMcubootBoard({
     clock,
@@ -122,7 +121,7 @@ async function flashOnce(
     settings: { timeouts: { reset: 60_000 } },
   });
   const phases = recordPhases(job, clock);
-  const late = recordPerPhase(job, lateMs);
+  const late = recordLateness(job, clock);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -153,8 +152,7 @@ export async function runMcubootSuite(options: {
       secretKey: SIM_MCUBOOT_SECRET_KEY,
     });
     const model = await flashOnce(c, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const timers = lateClock();
-    const real = await flashOnce(c, image, timers.clock, () => timers.lateness().lateMs);
+    const real = await flashOnce(c, image, lateClock());
     const t = serialTiming(c.link, c.baud ?? 115_200);
     const flash = { sectorEraseMs: 85, programMs: (n: number) => Math.ceil(n / 4) * 0.041 };
     // img_mgmt_erase_image_data: the pages the image covers and the trailer's page.

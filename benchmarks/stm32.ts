@@ -39,8 +39,8 @@ import {
   type Limit,
   type SerialTiming,
 } from './limits.ts';
-import { recordPerPhase, recordPhases, transferMs, type PhaseTimes } from './phases.ts';
-import { lateClock } from './timer-lateness.ts';
+import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
+import { lateClock, recordLateness } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const FLASH = 0x08000000;
@@ -200,12 +200,7 @@ function bridgeFor(baud: number): LinkModel {
   return baud <= 921_600 ? LINK_CP2102 : LINK_CP2102N;
 }
 
-async function flashOnce(
-  baud: number,
-  image: Uint8Array,
-  clock: Clock,
-  lateMs: () => number = () => 0,
-): Promise<Run> {
+async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise<Run> {
   const device = new Stm32SimBoard({ chip: 'stm32f4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low' });
   const wire = new SerialWire({ clock, device, link: bridgeFor(baud), seed: 1 });
   const job = new FlashJob({
@@ -218,7 +213,7 @@ async function flashOnce(
     settings: { baudRate: baud, delta: false },
   });
   const phases = recordPhases(job, clock);
-  const late = recordPerPhase(job, lateMs);
+  const late = recordLateness(job, clock);
   const t0 = clock.now();
   const result = await job.run();
   const ms = clock.now() - t0;
@@ -246,8 +241,7 @@ export async function runStm32Suite(options: {
   ] as const) {
     const image = benchImage('random', size, 3);
     const model = await flashOnce(baud, image, new VirtualClock({ yieldToHost: setImmediate }));
-    const timers = lateClock();
-    const real = await flashOnce(baud, image, timers.clock, () => timers.lateness().lateMs);
+    const real = await flashOnce(baud, image, lateClock());
     const linkLimitMs = (size * 11 * 1000) / baud;
     const bridge = bridgeFor(baud);
     const timing = serialTiming(bridge, baud, 11);
