@@ -14,7 +14,7 @@ import { zlibSync } from 'fflate';
 import { equalBytes, toHex } from '../src/core/bytes.ts';
 import { type Clock, realClock, VirtualClock } from '../src/core/clock.ts';
 import { FlashJob } from '../src/job/engine.ts';
-import type { JobResult } from '../src/job/types.ts';
+import type { JobResult, JobSettings } from '../src/job/types.ts';
 import type { Connector } from '../src/job/types.ts';
 import type { SerialPortHandle } from '../src/transport/link.ts';
 import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
@@ -147,11 +147,16 @@ const romOnly: Connector<SerialPortHandle> = {
   connect: (port, options) => connectEsp(port, { ...options, useStub: 'never' }),
 };
 
-async function runOurs(
-  s: EspScenario,
+/**
+ * Our engine writes `image` to a board of `s` that holds an older release, with `settings`.
+ * Also returns the line speed the job ended at.
+ */
+export async function runOurs(
+  s: Pick<EspScenario, 'board' | 'linkModel' | 'loader'>,
   image: Uint8Array,
   clock: Clock,
-): Promise<{ ms: number; phases: PhaseTimes; late: PhaseTimes; result: JobResult }> {
+  settings: JobSettings,
+): Promise<{ ms: number; phases: PhaseTimes; late: PhaseTimes; result: JobResult; baud: number }> {
   const board = boardWithOldFirmware(s.board, clock, image.length, s.linkModel);
   const job = new FlashJob({
     port: board.wire!.port!,
@@ -159,7 +164,7 @@ async function runOurs(
     source: { kind: 'unverified', name: 'app', address: ADDRESS, data: image },
     allowUnverified: true,
     clock,
-    settings: { baudRate: s.baud, delta: false },
+    settings,
   });
   const phases = recordPhases(job, clock);
   const late = recordLateness(job, clock);
@@ -171,7 +176,7 @@ async function runOurs(
   if (!equalBytes(board.flash.read(ADDRESS, image.length), image)) {
     throw new Error('our engine: the flash does not hold the image');
   }
-  return { ms, phases, late, result };
+  return { ms, phases, late, result, baud: board.device.baudRate ?? 0 };
 }
 
 /**
@@ -261,8 +266,15 @@ export async function runEspSuite(options: {
         espEraseMs(image.length, W25Q32_TIMING) + W25Q32_TIMING.programMs(image.length);
       const limitMs = Math.max(wireLimitMs, flashLimitMs);
       const { limit, streamBytes } = protocolLimit(s, image);
-      const model = await runOurs(s, image, new VirtualClock({ yieldToHost: setImmediate }));
-      const ours = await runOurs(s, image, lateClock());
+      // A full write, as the limit counts it (the delta suite measures the comparison).
+      const settings = { baudRate: s.baud, delta: false };
+      const model = await runOurs(
+        s,
+        image,
+        new VirtualClock({ yieldToHost: setImmediate }),
+        settings,
+      );
+      const ours = await runOurs(s, image, lateClock(), settings);
       let esptoolJsMs: number | undefined;
       let esptoolJsError: string | undefined;
       // esptool-js 0.7.0 always uploads its stub: it has no ROM-only flow to compare with.

@@ -17,18 +17,18 @@
  */
 import { ESPLoader, Transport } from 'esptool-js';
 import { equalBytes } from '../src/core/bytes.ts';
-import { type Clock, realClock, sleep, VirtualClock } from '../src/core/clock.ts';
-import { FlashJob } from '../src/job/engine.ts';
-import { espDriver } from '../src/protocols/esp/driver.ts';
+import { realClock, sleep, VirtualClock } from '../src/core/clock.ts';
 import { LINK_CP2102 } from '../src/sim/link-model.ts';
 import { FakeSerial } from '../src/sim/web/fake-web-serial.ts';
-import { boardWithOldFirmware, quietTerminal } from './esp.ts';
+import { boardWithOldFirmware, quietTerminal, runOurs } from './esp.ts';
 import { benchImage } from './images.ts';
 
 const ADDRESS = 0x10000;
 const KiB = 1024;
 /** Our whole job ÷ ESP Web Tools' whole job. */
 const TARGET = 0.25;
+/** The board of the comparison: an ESP32 behind a CP2102, with our default loader (the stub). */
+const CP2102_ESP32 = { board: 'esp32', linkModel: LINK_CP2102, loader: 'stub' } as const;
 
 export interface EspWebResult {
   imageBytes: number;
@@ -75,30 +75,6 @@ async function runEspWebTools(image: Uint8Array): Promise<number> {
   return ms;
 }
 
-async function runOurs(
-  image: Uint8Array,
-  delta: boolean,
-  clock: Clock,
-): Promise<{ ms: number; baud: number }> {
-  const board = boardWithOldFirmware('esp32', clock, image.length, LINK_CP2102);
-  const job = new FlashJob({
-    port: board.wire!.port!,
-    connector: espDriver,
-    source: { kind: 'unverified', name: 'app', address: ADDRESS, data: image },
-    allowUnverified: true,
-    clock,
-    settings: { baudRate: 'auto', delta },
-  });
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok) throw new Error(`our engine failed: ${result.error.code}`);
-  if (!equalBytes(board.flash.read(ADDRESS, image.length), image)) {
-    throw new Error('our engine: the flash does not hold the image');
-  }
-  return { ms, baud: board.device.baudRate ?? 0 };
-}
-
 export async function runEspWebSuite(options: {
   quick: boolean;
   log: (line: string) => void;
@@ -108,8 +84,14 @@ export async function runEspWebSuite(options: {
   options.log(`espweb: ESP Web Tools' flow ${(espWebToolsMs / 1000).toFixed(2)} s`);
   const ours: EspWebResult['ours'] = [];
   for (const delta of [true, false]) {
-    const model = await runOurs(image, delta, new VirtualClock({ yieldToHost: setImmediate }));
-    const real = await runOurs(image, delta, realClock);
+    const settings = { baudRate: 'auto', delta } as const;
+    const model = await runOurs(
+      CP2102_ESP32,
+      image,
+      new VirtualClock({ yieldToHost: setImmediate }),
+      settings,
+    );
+    const real = await runOurs(CP2102_ESP32, image, realClock, settings);
     ours.push({ delta, modelMs: model.ms, realMs: real.ms, baud: real.baud });
     options.log(
       `espweb: ours, delta ${delta ? 'on' : 'off'}, ${real.baud} baud: ` +
