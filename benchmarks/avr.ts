@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { equalBytes } from '../src/core/bytes.ts';
+import { encodeIntelHex } from '../src/formats/intel-hex.ts';
 import { type Clock, VirtualClock } from '../src/core/clock.ts';
 import { FlashJob } from '../src/job/engine.ts';
 import { driverFor, loadDrivers } from '../src/protocols/registry.ts';
@@ -136,20 +137,6 @@ async function flashOnce(
 const writeVerifyMs = (p: PhaseTimes): number =>
   (p.erasing ?? 0) + (p.writing ?? 0) + (p.verifying ?? 0);
 
-/** Intel HEX of `data` at address 0 (16-byte records), for avrdude. */
-function intelHex(data: Uint8Array): string {
-  const lines: string[] = [];
-  const h2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
-  for (let at = 0; at < data.length; at += 16) {
-    const rec = [Math.min(16, data.length - at), (at >> 8) & 0xff, at & 0xff, 0];
-    for (const b of data.subarray(at, at + 16)) rec.push(b);
-    const sum = (0x100 - (rec.reduce((a, b) => a + b, 0) & 0xff)) & 0xff;
-    lines.push(`:${rec.map(h2).join('')}${h2(sum)}`);
-  }
-  lines.push(':00000001FF');
-  return `${lines.join('\n')}\n`;
-}
-
 const AVRDUDE = '/usr/bin/avrdude';
 const run = promisify(execFile);
 
@@ -190,7 +177,7 @@ export async function runAvrSuite(options: {
       };
       if (existsSync(AVRDUDE)) {
         const hex = join(dir, `${c.board}.hex`);
-        writeFileSync(hex, intelHex(image));
+        writeFileSync(hex, encodeIntelHex({ segments: [{ address: 0, data: image }] }));
         row.peerLimit = limitFor(b, size, LINK_BYTE_STREAM);
         row.peer = await runPeer({
           board: c.board,
