@@ -36,8 +36,9 @@ import {
   sumLimits,
   type Limit,
 } from './limits.ts';
-import { recordPhases, type PhaseTimes } from './phases.ts';
-import { lateClock, recordLateness } from './timer-lateness.ts';
+import type { PhaseTimes } from './phases.ts';
+import { measureJob } from './measure-job.ts';
+import { lateClock } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const KiB = 1024;
@@ -122,12 +123,7 @@ async function flashOnce(
     // the comparison).
     settings: { delta: false },
   });
-  const phases = recordPhases(job, clock);
-  const late = recordLateness(job, clock);
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok) throw new Error(`avr ${c.board}: ${result.error.code}: ${result.error.message}`);
+  const { ms, phases, late } = await measureJob(job, clock, `avr ${c.board}`);
   if (!equalBytes(board.flash.read(0, image.length), image)) {
     throw new Error(`avr ${c.board}: the flash does not hold the image`);
   }

@@ -21,8 +21,8 @@ import type { UsbDeviceHandle } from '../src/transport/usb.ts';
 import { requestUsbDevice } from '../src/transport/webusb.ts';
 import { benchImage } from './images.ts';
 import { dfuLimit, dfuseLimit, type Limit } from './limits.ts';
-import { recordPhases } from './phases.ts';
-import { lateClock, recordLateness } from './timer-lateness.ts';
+import { measureJob } from './measure-job.ts';
+import { lateClock } from './timer-lateness.ts';
 import { linkRow, type LinkRow, type Run } from './stm32.ts';
 
 const KiB = 1024;
@@ -106,12 +106,7 @@ async function flashOnce(t: Target, image: Uint8Array, clock: Clock): Promise<Ru
     // A full write, as the limit counts it (the delta suite measures the comparison).
     settings: { delta: false },
   });
-  const phases = recordPhases(job, clock);
-  const late = recordLateness(job, clock);
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok) throw new Error(`dfu ${t.name}: ${result.error.code}: ${result.error.message}`);
+  const { ms, phases, late } = await measureJob(job, clock, `dfu ${t.name}`);
   if (!equalBytes(flash.read(t.address, image.length), image)) {
     throw new Error(`dfu ${t.name}: the flash does not hold the image`);
   }

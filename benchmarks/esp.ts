@@ -29,8 +29,9 @@ import { FakeSerial } from '../src/sim/web/fake-web-serial.ts';
 import { benchImage, bestCompressedSize, espEraseMs, type ImageKind } from './images.ts';
 import { rawBytesPerSecond, serialTiming, type Limit } from './limits.ts';
 import { espRomLimit, espStubLimit } from './limits-esp.ts';
-import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
-import { lateClock, recordLateness } from './timer-lateness.ts';
+import { transferMs, type PhaseTimes } from './phases.ts';
+import { measureJob } from './measure-job.ts';
+import { lateClock } from './timer-lateness.ts';
 
 const ADDRESS = 0x10000;
 const KiB = 1024;
@@ -166,13 +167,7 @@ export async function runOurs(
     clock,
     settings,
   });
-  const phases = recordPhases(job, clock);
-  const late = recordLateness(job, clock);
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok)
-    throw new Error(`our engine failed: ${result.error.code}: ${result.error.message}`);
+  const { ms, phases, late, result } = await measureJob(job, clock, 'our engine');
   if (!equalBytes(board.flash.read(ADDRESS, image.length), image)) {
     throw new Error('our engine: the flash does not hold the image');
   }

@@ -27,8 +27,9 @@ import { wirePortWatcher } from '../src/sim/port-watcher.ts';
 import { LINK_CP2102, LINK_CP2102N, LINK_USB_CDC, type LinkModel } from '../src/sim/serial-wire.ts';
 import { benchImage } from './images.ts';
 import { rawBytesPerSecond, serialTiming, smpUploadLimit, type Limit } from './limits.ts';
-import { recordPhases, type PhaseTimes } from './phases.ts';
-import { lateClock, recordLateness } from './timer-lateness.ts';
+import type { PhaseTimes } from './phases.ts';
+import { measureJob } from './measure-job.ts';
+import { lateClock } from './timer-lateness.ts';
 
 const KiB = 1024;
 /** Zephyr's MCUmgr receive buffer on the simulated board (app-smp.ts default). */
@@ -120,12 +121,7 @@ async function flashOnce(
     clock,
     settings: { timeouts: { reset: 60_000 } },
   });
-  const phases = recordPhases(job, clock);
-  const late = recordLateness(job, clock);
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok) throw new Error(`mcuboot: ${result.error.code}: ${result.error.message}`);
+  const { ms, phases, late } = await measureJob(job, clock, 'mcuboot');
   const primary = imageInSlot(board.flash, NRF52840_SLOTS.primary);
   if (!primary || primary.versionText !== '2.0.0') {
     throw new Error('mcuboot: the new image does not run from the primary slot');

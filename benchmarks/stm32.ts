@@ -39,8 +39,9 @@ import {
   type Limit,
   type SerialTiming,
 } from './limits.ts';
-import { recordPhases, transferMs, type PhaseTimes } from './phases.ts';
-import { lateClock, recordLateness } from './timer-lateness.ts';
+import { transferMs, type PhaseTimes } from './phases.ts';
+import { measureJob } from './measure-job.ts';
+import { lateClock } from './timer-lateness.ts';
 import { runPeer, type PeerResult } from './pty-peers.ts';
 
 const FLASH = 0x08000000;
@@ -212,12 +213,7 @@ async function flashOnce(baud: number, image: Uint8Array, clock: Clock): Promise
     // A full write, as the limit counts it (the delta suite measures the comparison).
     settings: { baudRate: baud, delta: false },
   });
-  const phases = recordPhases(job, clock);
-  const late = recordLateness(job, clock);
-  const t0 = clock.now();
-  const result = await job.run();
-  const ms = clock.now() - t0;
-  if (!result.ok) throw new Error(`stm32: ${result.error.code}: ${result.error.message}`);
+  const { ms, phases, late } = await measureJob(job, clock, 'stm32');
   if (!equalBytes(device.memory.flash.read(FLASH, image.length), image)) {
     throw new Error('stm32: the flash does not hold the image');
   }
