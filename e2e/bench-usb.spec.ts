@@ -11,19 +11,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { expect, test, type Download, type Page } from '@playwright/test';
-import { createBundle } from '../src/bundle/create.ts';
-import { fromHex, toHex } from '../src/core/bytes.ts';
-import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
-import { retargetImage } from '../src/protocols/esp/image.ts';
+import { toHex } from '../src/core/bytes.ts';
 import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../src/sim/dfu/dfuse-sim.ts';
 import {
   GENERIC_DFU_VENDOR_ID,
   GENERIC_RUNTIME_PRODUCT_ID,
 } from '../src/sim/dfu/generic-dfu-sim.ts';
+import { BLINK_S3_TARGET, blinkS3, demoRelease } from './demo-fixture.ts';
 import type {} from '../src/demo/bench-lab.ts';
 
 const root = join(import.meta.dirname, '..');
-const shared = join(root, 'test', 'fixtures', 'firmware');
 
 /** 40 KiB for the STM32: three 16 KiB sectors, a few seconds in real time. */
 const STM32_IMAGE = new Uint8Array(40 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
@@ -35,56 +32,26 @@ const GADGET_IMAGE = new Uint8Array(8 * 1024).map((_, i) => (i * 7 + 1) & 0xff);
  * retargeted to the ESP32-S3, an STM32F4 image for ST's DfuSe bootloader (0483:df11), and an
  * image for the example DFU 1.1 gadget (1209:0001 in its application).
  */
-const bundle: Uint8Array = (() => {
-  const key = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {
-    secret: string;
-  };
-  const app = retargetImage(
-    new Uint8Array(readFileSync(join(shared, 'esp_idf_blink_esp32s2.bin'))),
-    ESP_CHIPS.esp32s3,
-  );
-  const now = Date.now();
-  const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-  return createBundle({
-    manifest: {
-      product: 'webflash-demo',
-      version: '1.1.0',
-      securityCounter: 1,
-      created: stamp(now - 86_400_000),
-      expires: stamp(now + 30 * 86_400_000),
-      notes: 'End-to-end test bundle for a bench of serial and USB boards.',
-      targets: [
-        {
-          chip: 'esp32s3',
-          protocol: 'esp-serial',
-          images: [
-            { name: 'partition-table', address: 0x8000 },
-            { name: 'app', address: 0x10000 },
-          ],
-        },
-        {
-          chip: 'stm32f4',
-          protocol: 'dfuse',
-          usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
-          images: [{ name: 'stm32-app', address: 0x08000000 }],
-        },
-        {
-          chip: 'example-gadget',
-          protocol: 'dfu',
-          usb: { vendorId: GENERIC_DFU_VENDOR_ID, productId: GENERIC_RUNTIME_PRODUCT_ID },
-          images: [{ name: 'gadget-app', slot: 0 }],
-        },
-      ],
+const bundle: Uint8Array = demoRelease({
+  version: '1.1.0',
+  notes: 'End-to-end test bundle for a bench of serial and USB boards.',
+  targets: [
+    BLINK_S3_TARGET,
+    {
+      chip: 'stm32f4',
+      protocol: 'dfuse',
+      usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
+      images: [{ name: 'stm32-app', address: 0x08000000 }],
     },
-    images: {
-      'partition-table': new Uint8Array(readFileSync(join(shared, 'partitions_singleapp.bin'))),
-      app,
-      'stm32-app': STM32_IMAGE,
-      'gadget-app': GADGET_IMAGE,
+    {
+      chip: 'example-gadget',
+      protocol: 'dfu',
+      usb: { vendorId: GENERIC_DFU_VENDOR_ID, productId: GENERIC_RUNTIME_PRODUCT_ID },
+      images: [{ name: 'gadget-app', slot: 0 }],
     },
-    signers: [fromHex(key.secret)],
-  });
-})();
+  ],
+  images: { ...blinkS3(), 'stm32-app': STM32_IMAGE, 'gadget-app': GADGET_IMAGE },
+});
 
 async function openBench(page: Page): Promise<void> {
   const errors: string[] = [];

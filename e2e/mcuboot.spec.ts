@@ -8,18 +8,13 @@
  * A 12 KiB image keeps each test to seconds. Waits on DOM state, DOM mutations and the demo
  * hooks, never on sleeps.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { createBundle } from '../src/bundle/create.ts';
-import { fromHex } from '../src/core/bytes.ts';
 import { SIM_MCUBOOT_SECRET_KEY } from '../src/sim/mcuboot/boards.ts';
 import { buildMcubootImage } from '../src/sim/mcuboot/image-tools.ts';
+import { demoRelease } from './demo-fixture.ts';
 import type {} from '../src/customer/demo-hook.ts';
 import type {} from '../src/demo/bench-lab.ts';
 import type {} from '../src/demo/test-hook.ts';
-
-const root = join(import.meta.dirname, '..');
 
 /** 12 KiB signed with the simulator's MCUboot key, which the virtual boards trust. */
 const APP = buildMcubootImage({
@@ -29,26 +24,12 @@ const APP = buildMcubootImage({
 });
 
 /** A release for the nRF52840 with MCUboot, signed with the public demo key. */
-const bundle: Uint8Array = (() => {
-  const file = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {
-    secret: string;
-  };
-  const now = Date.now();
-  const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-  return createBundle({
-    manifest: {
-      product: 'webflash-demo',
-      version: '1.1.0',
-      securityCounter: 1,
-      created: stamp(now - 86_400_000),
-      expires: stamp(now + 30 * 86_400_000),
-      notes: 'End-to-end test bundle for MCUboot.',
-      targets: [{ chip: 'nrf52840', protocol: 'mcuboot-smp', images: [{ name: 'app', slot: 0 }] }],
-    },
-    images: { app: APP },
-    signers: [fromHex(file.secret)],
-  });
-})();
+const bundle: Uint8Array = demoRelease({
+  version: '1.1.0',
+  notes: 'End-to-end test bundle for MCUboot.',
+  targets: [{ chip: 'nrf52840', protocol: 'mcuboot-smp', images: [{ name: 'app', slot: 0 }] }],
+  images: { app: APP },
+});
 
 async function serve(page: Page): Promise<string[]> {
   const errors: string[] = [];

@@ -6,68 +6,48 @@
  * the prompt, and one a failed update left in DFU mode is flashed again. Waits on DOM state and
  * the demo hook, never on sleeps.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { createBundle } from '../src/bundle/create.ts';
-import { fromHex } from '../src/core/bytes.ts';
 import { STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from '../src/sim/dfu/dfuse-sim.ts';
 import {
   GENERIC_DFU_PRODUCT_ID,
   GENERIC_DFU_VENDOR_ID,
   GENERIC_RUNTIME_PRODUCT_ID,
 } from '../src/sim/dfu/generic-dfu-sim.ts';
+import { demoRelease } from './demo-fixture.ts';
 import type {} from '../src/demo/test-hook.ts';
-
-const root = join(import.meta.dirname, '..');
 
 /** 8 KiB: enough blocks for visible progress, seconds at 115200 baud. */
 const IMAGE = new Uint8Array(8192).map((_, i) => (i * 31 + 7) & 0xff);
 
 /** A bundle signed with the public demo key, with the demo bundle's kinds of targets. */
-const bundle: Uint8Array = (() => {
-  const file = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {
-    secret: string;
-  };
-  const now = Date.now();
-  const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-  return createBundle({
-    manifest: {
-      product: 'webflash-demo',
-      version: '1.0.0',
-      securityCounter: 1,
-      created: stamp(now - 86_400_000),
-      expires: stamp(now + 30 * 86_400_000),
-      notes: 'End-to-end test bundle for STM32 and DFU.',
-      targets: [
-        { chip: 'esp32s3', protocol: 'esp-serial', images: [{ name: 'app', address: 0x10000 }] },
-        {
-          chip: 'stm32f4',
-          protocol: 'stm32-usart',
-          images: [{ name: 'app', address: 0x08000000 }],
-        },
-        {
-          chip: 'stm32f4',
-          protocol: 'dfuse',
-          usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
-          images: [{ name: 'app', address: 0x08000000 }],
-        },
-        {
-          chip: 'example-gadget',
-          protocol: 'dfu',
-          usb: {
-            vendorId: GENERIC_DFU_VENDOR_ID,
-            productId: GENERIC_RUNTIME_PRODUCT_ID,
-            dfuProductId: GENERIC_DFU_PRODUCT_ID,
-          },
-          images: [{ name: 'app', slot: 0 }],
-        },
-      ],
+const bundle: Uint8Array = demoRelease({
+  notes: 'End-to-end test bundle for STM32 and DFU.',
+  targets: [
+    { chip: 'esp32s3', protocol: 'esp-serial', images: [{ name: 'app', address: 0x10000 }] },
+    {
+      chip: 'stm32f4',
+      protocol: 'stm32-usart',
+      images: [{ name: 'app', address: 0x08000000 }],
     },
-    images: { app: IMAGE },
-    signers: [fromHex(file.secret)],
-  });
-})();
+    {
+      chip: 'stm32f4',
+      protocol: 'dfuse',
+      usb: { vendorId: STM32_DFU_VENDOR_ID, productId: STM32_DFU_PRODUCT_ID },
+      images: [{ name: 'app', address: 0x08000000 }],
+    },
+    {
+      chip: 'example-gadget',
+      protocol: 'dfu',
+      usb: {
+        vendorId: GENERIC_DFU_VENDOR_ID,
+        productId: GENERIC_RUNTIME_PRODUCT_ID,
+        dfuProductId: GENERIC_DFU_PRODUCT_ID,
+      },
+      images: [{ name: 'app', slot: 0 }],
+    },
+  ],
+  images: { app: IMAGE },
+});
 
 async function open(page: Page): Promise<void> {
   const errors: string[] = [];

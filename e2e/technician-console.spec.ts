@@ -12,51 +12,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import type {} from '../src/demo/test-hook.ts';
-import { createBundle } from '../src/bundle/create.ts';
-import { fromHex } from '../src/core/bytes.ts';
-import { ESP_CHIPS } from '../src/protocols/esp/chips.ts';
-import { retargetImage } from '../src/protocols/esp/image.ts';
-import { e2eBundle, serveDemoBundle } from './demo-fixture.ts';
+import {
+  BLINK_S3_TARGET,
+  blinkS3,
+  demoRelease,
+  e2eBundle,
+  serveDemoBundle,
+} from './demo-fixture.ts';
 
 const root = join(import.meta.dirname, '..');
 
 /** A release of the e2e product with another version and security counter, signed with the demo key. */
 function release(version: string, securityCounter: number): Buffer {
-  const key = JSON.parse(readFileSync(join(root, 'demo', 'keys', 'demo-release.key'), 'utf8')) as {
-    secret: string;
-  };
-  const shared = join(root, 'test', 'fixtures', 'firmware');
-  const app = retargetImage(
-    new Uint8Array(readFileSync(join(shared, 'esp_idf_blink_esp32s2.bin'))),
-    ESP_CHIPS.esp32s3,
-  );
-  const now = Date.now();
-  const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
   return Buffer.from(
-    createBundle({
-      manifest: {
-        product: 'webflash-demo',
-        version,
-        securityCounter,
-        created: iso(now - 86_400_000),
-        expires: iso(now + 30 * 86_400_000),
-        notes: `End-to-end release ${version}.`,
-        targets: [
-          {
-            chip: 'esp32s3',
-            protocol: 'esp-serial',
-            images: [
-              { name: 'partition-table', address: 0x8000 },
-              { name: 'app', address: 0x10000 },
-            ],
-          },
-        ],
-      },
-      images: {
-        'partition-table': new Uint8Array(readFileSync(join(shared, 'partitions_singleapp.bin'))),
-        app,
-      },
-      signers: [fromHex(key.secret)],
+    demoRelease({
+      version,
+      securityCounter,
+      notes: `End-to-end release ${version}.`,
+      targets: [BLINK_S3_TARGET],
+      images: blinkS3(),
     }),
   );
 }
