@@ -6,7 +6,7 @@
  * Leonardo through its 1200-baud touch, followed to its bootloader's port and back.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { avrDemoRelease } from '../../scripts/avr-demo-release.ts';
 import { createBundle } from '../bundle/create.ts';
 import { sleep } from '../core/clock.ts';
@@ -15,7 +15,7 @@ import type { AvrSimBoardHandle } from '../sim/avr/boards.ts';
 import { deviceFacts } from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key } from '../../test/bundle/fixtures.ts';
 import type { DemoLab } from './lab.ts';
-import { createLabStore, disposeLabStore, type LabStore } from '../../test/demo/lab-store.ts';
+import { labStoreOpener, type LabStore } from '../../test/demo/lab-store.ts';
 
 // Drivers load before any job, so loading takes no time on the virtual clock.
 await loadDrivers();
@@ -38,20 +38,8 @@ function bundle(): Uint8Array {
   });
 }
 
-let current: LabStore | undefined;
-afterEach(() => {
-  disposeLabStore(current);
-  current = undefined;
-});
-
-async function setup(): Promise<LabStore> {
-  current = createLabStore();
-  const { store } = current;
-  expect(
-    await store.getState().loadBundle({ kind: 'bytes', name: 'avr.fwb', bytes: bundle() }),
-  ).toBe(true);
-  return current;
-}
+const open = labStoreOpener();
+const setup = (): Promise<LabStore> => open(bundle());
 
 /** The sketch image of the target for `chip`, and what the board's flash holds there. */
 function written(lab: DemoLab, board: string, chip: string): { want: Uint8Array; got: Uint8Array } {

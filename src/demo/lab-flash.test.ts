@@ -4,14 +4,14 @@
  * (src/technician/browser/browser-services.ts) over the fake Web Serial and WebUSB, the real drivers, and
  * the store — as the page runs them, minus React and the workers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBundle } from '../bundle/create.ts';
 import { sleep } from '../core/clock.ts';
 import type { Stm32SimBoardHandle } from '../sim/stm32/boards.ts';
 import { deviceFacts, READ_PROTECTED_RECOVERY } from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key } from '../../test/bundle/fixtures.ts';
 import type { DemoLab } from './lab.ts';
-import { createLabStore, disposeLabStore, type LabStore } from '../../test/demo/lab-store.ts';
+import { labStoreOpener, type LabStore } from '../../test/demo/lab-store.ts';
 import { loadDrivers } from '../protocols/registry.ts';
 
 // Drivers load before any job, so loading takes no time on the virtual clock.
@@ -56,20 +56,8 @@ function bundle(): Uint8Array {
   });
 }
 
-let current: LabStore | undefined;
-afterEach(() => {
-  disposeLabStore(current);
-  current = undefined;
-});
-
-async function setup(): Promise<LabStore> {
-  current = createLabStore();
-  const { store } = current;
-  expect(
-    await store.getState().loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes: bundle() }),
-  ).toBe(true);
-  return current;
-}
+const open = labStoreOpener();
+const setup = (): Promise<LabStore> => open(bundle());
 
 function flashOf(lab: DemoLab, name: string): Uint8Array {
   const board = lab.board(name) as Stm32SimBoardHandle;

@@ -6,7 +6,7 @@
  * and the upload resumed from the offset the board reports; serial recovery.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pinnedRoot } from '../bundle/pinned-root.ts';
 import type { TrustRoot } from '../bundle/trust-root.ts';
 import { createBundle } from '../bundle/create.ts';
@@ -15,7 +15,7 @@ import { buildMcubootImage } from '../sim/mcuboot/image-tools.ts';
 import { SIM_MCUBOOT_SECRET_KEY, type McubootBoardHandle } from '../sim/mcuboot/boards.ts';
 import { deviceFacts, type AppStore } from '../technician/state/index.ts';
 import { CREATED, EXPIRES, key } from '../../test/bundle/fixtures.ts';
-import { createLabStore, disposeLabStore, type LabStore } from '../../test/demo/lab-store.ts';
+import { labStoreOpener, type LabStore } from '../../test/demo/lab-store.ts';
 
 // Drivers load before any job, so loading takes no time on the virtual clock.
 await loadDrivers();
@@ -55,23 +55,16 @@ function bundle(confirm?: 'host' | 'application'): Uint8Array {
   });
 }
 
-let current: LabStore | undefined;
-afterEach(() => {
-  disposeLabStore(current);
-  current = undefined;
-});
+const open = labStoreOpener();
 
 async function setup(
   board: string,
   confirm?: 'host' | 'application',
   release?: { bytes: Uint8Array; trustRoot: TrustRoot; now: Date },
 ): Promise<LabStore> {
-  current = createLabStore(release ? { trustRoot: release.trustRoot, now: release.now } : {});
-  const { lab, store } = current;
-  const bytes = release?.bytes ?? bundle(confirm);
-  expect(await store.getState().loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes })).toBe(true);
-  expect(await store.getState().choosePort({ board })).toBe(true);
-  return { lab, store, clock: current.clock };
+  const labStore = await open(release?.bytes ?? bundle(confirm), release ?? {});
+  expect(await labStore.store.getState().choosePort({ board })).toBe(true);
+  return labStore;
 }
 
 const messages = (s: AppStore): string[] => s.getState().log.entries.map((e) => e.message);

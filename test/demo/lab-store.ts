@@ -3,6 +3,7 @@
  * build it: the lab's fake Web Serial and WebUSB, the browser services, and bundle verification
  * against the test root (test/bundle/fixtures.ts) at a fixed time.
  */
+import { afterEach, expect } from 'vitest';
 import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
 import type { TrustRoot } from '../../src/bundle/trust-root.ts';
 import { verifyBundle } from '../../src/bundle/verify.ts';
@@ -23,7 +24,7 @@ export interface LabStore {
 }
 
 /** A fresh lab and store; `trustRoot` and `now` default to the test root and NOW. */
-export function createLabStore(options: { trustRoot?: TrustRoot; now?: Date } = {}): LabStore {
+function createLabStore(options: { trustRoot?: TrustRoot; now?: Date } = {}): LabStore {
   const clock = new VirtualClock({ yieldToHost: setImmediate });
   const lab = installDemoLab({ clock, navigator: {} });
   const services = createBrowserServices({
@@ -44,8 +45,31 @@ export function createLabStore(options: { trustRoot?: TrustRoot; now?: Date } = 
 }
 
 /** Ends a store's jobs and restores the navigator. */
-export function disposeLabStore(labStore: LabStore | undefined): void {
+function disposeLabStore(labStore: LabStore | undefined): void {
   if (!labStore) return;
   resetAppStore(labStore.store);
   labStore.lab.dispose();
+}
+
+/**
+ * For a test file: `open(bytes)` builds a lab and store (options as `createLabStore`) and loads
+ * the release `bytes`; the store is disposed after each test.
+ */
+export function labStoreOpener(): (
+  bytes: Uint8Array,
+  options?: { trustRoot?: TrustRoot; now?: Date },
+) => Promise<LabStore> {
+  let current: LabStore | undefined;
+  afterEach(() => {
+    disposeLabStore(current);
+    current = undefined;
+  });
+  return async (bytes, options = {}) => {
+    current = createLabStore(options);
+    const loaded = await current.store
+      .getState()
+      .loadBundle({ kind: 'bytes', name: 'lab.fwb', bytes });
+    expect(loaded).toBe(true);
+    return current;
+  };
 }
