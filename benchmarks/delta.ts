@@ -24,7 +24,7 @@ import {
   STM32L476_DFUSE,
   type DfuseChip,
 } from '../src/sim/dfu/dfuse-sim.ts';
-import { MD5_BYTES_PER_MS } from '../src/sim/esp/loader.ts';
+import { MD5_BYTES_PER_MS, md5Rate } from '../src/protocols/esp/md5-rate.ts';
 import { W25Q32_TIMING, type FlashTiming } from '../src/sim/flash-model.ts';
 import { SimUsbBus } from '../src/sim/usb/sim-usb-device.ts';
 import type { EspSimBoard } from '../src/sim/esp/boards.ts';
@@ -97,14 +97,15 @@ export interface DeltaSuiteResult {
 }
 
 /**
- * ESP: the chip hashes the image once (both boards' stubs run with raised clocks: the ESP32's
- * on any transport, the ESP32-S3's on USB-Serial/JTAG); a changed sector costs its erase and
+ * ESP: the chip hashes the image once, at its stub's rate (md5-rate.ts: the ESP32's stub raises
+ * its clocks on any port, the ESP32-S3's never does); a changed sector costs its erase and
  * programming.
  */
-function espBound(imageBytes: number) {
+function espBound(imageBytes: number, chip: 'esp32' | 'esp32s3', nativeUsb: boolean) {
   const sectors = Math.ceil(imageBytes / 4096);
+  const rate = MD5_BYTES_PER_MS[md5Rate({ chip, stub: true, nativeUsb })];
   return (changed: readonly number[]) =>
-    (sectors * 4096) / MD5_BYTES_PER_MS.stubFastClock +
+    (sectors * 4096) / rate +
     changed.length * (W25Q32_TIMING.sectorEraseMs(4096) + W25Q32_TIMING.programMs(4096));
 }
 
@@ -142,7 +143,7 @@ function espConfig(
     address: 0x10000,
     imageBytes: size,
     unitBytes: 4096,
-    bound: espBound(size),
+    bound: espBound(size, board === 'esp32' ? 'esp32' : 'esp32s3', board === 'esp32s3'),
     async setup(clock, old) {
       const b = createBoard(board, {
         clock,

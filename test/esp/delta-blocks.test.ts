@@ -10,6 +10,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/log.ts';
 import type { DeltaUnit } from '../../src/protocols/driver.ts';
 import { connectEsp } from '../../src/protocols/esp/driver.ts';
+import { MD5_BYTES_PER_MS, md5Rate } from '../../src/protocols/esp/md5-rate.ts';
 import {
   chooseBlockSectors,
   expectedCompareMs,
@@ -249,11 +250,40 @@ describe('ESP delta cost model', () => {
       md5Cost('stub', 921600),
       md5Cost('rom', 115200),
       md5Cost('stubFastClock', 921600),
+      md5Cost('stubShortReads', 921600),
     ]) {
       const best = chooseBlockSectors(sectors, cost);
       const ms = expectedCompareMs(sectors, best, cost, 0.1);
       expect(ms).toBeLessThanOrEqual(expectedCompareMs(sectors, 1, cost, 0.1));
       expect(ms).toBeLessThanOrEqual(expectedCompareMs(sectors, sectors, cost, 0.1));
     }
+  });
+});
+
+describe('which SPI_FLASH_MD5 rate applies (md5-rate.ts)', () => {
+  it.each([
+    ['esp32', false, false, 'rom'],
+    ['esp32s3', false, true, 'rom'],
+    ['esp32', true, false, 'stubFastClock'],
+    ['esp32s2', true, false, 'stubFastClock'],
+    ['esp32s3', true, true, 'stubShortReads'],
+    ['esp32s3', true, false, 'stubShortReads'],
+    ['esp32c3', true, false, 'stubShortReads'],
+    ['esp32c3', true, true, 'stubFastClock'],
+    ['esp32c6', true, true, 'stubFastClock'],
+    ['esp8266', true, false, 'stub'],
+    [undefined, true, false, 'stubFastClock'],
+  ] as const)('%s, stub %s, native USB %s: %s', (chip, stub, nativeUsb, rate) => {
+    expect(md5Rate({ chip, stub, nativeUsb })).toBe(rate);
+  });
+
+  it('the slower the hashing, the larger the cost of a sector in the model', () => {
+    const rates = (['stubFastClock', 'stub', 'stubShortReads', 'rom'] as const).map(
+      (r) => md5Cost(r, 921600).sectorMs,
+    );
+    expect(rates).toEqual([...rates].sort((a, b) => a - b));
+    expect(md5Cost('stubShortReads', 921600).sectorMs).toBeCloseTo(
+      4096 / MD5_BYTES_PER_MS.stubShortReads,
+    );
   });
 });

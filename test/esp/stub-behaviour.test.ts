@@ -257,3 +257,23 @@ describe("the simulated stub's replies follow esp-flasher-stub's main loop", () 
     expect(toHex(second)).toBe(toHex(data.subarray(1024, 2048)));
   });
 });
+
+describe('SPI_FLASH_MD5 takes the time the chip needs to hash (md5-rate.ts)', () => {
+  it.each([
+    ['esp32', 1700], // the ESP32's stub raises its clocks on a UART too
+    ['esp32s3', 650], // USB-Serial/JTAG, but the ESP32-S3's stub keeps the ROM's 40 MHz
+    ['esp32s3-uart', 650],
+    ['esp32c3', 650], // a UART: the ROM's clocks, 16-byte flash reads
+    ['esp32c3-usb', 1700], // USB-Serial/JTAG: raised clocks
+  ])('%s: %i bytes a millisecond', async (board, rate) => {
+    const s = await stubSession(board);
+    const size = 256 * 1024;
+    const t0 = s.clock.now();
+    const digest = await s.loader.spiFlashMd5(0, size);
+    const ms = s.clock.now() - t0;
+    expect(toHex(digest)).toBe(toHex(md5(s.board.flash.read(0, size))));
+    expect(ms).toBeGreaterThanOrEqual(size / rate);
+    // Plus one round trip on the line.
+    expect(ms).toBeLessThan(size / rate + 10);
+  });
+});

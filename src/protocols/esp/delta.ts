@@ -30,28 +30,7 @@ import { FLASH_SECTOR_SIZE } from './constants.ts';
 import { plainDigests, type ImageDigests } from './digests.ts';
 import { canCompress } from './flash-writer.ts';
 import type { EspLoader } from './loader.ts';
-
-/**
- * How fast the chip answers SPI_FLASH_MD5, in bytes of flash per millisecond
- * (docs/protocols/esp.md "Delta updates"): the stub at the ROM's clocks 850 (esptool
- * `--trace`: 261 840 bytes in 0.309 s), the stub with its clocks raised at least twice that,
- * the ROM loader 250 (esp-serial-flasher commit 058156c: about 4 s per MB).
- */
-const MD5_BYTES_PER_MS = { stub: 850, stubFastClock: 1700, rom: 250 } as const;
-
-/** Which of the rates above applies. */
-export type Md5Loader = keyof typeof MD5_BYTES_PER_MS;
-
-/**
- * The loader answering SPI_FLASH_MD5: the ROM, or the stub, which raises its clocks on the
- * ESP32 and ESP32-S2 over any transport and on every chip over USB-Serial/JTAG
- * (esp-flasher-stub `esp_main`, `stub_lib_clock_init`).
- */
-function md5Loader(loader: EspLoader, nativeUsb: boolean): Md5Loader {
-  if (!loader.isStub) return 'rom';
-  const chip = loader.chip?.id;
-  return nativeUsb || chip === 'esp32' || chip === 'esp32s2' ? 'stubFastClock' : 'stub';
-}
+import { MD5_BYTES_PER_MS, md5Rate, type Md5Rate } from './md5-rate.ts';
 
 /**
  * One USB full-speed frame each way: what a command's round trip costs beyond its bytes, on a
@@ -73,7 +52,7 @@ export interface Md5Cost {
 }
 
 /** The cost model's figures for `loader` at `baudRate`. */
-export function md5Cost(loader: Md5Loader, baudRate: number): Md5Cost {
+export function md5Cost(loader: Md5Rate, baudRate: number): Md5Cost {
   const reply = loader === 'rom' ? FRAME_BYTES.romReply : FRAME_BYTES.stubReply;
   return {
     commandMs: ((FRAME_BYTES.command + reply) * 10 * 1000) / baudRate + USB_TURNAROUND_MS,
@@ -177,7 +156,14 @@ export async function compareBlocks(
     size === undefined
       ? chooseBlockSectors(
           sectors,
-          md5Cost(md5Loader(loader, options.nativeUsb ?? false), loader.link.baudRate),
+          md5Cost(
+            md5Rate({
+              chip: loader.chip?.id,
+              stub: loader.isStub,
+              nativeUsb: options.nativeUsb ?? false,
+            }),
+            loader.link.baudRate,
+          ),
         )
       : size / FLASH_SECTOR_SIZE;
   loader.logger.debug(

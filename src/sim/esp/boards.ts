@@ -144,6 +144,7 @@ function espPreset(options: {
         flash,
         mac: deterministicMac(ESP_OUI[chip.id], seed, options.name),
         resetCircuit: o.startInBootloader ? 'none' : bridge.circuit,
+        usbSerialJtag: bridge.circuit === 'usb-jtag-serial',
         ...(bridge.reenumerateMs !== undefined && !o.startInBootloader
           ? { reenumerateOnAppBootMs: bridge.reenumerateMs }
           : {}),

@@ -43,6 +43,11 @@ export interface EspDeviceOptions {
   mac: Uint8Array;
   resetCircuit: ResetCircuit;
   /**
+   * The host talks to the chip's own USB-Serial/JTAG port, whatever resets it (a board that
+   * starts in its bootloader has no reset circuit). Default: the reset circuit is that port's.
+   */
+  usbSerialJtag?: boolean;
+  /**
    * USB-native boards: when the application starts, the USB device re-enumerates and comes
    * back after this many ms (a new port on the host). Undefined: the port stays.
    */
@@ -292,7 +297,8 @@ export class EspDevice implements SimSerialDevice {
         chip: this.chip,
         flash: this.flash,
         registers: this.registers,
-        usbSerialJtag: this.options.resetCircuit === 'usb-jtag-serial',
+        usbSerialJtag:
+          this.options.usbSerialJtag ?? this.options.resetCircuit === 'usb-jtag-serial',
         wait: (ms) => sleep(side.clock, ms),
       },
       () => side.clock.now(),

@@ -34,6 +34,7 @@ import {
   espChecksum,
   type CommandPacket,
 } from '../../protocols/esp/packet.ts';
+import { MD5_BYTES_PER_MS, md5Rate } from '../../protocols/esp/md5-rate.ts';
 import {
   LoaderFailure,
   MALFORMED,
@@ -69,28 +70,6 @@ const STUB_PLUGIN_LAST_OPCODE = 0xef;
  * SPI_SET_PARAMS for that reason).
  */
 export const ROM_DEFAULT_FLASH_CHIP_SIZE = 2 * 1024 * 1024;
-
-/**
- * How fast SPI_FLASH_MD5 reads and hashes flash, in bytes per millisecond. Both flasher stubs
- * hash synchronously, 4 KiB at a time (a flash read, then the ROM's MD5 update), and answer
- * only when done (esp-flasher-stub `s_spi_flash_md5`, esptool's legacy stub
- * `handle_flash_get_md5sum`); nothing else runs meanwhile.
- * - Stub at the ROM's clocks: 850, the one published timing, an esptool `--trace` of the
- *   legacy stub hashing 261 840 bytes in 0.309 s between its reply header and the digest (an
- *   ESP8266; no such trace of an ESP32 is published).
- * - Stub with raised clocks: 1700. esp-flasher-stub raises the CPU and APB clocks at start
- *   (`stub_lib_clock_init`; ESP32: CPU 160 MHz, APB 40 → 80 MHz) on the ESP32 and ESP32-S2
- *   over any transport (since v1.1.0) and on every chip over USB-Serial/JTAG. The flash clock
- *   is divided from APB, so reading takes half the time, and hashing at most half: at least
- *   twice the rate above. No timing is published; this is that lower estimate.
- * - ROM loader: 250. esp-serial-flasher, which used the ROM's command, raised its MD5 timeout
- *   from 0.8 to 8 s per MB after timeouts on ESP32 and ESP32-C3 (commit 058156c: "A flash
- *   size of 4MB was used for testing, and a safety margin of 2 was added"): about 4 s per MB.
- */
-export const MD5_BYTES_PER_MS = { stub: 850, stubFastClock: 1700, rom: 250 } as const;
-
-/** esp-flasher-stub `esp_main`: the chips whose stub raises its clocks on a UART too. */
-const FAST_CLOCK_ON_UART: ReadonlySet<string> = new Set(['esp32', 'esp32s2']);
 
 /**
  * The device side of one ESP serial loader session (ROM, then stub once uploaded); the host side
@@ -371,11 +350,14 @@ export class LoaderSession {
     return { replies: [this.reply(cmd.op, this.value, data)] };
   }
 
-  /** SPI_FLASH_MD5's rate on this chip and transport (`MD5_BYTES_PER_MS`). */
+  /** SPI_FLASH_MD5's rate on this chip and port (src/protocols/esp/md5-rate.ts). */
   private md5BytesPerMs(): number {
-    if (!this.stub) return MD5_BYTES_PER_MS.rom;
-    const fast = this.ctx.usbSerialJtag || FAST_CLOCK_ON_UART.has(this.ctx.chip.id);
-    return fast ? MD5_BYTES_PER_MS.stubFastClock : MD5_BYTES_PER_MS.stub;
+    const rate = md5Rate({
+      chip: this.ctx.chip.id,
+      stub: this.stub,
+      nativeUsb: this.ctx.usbSerialJtag,
+    });
+    return MD5_BYTES_PER_MS[rate];
   }
 
   /**
