@@ -8,11 +8,18 @@
 //
 //   node scripts/size-report.mjs          # table
 //   node scripts/size-report.mjs --json   # machine-readable, for the benchmarks
+//   node scripts/size-report.mjs --check  # also exits 1 when a complete ESP update is over budget
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { DEMO_MODULE, simulatorCodeIn } from './production-check.mjs';
 
 const json = process.argv.includes('--json');
+const check = process.argv.includes('--check');
+/**
+ * The customer updater's budget: the JavaScript of a complete ESP update, gzipped, in bytes
+ * (docs/embedding.md, "Size"; benchmarks/size.ts `CUSTOMER_JS_TARGET_BYTES` is the same figure).
+ */
+const CUSTOMER_ESP_BUDGET_BYTES = 60_000;
 // Always a production build, whatever NODE_ENV this process inherited (a Vite dev server started
 // earlier in a parent process sets it to "development", which would build the demo in).
 process.env.NODE_ENV = 'production';
@@ -196,7 +203,12 @@ if (stubScripts.length > 0) {
 if (json) {
   console.log(
     JSON.stringify(
-      { ...report, customerEspTotalGzipBytes: customerEspTotal, customerEspStubData: stubData },
+      {
+        ...report,
+        customerEspTotalGzipBytes: customerEspTotal,
+        customerEspBudgetBytes: CUSTOMER_ESP_BUDGET_BYTES,
+        customerEspStubData: stubData,
+      },
       null,
       2,
     ),
@@ -221,4 +233,12 @@ if (json) {
   for (const [chip, d] of Object.entries(stubData)) {
     console.log(`  ${chip.padEnd(44)} ${kb(d.bytes).padStart(9)} ${kb(d.gzipBytes).padStart(9)}`);
   }
+}
+
+if (check && customerEspTotal > CUSTOMER_ESP_BUDGET_BYTES) {
+  console.error(
+    `size-report: a complete ESP update is ${customerEspTotal} bytes of JavaScript gzipped, ` +
+      `over the budget of ${CUSTOMER_ESP_BUDGET_BYTES} (docs/embedding.md, "Size").`,
+  );
+  process.exitCode = 1;
 }

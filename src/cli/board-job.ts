@@ -13,12 +13,11 @@ import { fromVerifiedBundle } from '../job/bundle-source.ts';
 import { recoveryAdvice, type RecoveryContext } from '../job/recovery.ts';
 import { runFlashJob, type JobListeners } from '../job/runner.ts';
 import type { JobResult, JobSettings } from '../job/types.ts';
-import { dfuTargetFor } from '../protocols/dfu/usb-targets.ts';
+import { chooseUsbProtocol, dfuTargetFor } from '../protocols/dfu/usb-targets.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
 import type { BaudSetting } from '../protocols/link-speed.ts';
 import {
   chooseSerialProtocol,
-  chooseUsbProtocol,
   driverFor,
   hintForUsbIds,
   targetChipFor,

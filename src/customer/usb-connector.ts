@@ -17,7 +17,8 @@ import {
   type UsbTargetShape,
 } from '../protocols/dfu/usb-targets.ts';
 import type { ProtocolId } from '../protocols/driver.ts';
-import { chooseUsbProtocol, driverFor } from '../protocols/registry.ts';
+import { driverFor } from '../protocols/registry.ts';
+import { chooseUsbProtocol } from '../protocols/dfu/usb-targets.ts';
 import type { UsbDeviceHandle } from '../transport/usb.ts';
 import { requestUsbDevice, type WebUsbOptions } from '../transport/webusb.ts';
 import type { ChooseAgainStep, PortChoice } from './flow.ts';

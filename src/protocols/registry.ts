@@ -11,12 +11,6 @@ import type { Logger } from '../core/log.ts';
 import type { PortWatcher } from '../transport/link.ts';
 import type { UsbDeviceFilter, UsbDeviceWatcher } from '../transport/usb.ts';
 import { AVR_USB_IDENTITIES, STK500V1_BAUD_RATES } from './avr/usb-ids.ts';
-import {
-  isUsbProtocol,
-  usbProtocolFor,
-  type UsbIds,
-  type UsbTargetShape,
-} from './dfu/usb-targets.ts';
 import type { ConnectOptions, FlashSession, ProtocolDriver, ProtocolId } from './driver.ts';
 import type { CompressFn } from './esp/compress.ts';
 import type { ImageDigests } from './esp/digests.ts';
@@ -342,26 +336,6 @@ export function chooseSerialProtocol(options: {
       ],
     },
   );
-}
-
-/**
- * The protocol for a USB device, by the rules of src/protocols/dfu/usb-targets.ts
- * (`usbProtocolFor`). Without targets (a raw development image) the vendor rule applies.
- * @throws {UsageError} when the bundle has no USB target at all.
- * @example chooseUsbProtocol({ targets, device: { vendorId: 0x0483, productId: 0xdf11 } }) // 'dfuse'
- */
-export function chooseUsbProtocol(options: {
-  targets: readonly UsbTargetShape[] | undefined;
-  device: UsbIds;
-}): ProtocolId {
-  const { targets, device } = options;
-  if (targets && !targets.some((t) => isUsbProtocol(t.protocol))) {
-    throw new UsageError(
-      'This bundle has no image for a USB DFU device: its targets use a serial port.',
-      { hints: ['Choose "Serial port" under Board and pick the board’s port.'] },
-    );
-  }
-  return usbProtocolFor(targets, device);
 }
 
 /**

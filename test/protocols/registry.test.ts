@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.ts';
 import {
+  chooseUsbProtocol,
   DFU_CLASS_FILTER,
   dfuTargetFor,
   usbFiltersFor,
   type UsbTargetShape as TargetShape,
 } from '../../src/protocols/dfu/usb-targets.ts';
 import type { ProtocolId } from '../../src/protocols/driver.ts';
-import {
-  chooseSerialProtocol,
-  chooseUsbProtocol,
-  hintForUsbIds,
-} from '../../src/protocols/registry.ts';
+import { chooseSerialProtocol, hintForUsbIds } from '../../src/protocols/registry.ts';
 import type { SerialProtocolChoice, SerialProtocolId } from '../../src/app/types.ts';
 
 const t = (chip: string, protocol: string, usb?: [number, number], slot?: number): TargetShape => ({

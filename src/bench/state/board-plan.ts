@@ -4,6 +4,7 @@
  * exactly as in the technician view, and the filters of the browser's device chooser. Pure
  * functions of plain data.
  */
+import { chooseUsbProtocol } from '../../protocols/dfu/usb-targets.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { Connector } from '../../job/types.ts';
 import type { UsbDeviceFilter, UsbDeviceHandle, UsbDeviceInfo } from '../../transport/usb.ts';
@@ -17,7 +18,6 @@ import {
 import type { ProtocolId } from '../../protocols/driver.ts';
 import {
   chooseSerialProtocol,
-  chooseUsbProtocol,
   hintForUsbIds,
   protocolName,
   targetChipFor,

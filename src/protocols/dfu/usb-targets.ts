@@ -5,6 +5,7 @@
  * Pure functions of plain data.
  */
 import { usbId, type UsbDeviceFilter } from '../../transport/usb.ts';
+import { UsageError } from '../../core/errors.ts';
 import { ST_DFU_BOOTLOADER } from './dfuse-chips.ts';
 
 /** What the rules need of a bundle target (a manifest target or its summary fits). */
@@ -43,7 +44,7 @@ export const DFU_CLASS_FILTER: UsbDeviceFilter = Object.freeze({
 });
 
 /** True for the protocols spoken to USB devices. */
-export function isUsbProtocol(protocol: string): protocol is UsbProtocolId {
+function isUsbProtocol(protocol: string): protocol is UsbProtocolId {
   return protocol === 'dfu' || protocol === 'dfuse';
 }
 
@@ -122,4 +123,25 @@ export function dfuTargetFor(
   const fits = exact.length > 0 ? exact : dfu.filter((t) => !t.usb);
   if (fits.length === 0 || new Set(fits.map((t) => t.chip)).size !== 1) return undefined;
   return { chip: fits[0]!.chip, alternateSetting: fits[0]!.images[0]?.slot };
+}
+
+/**
+ * The protocol for a USB device, by the rules above (`usbProtocolFor`), for the faces that
+ * choose it (the protocol registry chooses among serial protocols; the USB rules load only with
+ * a USB update). Without targets (a raw development image) the vendor rule applies.
+ * @throws {UsageError} when the bundle has no USB target at all.
+ * @example chooseUsbProtocol({ targets, device: { vendorId: 0x0483, productId: 0xdf11 } }) // 'dfuse'
+ */
+export function chooseUsbProtocol(options: {
+  targets: readonly UsbTargetShape[] | undefined;
+  device: UsbIds;
+}): UsbProtocolId {
+  const { targets, device } = options;
+  if (targets && !targets.some((t) => isUsbProtocol(t.protocol))) {
+    throw new UsageError(
+      'This bundle has no image for a USB DFU device: its targets use a serial port.',
+      { hints: ['Choose "Serial port" under Board and pick the board’s port.'] },
+    );
+  }
+  return usbProtocolFor(targets, device);
 }

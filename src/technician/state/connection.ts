@@ -4,6 +4,7 @@
  * the engine starts, so a missing choice or an unsupported protocol is refused with nothing
  * touched.
  */
+import { chooseUsbProtocol } from '../../protocols/dfu/usb-targets.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { Connector, PhaseTimeouts } from '../../job/types.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
@@ -13,12 +14,7 @@ import {
   dfuTargetFor,
   type UsbTargetShape as TargetShape,
 } from '../../protocols/dfu/usb-targets.ts';
-import {
-  chooseSerialProtocol,
-  chooseUsbProtocol,
-  protocolName,
-  targetChipFor,
-} from '../../protocols/registry.ts';
+import { chooseSerialProtocol, protocolName, targetChipFor } from '../../protocols/registry.ts';
 import { RESELECT_TIMEOUT_MS } from '../browser/prompting-usb-watcher.ts';
 import type {
   AppServices,

@@ -4,7 +4,8 @@
  */
 import type { LogEntry } from '../../core/log.ts';
 import type { ProtocolId } from '../../protocols/driver.ts';
-import { chooseSerialProtocol, chooseUsbProtocol } from '../../protocols/registry.ts';
+import { chooseSerialProtocol } from '../../protocols/registry.ts';
+import { chooseUsbProtocol } from '../../protocols/dfu/usb-targets.ts';
 import { filterLog } from '../../app/log-export.ts';
 import type { AppState } from './slices/slice.ts';
 
