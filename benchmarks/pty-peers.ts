@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBundle } from '../src/bundle/create.ts';
 import { equalBytes } from '../src/core/bytes.ts';
-import { realClock } from '../src/core/clock.ts';
 import type { SimBoard } from '../src/sim/board.ts';
 import { createBoard } from '../src/sim/boards.ts';
 import { serveOnTcp } from '../src/sim/node/bridge.ts';
+import { preciseClock } from '../src/sim/node/precise-clock.ts';
 import { serveOnPty } from '../src/sim/node/pty.ts';
 import { LINK_BYTE_STREAM } from '../src/sim/serial-wire.ts';
 
@@ -71,7 +71,7 @@ async function onPty(
   use: (path: string) => Promise<void>,
 ): Promise<{ ms: number; board: SimBoard }> {
   const board = createBoard(o.board, {
-    clock: realClock,
+    clock: preciseClock(),
     link: LINK_BYTE_STREAM,
     startInBootloader: true,
   });

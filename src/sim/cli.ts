@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors.ts';
 import { createBoard, getBoardPreset, listBoards } from './boards.ts';
 import { serveOnTcp } from './node/bridge.ts';
 import { serveControl } from './node/control.ts';
+import { preciseClock } from './node/precise-clock.ts';
 import { parseSimArgs, SIM_USAGE } from './node/args.ts';
 import { hasSocat, serveOnPty, SOCAT } from './node/pty.ts';
 import { LINK_BYTE_STREAM } from './serial-wire.ts';
@@ -33,7 +34,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // and autobaud change) and are never garbled; --baud is the host's rate at connect.
   const link = LINK_BYTE_STREAM;
   const board = createBoard(options.board, {
-    clock: realClock,
+    clock: options.preciseTimers ? preciseClock() : realClock,
     seed: options.seed,
     link,
     images,

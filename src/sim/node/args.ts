@@ -19,6 +19,8 @@ export interface SimCliOptions {
   seed: number;
   faults: FaultOptions;
   images: { address: number; file: string }[];
+  /** Fire the board's timers on time by polling before each is due (preciseClock). */
+  preciseTimers: boolean;
   help: boolean;
   list: boolean;
 }
@@ -43,6 +45,9 @@ Serves a simulated board's serial port, already in its bootloader, to native too
                           corrupt:P       flip bits in each byte with probability P
                           delay:P:MS      hold a chunk back MS ms with probability P
   --image ADDR:FILE     put FILE in flash at ADDR (hex 0x… or decimal) before starting
+  --precise-timers      answer on time: poll the last 1.5 ms before each of the board's
+                          timers instead of waiting on Node's whole-millisecond timers
+                          (costs CPU; the benchmarks serve their boards this way)
   --list                list the board presets
   --help                this text
 `;
@@ -88,6 +93,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
     seed: 1,
     faults: {},
     images: [],
+    preciseTimers: false,
     help: false,
     list: false,
   };
@@ -129,6 +135,9 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
       case '--baud':
         o.baud = parseNumber(value(), '--baud');
         if (o.baud <= 0) throw new UsageError('--baud must be positive');
+        break;
+      case '--precise-timers':
+        o.preciseTimers = true;
         break;
       case '--seed':
         o.seed = parseNumber(value(), '--seed');
