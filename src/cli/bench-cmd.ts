@@ -258,6 +258,7 @@ async function serialBoard(
     clock: run.ctx.clock,
     logger: run.ctx.logger,
     list: platform.listPorts,
+    sysfs: platform.sysfs,
   });
   printer.line(`${handle.info.label}: plugged in`);
   let result: JobResult;

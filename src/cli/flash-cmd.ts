@@ -189,6 +189,7 @@ async function runFlash(platform: HeadlessPlatform, args: string[], io: CliIo): 
         clock,
         logger,
         list: platform.listPorts,
+        sysfs: platform.sysfs,
       });
       portLabel = handle.info.label;
       const protocol = asUsage(() => serialProtocolFor(bundle, handle.info, choice));

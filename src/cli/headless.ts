@@ -24,6 +24,8 @@ export interface HeadlessPlatform {
   clock: Clock;
   /** The serial ports the OS lists. */
   listPorts: PortLister;
+  /** Where sysfs is mounted (Linux): a port's USB ids are read there instead of listing every port. */
+  sysfs?: string | undefined;
   /** `navigator.usb` for Node (the `usb` package), or a fake in tests. */
   usb: () => Promise<USB>;
   now: () => Date;
@@ -32,6 +34,7 @@ export interface HeadlessPlatform {
 export const nodePlatform: HeadlessPlatform = {
   clock: realClock,
   listPorts: listSerialPorts,
+  sysfs: process.platform === 'linux' ? '/sys' : undefined,
   usb: nodeUsb,
   now: () => new Date(),
 };

@@ -3,7 +3,7 @@
  * JSON event stream, the file-backed flash log and rollback state, `--ports` globbing and the
  * polling port watcher (with a stand-in port list).
  */
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,13 @@ import {
 } from '../../src/core/errors.ts';
 import type { JobFailure, ProgressEvent } from '../../src/job/types.ts';
 import { FileAuditStore, FileRollbackStore } from '../../src/platform/node/file-stores.ts';
-import { matchPortPaths, NodePortWatcher, portInfoFor } from '../../src/platform/node/ports.ts';
+import {
+  matchPortPaths,
+  NodePortWatcher,
+  portInfoFor,
+  serialPortAt,
+  usbIdsFromSysfs,
+} from '../../src/platform/node/ports.ts';
 import { NodeSerialPortHandle } from '../../src/platform/node/serial.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'webflash-units-'));
@@ -153,6 +159,43 @@ describe('ports', () => {
       join(dir, 'ttyUSB0'),
     ]);
     expect(matchPortPaths([join(dir, 'nothing*'), '/no/such/dir/*'])).toEqual([]);
+  });
+
+  it('a port path finds its USB ids in sysfs, through a by-id link; a pty and a header UART have none', async () => {
+    // /sys/class/tty/ttyUSB0/device -> devices/usb1/1-1/1-1:1.0/ttyUSB0, ids on 1-1.
+    const sys = join(dir, 'sys');
+    const usbDevice = join(sys, 'devices', 'usb1', '1-1');
+    const iface = join(usbDevice, '1-1:1.0', 'ttyUSB0');
+    mkdirSync(iface, { recursive: true });
+    writeFileSync(join(usbDevice, 'idVendor'), '10c4\n');
+    writeFileSync(join(usbDevice, 'idProduct'), 'ea60\n');
+    const uart = join(sys, 'devices', 'platform', 'serial8250', 'ttyS0');
+    mkdirSync(uart, { recursive: true });
+    for (const [name, target] of [
+      ['ttyUSB0', iface],
+      ['ttyS0', uart],
+    ] as const) {
+      mkdirSync(join(sys, 'class', 'tty', name), { recursive: true });
+      symlinkSync(target, join(sys, 'class', 'tty', name, 'device'));
+    }
+    const dev = join(dir, 'dev');
+    mkdirSync(join(dev, 'serial', 'by-id'), { recursive: true });
+    for (const name of ['ttyUSB0', 'ttyS0', '7']) writeFileSync(join(dev, name), '');
+    const byId = join(dev, 'serial', 'by-id', 'usb-Silicon_Labs_CP2102-if00-port0');
+    symlinkSync(join(dev, 'ttyUSB0'), byId);
+
+    expect(usbIdsFromSysfs(join(dev, 'ttyUSB0'), sys)).toEqual({
+      vendorId: 0x10c4,
+      productId: 0xea60,
+    });
+    expect(usbIdsFromSysfs(byId, sys)).toEqual({ vendorId: 0x10c4, productId: 0xea60 });
+    expect(usbIdsFromSysfs(join(dev, 'ttyS0'), sys)).toEqual({});
+    expect(usbIdsFromSysfs(join(dev, '7'), sys)).toEqual({}); // a pty: /dev/pts/7
+    expect(usbIdsFromSysfs(join(dev, 'ttyUSB0'), join(dir, 'no-sysfs'))).toBeUndefined();
+
+    const handle = await serialPortAt(byId, { clock: realClock, sysfs: sys });
+    expect(handle.info).toMatchObject({ usbVendorId: 0x10c4, usbProductId: 0xea60 });
+    expect(handle.info.label).toBe(`${byId} (USB serial 10c4:ea60)`);
   });
 
   it('the watcher finds a board back under its USB ids on a new path, or with `accept`', async () => {
