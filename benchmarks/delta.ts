@@ -25,7 +25,7 @@ import {
   type DfuseChip,
 } from '../src/sim/dfu/dfuse-sim.ts';
 import { MD5_BYTES_PER_MS, md5Rate } from '../src/protocols/esp/md5-rate.ts';
-import { W25Q32_TIMING, type FlashTiming } from '../src/sim/flash-model.ts';
+import { W25Q32_TIMING } from '../src/sim/flash-model.ts';
 import { SimUsbBus } from '../src/sim/usb/sim-usb-device.ts';
 import type { EspSimBoard } from '../src/sim/esp/boards.ts';
 import { LINK_CP2102, SerialWire } from '../src/sim/serial-wire.ts';
@@ -33,6 +33,13 @@ import { Stm32SimBoard } from '../src/sim/stm32/board.ts';
 import { FakeUsb } from '../src/sim/web/fake-webusb.ts';
 import { requestUsbDevice } from '../src/transport/webusb.ts';
 import { benchImage } from './images.ts';
+import {
+  an3155ReadLimit,
+  an3155WriteLimit,
+  dfuseLimit,
+  dfuseUploadLimit,
+  serialTiming,
+} from './limits.ts';
 import { recordPhases, transferMs } from './phases.ts';
 
 const KiB = 1024;
@@ -109,23 +116,71 @@ function espBound(imageBytes: number, chip: 'esp32' | 'esp32s3', nativeUsb: bool
     changed.length * (W25Q32_TIMING.sectorEraseMs(4096) + W25Q32_TIMING.programMs(4096));
 }
 
-/** DfuSe: each changed sector's erase and programming (reading the image is not counted). */
-function sectorBound(sectors: readonly number[], timing: FlashTiming) {
-  return (changed: readonly number[]) => {
-    const touched = new Set<number>();
-    for (const at of changed) {
-      let start = 0;
-      for (const [i, size] of sectors.entries()) {
-        if (at < start + size) {
-          touched.add(i);
-          break;
-        }
-        start += size;
+/** The sectors (index, size) that hold the changed offsets. */
+function touchedSectors(sectors: readonly number[], changed: readonly number[]): number[] {
+  const touched = new Set<number>();
+  for (const at of changed) {
+    let start = 0;
+    for (const [i, size] of sectors.entries()) {
+      if (at < start + size) {
+        touched.add(i);
+        break;
       }
+      start += size;
     }
-    return [...touched].reduce(
-      (ms, i) => ms + timing.sectorEraseMs(sectors[i]!) + timing.programMs(sectors[i]!),
-      0,
+  }
+  return [...touched];
+}
+
+/**
+ * DfuSe: the comparison reads the image back (UPLOAD at the bus rate), then each changed
+ * sector costs what the protocol makes a host wait for it: its erase, and per 2 KiB block the
+ * bus time and the poll timeout the device reports for programming it (limits.ts).
+ */
+function dfuseBound(imageBytes: number, chip: DfuseChip) {
+  const read = dfuseUploadLimit({ imageBytes, transferSize: 2048 }).ms;
+  return (changed: readonly number[]) =>
+    touchedSectors(chip.sectors, changed).reduce((ms, i) => {
+      const size = chip.sectors[i]!;
+      return (
+        ms +
+        dfuseLimit({
+          imageBytes: size,
+          transferSize: 2048,
+          sectorEraseMs: [chip.timing.sectorEraseMs(size)],
+          blockPollMs: (n) => Math.ceil(chip.timing.programMs(n)),
+        }).ms
+      );
+    }, read);
+}
+
+/** The simulated STM32L4's flash, for its timing; its pages are 2 KiB. */
+const L4_FLASH = new Stm32SimBoard({ chip: 'stm32l4', wiring: 'dtr-boot0-rts-nrst', boot0: 'low' })
+  .memory.flash;
+const L4_PAGE = 2048;
+
+/**
+ * STM32L4 read-compare: READ_MEMORY of every page, a changed one only up to the 256-byte block
+ * that differs (the driver stops there), then each changed page erased and written again.
+ */
+function readCompareBound(imageBytes: number) {
+  const t = serialTiming(LINK_CP2102, 115200, 11);
+  const timing = L4_FLASH.timing;
+  return (changed: readonly number[]) => {
+    const firstDiff = new Map<number, number>();
+    for (const at of changed) {
+      const page = Math.floor(at / L4_PAGE);
+      firstDiff.set(page, Math.min(firstDiff.get(page) ?? L4_PAGE, at % L4_PAGE));
+    }
+    let unread = 0;
+    for (const off of firstDiff.values()) unread += L4_PAGE - (Math.floor(off / 256) + 1) * 256;
+    return (
+      an3155ReadLimit(t, imageBytes - unread).ms +
+      an3155WriteLimit(t, {
+        imageBytes: firstDiff.size * L4_PAGE,
+        sectorEraseMs: [...firstDiff.keys()].map(() => timing.sectorEraseMs(L4_PAGE)),
+        programMs: (n) => timing.programMs(n),
+      }).ms
     );
   };
 }
@@ -177,6 +232,7 @@ function stm32Config(checksum: boolean, size: number): Config {
     address: 0x08000000,
     imageBytes: size,
     unitBytes: 2048,
+    ...(checksum ? {} : { bound: readCompareBound(size) }),
     async setup(clock, old) {
       const device = new Stm32SimBoard({
         chip: 'stm32l4',
@@ -202,7 +258,7 @@ function dfuseConfig(chip: DfuseChip, size: number, unitBytes: number): Config {
     address: 0x08000000,
     imageBytes: size,
     unitBytes,
-    bound: sectorBound(chip.sectors, chip.timing),
+    bound: dfuseBound(size, chip),
     async setup(clock, old) {
       const bus = new SimUsbBus();
       const device = new DfuseSimDevice({ clock, bus, chip });

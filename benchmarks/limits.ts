@@ -208,6 +208,19 @@ export function an3155WriteLimit(
   return serialLimit(t, exchanges);
 }
 
+/**
+ * The read-back verify: READ_MEMORY of 256 bytes at most (AN3155 §3.4), three acknowledged
+ * steps each (command, address, length; the last ACK comes with the data).
+ */
+export function an3155ReadLimit(t: SerialTiming, imageBytes: number): Limit {
+  const exchanges: Exchange[] = [];
+  for (let at = 0; at < imageBytes; at += 256) {
+    const n = Math.min(256, imageBytes - at);
+    exchanges.push({ out: 2, back: 1 }, { out: 5, back: 1 }, { out: 2, back: 1 + n });
+  }
+  return serialLimit(t, exchanges);
+}
+
 // ---- USB DFU ------------------------------------------------------------------------------------
 
 /** A control transfer (its data stage in bytes), then a wait before the next one. */
@@ -281,6 +294,17 @@ export function dfuseLimit(o: {
   const data = dfuLimit(o);
   const commands = usbLimit(steps);
   return sumLimits(commands, data);
+}
+
+/**
+ * DfuSe read (AN3156 §6.2): Set Address Pointer, then DFU_UPLOAD of wTransferSize bytes at a
+ * time, back to back (the device answers from flash at once).
+ */
+export function dfuseUploadLimit(o: { imageBytes: number; transferSize: number }): Limit {
+  const steps: UsbStep[] = [{ dataBytes: 5 }, { dataBytes: GETSTATUS }, { dataBytes: GETSTATUS }];
+  for (let at = 0; at < o.imageBytes; at += o.transferSize)
+    steps.push({ dataBytes: Math.min(o.transferSize, o.imageBytes - at) });
+  return usbLimit(steps);
 }
 
 // ---- MCUboot SMP over a serial console ------------------------------------------------------------

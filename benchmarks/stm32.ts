@@ -30,14 +30,12 @@ import {
 import { Stm32SimBoard } from '../src/sim/stm32/board.ts';
 import { benchImage } from './images.ts';
 import {
+  an3155ReadLimit,
   an3155WriteLimit,
   rawBytesPerSecond,
-  serialLimit,
   serialTiming,
   sumLimits,
-  type Exchange,
   type Limit,
-  type SerialTiming,
 } from './limits.ts';
 import { transferMs, type PhaseTimes } from './phases.ts';
 import { measureJob } from './measure-job.ts';
@@ -134,19 +132,6 @@ function sectorEraseMs(size: number): number[] {
   return F4_FLASH.sectors
     .filter((s) => s.start < FLASH + size)
     .map((s) => F4_FLASH.timing.sectorEraseMs(s.size));
-}
-
-/**
- * The read-back verify: READ_MEMORY of 256 bytes at most (AN3155 §3.4), three acknowledged
- * steps each (command, address, length; the last ACK comes with the data).
- */
-function an3155ReadLimit(t: SerialTiming, imageBytes: number): Limit {
-  const exchanges: Exchange[] = [];
-  for (let at = 0; at < imageBytes; at += 256) {
-    const n = Math.min(256, imageBytes - at);
-    exchanges.push({ out: 2, back: 1 }, { out: 5, back: 1 }, { out: 2, back: 1 + n });
-  }
-  return serialLimit(t, exchanges);
 }
 
 /** Write + verify of the image over the TCP/pty bridge of `npm run sim` at `baud`, 8E1. */
