@@ -187,7 +187,7 @@ describe('delta update (engine + ESP driver + simulated ESP32-S3)', () => {
     expect(compared[0]!.done).toBeLessThan(update.length);
     expect(compared.at(-1)!.done).toBe(update.length);
     // Every comparing event comes before the first erase or write, and the board was untouched.
-    const lastCompare = seen.findLastIndex((e) => e.phase === 'comparing');
+    const lastCompare = seen.map((e) => e.phase).lastIndexOf('comparing');
     expect(seen.findIndex((e) => e.phase !== 'comparing')).toBeGreaterThan(lastCompare);
     for (const e of compared) {
       expect({ erases: e.erases, programs: e.programs }).toEqual(before);

@@ -55,7 +55,7 @@ async function flash(
     driver?: McubootDriverOptions;
     confirm?: 'host' | 'application';
   } = {},
-): Promise<{ result: JobResult; logs: LogEntry[] }> {
+): Promise<{ result: JobResult; logs: LogEntry[]; progress: ProgressEvent[] }> {
   const logs: LogEntry[] = [];
   const job = new FlashJob({
     port: r.board.wire.port!,
