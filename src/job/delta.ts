@@ -6,7 +6,8 @@
  * units. Every part is written with the usual retries and resume points; the verification of
  * the whole region afterwards is the same as for a full write. A comparison that fails in a
  * way worth retrying (no reply, a garbled digest) is never taken as "unchanged": the board is
- * brought back in step and the whole region is written. See docs/engine.md "Delta updates".
+ * brought back in step and the whole region is written. The comparison is the phase
+ * `comparing`, with the session's progress. See docs/engine.md "Delta updates".
  */
 import { UsageError } from '../core/errors.ts';
 import type { DeltaUnit, FlashRegion } from '../protocols/driver.ts';
