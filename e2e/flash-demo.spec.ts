@@ -26,6 +26,22 @@ async function ready(page: Page): Promise<void> {
 test('flash a virtual ESP32-S3 with the demo bundle', async ({ page }, testInfo) => {
   await ready(page);
   await page.getByLabel('Baud rate').selectOption('921600');
+  // Every phase the console shows, with its words (the comparing phase passes quickly).
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { phasesSeen: string[] }).phasesSeen = seen;
+    const record = () => {
+      const el = document.querySelector('[data-testid="phase"]');
+      const text = `${el?.getAttribute('data-phase')}: ${el?.textContent ?? ''}`;
+      if (el && seen.at(-1) !== text) seen.push(text);
+    };
+    new MutationObserver(record).observe(document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+  });
   await page.getByRole('button', { name: 'Flash', exact: true }).click();
   await expect(page.getByTestId('phase')).toHaveAttribute('data-phase', 'writing', {
     timeout: 30_000,
@@ -34,6 +50,13 @@ test('flash a virtual ESP32-S3 with the demo bundle', async ({ page }, testInfo)
   await expect(page.getByTestId('region-app')).toHaveText('MD5 verified');
   await expect(page.getByTestId('region-partition-table')).toHaveText('MD5 verified');
   await expect(page.getByTestId('device-chip')).toContainText('ESP32-S3');
+  const seen = await page.evaluate(
+    () => (window as unknown as { phasesSeen: string[] }).phasesSeen,
+  );
+  const phases = seen.map((s) => s.split(':')[0]);
+  expect(phases.indexOf('comparing')).toBeGreaterThan(phases.indexOf('checking'));
+  expect(phases.indexOf('comparing')).toBeLessThan(phases.indexOf('writing'));
+  expect(seen).toContainEqual(expect.stringMatching(/^comparing: Comparing app \(\d of \d\)$/));
   await testInfo.attach('flashed', {
     body: await page.screenshot({ fullPage: true }),
     contentType: 'image/png',

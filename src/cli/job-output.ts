@@ -17,6 +17,7 @@ const QUIET_PHASES: ReadonlySet<string> = new Set([
   'done',
   'failed',
   'cancelled',
+  'comparing',
   'erasing',
   'writing',
   'verifying',
@@ -98,6 +99,7 @@ export class JobPrinter {
   /** Last 10 % step printed per phase (the ESP driver alternates erasing and writing). */
   private readonly plainSteps = new Map<string, number>();
   private lastJsonAt = -Infinity;
+  private lastJsonPhase: string | undefined;
   private barShown = false;
   private readonly now: () => number;
 
@@ -164,9 +166,11 @@ export class JobPrinter {
     const { mode } = this.options;
     if (mode === 'json') {
       const t = this.now();
-      const last = p.bytesDone >= p.bytesTotal;
-      if (!last && t - this.lastJsonAt < (this.options.jsonProgressMs ?? 250)) return;
+      // The first and the last event of a phase always go out, so a short phase shows too.
+      const edge = p.bytesDone >= p.bytesTotal || p.phase !== this.lastJsonPhase;
+      if (!edge && t - this.lastJsonAt < (this.options.jsonProgressMs ?? 250)) return;
       this.lastJsonAt = t;
+      this.lastJsonPhase = p.phase;
       this.json('progress', {
         phase: p.phase,
         region: p.region,

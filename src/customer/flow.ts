@@ -170,29 +170,45 @@ export interface Updater {
   dispose(): void;
 }
 
-/** Share of the bar for writing; verifying fills the rest up to 99 %, restarting 100 %. */
+/** Share of the bar for installing; verifying fills the rest up to 99 %, restarting 100 %. */
 const WRITE_SHARE = 90;
 
-/**
- * The install's overall percentage and time left from an engine progress event.
- * @example overallProgress({ phase: 'writing', percent: 50, etaMs: 10_000, … }) // { percent: 45, … }
- */
-export function overallProgress(p: ProgressEvent): {
+interface InstallProgress {
   percent: number;
   msLeft: number | undefined;
-} {
-  const pct = Math.min(100, Math.max(0, p.percent));
-  switch (p.phase) {
-    case 'erasing':
-      return { percent: 0, msLeft: undefined };
-    case 'writing':
-      return { percent: Math.floor((pct * WRITE_SHARE) / 100), msLeft: p.etaMs };
-    case 'verifying':
-      return {
-        percent: WRITE_SHARE + Math.floor((pct * (99 - WRITE_SHARE)) / 100),
-        msLeft: p.etaMs,
-      };
-  }
+}
+
+/**
+ * The install's overall percentage and time left from the engine's progress events, fed in
+ * order. Installing fills 0…90 %: writing alone, or, once the job compares images with the
+ * device (a delta update), comparing and writing half each; an erase keeps the bar where it is.
+ * @example const meter = installMeter(); meter({ phase: 'writing', percent: 50, … }) // { percent: 45, … }
+ */
+export function installMeter(): (p: ProgressEvent) => InstallProgress {
+  let compared: number | undefined;
+  let written = 0;
+  const installing = (msLeft: number | undefined): InstallProgress => {
+    const share = compared === undefined ? written : (compared + written) / 2;
+    return { percent: Math.floor((share * WRITE_SHARE) / 100), msLeft };
+  };
+  return (p) => {
+    const pct = Math.min(100, Math.max(0, p.percent));
+    switch (p.phase) {
+      case 'comparing':
+        compared = pct;
+        return installing(undefined);
+      case 'erasing':
+        return installing(undefined);
+      case 'writing':
+        written = pct;
+        return installing(p.etaMs);
+      case 'verifying':
+        return {
+          percent: WRITE_SHARE + Math.floor((pct * (99 - WRITE_SHARE)) / 100),
+          msLeft: p.etaMs,
+        };
+    }
+  };
 }
 
 /** Failures that trying again cannot fix: the page's setup, or a release this device must not get. */
@@ -207,6 +223,7 @@ const STEP_OF: Partial<Record<JobPhase, InstallStep>> = {
   connecting: 'connecting',
   identifying: 'connecting',
   checking: 'checking',
+  comparing: 'installing',
   erasing: 'installing',
   writing: 'installing',
   verifying: 'verifying',
@@ -370,6 +387,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
       logger: log,
       settings: { ...choice.settings, ...options.settings },
     };
+    const meter = installMeter();
     const on: JobListeners = {
       phase: (e) => {
         const step = STEP_OF[e.phase];
@@ -381,7 +399,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
       progress: (p) => {
         const now = store.getState().screen;
         if (now.kind !== 'installing') return;
-        set({ ...now, ...overallProgress(p) });
+        set({ ...now, ...meter(p) });
       },
       device: (identity) => store.setState({ device: identity.name }),
     };

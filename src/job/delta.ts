@@ -6,7 +6,8 @@
  * units. Every part is written with the usual retries and resume points; the verification of
  * the whole region afterwards is the same as for a full write. A comparison that fails in a
  * way worth retrying (no reply, a garbled digest) is never taken as "unchanged": the board is
- * brought back in step and the whole region is written. See docs/engine.md "Delta updates".
+ * brought back in step and the whole region is written. The comparison is the phase
+ * `comparing`, with the session's progress. See docs/engine.md "Delta updates".
  */
 import { UsageError } from '../core/errors.ts';
 import type { DeltaUnit, FlashRegion } from '../protocols/driver.ts';
@@ -70,27 +71,13 @@ export async function writeWithDelta(
   index: number,
   enabled: boolean,
 ): Promise<{ attempts: number; delta?: DeltaFigure }> {
-  const full = async (): Promise<{ attempts: number }> => ({
-    attempts: await writeWithRetry(ctx, region, index),
-  });
+  const full = async (): Promise<{ attempts: number }> => {
+    ctx.setPhase('writing');
+    return { attempts: await writeWithRetry(ctx, region, index) };
+  };
   if (!enabled || !ctx.session().compareUnits || region.data.length === 0) return full();
-  let units: DeltaUnit[] | undefined;
-  // Reading or hashing the board takes seconds on a slow link: say so before it starts.
-  ctx.log.info(`Comparing ${region.name} with what the board holds…`);
-  try {
-    await ctx.deadline(region, 'Comparing', async (signal) => {
-      units = await ctx.session().compareUnits!(region, { signal });
-    });
-  } catch (err) {
-    const e = asJobError(err);
-    if (ctx.signal.aborted) throw abortReason(ctx.signal, e);
-    if (!isRetryable(e)) throw e;
-    ctx.log.warn(
-      `Could not compare ${region.name} with the board (${e.message}); writing all of it.`,
-    );
-    await ctx.recover();
-    return full();
-  }
+  const units = await compare(ctx, region, index);
+  if (units === 'failed') return full();
   if (!units) {
     ctx.log.info(
       `${region.name}: not compared (this bootloader cannot, or comparing would cost more ` +
@@ -101,6 +88,7 @@ export async function writeWithDelta(
   const runs = unitRuns(units, region.data.length);
   const figure = { unchanged: units.filter((u) => u.unchanged).length, total: units.length };
   ctx.log.info(`${region.name}: ${figure.unchanged} of ${figure.total} blocks unchanged.`);
+  ctx.setPhase('writing');
   let attempts = 1;
   for (const run of runs) {
     if (run.unchanged) {
@@ -116,4 +104,56 @@ export async function writeWithDelta(
     attempts += (await writeWithRetry(ctx, part, index, run.start)) - 1;
   }
   return { attempts, delta: figure };
+}
+
+/**
+ * Asks the session which units of region `index` the board holds, in the `comparing` phase, with
+ * the driver's progress; once the comparison is over, however it ended, the whole region counts
+ * as compared, so the phase's progress reaches its total.
+ * @returns the units; undefined when the driver did not compare; 'failed' when the comparison
+ *   failed in a way worth retrying (the board is back in step: write it all).
+ * @throws a fatal error of the comparison (a lost board, a cancel).
+ */
+async function compare(
+  ctx: TransferContext,
+  region: FlashRegion,
+  index: number,
+): Promise<DeltaUnit[] | undefined | 'failed'> {
+  const size = region.data.length;
+  const report = (bytesDone: number): void =>
+    ctx.onProgress(
+      { phase: 'compare', region: region.name, bytesDone, bytesTotal: size },
+      index,
+      1,
+    );
+  // A report that comes late, from a comparison the deadline gave up on, is dropped.
+  let open = true;
+  ctx.setPhase('comparing');
+  // Reading or hashing the board takes seconds on a slow link: say so before it starts.
+  ctx.log.info(`Comparing ${region.name} with what the board holds…`);
+  let units: DeltaUnit[] | undefined;
+  try {
+    await ctx.deadline(region, 'Comparing', async (signal) => {
+      units = await ctx.session().compareUnits!(region, {
+        signal,
+        onProgress: (p) => {
+          if (open) report(p.bytesDone);
+        },
+      });
+    });
+  } catch (err) {
+    open = false;
+    const e = asJobError(err);
+    if (ctx.signal.aborted) throw abortReason(ctx.signal, e);
+    if (!isRetryable(e)) throw e;
+    report(size);
+    ctx.log.warn(
+      `Could not compare ${region.name} with the board (${e.message}); writing all of it.`,
+    );
+    await ctx.recover();
+    return 'failed';
+  }
+  open = false;
+  report(size);
+  return units;
 }

@@ -18,7 +18,7 @@ import type {
 import type { BaudSetting } from '../protocols/link-speed.ts';
 import { Emitter, type EventSource } from './emitter.ts';
 import { asJobError } from './errors.ts';
-import { ProgressTracker } from './progress.ts';
+import { isTransferPhase, ProgressTracker, transferPhaseOf } from './progress.ts';
 import { isRetryable, requireSameBoard } from './retry.ts';
 import { checkPlacement } from './placement.ts';
 import { totalDelta, writeWithDelta } from './delta.ts';
@@ -40,7 +40,6 @@ import type {
   JobSuccess,
   PhaseTimeouts,
   RegionReport,
-  TransferPhase,
 } from './types.ts';
 import {
   abortReason,
@@ -195,7 +194,10 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     return success;
   }
 
-  /** Writes every region, then verifies every region (when verifying). */
+  /**
+   * Writes every region (a delta update compares each one just before writing it), then
+   * verifies every region (when verifying).
+   */
   private async transferAll(plan: FlashPlan): Promise<RegionReport[]> {
     const progress = new ProgressTracker({ clock: this.clock, regions: plan.regions });
     this.progress = progress;
@@ -207,7 +209,6 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
       attempts: 0,
       verified: false,
     }));
-    this.setPhase('writing');
     const settings = this.options.settings;
     // After a chip erase every unit differs: comparing would only cost time.
     const delta = (settings?.delta ?? true) && (settings?.eraseMode ?? 'regions') !== 'all';
@@ -417,8 +418,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
   private onDriverProgress(p: WriteProgress, index: number, attempt: number): void {
     const tracker = this.progress;
     if (!tracker) return;
-    const phase: TransferPhase =
-      p.phase === 'erase' ? 'erasing' : p.phase === 'verify' ? 'verifying' : 'writing';
+    const phase = transferPhaseOf(p);
     if (phase !== this.current && !finalPhases.has(this.current)) this.setPhase(phase);
     this.events.emit('progress', tracker.update({ phase, index, bytesDone: p.bytesDone, attempt }));
   }
@@ -485,9 +485,7 @@ export class FlashJob<Port> implements EventSource<JobEvents> {
     if (phase === this.current) return;
     const previous = this.current;
     this.current = phase;
-    if (phase === 'erasing' || phase === 'writing' || phase === 'verifying') {
-      this.progress?.enter(phase);
-    }
+    if (isTransferPhase(phase)) this.progress?.enter(phase);
     this.events.emit('phase', { phase, previous, time: this.clock.now() });
   }
 

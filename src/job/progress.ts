@@ -4,9 +4,26 @@
  * attempt got to, and a smoothed rate and time left per phase.
  */
 import type { Clock } from '../core/clock.ts';
-import type { FlashRegion } from '../protocols/driver.ts';
+import type { FlashRegion, WriteProgress } from '../protocols/driver.ts';
 import { RateMeter } from './rate.ts';
-import type { ProgressEvent, TransferPhase } from './types.ts';
+import type { JobPhase, ProgressEvent, TransferPhase } from './types.ts';
+
+const PHASE_OF: Record<WriteProgress['phase'], TransferPhase> = {
+  compare: 'comparing',
+  erase: 'erasing',
+  write: 'writing',
+  verify: 'verifying',
+};
+
+/** The job's phase for a driver's progress report. */
+export function transferPhaseOf(p: WriteProgress): TransferPhase {
+  return PHASE_OF[p.phase];
+}
+
+/** Whether `phase` is one in which progress is reported. */
+export function isTransferPhase(phase: JobPhase): phase is TransferPhase {
+  return Object.values(PHASE_OF).includes(phase as TransferPhase);
+}
 
 interface PhaseState {
   /** Highest confirmed byte count seen per region. */
@@ -49,7 +66,7 @@ export class ProgressTracker {
       ),
       entered: false,
     });
-    this.phases = { erasing: state(), writing: state(), verifying: state() };
+    this.phases = { comparing: state(), erasing: state(), writing: state(), verifying: state() };
   }
 
   /** The job entered `phase` (again): the rate average continues, the pause is not counted. */

@@ -16,6 +16,7 @@ export type JobPhase =
   | 'connecting'
   | 'identifying'
   | 'checking'
+  | 'comparing'
   | 'erasing'
   | 'writing'
   | 'verifying'
@@ -24,8 +25,11 @@ export type JobPhase =
   | 'failed'
   | 'cancelled';
 
-/** The phases in which bytes move and progress is reported. */
-export type TransferPhase = 'erasing' | 'writing' | 'verifying';
+/**
+ * The phases in which bytes move and progress is reported. `comparing` (a delta update asks the
+ * board which erase units it already holds) comes before each region's write.
+ */
+export type TransferPhase = 'comparing' | 'erasing' | 'writing' | 'verifying';
 
 interface PhaseEvent {
   phase: JobPhase;

@@ -56,12 +56,15 @@ export interface FlashRegion {
   data: Uint8Array;
 }
 
-type WritePhase = 'erase' | 'write' | 'verify';
+type WritePhase = 'compare' | 'erase' | 'write' | 'verify';
 
 export interface WriteProgress {
   phase: WritePhase;
   region: string;
-  /** Image bytes (uncompressed) confirmed written so far in this region. */
+  /**
+   * Image bytes (uncompressed) confirmed written so far in this region; in `compare`, image
+   * bytes whose comparison is settled (found unchanged or changed).
+   */
   bytesDone: number;
   bytesTotal: number;
   /** Bytes sent over the link so far in this region (compressed, framed). */
@@ -128,6 +131,8 @@ export interface FlashSession {
    * Returns `undefined` when the driver does not compare: it cannot read or hash the flash, or
    * its cost model says comparing costs more than erasing and writing (see `worthComparing`).
    * Any doubt (a reply it cannot parse) throws; it never reports a unit unchanged unsure.
+   * While it reads or hashes, it reports `phase: 'compare'` progress through `onProgress`: the
+   * image bytes settled so far, never decreasing, up to `region.data.length`.
    */
   compareUnits?(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined>;
   /** Compares the region on the board with `region.data` (read-back, MD5 or CRC). */

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { runFlashJob, type JobResult, type JobSettings } from '../../src/job/index.ts';
+import type { JobListeners } from '../../src/job/runner.ts';
 import { createAvrStk500v1Driver } from '../../src/protocols/avr/driver-stk500v1.ts';
 import { createAvrStk500v2Driver } from '../../src/protocols/avr/driver-stk500v2.ts';
 import { loadDrivers } from '../../src/protocols/registry.ts';
@@ -22,9 +23,15 @@ function rig(name: 'uno' | 'mega2560') {
 }
 type Rig = ReturnType<typeof rig>;
 
-function flash(r: Rig, data: Uint8Array, settings: JobSettings = {}): Promise<JobResult> {
+function flash(
+  r: Rig,
+  data: Uint8Array,
+  settings: JobSettings = {},
+  on: JobListeners = {},
+): Promise<JobResult> {
   const baudRate = r.board.baudRate;
   return runFlashJob({
+    on,
     port: r.wire.port!,
     connector:
       r.board.protocol === 'avr-stk500v1'
@@ -80,6 +87,38 @@ describe('AVR delta updates', () => {
     expect(equalBytes(r.board.flash.read(0, update.length), update)).toBe(true);
     expect(r.board.flash.read(6000, 1)[0]).toBe(0x42); // the page write merges, as before
     expect(result.ok && result.delta).toEqual({ unchanged: 45, total: 47 });
+  });
+
+  it('uno: the page read-compare reports each page read, before any page is written', async () => {
+    const r = rig('uno');
+    const data = sketch(6000);
+    r.board.flash.load(0, data);
+    const update = data.slice();
+    update[130] = update[130]! ^ 1; // page 1
+    const counters = r.board.flash.counters;
+    const programs = counters.programOps;
+    const compared: number[] = [];
+    const programsSeen = new Set<number>();
+    const result = await flash(
+      r,
+      update,
+      {},
+      {
+        progress: (p) => {
+          if (p.phase !== 'comparing') return;
+          programsSeen.add(counters.programOps);
+          compared.push(p.regionBytesDone);
+        },
+      },
+    );
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect([...programsSeen]).toEqual([programs]); // nothing written while comparing
+    expect(counters.programOps).toBeGreaterThan(programs);
+    const page = r.board.flash.sectors[0]!.size;
+    // One report per page read (46 whole pages and 112 bytes of the last), then the engine's
+    // own at the end of the comparison.
+    const pages = Array.from({ length: 46 }, (_, i) => (i + 1) * page);
+    expect(compared).toEqual([...pages, 6000, 6000]);
   });
 
   it('uno: delta off writes every page', async () => {

@@ -84,9 +84,12 @@ describe.skipIf(!hasSocat)('webflash flash over a pty', () => {
     const events = r.out
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { event: string; outcome?: string });
+      .map((l) => JSON.parse(l) as { event: string; outcome?: string; phase?: string });
     expect(events[0]!.event).toBe('bundle');
-    expect(events.some((e) => e.event === 'progress')).toBe(true);
+    // The comparison before the write (a delta update) is a phase with progress of its own.
+    const progressPhases = events.filter((e) => e.event === 'progress').map((e) => e.phase);
+    expect([...new Set(progressPhases)]).toEqual(['comparing', 'erasing', 'writing', 'verifying']);
+    expect(events).toContainEqual({ event: 'phase', phase: 'comparing' });
     expect(events.at(-1)).toMatchObject({ event: 'result', ok: true, outcome: 'ok' });
     expect(Buffer.from(b.board.flash.read(0x10000, data.length)).equals(Buffer.from(data))).toBe(
       true,

@@ -108,6 +108,42 @@ describe('progress output', () => {
   });
 });
 
+describe('progress output of the comparing phase', () => {
+  const printer = (mode: 'json' | 'plain') => {
+    let out = '';
+    const p = new JobPrinter({ mode, out: (s) => (out += s), err: () => undefined, now: () => 0 });
+    return { on: p.listeners(), text: () => out };
+  };
+
+  it('JSON: the first event of each phase goes out at once, whatever the time since the last', () => {
+    const { on, text } = printer('json');
+    on.phase!({ phase: 'comparing', previous: 'checking', time: 0 });
+    on.progress!(progress({ phase: 'comparing', percent: 10 }));
+    on.progress!(progress({ phase: 'comparing', percent: 20 })); // within 250 ms: left out
+    on.phase!({ phase: 'writing', previous: 'comparing', time: 0 });
+    on.progress!(progress({ phase: 'writing', percent: 5 }));
+    on.progress!(progress({ phase: 'writing', percent: 6 })); // within 250 ms: left out
+    const lines = text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; phase: string; percent?: number });
+    expect(lines.map((l) => [l.event, l.phase, l.percent])).toEqual([
+      ['phase', 'comparing', undefined],
+      ['progress', 'comparing', 10],
+      ['phase', 'writing', undefined],
+      ['progress', 'writing', 5],
+    ]);
+  });
+
+  it('plain lines and the bar name the phase', () => {
+    const { on, text } = printer('plain');
+    on.phase!({ phase: 'comparing', previous: 'checking', time: 0 });
+    on.progress!(progress({ phase: 'comparing', percent: 50 }));
+    expect(text()).toBe('comparing 50% (96.0 KiB of 192.0 KiB, 45.0 KiB/s)\n');
+    expect(progressLine(progress({ phase: 'comparing' }), 100)).toMatch(/^comparing app {2}\[/);
+  });
+});
+
 describe('file stores', () => {
   it('the flash log file is always a complete export; a damaged one is refused', async () => {
     const path = join(dir, 'log.jsonl');

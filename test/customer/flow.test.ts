@@ -11,10 +11,11 @@ import { MemoryRollbackStore } from '../../src/bundle/rollback-store.ts';
 import type { VerifiedBundle } from '../../src/bundle/verify.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
+import type { ProgressEvent } from '../../src/job/types.ts';
 import { TransportError } from '../../src/core/errors.ts';
 import {
   createUpdater,
-  overallProgress,
+  installMeter,
   type CustomerServices,
   type Screen,
 } from '../../src/customer/flow.ts';
@@ -304,7 +305,7 @@ describe('customer flow on a simulated ESP32-S3', () => {
   });
 });
 
-describe('overallProgress', () => {
+describe('installMeter', () => {
   const base = {
     region: 'app',
     regionIndex: 0,
@@ -314,10 +315,16 @@ describe('overallProgress', () => {
     regionBytesDone: 0,
     regionBytesTotal: 100,
     bytesPerSecond: 1000,
+    etaMs: 3_000,
     attempt: 1,
   };
+  type Step = readonly [ProgressEvent['phase'], number];
+  const shown = (steps: readonly Step[]) => {
+    const meter = installMeter();
+    return steps.map(([phase, percent]) => meter({ ...base, phase, percent }).percent);
+  };
+
   it.each([
-    ['erasing', 50, 0],
     ['writing', 0, 0],
     ['writing', 50, 45],
     ['writing', 100, 90],
@@ -325,7 +332,44 @@ describe('overallProgress', () => {
     ['verifying', 100, 99],
     ['writing', 250, 90],
     ['writing', -5, 0],
-  ] as const)('%s at %d %% shows %d %%', (phase, percent, shown) => {
-    expect(overallProgress({ ...base, phase, percent, etaMs: 3_000 }).percent).toBe(shown);
+  ] as const)('without comparing, %s at %d %% shows %d %%', (phase, percent, want) => {
+    expect(shown([[phase, percent]])).toEqual([want]);
+  });
+
+  it('an erase keeps the bar where it is', () => {
+    expect(
+      shown([
+        ['writing', 40],
+        ['erasing', 0],
+        ['writing', 60],
+      ]),
+    ).toEqual([36, 36, 54]);
+  });
+
+  it('a delta update fills the install bar half by comparing, half by writing, never backwards', () => {
+    // Two images: compare and write the first, then the second.
+    const steps: Step[] = [
+      ['comparing', 25],
+      ['comparing', 50],
+      ['erasing', 0],
+      ['writing', 10],
+      ['writing', 50],
+      ['comparing', 75],
+      ['comparing', 100],
+      ['writing', 100],
+      ['verifying', 50],
+    ];
+    const percents = shown(steps);
+    expect(percents).toEqual([11, 22, 22, 27, 45, 56, 67, 90, 94]);
+    for (let i = 1; i < percents.length; i++) {
+      expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1]!);
+    }
+  });
+
+  it('leaves the time left unknown while comparing and erasing', () => {
+    const meter = installMeter();
+    expect(meter({ ...base, phase: 'comparing', percent: 50 }).msLeft).toBeUndefined();
+    expect(meter({ ...base, phase: 'erasing', percent: 0 }).msLeft).toBeUndefined();
+    expect(meter({ ...base, phase: 'writing', percent: 50 }).msLeft).toBe(3_000);
   });
 });

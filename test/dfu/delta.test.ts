@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runFlashJob, type JobResult, type JobSettings } from '../../src/job/index.ts';
+import type { JobListeners } from '../../src/job/runner.ts';
 import { connectDfuse } from '../../src/protocols/dfu/dfuse-driver.ts';
 import { STM32L476_DFUSE } from '../../src/sim/dfu/dfuse-sim.ts';
 import { dfuseRig, pattern } from './rig.ts';
@@ -12,8 +13,14 @@ import { dfuseRig, pattern } from './rig.ts';
 const FLASH = 0x08000000;
 type Rig = Awaited<ReturnType<typeof dfuseRig>>;
 
-function flash(rig: Rig, data: Uint8Array, settings: JobSettings = {}): Promise<JobResult> {
+function flash(
+  rig: Rig,
+  data: Uint8Array,
+  settings: JobSettings = {},
+  on: JobListeners = {},
+): Promise<JobResult> {
   return runFlashJob({
+    on,
     port: rig.handle,
     connector: { id: 'dfuse', connect: connectDfuse },
     source: { kind: 'unverified', name: 'app', address: FLASH, data },
@@ -59,6 +66,43 @@ describe('DfuSe delta updates', () => {
     expect(erasedSince(rig, before)).toEqual([1, 5]);
     expect(rig.device.flash.read(FLASH, update.length)).toEqual(update);
     expect(result.ok && result.delta).toEqual({ unchanged: 4, total: 6 });
+  });
+
+  it('the UPLOAD-compare reports each block read, through every sector, before any erase', async () => {
+    const rig = await dfuseRig();
+    rig.device.flash.load(FLASH, image);
+    const update = image.slice();
+    update[0x30000] = update[0x30000]! ^ 0xff; // sector 5
+    const erases = () => rig.device.flash.counters.sectorErases.reduce((n, k) => n + k, 0);
+    const start = erases();
+    const seen = new Set<number>();
+    const compared: number[] = [];
+    const result = await flash(
+      rig,
+      update,
+      {},
+      {
+        progress: (p) => {
+          if (p.phase !== 'comparing') return;
+          seen.add(erases());
+          compared.push(p.regionBytesDone);
+        },
+      },
+    );
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect([...seen]).toEqual([start]);
+    expect(erases()).toBe(start + 1);
+    for (let i = 1; i < compared.length; i++) {
+      expect(compared[i]).toBeGreaterThanOrEqual(compared[i - 1]!);
+    }
+    expect(compared.at(-1)).toBe(image.length);
+    // Sector ends (16, 32, 48, 64, 128 KiB) are passed on the way, with steps of one
+    // transfer block inside each sector, not one jump per sector.
+    for (const end of [16, 32, 48, 64, 128].map((k) => k * 1024)) {
+      expect(compared).toContain(end);
+    }
+    const steps = new Set(compared.slice(1).map((d, i) => d - compared[i]!));
+    expect(Math.max(...steps)).toBeLessThanOrEqual(2048);
   });
 
   it('a sector covered in part is rewritten when bytes past the image are not erased', async () => {

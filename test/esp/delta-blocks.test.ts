@@ -132,6 +132,35 @@ describe('ESP delta comparison: hierarchical SPI_FLASH_MD5 (simulated ESP32)', (
     }
   });
 
+  it('reports progress as answers arrive: half for hashing each sector once, half for its verdict', async () => {
+    const rig = await session(old, 'always');
+    const events = traceMd5(rig);
+    rig.s.deltaBlockSize = 64 * 1024;
+    const seen: { kib: number; replies: number }[] = [];
+    const units = await rig.s.compareUnits(region(changed(old, [21])), {
+      onProgress: (p) => {
+        expect(p).toMatchObject({ phase: 'compare', region: 'app', bytesTotal: old.length });
+        seen.push({ kib: p.bytesDone / 1024, replies: events.filter((e) => e === 'reply').length });
+      },
+    });
+    expect(changedUnits(units)).toEqual([21]);
+    // First pass (pipelined): block 0 equal (64 hashed + 64 settled) / 2 = 64; block 1 differs
+    // (128 + 64) / 2 = 96; blocks 2, 3 equal: 160, 224. Then the halving of block 1 settles
+    // [16, 20) 16 KiB: 232; sector 20: 234; sector 21 (differs): 236; [22, 24): 240; [24, 32): 256.
+    expect(seen.map((e) => e.kib)).toEqual([64, 96, 160, 224, 232, 234, 236, 240, 256]);
+    // Each first-pass answer is reported as it arrives, not once the pass is over; in the
+    // halving, an answer that settles nothing ([16, 24) and [20, 22) differ) moves nothing.
+    expect(seen.map((e) => e.replies)).toEqual([1, 2, 3, 4, 6, 8, 8, 9, 10]);
+  });
+
+  it('the ROM loader reports each block as it answers', async () => {
+    const rig = await session(old, 'never');
+    rig.s.deltaBlockSize = 32 * 1024;
+    const done: number[] = [];
+    await rig.s.compareUnits(region(old), { onProgress: (p) => done.push(p.bytesDone) });
+    expect(done).toEqual(Array.from({ length: 8 }, (_, i) => (i + 1) * 32 * 1024));
+  });
+
   it('changed first and last sectors, 16 KiB blocks', async () => {
     const { s } = await session(old, 'always');
     s.deltaBlockSize = 16 * 1024;

@@ -161,6 +161,40 @@ describe('delta update (engine + ESP driver + simulated ESP32-S3)', () => {
     expect(holds(b, edited)).toBe(true);
   });
 
+  it('the comparison reports growing progress up to the image before anything is erased or written', async () => {
+    const seed = 5;
+    const b = board(seed);
+    b.flash.load(APP, image);
+    const update = changed(image, [3, 24, 50]);
+    const erases = () => b.flash.counters.sectorErases.reduce((n, k) => n + k, 0);
+    const before = { erases: erases(), programs: b.flash.counters.programOps };
+    const seen: { phase: string; done: number; erases: number; programs: number }[] = [];
+    const run = await flash(b, update, {
+      onProgress: (p) =>
+        seen.push({
+          phase: p.phase,
+          done: p.regionBytesDone,
+          erases: erases(),
+          programs: b.flash.counters.programOps,
+        }),
+    });
+    expect(run.result.ok, run.why(seed)).toBe(true);
+    const compared = seen.filter((e) => e.phase === 'comparing');
+    expect(compared.length, run.why(seed)).toBeGreaterThan(2);
+    for (let i = 1; i < compared.length; i++) {
+      expect(compared[i]!.done).toBeGreaterThanOrEqual(compared[i - 1]!.done);
+    }
+    expect(compared[0]!.done).toBeLessThan(update.length);
+    expect(compared.at(-1)!.done).toBe(update.length);
+    // Every comparing event comes before the first erase or write, and the board was untouched.
+    const lastCompare = seen.map((e) => e.phase).lastIndexOf('comparing');
+    expect(seen.findIndex((e) => e.phase !== 'comparing')).toBeGreaterThan(lastCompare);
+    for (const e of compared) {
+      expect({ erases: e.erases, programs: e.programs }).toEqual(before);
+    }
+    expect(erases()).toBe(before.erases + 3); // then the three changed sectors
+  });
+
   it('delta off writes every sector', async () => {
     const seed = 4;
     const b = board(seed);

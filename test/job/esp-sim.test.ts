@@ -114,8 +114,10 @@ describe('FlashJob + ESP driver + simulated ESP32-S3', () => {
       const run = await flash(b, { settings: { baudRate } });
       expect(run.result.ok, run.why(seed)).toBe(true);
       expect(holdsImages(b), run.why(seed)).toBe(true);
-      // The driver reports erasing before each region's data: phases alternate erasing/writing.
-      const main = run.phases.filter((p, i, all) => p !== 'erasing' && p !== all[i - 1]);
+      // Each region is compared with the board (a delta update), then written; the driver
+      // reports erasing before each region's data: phases alternate comparing/erasing/writing.
+      expect(run.phases.indexOf('comparing')).toBe(run.phases.indexOf('checking') + 1);
+      const main = run.phases.filter((p) => p !== 'erasing' && p !== 'comparing');
       expect(main.filter((p, i) => p !== main[i - 1])).toEqual([
         'connecting',
         'identifying',

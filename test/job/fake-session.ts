@@ -17,7 +17,7 @@ import type {
 import type { ConnectOptions, Connector } from '../../src/job/types.ts';
 
 export type FaultOp =
-  'connect' | 'readInstalled' | 'write' | 'verify' | 'resync' | 'reset' | 'eraseAll';
+  'connect' | 'readInstalled' | 'compare' | 'write' | 'verify' | 'resync' | 'reset' | 'eraseAll';
 
 export interface Fault {
   op: FaultOp;
@@ -45,8 +45,11 @@ export interface FakeSessionOptions {
   installed?: InstalledFirmware;
   faults?: Fault[];
   withEraseAll?: boolean;
-  /** Offer delta updates: `compareUnits` compares the fake flash block by block. */
-  withDelta?: boolean;
+  /**
+   * Offer delta updates: `compareUnits` compares the fake flash block by block (a quarter of
+   * `msPerBlock` each), reporting compare progress; 'decline' answers that it does not compare.
+   */
+  withDelta?: boolean | 'decline';
   /** What the session reports as its memory (src/job/placement.ts); default: not reported. */
   flashRanges?: FlashRange[];
 }
@@ -70,7 +73,7 @@ export class FakeSession implements FlashSession {
   flashRanges?: FlashRange[];
   readInstalledFirmware?: (signal?: AbortSignal) => Promise<InstalledFirmware | undefined>;
   eraseAll?: (options: { signal?: AbortSignal | undefined }) => Promise<void>;
-  compareUnits?: (region: FlashRegion, options: WriteOptions) => Promise<DeltaUnit[]>;
+  compareUnits?: (region: FlashRegion, options: WriteOptions) => Promise<DeltaUnit[] | undefined>;
   private readonly clock: Clock;
   private readonly blockSize: number;
   private readonly msPerBlock: number;
@@ -98,14 +101,20 @@ export class FakeSession implements FlashSession {
       };
     }
     if (options.withDelta) {
-      this.compareUnits = async (region) => {
+      const decline = options.withDelta === 'decline';
+      this.compareUnits = async (region, { signal, onProgress }) => {
         this.calls.push(`compare:${region.name}`);
+        if (decline) return undefined;
         const units: DeltaUnit[] = [];
-        for (let start = 0; start < region.data.length; start += this.blockSize) {
-          const end = Math.min(region.data.length, start + this.blockSize);
+        const bytesTotal = region.data.length;
+        for (let start = 0; start < bytesTotal; start += this.blockSize) {
+          await this.maybeFault('compare', region.name, start, signal);
+          await sleep(this.clock, this.msPerBlock / 4, signal);
+          const end = Math.min(bytesTotal, start + this.blockSize);
           const have = this.flash.subarray(region.address + start, region.address + end);
           const unchanged = have.every((b, i) => b === region.data[start + i]);
           units.push({ start, end, unchanged });
+          onProgress?.({ phase: 'compare', region: region.name, bytesDone: end, bytesTotal });
         }
         return units;
       };

@@ -9,7 +9,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { createLogger, type LogEntry } from '../../src/core/log.ts';
 import { fromVerifiedBundle } from '../../src/job/bundle-source.ts';
 import { FlashJob } from '../../src/job/engine.ts';
-import type { JobResult, JobSettings } from '../../src/job/types.ts';
+import type { JobResult, JobSettings, ProgressEvent } from '../../src/job/types.ts';
 import {
   createMcubootDriver,
   type McubootDriverOptions,
@@ -55,7 +55,7 @@ async function flash(
     driver?: McubootDriverOptions;
     confirm?: 'host' | 'application';
   } = {},
-): Promise<{ result: JobResult; logs: LogEntry[] }> {
+): Promise<{ result: JobResult; logs: LogEntry[]; progress: ProgressEvent[] }> {
   const logs: LogEntry[] = [];
   const job = new FlashJob({
     port: r.board.wire.port!,
@@ -72,8 +72,10 @@ async function flash(
     ),
     settings: { retryBaseDelayMs: 100, timeouts: { reset: 60_000 }, ...o.settings },
   });
+  const progress: ProgressEvent[] = [];
+  job.on('progress', (p) => progress.push(p));
   const result = await job.run();
-  return { result, logs };
+  return { result, logs, progress };
 }
 
 function primary(r: Rig) {
@@ -145,9 +147,12 @@ describe('mcuboot-smp through the engine', () => {
     const r = rig();
     expect((await flash(r)).result.ok).toBe(true);
     const count = uploads(r).length;
-    const { result, logs } = await flash(r);
+    const { result, logs, progress } = await flash(r);
     expect(result.ok).toBe(true);
     expect(uploads(r)).toHaveLength(count);
+    // The hash check is one step: the comparison goes from nothing to all of the image.
+    const compared = progress.filter((p) => p.phase === 'comparing');
+    expect(compared.map((p) => p.regionBytesDone)).toEqual([APP.length, APP.length]);
     expect(
       logs.some((l) =>
         /already on the device \(running, same hash\); nothing to send/.test(l.message),

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { equalBytes } from '../../src/core/bytes.ts';
 import { runFlashJob, type JobResult, type JobSettings } from '../../src/job/index.ts';
+import type { JobListeners } from '../../src/job/runner.ts';
 import { STM32_CHIPS } from '../../src/protocols/stm32/chips.ts';
 import { Command } from '../../src/protocols/stm32/commands.ts';
 import { readCompareWorthIt } from '../../src/protocols/stm32/delta.ts';
@@ -36,8 +37,14 @@ function rig(board: Partial<Stm32BoardOptions> = {}) {
 }
 type Rig = ReturnType<typeof rig>;
 
-function flash(r: Rig, data: Uint8Array, settings: JobSettings = {}): Promise<JobResult> {
+function flash(
+  r: Rig,
+  data: Uint8Array,
+  settings: JobSettings = {},
+  on: JobListeners = {},
+): Promise<JobResult> {
   return runFlashJob({
+    on,
     port: r.wire.port!,
     connector: createStm32Driver(),
     source: { kind: 'unverified', name: 'app', address: FLASH, data },
@@ -109,6 +116,54 @@ describe('stm32-usart delta updates', () => {
     expect(erased(r, before)).toEqual([1]);
     expect(r.device.memory.flash.read(FLASH + 30 * 1024, 1)[0]).toBe(0xff); // as a full write leaves it
   });
+
+  it.each([
+    ['GET_CHECKSUM, one report per sector', true],
+    ['read-compare, one report per block read', false],
+  ])(
+    'the comparison reports progress before anything is erased (%s)',
+    async (_, checksumCommand) => {
+      const r = rig({ checksumCommand });
+      const data = image(40 * 1024); // F4: sectors 0 and 1 (16 KiB) and half of sector 2
+      r.device.memory.flash.load(FLASH, data);
+      const update = changed(data, [20 * 1024]); // sector 1
+      const counters = r.device.memory.flash.counters;
+      const touched = () => counters.programOps + counters.sectorErases.reduce((n, k) => n + k, 0);
+      const start = touched();
+      const seen = new Set<number>();
+      const compared: number[] = [];
+      const result = await flash(
+        r,
+        update,
+        {},
+        {
+          progress: (p) => {
+            if (p.phase !== 'comparing') return;
+            seen.add(touched());
+            compared.push(p.regionBytesDone);
+          },
+        },
+      );
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+      expect([...seen]).toEqual([start]); // nothing erased or written while comparing
+      expect(touched()).toBeGreaterThan(start);
+      for (let i = 1; i < compared.length; i++) {
+        expect(compared[i]).toBeGreaterThanOrEqual(compared[i - 1]!);
+      }
+      expect(compared.at(-1)).toBe(update.length);
+      if (checksumCommand) {
+        // Each sector's CRC, then the engine's own report at the end of the comparison.
+        expect(compared).toEqual([16, 32, 40, 40].map((k) => k * 1024));
+      } else {
+        // Each 256-byte read, and each sector's end: all 64 reads of sector 0; sector 1 differs
+        // in its 17th read, where its comparison stops.
+        const reads = (from: number, n: number) =>
+          Array.from({ length: n }, (_, i) => from + (i + 1) * 256);
+        expect(compared.slice(0, 65)).toEqual([...reads(0, 64), 16 * 1024]);
+        expect(compared.slice(65, 83)).toEqual([...reads(16 * 1024, 17), 32 * 1024]);
+      }
+    },
+  );
 
   it('delta off erases and writes every sector', async () => {
     const r = rig({ checksumCommand: true });

@@ -14,6 +14,7 @@ const PHASE_WORDS: Record<JobPhase, string> = {
   connecting: 'Connecting',
   identifying: 'Identifying',
   checking: 'Checking the release',
+  comparing: 'Comparing with the board',
   erasing: 'Erasing',
   writing: 'Writing',
   verifying: 'Verifying',

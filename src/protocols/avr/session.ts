@@ -146,10 +146,13 @@ export class AvrSession implements FlashSession {
     const writeMs = pageMs * (this.checkPages ? 2 : 1) + PAGE_PROGRAM_MS;
     if (!worthComparing({ compareMs: pageMs, eraseWriteMs: writeMs })) return undefined;
     const units: DeltaUnit[] = [];
+    const bytesTotal = region.data.length;
     for (const p of pagesOf(region, this.chip.pageSize)) {
       const want = region.data.subarray(p.start, p.end);
       const have = await this.programmer.readFlash(p.address + p.offset, want.length, signal);
       units.push({ start: p.start, end: p.end, unchanged: equalBytes(have, want) });
+      const at = { region: region.name, bytesDone: p.end, bytesTotal };
+      options.onProgress?.({ phase: 'compare', ...at });
     }
     return units;
   }

@@ -14,7 +14,7 @@
  * no erase or write (an F405 update that touches its 128 KiB sector 5 rewrites 128 KiB).
  */
 import { equalBytes } from '../../core/bytes.ts';
-import { worthComparing, type DeltaUnit, type FlashRegion } from '../driver.ts';
+import { worthComparing, type DeltaUnit, type FlashRegion, type WriteOptions } from '../driver.ts';
 import type { DfuseClient } from './dfuse-client.ts';
 import type { MemorySector } from './dfuse-layout.ts';
 
@@ -41,6 +41,8 @@ export async function compareSectors(
     transferSize: number;
     erases: (sector: MemorySector) => boolean;
     signal?: AbortSignal | undefined;
+    /** `compare` progress: the image bytes read so far, per UPLOAD block. */
+    onProgress?: WriteOptions['onProgress'];
   },
 ): Promise<DeltaUnit[] | undefined> {
   if (sectors.some((s) => !s.segment.readable)) return undefined;
@@ -53,16 +55,24 @@ export async function compareSectors(
     const from = Math.max(region.address, s.start);
     const to = Math.min(end, s.start + s.size);
     const image = region.data.subarray(from - region.address, to - region.address);
+    const read = async (address: number, length: number) =>
+      client.readMemory(address, length, {
+        signal: options.signal,
+        onProgress: (p) =>
+          options.onProgress?.({
+            phase: 'compare',
+            region: region.name,
+            bytesDone: Math.min(to, Math.max(from, address + p.bytesDone)) - region.address,
+            bytesTotal: region.data.length,
+          }),
+      });
     let same: boolean;
     if (options.erases(s)) {
       const want = new Uint8Array(s.size).fill(0xff);
       want.set(image, from - s.start);
-      same = equalBytes(await client.readMemory(s.start, s.size, { signal: options.signal }), want);
+      same = equalBytes(await read(s.start, s.size), want);
     } else {
-      same = equalBytes(
-        await client.readMemory(from, to - from, { signal: options.signal }),
-        image,
-      );
+      same = equalBytes(await read(from, to - from), image);
     }
     units.push({ start: from - region.address, end: to - region.address, unchanged: same });
   }

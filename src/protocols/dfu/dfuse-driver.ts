@@ -197,6 +197,7 @@ class DfuseSession implements FlashSession {
       transferSize: this.opened.functional.transferSize,
       erases: (s) => s.segment.erasable && !this.erased.has(s.start),
       signal: options.signal,
+      onProgress: options.onProgress,
     });
   }
 

@@ -138,12 +138,17 @@ export class EspCommandChannel {
    * depth 2 saves the round trip between commands. The replies carry nothing that names their
    * command, so they are matched by order: one lost makes the last wait time out, and a caller
    * must use none of them unless all arrived.
+   * `onReply` sees each reply as it arrives (for progress only, by the same rule).
    * @throws like `command`; on a throw the commands still unanswered are left in flight (the
    *   caller brings the loader back in step).
    */
   async pipeline(
     commands: readonly { op: number; data: Uint8Array; timeoutMs: number }[],
-    options: { depth: number; signal?: AbortSignal | undefined },
+    options: {
+      depth: number;
+      signal?: AbortSignal | undefined;
+      onReply?: (index: number, reply: ResponsePacket) => void;
+    },
   ): Promise<ResponsePacket[]> {
     if (this.busy) throw new UsageError('EspLoader: a command is already running');
     this.busy = true;
@@ -157,9 +162,12 @@ export class EspCommandChannel {
           await this.link.write(slipEncode(encodeCommand(c.op, c.data, 0)));
         }
         const c = commands[replies.length]!;
-        replies.push(
-          await this.readReply(c.op, { timeoutMs: c.timeoutMs, signal: options.signal }),
-        );
+        const reply = await this.readReply(c.op, {
+          timeoutMs: c.timeoutMs,
+          signal: options.signal,
+        });
+        options.onReply?.(replies.length, reply);
+        replies.push(reply);
       }
       return replies;
     } finally {

@@ -346,9 +346,9 @@ export class EspSession implements FlashSession {
   /** Delta update: hierarchical SPI_FLASH_MD5 per sector (delta.ts); none on the ESP8266 ROM. */
   compareUnits(region: FlashRegion, options: WriteOptions): Promise<DeltaUnit[] | undefined> {
     return compareBlocks(this.loader, region, {
+      ...options, // signal, onProgress
       blockSize: this.deltaBlockSize,
       nativeUsb: isNativeUsb(this.port.info, this.chip),
-      signal: options.signal,
       digests: this.options.digests,
     });
   }

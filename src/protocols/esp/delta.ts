@@ -23,9 +23,19 @@
  * trip (hidden behind the hashing in the stub's first pass), and the chip hashes at a fixed
  * rate (`MD5_BYTES_PER_MS`), so large blocks save round trips when nothing changed and cost
  * hashing again when something did.
+ *
+ * Progress (`onProgress`, image bytes): half for hashing every sector once (the first pass, as
+ * its answers arrive), half for settling each sector's verdict (a block found equal, a single
+ * sector found different), so the count moves through the first pass whether the image
+ * changed or not, and through the halving after it.
  */
 import { equalBytes } from '../../core/bytes.ts';
-import { EXPECTED_UNCHANGED, type DeltaUnit, type FlashRegion } from '../driver.ts';
+import {
+  EXPECTED_UNCHANGED,
+  type DeltaUnit,
+  type FlashRegion,
+  type WriteOptions,
+} from '../driver.ts';
 import { FLASH_SECTOR_SIZE } from './constants.ts';
 import { plainDigests, type ImageDigests } from './digests.ts';
 import { canCompress } from './flash-writer.ts';
@@ -141,6 +151,8 @@ export async function compareBlocks(
     signal?: AbortSignal | undefined;
     /** Where the image's sector digests come from (default: computed here). */
     digests?: ImageDigests | undefined;
+    /** `compare` progress: image bytes compared so far (see above), up to the image's size. */
+    onProgress?: WriteOptions['onProgress'];
   },
 ): Promise<DeltaUnit[] | undefined> {
   const size = options.blockSize;
@@ -172,17 +184,31 @@ export async function compareBlocks(
 
   const unchanged = new Array<boolean>(sectors).fill(false);
   const expected = (from: number, to: number) => want.md5(from, to);
+  // Image bytes in sectors [from, to).
+  const bytesIn = (from: number, to: number) =>
+    Math.min(total, to * FLASH_SECTOR_SIZE) - Math.min(total, from * FLASH_SECTOR_SIZE);
+  let hashed = 0;
+  let settled = 0;
+  const progress = (more: { hashed?: number; settled?: number }): void => {
+    hashed += more.hashed ?? 0;
+    settled += more.settled ?? 0;
+    const bytesDone = Math.floor((hashed + settled) / 2);
+    options.onProgress?.({ phase: 'compare', region: region.name, bytesDone, bytesTotal: total });
+  };
   const same = async (from: number, to: number): Promise<boolean> => {
     const start = from * FLASH_SECTOR_SIZE;
     const size = (to - from) * FLASH_SECTOR_SIZE;
     const board = await loader.spiFlashMd5(region.address + start, size, options.signal);
     const match = equalBytes(board, expected(from, to));
-    if (match) unchanged.fill(true, from, to);
+    if (match) {
+      unchanged.fill(true, from, to);
+      progress({ settled: bytesIn(from, to) });
+    }
     return match;
   };
   // Sectors [from, to) hold at least one that differs.
   const split = async (from: number, to: number): Promise<void> => {
-    if (to - from <= 1) return;
+    if (to - from <= 1) return progress({ settled: bytesIn(from, to) });
     const mid = from + Math.ceil((to - from) / 2);
     if (await same(from, mid)) return split(mid, to);
     await split(from, mid);
@@ -198,6 +224,12 @@ export async function compareBlocks(
       (to - from) * FLASH_SECTOR_SIZE,
     ]),
     options.signal,
+    // For progress only: a block whose answer matches is settled unless a later answer is lost.
+    (i, digest) => {
+      const [from, to] = blocks[i]!;
+      const match = equalBytes(digest, expected(from, to));
+      progress({ hashed: bytesIn(from, to), settled: match ? bytesIn(from, to) : 0 });
+    },
   );
   // Used only once every answer of the first pass is in: they are matched by order.
   for (const [i, [from, to]] of blocks.entries()) {

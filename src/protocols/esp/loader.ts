@@ -267,15 +267,21 @@ export class EspLoader extends EspCommandChannel {
   /**
    * SPI_FLASH_MD5 of each `[address, size]`, in order. The stub gets the next command while it
    * hashes (`pipeline`, depth 2); the ROM one at a time.
+   * `onDigest` sees each digest as it arrives, for progress: the stub's replies are matched
+   * by order, so they count only once all of them arrived (the return value).
    * @returns the digests, all or none (any failure throws).
    */
   async spiFlashMd5Each(
     ranges: readonly (readonly [number, number])[],
     signal?: AbortSignal,
+    onDigest?: (index: number, digest: Uint8Array) => void,
   ): Promise<Uint8Array[]> {
     if (!this.isStub) {
       const out: Uint8Array[] = [];
-      for (const [address, size] of ranges) out.push(await this.spiFlashMd5(address, size, signal));
+      for (const [address, size] of ranges) {
+        out.push(await this.spiFlashMd5(address, size, signal));
+        onDigest?.(out.length - 1, out.at(-1)!);
+      }
       return out;
     }
     const replies = await this.pipeline(
@@ -284,7 +290,15 @@ export class EspLoader extends EspCommandChannel {
         data: words(address, size, 0, 0),
         timeoutMs: timeoutPerMb(EspTimeouts.MD5_PER_MB, size),
       })),
-      { depth: 2, signal },
+      {
+        depth: 2,
+        signal,
+        // A reply that does not parse is left to the end, where it throws.
+        onReply: (i, r) => {
+          const digest = tryMd5Digest(r);
+          if (digest) onDigest?.(i, digest);
+        },
+      },
     );
     return replies.map(md5Digest);
   }
@@ -400,10 +414,10 @@ export class EspLoader extends EspCommandChannel {
 }
 
 /**
- * The digest of an SPI_FLASH_MD5 reply: 16 raw bytes (stub) or 32 hex digits (ROM).
- * @throws {ProtocolError} 'protocol.bad-reply' for anything else.
+ * The digest of an SPI_FLASH_MD5 reply: 16 raw bytes (stub) or 32 hex digits (ROM); undefined
+ * for anything else.
  */
-function md5Digest(r: ResponsePacket): Uint8Array {
+function tryMd5Digest(r: ResponsePacket): Uint8Array | undefined {
   if (r.data.length === 16) return r.data.slice();
   if (r.data.length === 32) {
     const text = new TextDecoder().decode(r.data);
@@ -413,6 +427,16 @@ function md5Digest(r: ResponsePacket): Uint8Array {
       return out;
     }
   }
+  return undefined;
+}
+
+/**
+ * The digest of an SPI_FLASH_MD5 reply (`tryMd5Digest`).
+ * @throws {ProtocolError} 'protocol.bad-reply' for a reply in neither form.
+ */
+function md5Digest(r: ResponsePacket): Uint8Array {
+  const digest = tryMd5Digest(r);
+  if (digest) return digest;
   throw new ProtocolError(
     'protocol.bad-reply',
     `SPI_FLASH_MD5 returned ${r.data.length} bytes (${toHex(r.data.subarray(0, 8))}…), expected 32 hex digits or 16 bytes`,

@@ -204,7 +204,9 @@ class McubootSession implements FlashSession {
     const n = region.slot ?? 0;
     const confirm = region.confirm ?? this.o.confirm ?? 'host';
     const fresh = (options.resumeFrom ?? 0) === 0;
-    if (fresh && (await this.alreadyThere(region, image, n, confirm, options))) return;
+    if (fresh && (await this.alreadyThere(region, image, n, confirm, options))) {
+      return reportWhole(region, 'write', options);
+    }
     if (fresh) {
       const hash = toHex(image.hash).slice(0, 16);
       this.log.info(`Uploading ${region.name} ${image.versionText} (image ${n}, hash ${hash}…).`);
@@ -255,6 +257,7 @@ class McubootSession implements FlashSession {
     const image = parseMcubootImage(region.data);
     const confirm = region.confirm ?? this.o.confirm ?? 'host';
     const same = await this.alreadyThere(region, image, region.slot ?? 0, confirm, options);
+    reportWhole(region, 'compare', options); // the hash check is one step
     return [{ start: 0, end: region.data.length, unchanged: same }];
   }
 
@@ -280,13 +283,6 @@ class McubootSession implements FlashSession {
       `${region.name} ${image.versionText} is already on the device (${where}, same hash); nothing to send.`,
     );
     this.written.set(n, { hash: image.hash, uploaded: false, confirm });
-    const total = region.data.length;
-    options.onProgress?.({
-      phase: 'write',
-      region: region.name,
-      bytesDone: total,
-      bytesTotal: total,
-    });
     return true;
   }
 
@@ -493,4 +489,10 @@ class McubootSession implements FlashSession {
       }
     }
   }
+}
+
+/** Reports all of `region` done in `phase`, for a step that is one step here. */
+function reportWhole(region: FlashRegion, phase: 'compare' | 'write', o: WriteOptions): void {
+  const total = region.data.length;
+  o.onProgress?.({ phase, region: region.name, bytesDone: total, bytesTotal: total });
 }

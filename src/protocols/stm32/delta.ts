@@ -13,7 +13,7 @@
  *   damaged can only make a unit look changed, never unchanged.
  */
 import { equalBytes } from '../../core/bytes.ts';
-import { worthComparing, type DeltaUnit, type FlashRegion } from '../driver.ts';
+import { worthComparing, type DeltaUnit, type FlashRegion, type WriteOptions } from '../driver.ts';
 import { sectorsTouched, type FlashSector, type Stm32Chip } from './chips.ts';
 import type { Stm32Client } from './client.ts';
 import { MAX_BLOCK } from './commands.ts';
@@ -83,9 +83,25 @@ export async function compareSectors(
   client: Stm32Client,
   chip: Stm32Chip,
   region: FlashRegion,
-  options: { crc: boolean; baudRate: number; signal?: AbortSignal | undefined },
+  options: {
+    crc: boolean;
+    baudRate: number;
+    signal?: AbortSignal | undefined;
+    /** `compare` progress: per checksum, or per block read, the image bytes settled. */
+    onProgress?: WriteOptions['onProgress'];
+  },
 ): Promise<DeltaUnit[] | undefined> {
   const { signal } = options;
+  const total = region.data.length;
+  // Image bytes up to `address`.
+  const upTo = (address: number) => Math.max(0, Math.min(total, address - region.address));
+  const report = (address: number) =>
+    options.onProgress?.({
+      phase: 'compare',
+      region: region.name,
+      bytesDone: upTo(address),
+      bytesTotal: total,
+    });
   const sectors = sectorsTouched(chip, region.address, region.data.length);
   if (!options.crc && !sectors.every((s) => readCompareWorthIt(chip, s, options.baudRate))) {
     return undefined;
@@ -104,11 +120,13 @@ export async function compareSectors(
           await client.readMemory(sector.address + off, part.length, { signal }),
           part,
         );
+        report(sector.address + off + part.length);
       }
     }
+    report(sector.address + sector.size);
     units.push({
       start: Math.max(0, sector.address - region.address),
-      end: Math.min(region.data.length, sector.address + sector.size - region.address),
+      end: upTo(sector.address + sector.size),
       unchanged: same,
     });
   }

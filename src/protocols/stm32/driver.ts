@@ -275,9 +275,9 @@ class Stm32Session implements FlashSession {
     const crc =
       this.options.verifyMethod !== 'read' && this.client.commands.includes(Command.GET_CHECKSUM);
     return compareSectors(this.client, this.chip, region, {
+      ...options, // signal, onProgress
       crc,
       baudRate: this.baudRate,
-      signal: options.signal,
     });
   }
 

@@ -173,8 +173,20 @@ describe('flash log', () => {
     await ready(store);
     expect(store.getState().settings.delta).toBe(true);
     expect((await store.getState().startFlash())?.ok).toBe(true);
+    // The comparison before the write is a phase of its own, with its progress up to 100 %.
+    const seen: string[] = [];
+    const stop = store.subscribe((s, prev) => {
+      const p = s.job.progress;
+      if (s.job.phase !== prev.job.phase) seen.push(s.job.phase);
+      if (p && p !== prev.job.progress && p.phase === 'comparing') seen.push(`${p.percent} %`);
+    });
     const second = await store.getState().startFlash();
+    stop();
     expect(second?.ok && second.delta).toMatchObject({ unchanged: 8, total: 8 });
+    expect(seen.indexOf('comparing')).toBe(seen.indexOf('checking') + 1);
+    const percents = seen.filter((e) => e.endsWith(' %')).map((e) => parseFloat(e));
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(percents.at(-1)).toBe(100);
     store.getState().setDelta(false);
     const third = await store.getState().startFlash();
     expect(third?.ok && third.delta).toBeUndefined();

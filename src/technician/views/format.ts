@@ -25,6 +25,7 @@ export const PHASE_LABEL: Record<JobPhase, string> = {
   connecting: 'Connecting to the bootloader',
   identifying: 'Identifying the board',
   checking: 'Checking the bundle against the board',
+  comparing: 'Comparing',
   erasing: 'Erasing',
   writing: 'Writing',
   verifying: 'Verifying',
