@@ -3,8 +3,8 @@
  * holds the release, and the same job runs three ways — a full write (`delta: false`), the
  * identical image, and an update that changes 5 % of the erase units spread over the image
  * (one byte in every 20th unit) — each on a VirtualClock (modelled time) and in real time.
- * The figure compared is the erasing + writing phases (the comparison runs inside `writing`);
- * the final verification is the same in all three. Targets, in modelled time: identical
+ * The figure compared is the comparing, erasing and writing phases; the final verification is
+ * the same in all three. Targets, in modelled time: identical
  * ≤ 0.10× and 5 % spread ≤ 0.25× of the full write. Beside each figure, the least any
  * comparison could take on the simulated chip (`Bound`). The ESP comparison strategies (first
  * MD5 block size, then halving) are measured here too, in modelled time.
@@ -40,7 +40,7 @@ import {
   dfuseUploadLimit,
   serialTiming,
 } from './limits.ts';
-import { recordPhases, transferMs } from './phases.ts';
+import { recordPhases, updateMs } from './phases.ts';
 
 const KiB = 1024;
 const USER_AGENT =
@@ -310,7 +310,7 @@ async function runOnce(
   const result = await job.run();
   if (!result.ok) throw new Error(`delta ${c.name}: ${result.error.code}: ${result.error.message}`);
   const figure = result.delta ? `${result.delta.unchanged} of ${result.delta.total}` : '—';
-  return { ms: transferMs(phases), figure };
+  return { ms: updateMs(phases), figure };
 }
 
 async function measure(c: Config, clock: () => Clock) {
@@ -443,7 +443,7 @@ export function deltaSection(result: DeltaSuiteResult, machine: string): string 
       ...rows.map((r) => `| ${r.join(' | ')} |`),
     ].join('\n');
   return [
-    '### Delta updates (erasing + writing, comparison included)',
+    '### Delta updates (comparing + erasing + writing)',
     '',
     machine,
     '',

@@ -31,3 +31,8 @@ export function recordPerPhase(job: EventSource<JobEvents>, measure: () => numbe
 export function transferMs(t: PhaseTimes): number {
   return (t.erasing ?? 0) + (t.writing ?? 0);
 }
+
+/** Comparing + erasing + writing: what a delta update costs before the final verification. */
+export function updateMs(t: PhaseTimes): number {
+  return (t.comparing ?? 0) + transferMs(t);
+}
