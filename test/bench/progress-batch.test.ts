@@ -43,6 +43,23 @@ describe('ProgressBatch', () => {
     expect(stored).toEqual([{ a: 1, b: 2 }]);
   });
 
+  it('with a merge, keeps every field queued for a board (its phase and its progress)', () => {
+    const clock = new VirtualClock({ auto: false });
+    const stored: Record<string, { phase?: string; done?: number }>[] = [];
+    const batch = new ProgressBatch<{ phase?: string; done?: number }>(
+      clock,
+      100,
+      (b) => stored.push(Object.fromEntries(b)),
+      (queued, next) => ({ ...queued, ...next }),
+    );
+    batch.add('a', { phase: 'comparing' });
+    batch.add('a', { done: 10 });
+    batch.add('a', { phase: 'writing' });
+    batch.add('b', { done: 1 });
+    clock.advance(100);
+    expect(stored).toEqual([{ a: { phase: 'writing', done: 10 }, b: { done: 1 } }]);
+  });
+
   it('hands out what is queued for one board to be stored with its next change', () => {
     const { clock, stored, batch } = setup();
     batch.add('a', 1);

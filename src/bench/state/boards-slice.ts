@@ -12,7 +12,7 @@ import { changesUsbIdentity } from '../../protocols/registry.ts';
 import { toErrorView } from '../../app/error-view.ts';
 import type { ProgressEvent } from '../../job/types.ts';
 import { FollowTracker, usbBoardBack, type FollowedPort } from './follow.ts';
-import { ProgressBatch } from './progress-batch.ts';
+import { PROGRESS_INTERVAL_MS, ProgressBatch } from './progress-batch.ts';
 import { runBoardJob, type BoardJobEnd, type BoardJobOptions } from './run-job.ts';
 import type { BenchSlice, BenchState } from './slice.ts';
 import type { BenchPort, BenchRecord, BenchServices, PortChange, Tile } from './types.ts';
@@ -77,12 +77,11 @@ const followNotice = (t: Tile): string =>
   t.state === 'running'
     ? 'Re-enumerated during the update; followed to its new USB identity.'
     : 'Restarted into the new firmware; followed to its new port.';
-/**
- * Progress reaches the store at most this often, every board's in one update (the end of a
- * phase at once): a bench of many boards otherwise re-renders its tiles for every block each
- * board writes.
- */
-const PROGRESS_INTERVAL_MS = 100;
+
+/** What a tile's batched progress changes. */
+type TileProgress = Partial<Pick<Tile, 'progress' | 'phase'>>;
+const verified = (p: ProgressEvent): boolean =>
+  p.phase === 'verifying' && p.bytesDone >= p.bytesTotal;
 
 function newTile(id: string, port: BenchPort, now: number): Tile {
   return {
@@ -123,10 +122,14 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
     /** Tile id → the port it was followed to and has not been identified on since. */
     const followedTo = new Map<string, string>();
     const jobs = new Map<string, AbortController>();
-    const progress = new ProgressBatch<ProgressEvent>(services.clock, PROGRESS_INTERVAL_MS, (b) =>
-      set((s) => ({
-        tiles: s.tiles.map((t) => (b.has(t.id) ? { ...t, progress: b.get(t.id) } : t)),
-      })),
+    const progress = new ProgressBatch<TileProgress>(
+      services.clock,
+      PROGRESS_INTERVAL_MS,
+      (b) =>
+        set((s) => ({
+          tiles: s.tiles.map((t) => (b.has(t.id) ? { ...t, ...b.get(t.id) } : t)),
+        })),
+      (queued, next) => ({ ...queued, ...next }),
     );
     /** Tile id → when its board last left the bus (services clock). */
     const leftAt = new Map<string, number>();
@@ -141,7 +144,7 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
       set((s) => ({
         tiles: s.tiles.map((t) => {
           if (t.id !== id) return t;
-          const base = queued ? { ...t, progress: queued } : t;
+          const base = queued ? { ...t, ...queued } : t;
           return { ...base, ...(typeof patch === 'function' ? patch(base) : patch) };
         }),
       }));
@@ -445,12 +448,12 @@ export function createBoardsSlice(services: BenchServices): BenchSlice<BoardsSli
           },
           on: {
             phase: (e) => {
-              update(id, { phase: e.phase });
+              progress.add(id, { phase: e.phase });
               // A native-USB board re-enumerates when it restarts: follow it to its new port.
               const t = tile(id);
               if (e.phase === 'resetting' && t) expectBack(id, t);
             },
-            progress: (p) => progress.add(id, p, p.bytesDone >= p.bytesTotal),
+            progress: (p) => progress.add(id, { progress: p }, verified(p)),
             device: (identity) => {
               // The same board seen before on another tile (plugged in again): one tile per board.
               // A tile whose board is still on the bus is another board with the same id.
