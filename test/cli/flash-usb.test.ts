@@ -80,6 +80,31 @@ describe('webflash flash --usb (fake WebUSB)', () => {
     expect(readExport(readFileSync(log)).verdict.ok).toBe(true);
   });
 
+  it('DfuSe (STM32L476 in DFU mode, 2 KiB pages): a bundle for the L4 is written and verified', async () => {
+    const { platform, sims } = usbPlatform(['stm32l476-dfuse']);
+    const data = image(10 * 1024 + 100, 22);
+    const bundle = join(dir, 'dfuse-l4.fwb');
+    writeFileSync(
+      bundle,
+      releaseFor({ chip: 'stm32l4', protocol: 'dfuse', address: 0x0800_0000, data }),
+    );
+    const args = ['--usb', '0483:df11', '--root', DEMO_ROOT, '--log', join(dir, 'l4-log.jsonl')];
+    const r = await run(createFlashCommand(platform), [bundle, ...args]);
+    expect(r.code, r.out + r.err).toBe(EXIT.ok);
+    expect(
+      Buffer.from(sims[0]!.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data)),
+    ).toBe(true);
+    // Back in its bootloader (BOOT0 held high, power cycled), a release for the F4 is refused.
+    sims[0]!.enterBootloader?.();
+    const f4 = join(dir, 'dfuse-f4.fwb');
+    writeFileSync(
+      f4,
+      releaseFor({ chip: 'stm32f4', protocol: 'dfuse', address: 0x0800_0000, data }),
+    );
+    const wrong = await run(createFlashCommand(platform), [f4, ...args]);
+    expect(wrong.code, wrong.out + wrong.err).toBe(EXIT.wrongBoard);
+  });
+
   it('a bundle from a URL is verified while it streams, then flashed', async () => {
     const { platform, sims } = usbPlatform(['stm32f405-dfuse']);
     const data = image(8 * 1024, 23);

@@ -17,7 +17,7 @@ import {
   sectorsTouched,
 } from '../../src/protocols/dfu/dfuse-layout.ts';
 import { chipFromFlashMap } from '../../src/protocols/dfu/dfuse-chips.ts';
-import { STM32F405_INTERFACE_STRINGS } from '../../src/sim/dfu/dfuse-sim.ts';
+import { STM32F405_INTERFACE_STRINGS, STM32L476_DFUSE } from '../../src/sim/dfu/dfuse-sim.ts';
 import {
   decodeStringDescriptor,
   encodeConfigurationDescriptor,
@@ -243,6 +243,8 @@ describe('DfuSe memory map (UM0424 §4.3.2)', () => {
     ]);
     expect(parseMemoryLayout(STM32F405_INTERFACE_STRINGS[3]).segments[0]!.end).toBe(0xffff0004);
     expect(chipFromFlashMap(STM32F405_INTERFACE_STRINGS[0])?.chip).toBe('stm32f4');
+    expect(chipFromFlashMap(STM32L476_DFUSE.interfaceStrings[0]!)?.chip).toBe('stm32l4');
+    expect(chipFromFlashMap('@Internal Flash  /0x08000000/256*0002Kg')).toBeUndefined();
   });
 
   it('knows every type letter a..g and several address blocks', () => {

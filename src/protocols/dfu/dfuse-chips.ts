@@ -1,6 +1,7 @@
 /**
  * STM32 parts recognised from the DfuSe internal flash map (AN2606 "STM32 microcontroller
- * system memory boot mode", DFU bootloader sections; RM0090 §3.3 for the F4 sector layout).
+ * system memory boot mode", DFU bootloader sections; RM0090 §3.3 for the F4 sector layout,
+ * RM0351 §3.3.1 for the L47x/48x's 2 KiB pages).
  * Data only.
  */
 
@@ -29,6 +30,10 @@ const DFUSE_CHIPS: readonly { flashMap: RegExp; chip: DfuseChip }[] = [
   {
     flashMap: /^\/0x08000000\/04\*016Kg,01\*064Kg,07\*128Kg,04\*016Kg,01\*064Kg,07\*128Kg$/,
     chip: { chip: 'stm32f4', name: 'STM32F42x/43x (2 MiB)' },
+  },
+  {
+    flashMap: /^\/0x08000000\/512\*0002Kg$/,
+    chip: { chip: 'stm32l4', name: 'STM32L47x/48x (1 MiB)' },
   },
   {
     flashMap: /^\/0x08000000\/04\*032Kg,01\*128Kg,03\*256Kg$/,

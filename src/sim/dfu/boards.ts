@@ -6,7 +6,14 @@
 import type { BoardOptions, BoardPreset, SimBoard } from '../board.ts';
 import { W25Q32_TIMING } from '../flash-model.ts';
 import { usbId } from '../../transport/usb.ts';
-import { DfuseSimDevice, STM32_DFU_PRODUCT_ID, STM32_DFU_VENDOR_ID } from './dfuse-sim.ts';
+import {
+  DfuseSimDevice,
+  STM32_DFU_PRODUCT_ID,
+  STM32_DFU_VENDOR_ID,
+  STM32F405_DFUSE,
+  STM32L476_DFUSE,
+  type DfuseChip,
+} from './dfuse-sim.ts';
 import { GenericDfuBoard } from './generic-dfu-sim.ts';
 import { SimUsbBus } from '../usb/sim-usb-device.ts';
 
@@ -28,27 +35,37 @@ function stm32Serial(seed: number): string {
   return `3${n.padStart(8, '0')}3231`.slice(0, 12);
 }
 
-export const DFU_BOARD_PRESETS: readonly BoardPreset[] = [
-  {
-    name: 'stm32f405-dfuse',
-    description: `USB: STM32F405 system bootloader in DFU mode (DfuSe ${usbId(STM32_DFU_VENDOR_ID, STM32_DFU_PRODUCT_ID)}, 1 MiB flash, 4 alternate settings)`,
+/** An STM32 system bootloader in DFU mode (BOOT0 held high), with `chip`'s flash map. */
+function dfusePreset(o: {
+  name: string;
+  chip: string;
+  label: string;
+  model: DfuseChip;
+  description: string;
+  /** The serial number at seed 1. */
+  serial: string;
+}): BoardPreset {
+  return {
+    name: o.name,
+    description: `USB: ${o.description} (DfuSe ${usbId(STM32_DFU_VENDOR_ID, STM32_DFU_PRODUCT_ID)}, 4 alternate settings)`,
     transport: 'usb',
     protocol: 'dfuse',
-    chip: 'stm32f405',
-    create(o: BoardOptions): DfuseBoardHandle {
-      const usb = o.usbBus ?? new SimUsbBus();
+    chip: o.chip,
+    create(b: BoardOptions): DfuseBoardHandle {
+      const usb = b.usbBus ?? new SimUsbBus();
       const device = new DfuseSimDevice({
-        clock: o.clock,
+        clock: b.clock,
         bus: usb,
-        serialNumber: (o.seed ?? 1) === 1 ? '336F38673231' : stm32Serial(o.seed ?? 1),
+        chip: o.model,
+        serialNumber: (b.seed ?? 1) === 1 ? o.serial : stm32Serial(b.seed ?? 1),
       });
-      for (const image of o.images ?? []) device.flash.load(image.address, image.data);
-      if (!o.unplugged) usb.attach(device);
+      for (const image of b.images ?? []) device.flash.load(image.address, image.data);
+      if (!b.unplugged) usb.attach(device);
       return {
-        name: 'stm32f405-dfuse',
-        label: 'STM32F405 in DFU mode (DfuSe)',
+        name: o.name,
+        label: o.label,
         protocol: 'dfuse',
-        chip: 'stm32f405',
+        chip: o.chip,
         flash: device.flash,
         usb,
         device,
@@ -58,7 +75,26 @@ export const DFU_BOARD_PRESETS: readonly BoardPreset[] = [
         },
       };
     },
-  },
+  };
+}
+
+export const DFU_BOARD_PRESETS: readonly BoardPreset[] = [
+  dfusePreset({
+    name: 'stm32f405-dfuse',
+    chip: 'stm32f405',
+    label: 'STM32F405 in DFU mode (DfuSe)',
+    model: STM32F405_DFUSE,
+    description: 'STM32F405 system bootloader in DFU mode, 1 MiB flash in sectors of 16 to 128 KiB',
+    serial: '336F38673231',
+  }),
+  dfusePreset({
+    name: 'stm32l476-dfuse',
+    chip: 'stm32l476',
+    label: 'STM32L476 in DFU mode (DfuSe)',
+    model: STM32L476_DFUSE,
+    description: 'STM32L476 system bootloader in DFU mode, 1 MiB flash in 2 KiB pages',
+    serial: '2065367E5141',
+  }),
   {
     name: 'dfu11-gadget',
     description:
