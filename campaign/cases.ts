@@ -77,6 +77,7 @@ async function fuzzCase(setup: ProtocolSetup, seed: number, log?: LogSink): Prom
 const YANK_PHASES: readonly JobPhase[] = [
   'connecting',
   'identifying',
+  'comparing',
   'erasing',
   'writing',
   'verifying',
