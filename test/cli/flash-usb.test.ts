@@ -94,15 +94,16 @@ describe('webflash flash --usb (fake WebUSB)', () => {
     expect(
       Buffer.from(sims[0]!.flash.read(0x0800_0000, data.length)).equals(Buffer.from(data)),
     ).toBe(true);
-    // Back in its bootloader (BOOT0 held high, power cycled), a release for the F4 is refused.
-    sims[0]!.enterBootloader?.();
+    // Another L476 in its bootloader refuses a release for the F4, and nothing is written.
+    const other = usbPlatform(['stm32l476-dfuse']);
     const f4 = join(dir, 'dfuse-f4.fwb');
     writeFileSync(
       f4,
       releaseFor({ chip: 'stm32f4', protocol: 'dfuse', address: 0x0800_0000, data }),
     );
-    const wrong = await run(createFlashCommand(platform), [f4, ...args]);
+    const wrong = await run(createFlashCommand(other.platform), [f4, ...args]);
     expect(wrong.code, wrong.out + wrong.err).toBe(EXIT.wrongBoard);
+    expect(other.sims[0]!.flash.isErased(0x0800_0000, data.length)).toBe(true);
   });
 
   it('a bundle from a URL is verified while it streams, then flashed', async () => {
