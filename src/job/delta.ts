@@ -101,7 +101,7 @@ export async function writeWithDelta(
       address: region.address + run.start,
       data: region.data.subarray(run.start, run.end),
     };
-    attempts += (await writeWithRetry(ctx, part, index, run.start)) - 1;
+    attempts += (await writeWithRetry(ctx, part, index, run.start, attempts - 1)) - 1;
   }
   return { attempts, delta: figure };
 }

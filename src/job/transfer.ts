@@ -62,6 +62,11 @@ export async function writeWithRetry(
   index: number,
   /** Where `region` starts in the job's region `index` (a delta update writes parts of it). */
   offset = 0,
+  /**
+   * Retries the region's earlier parts took: they count against `maxAttemptsTotal`, which
+   * bounds the attempts on the region as a whole, however many parts it is written in.
+   */
+  retriesBefore = 0,
 ): Promise<number> {
   let resumeFrom = 0;
   let withoutProgress = 0;
@@ -98,7 +103,7 @@ export async function writeWithRetry(
       await beforeRetry(ctx, e, {
         region,
         phase: 'writing',
-        attempt,
+        attempt: retriesBefore + attempt,
         withoutProgress,
         resumeFrom,
       });

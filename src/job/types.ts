@@ -203,7 +203,10 @@ export interface JobSettings {
    * verify gives up; at least 1, default 3.
    */
   maxAttempts?: number;
-  /** Attempts per region in all, even while each makes progress; default 10. */
+  /**
+   * Attempts per region in all, even while each makes progress (a delta update that writes a
+   * region in parts counts them together); default 10.
+   */
   maxAttemptsTotal?: number;
   /** First pause before a retry; doubles each time up to `retryMaxDelayMs`. Default 250 ms. */
   retryBaseDelayMs?: number;

@@ -155,3 +155,38 @@ describe('delta update progress (engine + FakeSession)', () => {
     expect(h.session.writes).toEqual([]);
   });
 });
+
+describe('delta update retries', () => {
+  /**
+   * The board holds app blocks 1 and 4 (1 KiB each): the app is written in three parts of 1, 2
+   * and 5 blocks, and each part fails once, in a block only it has.
+   */
+  function threeParts(settings: { maxAttemptsTotal: number }) {
+    const faults = [0, 1024, 2048].map((atByte) => ({
+      op: 'write' as const,
+      region: 'app',
+      atByte,
+      error: () => new TimeoutError('FLASH_DATA', 3000),
+    }));
+    const h = harness({ settings, session: { withDelta: true, faults } });
+    const app = defaultRegions[1]!;
+    for (const at of [1024, 4096])
+      h.session.flash.set(app.data.subarray(at, at + 1024), app.address + at);
+    return h;
+  }
+
+  it('maxAttemptsTotal bounds a region written in parts as a whole, not each part', async () => {
+    // Each part fails once and is resumed: four attempts on the app in all.
+    const enough = threeParts({ maxAttemptsTotal: 4 });
+    const result = await enough.job.run();
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.regions[1]!.attempts).toBe(4);
+    expect(enough.events.retry.map((e) => e.attempt)).toEqual([2, 3, 4]);
+
+    const capped = threeParts({ maxAttemptsTotal: 3 });
+    const r = await capped.job.run();
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.code).toBe('timeout');
+    expect(capped.events.retry.map((e) => e.attempt)).toEqual([2, 3]);
+  });
+});
