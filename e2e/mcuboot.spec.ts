@@ -66,8 +66,10 @@ async function recordSlot0(page: Page): Promise<void> {
     const look = (): void => {
       const text = document.querySelector('[data-testid="fact-image-0-slot-0"]')?.textContent;
       if (text && seen.at(-1) !== text) seen.push(text);
+      // The upload's progress: the writing phase (comparing the image list comes first).
+      const phase = document.querySelector('[data-testid="phase"]')?.getAttribute('data-phase');
       const percent = document.querySelector('[data-testid="percent"]')?.textContent;
-      if (percent) percents.push(parseInt(percent, 10));
+      if (percent && phase === 'writing') percents.push(parseInt(percent, 10));
     };
     new MutationObserver(look).observe(document.body, {
       subtree: true,

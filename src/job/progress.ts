@@ -25,6 +25,19 @@ export function isTransferPhase(phase: JobPhase): phase is TransferPhase {
   return Object.values(PHASE_OF).includes(phase as TransferPhase);
 }
 
+/**
+ * The progress to show beside `phase`: during a transfer phase only that phase's own (a new
+ * phase shows none until its first report, not the last one's 100 %); otherwise the last report,
+ * e.g. the verification's at the end.
+ */
+export function phaseProgress(job: {
+  phase: JobPhase;
+  progress: ProgressEvent | undefined;
+}): ProgressEvent | undefined {
+  const { phase, progress } = job;
+  return progress && (!isTransferPhase(phase) || progress.phase === phase) ? progress : undefined;
+}
+
 interface PhaseState {
   /** Highest confirmed byte count seen per region. */
   done: number[];

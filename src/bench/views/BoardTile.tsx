@@ -4,6 +4,7 @@
  * next. An <article> labelled with the board and its state, so a screen reader lists "Board 3,
  * Done"; its buttons name the board they act on.
  */
+import { phaseProgress } from '../../job/progress.ts';
 import { protocolName } from '../../protocols/registry.ts';
 import { statusText, formatDuration } from './format.ts';
 import { useBench, useBenchActions } from './use-bench.ts';
@@ -15,7 +16,7 @@ export function BoardTile(props: { id: string }) {
   if (!tile) return null;
   const name = `Board ${tile.id.replace('board-', '')}`;
   const status = statusText(tile.state, tile.phase);
-  const p = tile.progress;
+  const p = phaseProgress(tile);
   return (
     <li>
       <article

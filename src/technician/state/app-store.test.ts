@@ -4,7 +4,8 @@ import { goodBundle, key, testImages } from '../../../test/bundle/fixtures.ts';
 import { testServices, type TestServices } from '../../../test/technician/services.ts';
 import { keyIdOf, publicKeyOf } from '../../bundle/ed25519.ts';
 import { createAppStore, resetAppStore, type AppStore } from './app-store.ts';
-import { flashBlocker } from './selectors.ts';
+import { flashBlocker, phaseProgress } from './selectors.ts';
+import type { ProgressEvent } from '../../job/types.ts';
 import { MAX_LOG_ENTRIES } from './slices/log.ts';
 
 const stores: AppStore[] = [];
@@ -205,6 +206,20 @@ describe('flashBlocker', () => {
   it.each(cases)('%s', (_what, over, unverifiedAllowed, expected) => {
     const state = { ...base, ...over } as unknown as Parameters<typeof flashBlocker>[0];
     expect(flashBlocker(state, { unverifiedAllowed })).toBe(expected);
+  });
+});
+
+describe('phaseProgress', () => {
+  const at = (phase: ProgressEvent['phase'], percent: number) =>
+    ({ phase, percent, bytesDone: percent, bytesTotal: 100 }) as ProgressEvent;
+  it('shows a transfer phase only its own progress, and the last report outside them', () => {
+    // Writing has begun, its first report not in yet: not the comparison's 100 %.
+    expect(phaseProgress({ phase: 'writing', progress: at('comparing', 100) })).toBeUndefined();
+    expect(phaseProgress({ phase: 'writing', progress: at('writing', 2) })?.percent).toBe(2);
+    // Reconnecting mid-job, and at the end: the last report stays.
+    expect(phaseProgress({ phase: 'connecting', progress: at('writing', 40) })?.percent).toBe(40);
+    expect(phaseProgress({ phase: 'done', progress: at('verifying', 100) })?.percent).toBe(100);
+    expect(phaseProgress({ phase: 'writing', progress: undefined })).toBeUndefined();
   });
 });
 

@@ -2,7 +2,13 @@
 export { createAppStore, resetAppStore, type AppStore } from './app-store.ts';
 export { type BundleSummary } from '../../app/bundle-summary.ts';
 export { formatLogJson, formatLogText, LOG_LEVELS } from '../../app/log-export.ts';
-export { flashBlocker, plannedProtocol, productChange, visibleLog } from './selectors.ts';
+export {
+  flashBlocker,
+  phaseProgress,
+  plannedProtocol,
+  productChange,
+  visibleLog,
+} from './selectors.ts';
 export { bundleKeepSuggestions, formatRange } from '../../app/keep-ranges.ts';
 export { monitorActive } from './slices/monitor.ts';
 export { READ_PROTECTED_RECOVERY } from './slices/job.ts';

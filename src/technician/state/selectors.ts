@@ -8,6 +8,7 @@ import { chooseSerialProtocol } from '../../protocols/registry.ts';
 import { chooseUsbProtocol } from '../../protocols/dfu/usb-targets.ts';
 import { filterLog } from '../../app/log-export.ts';
 import type { AppState } from './slices/slice.ts';
+export { phaseProgress } from '../../job/progress.ts';
 
 /**
  * Why Flash cannot start now, in words for the button's description; undefined when it can.

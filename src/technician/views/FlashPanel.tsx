@@ -9,6 +9,7 @@ import {
   BAUD_RATES,
   flashBlocker,
   MAX_OPERATOR_NOTE,
+  phaseProgress,
   plannedProtocol,
   protocolEntry,
   protocolName,
@@ -207,7 +208,7 @@ function Options(props: { disabled: boolean }) {
 
 function Progress() {
   const phase = useAppStore((s) => s.job.phase);
-  const progress = useAppStore((s) => s.job.progress);
+  const progress = useAppStore((s) => phaseProgress(s.job));
   const retry = useAppStore((s) => s.job.retry);
   const running = useAppStore((s) => s.job.running);
   if (phase === 'idle') return null;
