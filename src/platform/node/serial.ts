@@ -173,6 +173,8 @@ class NodeSerialLink implements SerialLink {
   private unix: UnixPort | undefined;
   /** A write waiting for the port to take more bytes; later writes queue behind it. */
   private writing: Promise<void> = Promise.resolve();
+  /** Writes called and not yet settled. */
+  private queuedWrites = 0;
   /** Fails the write waiting for the poller when the port closes or goes away. */
   private abortWrite: ((error: TransportError) => void) | undefined;
 
@@ -315,7 +317,11 @@ class NodeSerialLink implements SerialLink {
     if (!this.open) throw closedError();
     const unix = this.unix;
     if (unix) {
-      const next = this.writing.then(() => this.writeUnix(unix, data));
+      // The system call happens now unless an earlier write still waits for the port.
+      this.queuedWrites++;
+      const run = (): Promise<void> =>
+        this.writeUnix(unix, data).finally(() => this.queuedWrites--);
+      const next = this.queuedWrites === 1 ? run() : this.writing.then(run);
       this.writing = next.catch(() => undefined);
       return next;
     }
